@@ -1,0 +1,147 @@
+//! Every edit a technician makes is one `Change`. Applying it to a visit is
+//! pure: the store persists the result together with an outbox entry, and HQ
+//! can replay the same change later (each carries its record ids, so a replay
+//! overwrites rather than duplicates).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::model::{
+    Arrival, CallLog, Cleanup, Communicate, Departure, FeeLine, Feedback, JobStatus, KitCheck,
+    Lead, Photo, RecordId, Replacement, Reschedule, Signature, Step, Timestamp, Validate,
+    VisitRecord, Work,
+};
+use crate::rules;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Change {
+    SetStep(Step),
+    LogCall(CallLog),
+    SaveDeparture(Departure),
+    SaveArrival(Arrival),
+    SaveKit(KitCheck),
+    SaveWork(Work),
+    AddReplacement(Replacement),
+    RemoveReplacement(RecordId),
+    SetFees(Vec<FeeLine>),
+    SaveCommunicate(Communicate),
+    SaveFeedback(Feedback),
+    SaveCleanup(Cleanup),
+    AddLead(Lead),
+    RemoveLead(RecordId),
+    AddPhoto(Photo),
+    RemovePhoto(RecordId),
+    Sign(Signature),
+    Reschedule(Reschedule),
+    Complete,
+}
+
+impl Change {
+    /// The name of what this change touches, for the outbox and for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::SetStep(_) => "set_step",
+            Change::LogCall(_) => "log_call",
+            Change::SaveDeparture(_) => "save_departure",
+            Change::SaveArrival(_) => "save_arrival",
+            Change::SaveKit(_) => "save_kit",
+            Change::SaveWork(_) => "save_work",
+            Change::AddReplacement(_) => "add_replacement",
+            Change::RemoveReplacement(_) => "remove_replacement",
+            Change::SetFees(_) => "set_fees",
+            Change::SaveCommunicate(_) => "save_communicate",
+            Change::SaveFeedback(_) => "save_feedback",
+            Change::SaveCleanup(_) => "save_cleanup",
+            Change::AddLead(_) => "add_lead",
+            Change::RemoveLead(_) => "remove_lead",
+            Change::AddPhoto(_) => "add_photo",
+            Change::RemovePhoto(_) => "remove_photo",
+            Change::Sign(_) => "sign",
+            Change::Reschedule(_) => "reschedule",
+            Change::Complete => "complete",
+        }
+    }
+
+    /// Applies the change to the visit, or says why it may not be made.
+    /// On error the visit is left as it was.
+    pub fn apply(&self, visit: &mut VisitRecord, now: Timestamp) -> Result<(), DomainError> {
+        // Moving between steps is allowed on a closed job (to read it); nothing else is.
+        if !matches!(self, Change::SetStep(_)) {
+            rules::check_open(visit)?;
+        }
+        match self {
+            Change::SetStep(step) => visit.step = *step,
+            Change::LogCall(call) => {
+                call.validate()?;
+                upsert(&mut visit.call_logs, call.clone(), |c| c.id);
+            }
+            Change::SaveDeparture(departure) => {
+                departure.validate()?;
+                visit.departure = departure.clone();
+            }
+            Change::SaveArrival(arrival) => {
+                arrival.validate()?;
+                visit.arrival = arrival.clone();
+            }
+            Change::SaveKit(kit) => {
+                kit.validate()?;
+                visit.kit = kit.clone();
+            }
+            Change::SaveWork(work) => {
+                rules::check_work_may_be_recorded(visit, work)?;
+                visit.work = work.clone();
+            }
+            Change::AddReplacement(replacement) => {
+                replacement.validate()?;
+                upsert(&mut visit.replacements, replacement.clone(), |r| r.id);
+            }
+            Change::RemoveReplacement(id) => visit.replacements.retain(|r| r.id != *id),
+            Change::SetFees(lines) => {
+                crate::model::validate_fees(lines)?;
+                visit.fees = lines.clone();
+            }
+            Change::SaveCommunicate(communicate) => {
+                communicate.validate()?;
+                visit.communicate = communicate.clone();
+            }
+            Change::SaveFeedback(feedback) => {
+                feedback.validate()?;
+                visit.feedback = feedback.clone();
+            }
+            Change::SaveCleanup(cleanup) => {
+                cleanup.validate()?;
+                visit.cleanup = cleanup.clone();
+            }
+            Change::AddLead(lead) => {
+                lead.validate()?;
+                upsert(&mut visit.leads, lead.clone(), |l| l.id);
+            }
+            Change::RemoveLead(id) => visit.leads.retain(|l| l.id != *id),
+            Change::AddPhoto(photo) => upsert(&mut visit.photos, photo.clone(), |p| p.id),
+            Change::RemovePhoto(id) => visit.photos.retain(|p| p.id != *id),
+            Change::Sign(signature) => visit.signature = Some(signature.clone()),
+            Change::Reschedule(reschedule) => {
+                rules::check_reschedule(reschedule, now)?;
+                visit.reschedule = Some(reschedule.clone());
+                visit.job.status = JobStatus::Rescheduled;
+            }
+            Change::Complete => {
+                rules::check_completion(visit)?;
+                visit.job.status = JobStatus::Completed;
+                visit.completed_at = Some(now);
+            }
+        }
+        if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {
+            visit.job.status = JobStatus::InProgress;
+        }
+        Ok(())
+    }
+}
+
+fn upsert<T>(items: &mut Vec<T>, item: T, id: impl Fn(&T) -> RecordId) {
+    match items.iter_mut().find(|existing| id(existing) == id(&item)) {
+        Some(existing) => *existing = item,
+        None => items.push(item),
+    }
+}

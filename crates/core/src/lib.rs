@@ -1,0 +1,15 @@
+//! Doorstep's domain: the on-site service standard as types and rules.
+//!
+//! Nothing here touches a disk, a network or a clock: callers pass the time in,
+//! so every rule can be tested with any time they like.
+
+pub mod change;
+pub mod error;
+pub mod media;
+pub mod model;
+pub mod phone;
+pub mod rules;
+pub mod signature;
+
+pub use error::{DomainError, Lang};
+pub use model::*;

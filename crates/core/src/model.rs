@@ -1,0 +1,593 @@
+//! The records a visit produces. Each on-site section is a plain struct that
+//! validates itself; the store persists them, the rules judge them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// Longest free text a single-line field accepts.
+pub const SHORT_TEXT_MAX: usize = 200;
+/// Longest free text a note or description accepts.
+pub const LONG_TEXT_MAX: usize = 4000;
+
+macro_rules! uuid_id {
+    ($name:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered id (UUIDv7).
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id!(JobId);
+uuid_id!(CustomerId);
+uuid_id!(RecordId);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    /// 安装类
+    Install,
+    /// 故障类
+    Fault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubCase {
+    /// 家中现场处理
+    Indoor,
+    /// 户外线路排查
+    Outdoor,
+    /// 更换设备器材
+    Replacement,
+    /// 打洞、排线
+    DrillingWiring,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Rescheduled,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Rescheduled | JobStatus::Cancelled
+        )
+    }
+}
+
+/// The six steps of an on-site visit (上门服务六部曲).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Phone,
+    Visit,
+    Operate,
+    Communicate,
+    Evaluate,
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+}
+
+/// A visit made before this job, as HQ reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierVisit {
+    pub date: NaiveDate,
+    pub summary: String,
+}
+
+/// A job as dispatched: HQ owns every field here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub customer: Customer,
+    pub job_type: JobType,
+    pub sub_case: SubCase,
+    pub fault_description: String,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub status: JobStatus,
+    pub earlier_visits: Vec<EarlierVisit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// Reached the customer and booked the visit.
+    Booked,
+    /// Reached the customer and confirmed the existing slot.
+    Confirmed,
+    NoAnswer,
+    /// Phoned ahead because of a late arrival, with an apology.
+    LateApology,
+    /// Phoned because nobody answered the door.
+    DoorNoAnswer,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLog {
+    pub id: RecordId,
+    pub at: Timestamp,
+    pub outcome: CallOutcome,
+    pub note: String,
+}
+
+/// Pre-departure checklist (section 8, item 6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Departure {
+    pub tools: bool,
+    pub spares: bool,
+    pub repair_record: bool,
+    pub receipt: bool,
+    pub service_form: bool,
+    pub feedback_form: bool,
+    pub kit: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Arrival {
+    pub arrived_at: Option<Timestamp>,
+    pub knock_started_at: Option<Timestamp>,
+    pub door_answered: bool,
+    pub badge_shown: bool,
+    pub fault_point_verified: bool,
+    pub service_form_left: bool,
+}
+
+/// The four-item kit (四个一道具).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KitCheck {
+    pub mat_cloth: bool,
+    pub cover_cloth: bool,
+    pub wiping_cloth: bool,
+    pub shoe_covers: bool,
+    /// Why the kit is incomplete, when it is.
+    pub missing_reason: String,
+}
+
+impl KitCheck {
+    pub fn all_ticked(&self) -> bool {
+        self.mat_cloth && self.cover_cloth && self.wiping_cloth && self.shoe_covers
+    }
+
+    /// Work may start with the whole kit, or with a recorded reason why not.
+    pub fn permits_work(&self) -> bool {
+        self.all_ticked() || !self.missing_reason.trim().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Work {
+    pub indoor: bool,
+    pub line_test: bool,
+    pub outdoor_line: bool,
+    pub replacement: bool,
+    pub drilling_wiring: bool,
+    pub fault_point: String,
+    pub description: String,
+    /// The fault is in equipment the company does not service (处理非我司设备).
+    pub non_company_equipment: bool,
+}
+
+impl Work {
+    pub fn is_recorded(&self) -> bool {
+        (self.indoor
+            || self.line_test
+            || self.outdoor_line
+            || self.replacement
+            || self.drilling_wiring)
+            && !self.description.trim().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplacedItem {
+    SetTopBox,
+    Remote,
+    CableModem,
+    Line,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub id: RecordId,
+    pub item: ReplacedItem,
+    pub old_serial: String,
+    pub new_serial: String,
+    pub told_in_advance: bool,
+    pub consent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub code: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerType {
+    Dove,
+    Owl,
+    Peacock,
+    Tiger,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Communicate {
+    pub customer_type: Option<CustomerType>,
+    pub needs: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Feedback {
+    /// Moment-of-truth score, -3 to +3.
+    pub mot: Option<i8>,
+    pub opinion: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cleanup {
+    pub site_checked: bool,
+    pub tools_packed: bool,
+    pub restored: bool,
+    pub rubbish_taken: bool,
+    pub splitter_checked: bool,
+}
+
+impl Cleanup {
+    pub fn all_done(&self) -> bool {
+        self.site_checked
+            && self.tools_packed
+            && self.restored
+            && self.rubbish_taken
+            && self.splitter_checked
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interest {
+    Unreachable,
+    Success,
+    FairlyInterested,
+    Interested,
+    Declined,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: RecordId,
+    pub product: String,
+    pub interest: Interest,
+    pub follow_up: Option<NaiveDate>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RescheduleReason {
+    NeedsSupport,
+    ConditionsNotMet,
+    TechnicianDelayed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reschedule {
+    pub reason: RescheduleReason,
+    pub note: String,
+    pub new_start: Timestamp,
+    pub new_end: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoKind {
+    Before,
+    After,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Photo {
+    pub id: RecordId,
+    pub kind: PhotoKind,
+    /// SHA-256 of the stored JPEG, hex.
+    pub blob_hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub added_at: Timestamp,
+}
+
+/// A stored signature, bound to what the customer signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// SHA-256 of the service form's canonical content when it was signed.
+    pub signed_content_hash: String,
+    pub png_hash: String,
+    /// SHA-256 of the strokes as JSON, so the drawing can be replayed.
+    pub strokes_hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub signed_at: Timestamp,
+}
+
+fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), DomainError> {
+    let len = text.chars().count();
+    if len > max {
+        return Err(DomainError::TooLong { field, len, max });
+    }
+    Ok(())
+}
+
+fn check_required(field: &'static str, text: &str) -> Result<(), DomainError> {
+    if text.trim().is_empty() {
+        return Err(DomainError::Required(field));
+    }
+    Ok(())
+}
+
+/// Every record from outside checks itself before it is stored.
+pub trait Validate {
+    fn validate(&self) -> Result<(), DomainError>;
+}
+
+impl Validate for Departure {
+    fn validate(&self) -> Result<(), DomainError> {
+        Ok(())
+    }
+}
+
+impl Validate for Arrival {
+    fn validate(&self) -> Result<(), DomainError> {
+        Ok(())
+    }
+}
+
+impl Validate for KitCheck {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("kit_reason", &self.missing_reason, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Work {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("fault_point", &self.fault_point, SHORT_TEXT_MAX)?;
+        check_len("description", &self.description, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Communicate {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("needs", &self.needs, LONG_TEXT_MAX)?;
+        check_len("note", &self.notes, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Feedback {
+    fn validate(&self) -> Result<(), DomainError> {
+        if let Some(score) = self.mot {
+            if !(-3..=3).contains(&score) {
+                return Err(DomainError::OutOfRange("mot"));
+            }
+        }
+        check_len("opinion", &self.opinion, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Cleanup {
+    fn validate(&self) -> Result<(), DomainError> {
+        Ok(())
+    }
+}
+
+impl Validate for CallLog {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("note", &self.note, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Replacement {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_required("old_serial", &self.old_serial)?;
+        check_required("new_serial", &self.new_serial)?;
+        check_len("old_serial", &self.old_serial, SHORT_TEXT_MAX)?;
+        check_len("new_serial", &self.new_serial, SHORT_TEXT_MAX)?;
+        if !self.consent {
+            return Err(DomainError::Required("consent"));
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Lead {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_required("product", &self.product)?;
+        check_len("product", &self.product, SHORT_TEXT_MAX)?;
+        check_len("note", &self.note, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for Reschedule {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("reason", &self.note, LONG_TEXT_MAX)?;
+        if self.new_end <= self.new_start {
+            return Err(DomainError::BadSlot);
+        }
+        Ok(())
+    }
+}
+
+/// A fee the company allows, in fen (1/100 yuan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PriceItem {
+    pub code: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    pub unit_price_fen: u32,
+}
+
+/// The company price list: the only fees a technician may charge.
+pub const PRICE_LIST: &[PriceItem] = &[
+    PriceItem {
+        code: "remote",
+        name_zh: "遥控器(非保修)",
+        name_en: "Remote control (out of warranty)",
+        unit_price_fen: 3500,
+    },
+    PriceItem {
+        code: "stb_out_of_warranty",
+        name_zh: "机顶盒更换(非保修)",
+        name_en: "Set-top box replacement (out of warranty)",
+        unit_price_fen: 30000,
+    },
+    PriceItem {
+        code: "indoor_cable_m",
+        name_zh: "入户线(每米)",
+        name_en: "Indoor cable (per metre)",
+        unit_price_fen: 200,
+    },
+    PriceItem {
+        code: "splitter",
+        name_zh: "分配器",
+        name_en: "Splitter",
+        unit_price_fen: 1500,
+    },
+    PriceItem {
+        code: "connector",
+        name_zh: "F 头",
+        name_en: "F connector",
+        unit_price_fen: 300,
+    },
+    PriceItem {
+        code: "extra_outlet",
+        name_zh: "增加终端点位",
+        name_en: "Extra outlet",
+        unit_price_fen: 5000,
+    },
+];
+
+pub fn price_item(code: &str) -> Option<&'static PriceItem> {
+    PRICE_LIST.iter().find(|item| item.code == code)
+}
+
+/// Fees are accepted only from the price list, in sane quantities.
+pub fn validate_fees(lines: &[FeeLine]) -> Result<(), DomainError> {
+    for line in lines {
+        if price_item(&line.code).is_none() {
+            return Err(DomainError::UnknownFee(line.code.clone()));
+        }
+        if line.quantity == 0 || line.quantity > 999 {
+            return Err(DomainError::OutOfRange("quantity"));
+        }
+    }
+    Ok(())
+}
+
+pub fn fees_total_fen(lines: &[FeeLine]) -> u64 {
+    lines
+        .iter()
+        .filter_map(|line| price_item(&line.code).map(|p| p.unit_price_fen as u64 * line.quantity as u64))
+        .sum()
+}
+
+/// Everything recorded on site for one job: what the rules judge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VisitRecord {
+    pub job: Job,
+    pub step: Step,
+    pub call_logs: Vec<CallLog>,
+    pub departure: Departure,
+    pub arrival: Arrival,
+    pub kit: KitCheck,
+    pub work: Work,
+    pub replacements: Vec<Replacement>,
+    pub fees: Vec<FeeLine>,
+    pub communicate: Communicate,
+    pub feedback: Feedback,
+    pub cleanup: Cleanup,
+    pub leads: Vec<Lead>,
+    pub photos: Vec<Photo>,
+    pub signature: Option<Signature>,
+    pub reschedule: Option<Reschedule>,
+    pub completed_at: Option<Timestamp>,
+}
+
+impl VisitRecord {
+    /// A job as dispatched, nothing yet recorded.
+    pub fn new(job: Job) -> Self {
+        VisitRecord {
+            job,
+            step: Step::Phone,
+            call_logs: Vec::new(),
+            departure: Departure::default(),
+            arrival: Arrival::default(),
+            kit: KitCheck::default(),
+            work: Work::default(),
+            replacements: Vec::new(),
+            fees: Vec::new(),
+            communicate: Communicate::default(),
+            feedback: Feedback::default(),
+            cleanup: Cleanup::default(),
+            leads: Vec::new(),
+            photos: Vec::new(),
+            signature: None,
+            reschedule: None,
+            completed_at: None,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Jobs as dispatched, and the job list.
+
+use doorstep_core::{Job, JobId, JobStatus, JobType, Step, SubCase, Timestamp};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tab {
+    /// Open jobs due today, and any overdue from earlier days.
+    Today,
+    /// Open jobs from tomorrow on.
+    Upcoming,
+    /// Completed, rescheduled or cancelled.
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFilter {
+    pub tab: Tab,
+    /// Matches name, address or phone. When set, every tab is searched.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    pub id: JobId,
+    pub customer_name: String,
+    pub address: String,
+    pub phone: String,
+    pub job_type: JobType,
+    pub sub_case: SubCase,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub status: JobStatus,
+    pub step: Step,
+}
+
+/// Most rows a list shows: a technician scrolls a day, not ten thousand jobs.
+const LIST_LIMIT: i64 = 200;
+
+fn search_text(job: &Job) -> String {
+    format!(
+        "{} {} {}",
+        job.customer.name, job.customer.address, job.customer.phone
+    )
+    .to_lowercase()
+}
+
+pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO customers (id, name, phone, address) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
+             address = excluded.address",
+        params![
+            job.customer.id.to_string(),
+            job.customer.name,
+            job.customer.phone,
+            job.customer.address
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
+             window_start, window_end, status, search_text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
+             job_type = excluded.job_type, sub_case = excluded.sub_case,
+             fault_description = excluded.fault_description,
+             window_start = excluded.window_start, window_end = excluded.window_end,
+             status = excluded.status, search_text = excluded.search_text",
+        params![
+            job.id.to_string(),
+            job.customer.id.to_string(),
+            enum_to_sql(&job.job_type),
+            enum_to_sql(&job.sub_case),
+            job.fault_description,
+            time_to_sql(&job.window_start),
+            time_to_sql(&job.window_end),
+            enum_to_sql(&job.status),
+            search_text(job),
+        ],
+    )?;
+    conn.execute(
+        "DELETE FROM earlier_visits WHERE job_id = ?1",
+        [job.id.to_string()],
+    )?;
+    for (position, visit) in job.earlier_visits.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO earlier_visits (job_id, position, date, summary) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                job.id.to_string(),
+                position as i64,
+                visit.date.to_string(),
+                visit.summary
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores jobs as dispatched (from HQ, or the demo set), in one transaction.
+    pub fn upsert_jobs(&mut self, jobs: &[Job]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for job in jobs {
+            upsert_job(&tx, job)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn job_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM jobs", [], |row| row.get(0))?)
+    }
+
+    /// The job list for a tab, or a search across all jobs.
+    /// `tomorrow_start` is the start of tomorrow in the technician's time zone.
+    pub fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        tomorrow_start: Timestamp,
+    ) -> Result<Vec<JobSummary>, StoreError> {
+        let query = filter.query.trim().to_lowercase();
+        const CLOSED: &str = "j.status IN ('completed', 'rescheduled', 'cancelled')";
+        let tomorrow = time_to_sql(&tomorrow_start);
+        let (condition, order, bound): (String, &str, Vec<&str>) = if !query.is_empty() {
+            ("instr(j.search_text, ?1) > 0".into(), "DESC", vec![&query])
+        } else {
+            match filter.tab {
+                Tab::Today => (format!("NOT {CLOSED} AND j.window_start < ?1"), "ASC", vec![&tomorrow]),
+                Tab::Upcoming => (format!("NOT {CLOSED} AND j.window_start >= ?1"), "ASC", vec![&tomorrow]),
+                Tab::Done => (CLOSED.into(), "DESC", vec![]),
+            }
+        };
+        let sql = format!(
+            "SELECT j.id, c.name, c.address, c.phone, j.job_type, j.sub_case,
+                    j.window_start, j.window_end, j.status, j.step
+             FROM jobs j JOIN customers c ON c.id = j.customer_id
+             WHERE {condition}
+             ORDER BY j.window_start {order} LIMIT {LIST_LIMIT}"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(bound), |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, String>(9)?,
+            ))
+        })?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            let (id, name, address, phone, job_type, sub_case, start, end, status, step) = row?;
+            jobs.push(JobSummary {
+                id: id
+                    .parse()
+                    .map_err(|e: uuid::Error| StoreError::Corrupt(e.to_string()))?,
+                customer_name: name,
+                address,
+                phone,
+                job_type: enum_from_sql(&job_type)?,
+                sub_case: enum_from_sql(&sub_case)?,
+                window_start: time_from_sql(&start)?,
+                window_end: time_from_sql(&end)?,
+                status: enum_from_sql(&status)?,
+                step: enum_from_sql(&step)?,
+            });
+        }
+        Ok(jobs)
+    }
+}

@@ -1,0 +1,574 @@
+//! A visit's records: loading them, and applying one change with its outbox entry.
+
+use doorstep_core::change::Change;
+use doorstep_core::media::CleanImage;
+use doorstep_core::signature::{sha256_hex, ServiceForm};
+use doorstep_core::{
+    CallLog, Customer, EarlierVisit, Job, JobId, Lead, Photo, PhotoKind, RecordId, Replacement,
+    Signature, Timestamp, VisitRecord,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::codec::{
+    enum_from_sql, enum_to_sql, json_from_sql, json_to_sql, time_from_sql, time_to_sql,
+};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub op_id: String,
+    pub job_id: JobId,
+    pub kind: String,
+    pub payload: String,
+    pub device_time: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad id {text}")))
+}
+
+fn section<T: DeserializeOwned + Default>(
+    conn: &Connection,
+    job_id: &str,
+    name: &str,
+) -> Result<T, StoreError> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM visit_sections WHERE job_id = ?1 AND section = ?2",
+            [job_id, name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match body {
+        Some(body) => json_from_sql(&body),
+        None => Ok(T::default()),
+    }
+}
+
+fn save_section<T: Serialize>(
+    conn: &Connection,
+    job_id: &str,
+    name: &str,
+    body: &T,
+    now: &Timestamp,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO visit_sections (job_id, section, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(job_id, section) DO UPDATE SET body = excluded.body,
+             updated_at = excluded.updated_at",
+        params![job_id, name, json_to_sql(body), time_to_sql(now)],
+    )?;
+    Ok(())
+}
+
+fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>), StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
+                    j.fault_description, j.window_start, j.window_end, j.status, j.step,
+                    j.completed_at
+             FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
+            [id],
+            |row| {
+                Ok((
+                    [
+                        row.get::<_, String>(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                        row.get(9)?,
+                        row.get(10)?,
+                    ],
+                    row.get::<_, Option<String>>(11)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    let ([cid, name, phone, address, job_type, sub_case, fault, start, end, status, step], done) =
+        row;
+    let mut statement = conn.prepare_cached(
+        "SELECT date, summary FROM earlier_visits WHERE job_id = ?1 ORDER BY position",
+    )?;
+    let earlier_visits = statement
+        .query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?
+        .map(|row| {
+            let (date, summary) = row?;
+            Ok(EarlierVisit {
+                date: date
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("bad date {date}")))?,
+                summary,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let job = Job {
+        id: parse_id(id)?,
+        customer: Customer {
+            id: parse_id(&cid)?,
+            name,
+            phone,
+            address,
+        },
+        job_type: enum_from_sql(&job_type)?,
+        sub_case: enum_from_sql(&sub_case)?,
+        fault_description: fault,
+        window_start: time_from_sql(&start)?,
+        window_end: time_from_sql(&end)?,
+        status: enum_from_sql(&status)?,
+        earlier_visits,
+    };
+    Ok((job, step, done))
+}
+
+fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreError> {
+    let id = job_id.to_string();
+    let (job, step, completed_at) = load_job(conn, &id)?;
+    let mut visit = VisitRecord::new(job);
+    visit.step = enum_from_sql(&step)?;
+    visit.completed_at = completed_at.as_deref().map(time_from_sql).transpose()?;
+    visit.departure = section(conn, &id, "departure")?;
+    visit.arrival = section(conn, &id, "arrival")?;
+    visit.kit = section(conn, &id, "kit")?;
+    visit.work = section(conn, &id, "work")?;
+    visit.fees = section(conn, &id, "fees")?;
+    visit.communicate = section(conn, &id, "communicate")?;
+    visit.feedback = section(conn, &id, "feedback")?;
+    visit.cleanup = section(conn, &id, "cleanup")?;
+    visit.reschedule = section(conn, &id, "reschedule")?;
+
+    let mut calls = conn.prepare_cached(
+        "SELECT id, at, outcome, note FROM call_logs WHERE job_id = ?1 ORDER BY at, rowid",
+    )?;
+    visit.call_logs = calls
+        .query_map([&id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })?
+        .map(|row| {
+            let (id, at, outcome, note) = row?;
+            Ok(CallLog {
+                id: parse_id(&id)?,
+                at: time_from_sql(&at)?,
+                outcome: enum_from_sql(&outcome)?,
+                note,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+
+    let mut replacements = conn.prepare_cached(
+        "SELECT id, item, old_serial, new_serial, told_in_advance, consent
+         FROM replacements WHERE job_id = ?1 ORDER BY rowid",
+    )?;
+    visit.replacements = replacements
+        .query_map([&id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, bool>(4)?,
+                row.get::<_, bool>(5)?,
+            ))
+        })?
+        .map(|row| {
+            let (id, item, old_serial, new_serial, told_in_advance, consent) = row?;
+            Ok(Replacement {
+                id: parse_id(&id)?,
+                item: enum_from_sql(&item)?,
+                old_serial,
+                new_serial,
+                told_in_advance,
+                consent,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+
+    let mut leads = conn.prepare_cached(
+        "SELECT id, product, interest, follow_up, note FROM leads WHERE job_id = ?1 ORDER BY rowid",
+    )?;
+    visit.leads = leads
+        .query_map([&id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })?
+        .map(|row| {
+            let (id, product, interest, follow_up, note) = row?;
+            Ok(Lead {
+                id: parse_id(&id)?,
+                product,
+                interest: enum_from_sql(&interest)?,
+                follow_up: follow_up
+                    .map(|d| d.parse().map_err(|_| StoreError::Corrupt(d)))
+                    .transpose()?,
+                note,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+
+    let mut photos = conn.prepare_cached(
+        "SELECT id, kind, blob_hash, width, height, added_at FROM photos
+         WHERE job_id = ?1 ORDER BY added_at, rowid",
+    )?;
+    visit.photos = photos
+        .query_map([&id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, u32>(3)?,
+                row.get::<_, u32>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })?
+        .map(|row| {
+            let (id, kind, blob_hash, width, height, added_at) = row?;
+            Ok(Photo {
+                id: parse_id(&id)?,
+                kind: enum_from_sql(&kind)?,
+                blob_hash,
+                width,
+                height,
+                added_at: time_from_sql(&added_at)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+
+    visit.signature = conn
+        .query_row(
+            "SELECT signed_content_hash, png_hash, strokes_hash, width, height, signed_at
+             FROM signatures WHERE job_id = ?1",
+            [&id],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, u32>(3)?,
+                    row.get::<_, u32>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            },
+        )
+        .optional()?
+        .map(
+            |(signed_content_hash, png_hash, strokes_hash, width, height, signed_at)| {
+                Ok::<_, StoreError>(Signature {
+                    signed_content_hash,
+                    png_hash,
+                    strokes_hash,
+                    width,
+                    height,
+                    signed_at: time_from_sql(&signed_at)?,
+                })
+            },
+        )
+        .transpose()?;
+    Ok(visit)
+}
+
+/// Writes what `change` altered in `visit` (already applied in memory).
+fn persist(
+    tx: &Transaction,
+    visit: &VisitRecord,
+    change: &Change,
+    now: &Timestamp,
+) -> Result<(), StoreError> {
+    let id = visit.job.id.to_string();
+    match change {
+        Change::SetStep(step) => {
+            tx.execute(
+                "INSERT INTO step_log (job_id, step, at) VALUES (?1, ?2, ?3)",
+                params![id, enum_to_sql(step), time_to_sql(now)],
+            )?;
+        }
+        Change::LogCall(call) => {
+            tx.execute(
+                "INSERT INTO call_logs (id, job_id, at, outcome, note) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET at = excluded.at, outcome = excluded.outcome,
+                     note = excluded.note",
+                params![
+                    call.id.to_string(),
+                    id,
+                    time_to_sql(&call.at),
+                    enum_to_sql(&call.outcome),
+                    call.note
+                ],
+            )?;
+        }
+        Change::SaveDeparture(body) => save_section(tx, &id, "departure", body, now)?,
+        Change::SaveArrival(body) => save_section(tx, &id, "arrival", body, now)?,
+        Change::SaveKit(body) => save_section(tx, &id, "kit", body, now)?,
+        Change::SaveWork(body) => save_section(tx, &id, "work", body, now)?,
+        Change::SetFees(body) => save_section(tx, &id, "fees", body, now)?,
+        Change::SaveCommunicate(body) => save_section(tx, &id, "communicate", body, now)?,
+        Change::SaveFeedback(body) => save_section(tx, &id, "feedback", body, now)?,
+        Change::SaveCleanup(body) => save_section(tx, &id, "cleanup", body, now)?,
+        Change::Reschedule(body) => save_section(tx, &id, "reschedule", body, now)?,
+        Change::AddReplacement(r) => {
+            tx.execute(
+                "INSERT INTO replacements (id, job_id, item, old_serial, new_serial,
+                     told_in_advance, consent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(id) DO UPDATE SET item = excluded.item,
+                     old_serial = excluded.old_serial, new_serial = excluded.new_serial,
+                     told_in_advance = excluded.told_in_advance, consent = excluded.consent",
+                params![
+                    r.id.to_string(),
+                    id,
+                    enum_to_sql(&r.item),
+                    r.old_serial,
+                    r.new_serial,
+                    r.told_in_advance,
+                    r.consent
+                ],
+            )?;
+        }
+        Change::RemoveReplacement(record) => {
+            tx.execute(
+                "DELETE FROM replacements WHERE id = ?1 AND job_id = ?2",
+                params![record.to_string(), id],
+            )?;
+        }
+        Change::AddLead(lead) => {
+            tx.execute(
+                "INSERT INTO leads (id, job_id, product, interest, follow_up, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET product = excluded.product,
+                     interest = excluded.interest, follow_up = excluded.follow_up,
+                     note = excluded.note",
+                params![
+                    lead.id.to_string(),
+                    id,
+                    lead.product,
+                    enum_to_sql(&lead.interest),
+                    lead.follow_up.map(|d| d.to_string()),
+                    lead.note
+                ],
+            )?;
+        }
+        Change::RemoveLead(record) => {
+            tx.execute(
+                "DELETE FROM leads WHERE id = ?1 AND job_id = ?2",
+                params![record.to_string(), id],
+            )?;
+        }
+        Change::AddPhoto(photo) => {
+            tx.execute(
+                "INSERT INTO photos (id, job_id, kind, blob_hash, width, height, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
+                params![
+                    photo.id.to_string(),
+                    id,
+                    enum_to_sql(&photo.kind),
+                    photo.blob_hash,
+                    photo.width,
+                    photo.height,
+                    time_to_sql(&photo.added_at)
+                ],
+            )?;
+        }
+        Change::RemovePhoto(record) => {
+            tx.execute(
+                "DELETE FROM photos WHERE id = ?1 AND job_id = ?2",
+                params![record.to_string(), id],
+            )?;
+        }
+        Change::Sign(sig) => {
+            tx.execute(
+                "INSERT INTO signatures (job_id, signed_content_hash, png_hash, strokes_hash,
+                     width, height, signed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(job_id) DO UPDATE SET
+                     signed_content_hash = excluded.signed_content_hash,
+                     png_hash = excluded.png_hash, strokes_hash = excluded.strokes_hash,
+                     width = excluded.width, height = excluded.height,
+                     signed_at = excluded.signed_at",
+                params![
+                    id,
+                    sig.signed_content_hash,
+                    sig.png_hash,
+                    sig.strokes_hash,
+                    sig.width,
+                    sig.height,
+                    time_to_sql(&sig.signed_at)
+                ],
+            )?;
+        }
+        Change::Complete => {}
+    }
+    tx.execute(
+        "UPDATE jobs SET status = ?2, step = ?3, completed_at = ?4 WHERE id = ?1",
+        params![
+            id,
+            enum_to_sql(&visit.job.status),
+            enum_to_sql(&visit.step),
+            visit.completed_at.as_ref().map(time_to_sql)
+        ],
+    )?;
+    Ok(())
+}
+
+fn put_blob(tx: &Transaction, mime: &str, bytes: &[u8], now: &Timestamp) -> Result<String, StoreError> {
+    let hash = sha256_hex(bytes);
+    tx.execute(
+        "INSERT INTO blobs (hash, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(hash) DO NOTHING",
+        params![hash, mime, bytes, time_to_sql(now)],
+    )?;
+    Ok(hash)
+}
+
+impl Store {
+    pub fn visit(&self, job_id: JobId) -> Result<VisitRecord, StoreError> {
+        load_visit(&self.conn, job_id)
+    }
+
+    /// Applies one change and records it in the outbox, atomically. If the
+    /// domain refuses the change, nothing is written.
+    pub fn apply(
+        &mut self,
+        job_id: JobId,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<VisitRecord, StoreError> {
+        self.apply_with(job_id, now, |_, _| Ok(change.clone()))
+    }
+
+    /// Stores a cleaned signature PNG and its strokes, bound to the service
+    /// form as it is in this same transaction.
+    pub fn sign(
+        &mut self,
+        job_id: JobId,
+        png: &CleanImage,
+        strokes_json: &str,
+        now: Timestamp,
+    ) -> Result<VisitRecord, StoreError> {
+        self.apply_with(job_id, now, |tx, visit| {
+            let png_hash = put_blob(tx, "image/png", &png.bytes, &now)?;
+            let strokes_hash = put_blob(tx, "application/json", strokes_json.as_bytes(), &now)?;
+            Ok(Change::Sign(Signature {
+                signed_content_hash: ServiceForm::from_visit(visit).content_hash(),
+                png_hash,
+                strokes_hash,
+                width: png.width,
+                height: png.height,
+                signed_at: now,
+            }))
+        })
+    }
+
+    /// Stores a cleaned photo.
+    pub fn add_photo(
+        &mut self,
+        job_id: JobId,
+        kind: PhotoKind,
+        jpeg: &CleanImage,
+        now: Timestamp,
+    ) -> Result<VisitRecord, StoreError> {
+        self.apply_with(job_id, now, |tx, _| {
+            let blob_hash = put_blob(tx, "image/jpeg", &jpeg.bytes, &now)?;
+            Ok(Change::AddPhoto(Photo {
+                id: RecordId::new(),
+                kind,
+                blob_hash,
+                width: jpeg.width,
+                height: jpeg.height,
+                added_at: now,
+            }))
+        })
+    }
+
+    fn apply_with(
+        &mut self,
+        job_id: JobId,
+        now: Timestamp,
+        make_change: impl FnOnce(&Transaction, &VisitRecord) -> Result<Change, StoreError>,
+    ) -> Result<VisitRecord, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut visit = load_visit(&tx, job_id)?;
+        let change = make_change(&tx, &visit)?;
+        change.apply(&mut visit, now)?;
+        persist(&tx, &visit, &change, &now)?;
+        tx.execute(
+            "INSERT INTO outbox (op_id, job_id, kind, payload, device_time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                uuid::Uuid::now_v7().to_string(),
+                job_id.to_string(),
+                change.kind(),
+                json_to_sql(&change),
+                time_to_sql(&now)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(visit)
+    }
+
+    pub fn blob(&self, hash: &str) -> Result<StoredBlob, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT mime, bytes FROM blobs WHERE hash = ?1",
+                [hash],
+                |row| {
+                    Ok(StoredBlob {
+                        mime: row.get(0)?,
+                        bytes: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(hash.to_string()))
+    }
+
+    /// Outbox entries not yet acknowledged by HQ, oldest first.
+    pub fn pending_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, op_id, job_id, kind, payload, device_time FROM outbox
+             WHERE sent_at IS NULL ORDER BY seq",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, op_id, job_id, kind, payload, device_time) = row?;
+            Ok(OutboxEntry {
+                seq,
+                op_id,
+                job_id: parse_id(&job_id)?,
+                kind,
+                payload,
+                device_time: time_from_sql(&device_time)?,
+            })
+        })
+        .collect()
+    }
+}
