@@ -1,0 +1,83 @@
+// App-wide state: who is signed in, the UI language, which screen is shown.
+import { ipc, type AppInfo, type Locale, toAppError, type AppError } from './ipc';
+import { setUiLocale } from './i18n';
+import { VisitSession } from './visit/session.svelte';
+
+export type Screen = 'loading' | 'list' | 'job' | 'report';
+
+class AppState {
+  info: AppInfo | null = $state(null);
+  locale: Locale = $state('zh-CN');
+  screen: Screen = $state('loading');
+  session: VisitSession | null = $state(null);
+  /** A problem outside a job (start-up, opening a job). */
+  error: AppError | null = $state(null);
+  /** Bumped on every language switch, so views re-read Rust-localized text. */
+  localeVersion = $state(0);
+
+  async start() {
+    try {
+      const info = await ipc.appInfo();
+      this.info = info;
+      this.locale = info.locale === 'en' ? 'en' : 'zh-CN';
+      setUiLocale(this.locale);
+      if (info.last_job_id) {
+        await this.openJob(info.last_job_id);
+        if (this.screen === 'job') return;
+      }
+      this.screen = 'list';
+    } catch (e) {
+      this.error = toAppError(e);
+      this.screen = 'list';
+    }
+  }
+
+  async setLocale(l: Locale) {
+    const before = this.locale;
+    this.locale = l;
+    setUiLocale(l);
+    try {
+      await ipc.setLocale(l);
+    } catch (e) {
+      this.locale = before;
+      setUiLocale(before);
+      this.error = toAppError(e);
+      return;
+    }
+    this.localeVersion++;
+    if (this.session) await this.session.refresh();
+  }
+
+  toggleLocale() {
+    return this.setLocale(this.locale === 'zh-CN' ? 'en' : 'zh-CN');
+  }
+
+  async openJob(jobId: string) {
+    try {
+      const view = await ipc.openJob(jobId);
+      this.session = new VisitSession(view);
+      this.error = null;
+      this.screen = 'job';
+    } catch (e) {
+      this.error = toAppError(e);
+    }
+  }
+
+  async backToList() {
+    if (this.session) await this.session.flushAll();
+    try {
+      await ipc.closeJob();
+    } catch (e) {
+      this.error = toAppError(e);
+    }
+    this.session = null;
+    this.screen = 'list';
+  }
+
+  async showReport() {
+    if (this.session) await this.session.flushAll();
+    this.screen = 'report';
+  }
+}
+
+export const app = new AppState();

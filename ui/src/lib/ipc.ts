@@ -1,0 +1,236 @@
+// The one typed bridge to the Rust side. Every `invoke` goes through here;
+// the types mirror crates/core (serde snake_case fields and enum values).
+import { invoke } from '@tauri-apps/api/core';
+
+export type Uuid = string;
+/** RFC 3339 timestamp. */
+export type Timestamp = string;
+/** YYYY-MM-DD */
+export type NaiveDate = string;
+
+export type Locale = 'zh-CN' | 'en';
+export type JobType = 'install' | 'fault';
+export type SubCase = 'indoor' | 'outdoor' | 'replacement' | 'drilling_wiring';
+export type JobStatus = 'scheduled' | 'in_progress' | 'completed' | 'rescheduled' | 'cancelled';
+export type Step = 'phone' | 'visit' | 'operate' | 'communicate' | 'evaluate' | 'help';
+export const STEPS: Step[] = ['phone', 'visit', 'operate', 'communicate', 'evaluate', 'help'];
+export type Tab = 'today' | 'upcoming' | 'done';
+export type CallOutcome = 'booked' | 'confirmed' | 'no_answer' | 'late_apology' | 'door_no_answer' | 'other';
+export const CALL_OUTCOMES: CallOutcome[] = ['booked', 'confirmed', 'no_answer', 'late_apology', 'door_no_answer', 'other'];
+export type ReplacedItem = 'set_top_box' | 'remote' | 'cable_modem' | 'line' | 'other';
+export const REPLACED_ITEMS: ReplacedItem[] = ['set_top_box', 'remote', 'cable_modem', 'line', 'other'];
+export type CustomerType = 'dove' | 'owl' | 'peacock' | 'tiger';
+export const CUSTOMER_TYPES: CustomerType[] = ['dove', 'owl', 'peacock', 'tiger'];
+export type Interest = 'unreachable' | 'success' | 'fairly_interested' | 'interested' | 'declined';
+export const INTERESTS: Interest[] = ['unreachable', 'success', 'fairly_interested', 'interested', 'declined'];
+export type RescheduleReason = 'needs_support' | 'conditions_not_met' | 'technician_delayed';
+export const RESCHEDULE_REASONS: RescheduleReason[] = ['needs_support', 'conditions_not_met', 'technician_delayed'];
+export type PhotoKind = 'before' | 'after';
+export type CallWindow = 'allowed' | 'mealtime' | 'forbidden';
+
+export interface AppInfo {
+  locale: Locale;
+  technician: string;
+  last_job_id: Uuid | null;
+  version: string;
+  data_dir: string;
+}
+
+export interface JobSummary {
+  id: Uuid;
+  customer_name: string;
+  address: string;
+  phone: string;
+  job_type: JobType;
+  sub_case: SubCase;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  status: JobStatus;
+  step: Step;
+}
+
+export interface Customer { id: Uuid; name: string; phone: string; address: string }
+export interface EarlierVisit { date: NaiveDate; summary: string }
+export interface Job {
+  id: Uuid;
+  customer: Customer;
+  job_type: JobType;
+  sub_case: SubCase;
+  fault_description: string;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  status: JobStatus;
+  earlier_visits: EarlierVisit[];
+}
+
+export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string }
+export interface Departure {
+  tools: boolean; spares: boolean; repair_record: boolean; receipt: boolean;
+  service_form: boolean; feedback_form: boolean; kit: boolean;
+}
+export interface Arrival {
+  arrived_at: Timestamp | null;
+  knock_started_at: Timestamp | null;
+  door_answered: boolean;
+  badge_shown: boolean;
+  fault_point_verified: boolean;
+  service_form_left: boolean;
+}
+export interface KitCheck {
+  mat_cloth: boolean; cover_cloth: boolean; wiping_cloth: boolean; shoe_covers: boolean;
+  missing_reason: string;
+}
+export interface Work {
+  indoor: boolean; line_test: boolean; outdoor_line: boolean; replacement: boolean; drilling_wiring: boolean;
+  fault_point: string; description: string; non_company_equipment: boolean;
+}
+export interface Replacement {
+  id: Uuid; item: ReplacedItem; old_serial: string; new_serial: string;
+  told_in_advance: boolean; consent: boolean;
+}
+export interface FeeLine { code: string; quantity: number }
+export interface Communicate { customer_type: CustomerType | null; needs: string; notes: string }
+export interface Feedback { mot: number | null; opinion: string }
+export interface Cleanup {
+  site_checked: boolean; tools_packed: boolean; restored: boolean; rubbish_taken: boolean; splitter_checked: boolean;
+}
+export interface Lead { id: Uuid; product: string; interest: Interest; follow_up: NaiveDate | null; note: string }
+export interface Reschedule { reason: RescheduleReason; note: string; new_start: Timestamp; new_end: Timestamp }
+export interface Photo { id: Uuid; kind: PhotoKind; blob_hash: string; width: number; height: number; added_at: Timestamp }
+export interface Signature { signed_content_hash: string; png_hash: string; width: number; height: number; signed_at: Timestamp }
+
+export interface VisitRecord {
+  job: Job;
+  step: Step;
+  call_logs: CallLog[];
+  departure: Departure;
+  arrival: Arrival;
+  kit: KitCheck;
+  work: Work;
+  replacements: Replacement[];
+  fees: FeeLine[];
+  communicate: Communicate;
+  feedback: Feedback;
+  cleanup: Cleanup;
+  leads: Lead[];
+  photos: Photo[];
+  signature: Signature | null;
+  reschedule: Reschedule | null;
+  completed_at: Timestamp | null;
+}
+
+export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_serial: string }
+export interface FeeLineView {
+  code: string; name_zh: string; name_en: string; quantity: number; unit_price_fen: number; line_total_fen: number;
+}
+export interface ServiceForm {
+  job_id: Uuid;
+  customer_name: string;
+  address: string;
+  job_type: JobType;
+  sub_case: SubCase;
+  fault_point: string;
+  work_description: string;
+  indoor: boolean;
+  line_test: boolean;
+  outdoor_line: boolean;
+  replacement: boolean;
+  drilling_wiring: boolean;
+  replacements: ReplacementLine[];
+  fees: FeeLineView[];
+  total_fen: number;
+}
+
+export type PunctualityKind = 'early' | 'on_time' | 'tight' | 'late';
+export interface Punctuality { kind: PunctualityKind; minutes: number }
+export interface MissingItem { code: string; label: string }
+
+export interface VisitView {
+  visit: VisitRecord;
+  missing: MissingItem[];
+  signature_valid: boolean;
+  punctuality: Punctuality | null;
+  service_form: ServiceForm;
+  content_hash: string;
+}
+
+export interface PhoneGuide { greeting: string; script: string[]; call_window: CallWindow; local_time: string }
+export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }
+
+/** Serde form of `Change` (adjacently tagged: type + data). */
+export type Change =
+  | { type: 'set_step'; data: Step }
+  | { type: 'log_call'; data: CallLog }
+  | { type: 'save_departure'; data: Departure }
+  | { type: 'save_arrival'; data: Arrival }
+  | { type: 'save_kit'; data: KitCheck }
+  | { type: 'save_work'; data: Work }
+  | { type: 'add_replacement'; data: Replacement }
+  | { type: 'remove_replacement'; data: Uuid }
+  | { type: 'set_fees'; data: FeeLine[] }
+  | { type: 'save_communicate'; data: Communicate }
+  | { type: 'save_feedback'; data: Feedback }
+  | { type: 'save_cleanup'; data: Cleanup }
+  | { type: 'add_lead'; data: Lead }
+  | { type: 'remove_lead'; data: Uuid }
+  | { type: 'remove_photo'; data: Uuid }
+  | { type: 'reschedule'; data: Reschedule }
+  | { type: 'complete' };
+
+/** Every command rejects with this shape; `message` is already localized. */
+export interface AppError { code: string; message: string }
+
+export function toAppError(e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const o = e as { code: unknown; message: unknown };
+    return { code: String(o.code), message: String(o.message) };
+  }
+  if (e instanceof Error) return { code: 'internal', message: e.message };
+  return { code: 'internal', message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+export const ipc = {
+  appInfo: () => call<AppInfo>('app_info'),
+  setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
+  listJobs: (tab: Tab, query: string) => call<JobSummary[]>('list_jobs', { tab, query }),
+  openJob: (jobId: Uuid) => call<VisitView>('open_job', { jobId }),
+  closeJob: () => call<null>('close_job'),
+  applyChange: (jobId: Uuid, change: Change) => call<VisitView>('apply_change', { jobId, change }),
+  saveSignature: (jobId: Uuid, pngBase64: string, strokes: unknown) =>
+    call<VisitView>('save_signature', { jobId, pngBase64, strokes }),
+  async addPhoto(jobId: Uuid, kind: PhotoKind, bytes: Uint8Array): Promise<VisitView> {
+    try {
+      return await invoke<VisitView>('add_photo', bytes, { headers: { 'job-id': jobId, 'photo-kind': kind } });
+    } catch (e) {
+      throw toAppError(e);
+    }
+  },
+  blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
+  phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
+  priceList: () => call<PriceItem[]>('price_list'),
+  serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
+};
+
+/** New record ids and timestamps, as the contract asks. */
+export const newId = (): Uuid => crypto.randomUUID();
+export const nowIso = (): Timestamp => new Date().toISOString();
+
+const blobCache = new Map<string, Promise<string>>();
+/** Data URL for a stored blob; content-addressed, so safe to cache. */
+export function blobUrl(hash: string): Promise<string> {
+  let p = blobCache.get(hash);
+  if (!p) {
+    p = ipc.blobDataUrl(hash);
+    p.catch(() => blobCache.delete(hash));
+    blobCache.set(hash, p);
+  }
+  return p;
+}
