@@ -67,6 +67,7 @@ export class VisitSession {
   #pendingCount = $state(0);
   #inFlight = $state(0);
   #failed: Set<string> = $state(new Set());
+  #errorTag: string | null = null;
 
   #timers = new Map<SectionKey, ReturnType<typeof setTimeout> | null>();
   #chain: Promise<unknown> = Promise.resolve();
@@ -107,7 +108,7 @@ export class VisitSession {
       this.#timers.set(key, null);
       void this.flushAll();
     } else {
-      // Re-insert so flushAll keeps the order in which sections were first touched.
+      // Map order = order first touched; flushAll sends in that order.
       this.#timers.set(key, setTimeout(() => void this.flush(key), delay));
     }
   }
@@ -120,7 +121,7 @@ export class VisitSession {
     this.#timers.delete(key);
     this.#pendingCount--;
     const change = this.#change(key);
-    return this.#enqueue(key, () => ipc.applyChange(this.jobId, change)).then(
+    return this.#enqueue(key, () => ipc.applyChange(this.jobId, change), true).then(
       () => undefined,
       () => undefined,
     );
@@ -134,8 +135,13 @@ export class VisitSession {
     return this.#failed.size === 0;
   }
 
-  /** Run one call that returns a new view, in order after every pending save. */
-  #enqueue(tag: string, fn: () => Promise<VisitView>): Promise<VisitView> {
+  /**
+   * Run one call that returns a new view, in order after every pending save.
+   * `sticky` failures (a section draft that did not save) keep the save
+   * indicator red until that section saves; action failures only raise the
+   * banner, since their form keeps its own input.
+   */
+  #enqueue(tag: string, fn: () => Promise<VisitView>, sticky = false): Promise<VisitView> {
     this.#inFlight++;
     const p = this.#chain.catch(() => undefined).then(fn);
     this.#chain = p.catch(() => undefined);
@@ -147,7 +153,10 @@ export class VisitSession {
           const next = new Set(this.#failed);
           next.delete(tag);
           this.#failed = next;
-          if (this.error && this.#failed.size === 0) this.error = null;
+        }
+        if (this.#errorTag === tag) {
+          this.error = null;
+          this.#errorTag = null;
         }
         return view;
       },
@@ -155,7 +164,8 @@ export class VisitSession {
         this.#inFlight--;
         const err = toAppError(e);
         this.error = err;
-        this.#failed = new Set(this.#failed).add(tag);
+        this.#errorTag = tag;
+        if (sticky) this.#failed = new Set(this.#failed).add(tag);
         throw err;
       },
     );
@@ -196,5 +206,6 @@ export class VisitSession {
 
   dismissError(): void {
     this.error = null;
+    this.#errorTag = null;
   }
 }
