@@ -67,7 +67,7 @@ export class VisitSession {
   #pendingCount = $state(0);
   #inFlight = $state(0);
   #failed: Set<string> = $state(new Set());
-  #errorTag: string | null = null;
+  #errorTag: string | null = $state(null);
 
   #timers = new Map<SectionKey, ReturnType<typeof setTimeout> | null>();
   #chain: Promise<unknown> = Promise.resolve();
@@ -202,6 +202,11 @@ export class VisitSession {
     } catch {
       /* shown in the banner */
     }
+  }
+
+  /** The banner's error, if it came from this section or action. */
+  errorFor(tag: string): AppError | null {
+    return this.#errorTag === tag ? this.error : null;
   }
 
   dismissError(): void {
