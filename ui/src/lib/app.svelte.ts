@@ -64,7 +64,9 @@ class AppState {
   }
 
   async backToList() {
-    if (this.session) await this.session.flushAll();
+    // A draft that failed to save stays on screen (with its error) rather
+    // than being dropped with the session.
+    if (this.session && !(await this.session.flushAll())) return;
     try {
       await ipc.closeJob();
     } catch (e) {
