@@ -8,8 +8,10 @@ pub mod error;
 pub mod media;
 pub mod model;
 pub mod phone;
+pub mod report;
 pub mod rules;
 pub mod signature;
+pub mod view;
 
 pub use error::{DomainError, Lang};
 pub use model::*;

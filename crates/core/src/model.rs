@@ -16,7 +16,9 @@ pub const LONG_TEXT_MAX: usize = 4000;
 
 macro_rules! uuid_id {
     ($name:ident) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -541,7 +543,9 @@ pub fn validate_fees(lines: &[FeeLine]) -> Result<(), DomainError> {
 pub fn fees_total_fen(lines: &[FeeLine]) -> u64 {
     lines
         .iter()
-        .filter_map(|line| price_item(&line.code).map(|p| p.unit_price_fen as u64 * line.quantity as u64))
+        .filter_map(|line| {
+            price_item(&line.code).map(|p| p.unit_price_fen as u64 * line.quantity as u64)
+        })
         .sum()
 }
 

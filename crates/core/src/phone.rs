@@ -73,3 +73,26 @@ pub fn call_script(
         ],
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhoneGuide {
+    pub greeting: String,
+    pub script: Vec<String>,
+    pub call_window: CallWindow,
+    pub local_time: String,
+}
+
+/// Everything the phone step shows, for the technician's local time.
+pub fn phone_guide(
+    job_type: JobType,
+    local: NaiveTime,
+    technician: &str,
+    lang: Lang,
+) -> PhoneGuide {
+    PhoneGuide {
+        greeting: greeting(local, lang).to_string(),
+        script: call_script(job_type, local, technician, lang),
+        call_window: call_window(local),
+        local_time: local.format("%H:%M").to_string(),
+    }
+}

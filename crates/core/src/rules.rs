@@ -5,9 +5,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
-use crate::model::{
-    CallOutcome, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work,
-};
+use crate::model::{CallOutcome, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work};
 use crate::signature::signature_is_valid;
 
 /// How an arrival compares with the appointment (arrive 5-10 minutes early).

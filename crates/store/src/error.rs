@@ -19,9 +19,7 @@ impl StoreError {
         match self {
             StoreError::Domain(e) => e.code(),
             StoreError::NotFound(_) => "not_found",
-            StoreError::Sqlite(_) | StoreError::Migration(_) | StoreError::Corrupt(_) => {
-                "storage"
-            }
+            StoreError::Sqlite(_) | StoreError::Migration(_) | StoreError::Corrupt(_) => "storage",
         }
     }
 

@@ -132,8 +132,16 @@ impl Store {
             ("instr(j.search_text, ?1) > 0".into(), "DESC", vec![&query])
         } else {
             match filter.tab {
-                Tab::Today => (format!("NOT {CLOSED} AND j.window_start < ?1"), "ASC", vec![&tomorrow]),
-                Tab::Upcoming => (format!("NOT {CLOSED} AND j.window_start >= ?1"), "ASC", vec![&tomorrow]),
+                Tab::Today => (
+                    format!("NOT {CLOSED} AND j.window_start < ?1"),
+                    "ASC",
+                    vec![&tomorrow],
+                ),
+                Tab::Upcoming => (
+                    format!("NOT {CLOSED} AND j.window_start >= ?1"),
+                    "ASC",
+                    vec![&tomorrow],
+                ),
                 Tab::Done => (CLOSED.into(), "DESC", vec![]),
             }
         };

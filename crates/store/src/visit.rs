@@ -431,7 +431,12 @@ fn persist(
     Ok(())
 }
 
-fn put_blob(tx: &Transaction, mime: &str, bytes: &[u8], now: &Timestamp) -> Result<String, StoreError> {
+fn put_blob(
+    tx: &Transaction,
+    mime: &str,
+    bytes: &[u8],
+    now: &Timestamp,
+) -> Result<String, StoreError> {
     let hash = sha256_hex(bytes);
     tx.execute(
         "INSERT INTO blobs (hash, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)

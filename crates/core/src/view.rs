@@ -1,0 +1,52 @@
+//! What the UI shows of a visit: the record plus the rules' verdicts on it.
+
+use serde::Serialize;
+
+use crate::error::Lang;
+use crate::model::VisitRecord;
+use crate::rules::{judge_arrival, missing_for_completion, Missing, Punctuality};
+use crate::signature::{signature_is_valid, ServiceForm};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingItem {
+    pub code: Missing,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitView {
+    pub visit: VisitRecord,
+    pub missing: Vec<MissingItem>,
+    pub signature_valid: bool,
+    pub punctuality: Option<Punctuality>,
+    pub service_form: ServiceForm,
+    pub content_hash: String,
+}
+
+impl VisitView {
+    pub fn new(visit: VisitRecord, lang: Lang) -> VisitView {
+        let missing = if visit.job.status.is_closed() {
+            Vec::new()
+        } else {
+            missing_for_completion(&visit)
+                .into_iter()
+                .map(|code| MissingItem {
+                    code,
+                    label: code.label(lang),
+                })
+                .collect()
+        };
+        let service_form = ServiceForm::from_visit(&visit);
+        VisitView {
+            missing,
+            signature_valid: signature_is_valid(&visit),
+            punctuality: visit
+                .arrival
+                .arrived_at
+                .map(|at| judge_arrival(at, visit.job.window_start)),
+            content_hash: service_form.content_hash(),
+            service_form,
+            visit,
+        }
+    }
+}

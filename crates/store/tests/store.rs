@@ -1,0 +1,414 @@
+//! The store against a real SQLite file in a temporary directory.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::media::CleanImage;
+use doorstep_core::signature::signature_is_valid;
+use doorstep_core::*;
+use doorstep_store::{migrations, JobFilter, Store, Tab};
+use rusqlite::Connection;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
+    let start = at(start);
+    Job {
+        id: JobId::new(),
+        customer: Customer {
+            id: CustomerId::new(),
+            name: name.into(),
+            phone: phone.into(),
+            address: format!("{name}家,福州市鼓楼区五四路1号"),
+        },
+        job_type: JobType::Fault,
+        sub_case: SubCase::Indoor,
+        fault_description: "无信号".into(),
+        window_start: start,
+        window_end: start + Duration::hours(1),
+        status,
+        earlier_visits: vec![EarlierVisit {
+            date: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+            summary: "重做 F 头".into(),
+        }],
+    }
+}
+
+fn outbox_len(dir: &std::path::Path) -> i64 {
+    Connection::open(dir.join("db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn migrates_from_empty_and_from_every_earlier_version() {
+    let dir = tempfile::tempdir().unwrap();
+    migrations()
+        .validate()
+        .expect("the migrations are well-formed");
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    assert!(store.schema_version().unwrap() >= 1);
+
+    // An older file with rows in it is upgraded without losing them.
+    let total: usize = store.schema_version().unwrap() as usize;
+    for version in 1..=total {
+        let path = dir.path().join(format!("v{version}.db"));
+        let mut conn = Connection::open(&path).unwrap();
+        migrations()
+            .to_version(&mut conn, version)
+            .expect("every earlier version is reachable");
+        conn.execute(
+            "INSERT INTO customers (id, name, phone, address) VALUES ('c', '王', '1', '厦门')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let upgraded = Store::open(&path).unwrap();
+        assert_eq!(upgraded.schema_version().unwrap() as usize, total);
+        let kept: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1, "upgrading from v{version} keeps its rows");
+    }
+}
+
+#[test]
+fn a_visit_round_trips_through_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = Store::open(&path).unwrap();
+    let dispatched = job(
+        "林建华",
+        "18913909960",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let now = at("2026-11-23T00:50:00Z");
+    let changes = vec![
+        Change::SetStep(Step::Operate),
+        Change::LogCall(CallLog {
+            id: RecordId::new(),
+            at: now,
+            outcome: CallOutcome::Booked,
+            note: "客户说“上午都在家”😀".into(),
+        }),
+        Change::SaveKit(KitCheck {
+            mat_cloth: true,
+            cover_cloth: true,
+            wiping_cloth: true,
+            shoe_covers: true,
+            missing_reason: String::new(),
+        }),
+        Change::SaveWork(Work {
+            replacement: true,
+            description: "更换机顶盒".into(),
+            ..Work::default()
+        }),
+        Change::AddReplacement(Replacement {
+            id: RecordId::new(),
+            item: ReplacedItem::SetTopBox,
+            old_serial: "STB-OLD-1".into(),
+            new_serial: "STB-NEW-2".into(),
+            told_in_advance: true,
+            consent: true,
+        }),
+        Change::SetFees(vec![FeeLine {
+            code: "remote".into(),
+            quantity: 1,
+        }]),
+        Change::AddLead(Lead {
+            id: RecordId::new(),
+            product: "高清互动".into(),
+            interest: Interest::Interested,
+            follow_up: NaiveDate::from_ymd_opt(2026, 11, 30),
+            note: String::new(),
+        }),
+    ];
+    let mut expected = None;
+    for change in &changes {
+        expected = Some(store.apply(dispatched.id, change, now).unwrap());
+    }
+    let png = CleanImage {
+        bytes: vec![0x89, b'P', b'N', b'G', 1, 2, 3],
+        width: 120,
+        height: 40,
+    };
+    let signed = store
+        .sign(dispatched.id, &png, r#"[{"points":[]}]"#, now)
+        .unwrap();
+    assert!(
+        signature_is_valid(&signed),
+        "signed against the stored form"
+    );
+    drop(store);
+
+    let reopened = Store::open(&path).unwrap();
+    let visit = reopened.visit(dispatched.id).unwrap();
+    assert_eq!(visit, signed, "everything reads back exactly as written");
+    assert_eq!(visit.job.earlier_visits, dispatched.earlier_visits);
+    assert_eq!(visit.step, Step::Operate);
+    assert_eq!(visit.job.status, JobStatus::InProgress);
+    assert_ne!(Some(&visit), expected.as_ref(), "the signature came after");
+    let blob = reopened.blob(&visit.signature.unwrap().png_hash).unwrap();
+    assert_eq!(blob.bytes, png.bytes);
+}
+
+#[test]
+fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let dispatched = job(
+        "黄秀英",
+        "13800000000",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let now = at("2026-11-23T00:50:00Z");
+    store
+        .apply(
+            dispatched.id,
+            &Change::SaveFeedback(Feedback {
+                mot: Some(1),
+                opinion: "好".into(),
+            }),
+            now,
+        )
+        .unwrap();
+    let refused = store.apply(
+        dispatched.id,
+        &Change::SaveWork(Work {
+            indoor: true,
+            description: "x".into(),
+            ..Work::default()
+        }),
+        now,
+    );
+    assert_eq!(refused.unwrap_err().code(), "kit_incomplete");
+    let refused = store.apply(dispatched.id, &Change::Complete, now);
+    assert_eq!(refused.unwrap_err().code(), "incomplete");
+
+    let pending = store.pending_outbox().unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "only the accepted change is queued: {pending:?}"
+    );
+    assert_eq!(pending[0].kind, "save_feedback");
+    let replayed: Change = serde_json::from_str(&pending[0].payload).unwrap();
+    assert!(matches!(replayed, Change::SaveFeedback(ref f) if f.mot == Some(1)));
+    assert_eq!(outbox_len(dir.path()), 1);
+    assert_eq!(
+        store.visit(dispatched.id).unwrap().feedback.mot,
+        Some(1),
+        "what was saved before the refusals stays saved"
+    );
+}
+
+#[test]
+fn lists_by_tab_and_searches_name_address_and_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let tomorrow = at("2026-11-24T00:00:00+08:00");
+    let today = job(
+        "陈美玲",
+        "13581590830",
+        "2026-11-23T09:00:00+08:00",
+        JobStatus::Scheduled,
+    );
+    let overdue = job(
+        "郑国平",
+        "13500000001",
+        "2026-11-22T15:00:00+08:00",
+        JobStatus::InProgress,
+    );
+    let later = job(
+        "吴丽娟",
+        "13900000002",
+        "2026-11-25T09:00:00+08:00",
+        JobStatus::Scheduled,
+    );
+    let done = job(
+        "张志强",
+        "13700000003",
+        "2026-11-21T09:00:00+08:00",
+        JobStatus::Completed,
+    );
+    store
+        .upsert_jobs(&[today.clone(), overdue.clone(), later.clone(), done.clone()])
+        .unwrap();
+    let ids = |tab: Tab, query: &str| -> Vec<JobId> {
+        store
+            .list_jobs(
+                &JobFilter {
+                    tab,
+                    query: query.into(),
+                },
+                tomorrow,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(Tab::Today, ""),
+        vec![overdue.id, today.id],
+        "overdue first, then today"
+    );
+    assert_eq!(ids(Tab::Upcoming, ""), vec![later.id]);
+    assert_eq!(ids(Tab::Done, ""), vec![done.id]);
+    assert_eq!(
+        ids(Tab::Today, "丽娟"),
+        vec![later.id],
+        "search covers every tab"
+    );
+    assert_eq!(ids(Tab::Done, "13581590830"), vec![today.id], "by phone");
+    assert_eq!(ids(Tab::Done, "张志强家"), vec![done.id], "by address");
+    assert!(
+        ids(Tab::Today, "%").is_empty(),
+        "LIKE wildcards are plain text"
+    );
+}
+
+#[test]
+fn the_demo_set_is_loaded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let zone = FixedOffset::east_opt(8 * 3600).unwrap();
+    assert!(store.seed_demo_if_empty(today, zone).unwrap());
+    let count = store.job_count().unwrap();
+    assert!(
+        (25..=40).contains(&count),
+        "about 30 demo jobs, got {count}"
+    );
+    assert!(
+        !store.seed_demo_if_empty(today, zone).unwrap(),
+        "a store with jobs is left alone"
+    );
+    assert_eq!(store.job_count().unwrap(), count);
+    let tomorrow = at("2026-11-24T00:00:00+08:00");
+    let todays = store
+        .list_jobs(
+            &JobFilter {
+                tab: Tab::Today,
+                query: String::new(),
+            },
+            tomorrow,
+        )
+        .unwrap();
+    assert!(!todays.is_empty(), "a newcomer sees jobs for today");
+    let all = doorstep_store::demo::demo_jobs(today, zone);
+    assert!(
+        all.iter().any(|j| j.job_type == JobType::Install),
+        "installations"
+    );
+    assert!(all.iter().any(|j| j.job_type == JobType::Fault), "faults");
+    assert!(
+        all.iter().any(|j| !j.earlier_visits.is_empty()),
+        "some with history"
+    );
+}
+
+/// The child half of the kill test: writes changes until killed, printing
+/// each change's number once its commit has returned.
+#[test]
+fn kill_child_writer() {
+    let Ok(path) = std::env::var("DOORSTEP_KILL_TEST_DB") else {
+        return;
+    };
+    let job_id: JobId = std::env::var("DOORSTEP_KILL_TEST_JOB")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut store = Store::open(std::path::Path::new(&path)).unwrap();
+    let now = at("2026-11-23T00:50:00Z");
+    for n in 0.. {
+        store
+            .apply(
+                job_id,
+                &Change::LogCall(CallLog {
+                    id: RecordId::new(),
+                    at: now,
+                    outcome: CallOutcome::Other,
+                    note: format!("call {n}"),
+                }),
+                now,
+            )
+            .unwrap();
+        println!("committed {n}");
+    }
+}
+
+#[test]
+fn sigkill_mid_write_loses_nothing_that_was_committed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let dispatched = job(
+        "许淑芬",
+        "13600000004",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    Store::open(&path)
+        .unwrap()
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "kill_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("DOORSTEP_KILL_TEST_DB", &path)
+        .env("DOORSTEP_KILL_TEST_JOB", dispatched.id.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut last_committed = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("committed ") {
+            last_committed = Some(n.parse::<usize>().unwrap());
+            if last_committed == Some(40) {
+                child.kill().unwrap(); // SIGKILL on Unix: no chance to clean up
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    let last = last_committed.expect("the child committed something before it was killed");
+
+    let store = Store::open(&path).expect("the file opens after a kill");
+    let integrity: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let calls = store.visit(dispatched.id).unwrap().call_logs;
+    assert!(
+        calls.len() > last,
+        "every change reported committed ({}) is there, found {}",
+        last + 1,
+        calls.len()
+    );
+    assert_eq!(
+        store.pending_outbox().unwrap().len(),
+        calls.len(),
+        "each saved change has exactly one outbox entry, even across a kill"
+    );
+}

@@ -1,0 +1,235 @@
+//! Thin Tauri commands: parse, call the store or the domain, map the error.
+
+use base64::Engine;
+use chrono::{Duration, Local, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
+use doorstep_core::report::service_report_html;
+use doorstep_core::view::VisitView;
+use doorstep_core::{media, JobId, Lang, PhotoKind, PriceItem, PRICE_LIST};
+use doorstep_store::{JobFilter, JobSummary, Store, StoreError};
+use serde::Serialize;
+use tauri::ipc::{InvokeBody, Request};
+use tauri::State;
+
+use crate::error::IpcError;
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, IpcError>;
+
+const LOCALE: &str = "locale";
+const LAST_JOB: &str = "last_job";
+const TECHNICIAN: &str = "technician";
+
+fn lang(store: &Store) -> Lang {
+    store
+        .setting(LOCALE)
+        .ok()
+        .flatten()
+        .and_then(|tag| Lang::from_tag(&tag))
+        .unwrap_or_default()
+}
+
+/// Runs `f` with the store and the UI language, mapping store errors.
+fn with_store<T>(
+    state: &State<AppState>,
+    f: impl FnOnce(&mut Store, Lang) -> std::result::Result<T, StoreError>,
+) -> Result<T> {
+    let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    let lang = lang(&store);
+    f(&mut store, lang).map_err(|e| IpcError::store(e, lang))
+}
+
+fn parse_job_id(text: &str, lang: Lang) -> Result<JobId> {
+    text.parse()
+        .map_err(|e| IpcError::bad_request(lang, format!("job id {text:?}: {e}")))
+}
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    locale: String,
+    technician: String,
+    last_job_id: Option<String>,
+    version: String,
+    data_dir: String,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
+    with_store(&state, |store, lang| {
+        Ok(AppInfo {
+            locale: lang.tag().into(),
+            technician: store
+                .setting(TECHNICIAN)?
+                .unwrap_or_else(|| "林师傅".into()),
+            last_job_id: store.setting(LAST_JOB)?,
+            version: env!("CARGO_PKG_VERSION").into(),
+            data_dir: state.data_dir.display().to_string(),
+        })
+    })
+}
+
+#[tauri::command]
+pub async fn set_locale(state: State<'_, AppState>, locale: String) -> Result<()> {
+    let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    let lang = Lang::from_tag(&locale)
+        .ok_or_else(|| IpcError::bad_request(self::lang(&store), format!("locale {locale:?}")))?;
+    store
+        .set_setting(LOCALE, Some(lang.tag()))
+        .map_err(|e| IpcError::store(e, lang))
+}
+
+#[tauri::command]
+pub async fn list_jobs(
+    state: State<'_, AppState>,
+    tab: doorstep_store::Tab,
+    query: String,
+) -> Result<Vec<JobSummary>> {
+    let now = Local::now();
+    let tomorrow = (now.date_naive() + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_local_timezone(Local)
+        .earliest()
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|| now.to_utc() + Duration::days(1));
+    with_store(&state, |store, _| {
+        store.list_jobs(&JobFilter { tab, query }, tomorrow)
+    })
+}
+
+#[tauri::command]
+pub async fn open_job(state: State<'_, AppState>, job_id: String) -> Result<VisitView> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    with_store(&state, |store, lang| {
+        let visit = store.visit(id)?;
+        store.set_setting(LAST_JOB, Some(&job_id))?;
+        Ok(VisitView::new(visit, lang))
+    })
+}
+
+#[tauri::command]
+pub async fn close_job(state: State<'_, AppState>) -> Result<()> {
+    with_store(&state, |store, _| store.set_setting(LAST_JOB, None))
+}
+
+#[tauri::command]
+pub async fn apply_change(
+    state: State<'_, AppState>,
+    job_id: String,
+    change: Change,
+) -> Result<VisitView> {
+    with_store(&state, |store, lang| {
+        let id = job_id
+            .parse()
+            .map_err(|_| StoreError::NotFound(job_id.clone()))?;
+        let visit = store.apply(id, &change, Utc::now())?;
+        Ok(VisitView::new(visit, lang))
+    })
+}
+
+#[tauri::command]
+pub async fn save_signature(
+    state: State<'_, AppState>,
+    job_id: String,
+    png_base64: String,
+    strokes: serde_json::Value,
+) -> Result<VisitView> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png_base64.trim())
+        .map_err(|_| IpcError::domain(doorstep_core::DomainError::BlankSignature, lang))?;
+    let clean = media::clean_signature(&png).map_err(|e| IpcError::domain(e, lang))?;
+    with_store(&state, |store, lang| {
+        let visit = store.sign(id, &clean, &strokes.to_string(), Utc::now())?;
+        Ok(VisitView::new(visit, lang))
+    })
+}
+
+/// Takes the photo's raw bytes as the request body (no JSON round trip for
+/// megabytes), with the job and the kind in headers.
+#[tauri::command]
+pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> Result<VisitView> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| IpcError::bad_request(lang, format!("missing header {name}")))
+    };
+    let id = parse_job_id(&header("job-id")?, lang)?;
+    let kind = match header("photo-kind")?.as_str() {
+        "before" => PhotoKind::Before,
+        "after" => PhotoKind::After,
+        other => return Err(IpcError::bad_request(lang, format!("photo kind {other:?}"))),
+    };
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(IpcError::bad_request(lang, "expected the file's bytes"));
+    };
+    let clean = media::clean_photo(bytes).map_err(|e| IpcError::domain(e, lang))?;
+    with_store(&state, |store, lang| {
+        let visit = store.add_photo(id, kind, &clean, Utc::now())?;
+        Ok(VisitView::new(visit, lang))
+    })
+}
+
+#[tauri::command]
+pub async fn blob_data_url(state: State<'_, AppState>, hash: String) -> Result<String> {
+    with_store(&state, |store, _| {
+        let blob = store.blob(&hash)?;
+        Ok(format!(
+            "data:{};base64,{}",
+            blob.mime,
+            base64::engine::general_purpose::STANDARD.encode(blob.bytes)
+        ))
+    })
+}
+
+#[tauri::command]
+pub async fn phone_guide(state: State<'_, AppState>, job_id: String) -> Result<PhoneGuide> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    with_store(&state, |store, lang| {
+        let visit = store.visit(id)?;
+        let technician = store
+            .setting(TECHNICIAN)?
+            .unwrap_or_else(|| "林师傅".into());
+        Ok(guide(
+            visit.job.job_type,
+            Local::now().time(),
+            &technician,
+            lang,
+        ))
+    })
+}
+
+#[tauri::command]
+pub fn price_list() -> &'static [PriceItem] {
+    PRICE_LIST
+}
+
+#[tauri::command]
+pub async fn service_report(state: State<'_, AppState>, job_id: String) -> Result<String> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    with_store(&state, |store, lang| {
+        let visit = store.visit(id)?;
+        let signature = match &visit.signature {
+            Some(sig) => Some(format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(store.blob(&sig.png_hash)?.bytes)
+            )),
+            None => None,
+        };
+        Ok(service_report_html(
+            &visit,
+            signature.as_deref(),
+            *Local::now().offset(),
+            lang,
+        ))
+    })
+}
