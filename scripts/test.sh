@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, the UI's type check, unit and
+# integration tests, and end-to-end tests of the real window under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== format"
+cargo fmt --all -- --check
+
+echo "== UI: type check and build"
+(cd ui && npm run --silent check && npm run --silent build)
+
+echo "== lints"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== unit, integration and end-to-end tests"
+# The end-to-end tests drive target/debug/doorstep, which this build embeds
+# the fresh UI into; they run one at a time, each with its own window.
+cargo build --bin doorstep --quiet
+xvfb-run -a -s "-screen 0 1280x800x24" \
+  cargo test --workspace --quiet -- --include-ignored --test-threads=1
