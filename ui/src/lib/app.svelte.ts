@@ -45,7 +45,12 @@ class AppState {
       return;
     }
     this.localeVersion++;
-    if (this.session) await this.session.refresh();
+    this.error = null;
+    if (this.session) {
+      // Messages already shown came in the old language.
+      this.session.dismissError();
+      await this.session.refresh();
+    }
   }
 
   toggleLocale() {
