@@ -188,6 +188,9 @@ export class VisitSession {
   /** Move to a step; remembered by Rust so the app reopens there. */
   async goStep(step: Step): Promise<void> {
     this.step = step;
+    // An action's error belongs to the step it was made on; a draft that
+    // did not save keeps its error until it does.
+    if (this.#errorTag && !this.#failed.has(this.#errorTag)) this.dismissError();
     try {
       await this.apply('set_step', { type: 'set_step', data: step });
     } catch {
