@@ -2,14 +2,25 @@ import type { Locale } from './ipc';
 
 const intlLocale = (l: Locale) => (l === 'en' ? 'en-GB' : 'zh-CN');
 
+function dateLabel(d: Date, l: Locale): string {
+  const date = new Intl.DateTimeFormat(intlLocale(l), { year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  const wd = new Intl.DateTimeFormat(intlLocale(l), { weekday: 'short' }).format(d);
+  return l === 'en' ? `${wd} ${date}` : `${date} ${wd}`;
+}
+
+/** A Date as the value of a datetime-local input (local time). */
+export function toLocalInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 /** Local date and time of an RFC 3339 timestamp. */
 export function fmtDateTime(iso: string | null | undefined, l: Locale): string {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(intlLocale(l), {
-    year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false,
-  }).format(d);
+  const t = new Intl.DateTimeFormat(intlLocale(l), { hour: '2-digit', minute: '2-digit', hour12: false }).format(d);
+  return `${dateLabel(d, l)} ${t}`;
 }
 
 export function fmtTime(iso: string | null | undefined, l: Locale): string {
@@ -24,7 +35,7 @@ export function fmtWindow(start: string, end: string, l: Locale): string {
   const s = new Date(start);
   const e = new Date(end);
   if (Number.isNaN(s.getTime()) || Number.isNaN(e.getTime())) return `${start} – ${end}`;
-  const date = new Intl.DateTimeFormat(intlLocale(l), { year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short' }).format(s);
+  const date = dateLabel(s, l);
   const t = new Intl.DateTimeFormat(intlLocale(l), { hour: '2-digit', minute: '2-digit', hour12: false });
   const sameDay = s.toDateString() === e.toDateString();
   return sameDay ? `${date} ${t.format(s)}–${t.format(e)}` : `${date} ${t.format(s)} – ${fmtDateTime(end, l)}`;
