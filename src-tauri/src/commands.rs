@@ -167,10 +167,19 @@ pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> Resu
         "after" => PhotoKind::After,
         other => return Err(IpcError::bad_request(lang, format!("photo kind {other:?}"))),
     };
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(IpcError::bad_request(lang, "expected the file's bytes"));
+    // WebKitGTK's IPC may deliver the bytes as a JSON array of numbers
+    // instead of a raw body; both carry the same file.
+    let bytes: std::borrow::Cow<[u8]> = match request.body() {
+        InvokeBody::Raw(bytes) => bytes.into(),
+        InvokeBody::Json(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| IpcError::bad_request(lang, "expected the file's bytes"))?
+            .into(),
+        _ => return Err(IpcError::bad_request(lang, "expected the file's bytes")),
     };
-    let clean = media::clean_photo(bytes).map_err(|e| IpcError::domain(e, lang))?;
+    let clean = media::clean_photo(&bytes).map_err(|e| IpcError::domain(e, lang))?;
     with_store(&state, |store, lang| {
         let visit = store.add_photo(id, kind, &clean, Utc::now())?;
         Ok(VisitView::new(visit, lang))

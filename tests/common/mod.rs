@@ -1,0 +1,235 @@
+//! Drives the real Doorstep window through tauri-driver (WebDriver), each run
+//! with its own data directory.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tauri_driver() -> PathBuf {
+    let in_cargo_home = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cargo/bin/tauri-driver"))
+        .filter(|path| path.exists());
+    in_cargo_home.unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+pub fn app_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_doorstep"))
+}
+
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    pub data_dir: PathBuf,
+}
+
+impl App {
+    /// Starts the app on `data_dir` and connects once its window is up.
+    pub async fn start(data_dir: &Path) -> App {
+        let port = free_port();
+        let native_port = free_port();
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DOORSTEP_DATA_DIR", data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so stopping it also stops WebKitWebDriver.
+            .process_group(0)
+            .spawn()
+            .expect("tauri-driver runs (scripts/setup.sh installs it)");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app_binary() }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with the app");
+        App {
+            client,
+            driver,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        self.kill_driver();
+    }
+
+    fn kill_driver(&mut self) {
+        // SAFETY: kill(2) on the process group we created; no memory is involved.
+        unsafe {
+            libc::kill(-(self.driver.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.driver.wait();
+    }
+
+    /// SIGKILLs the app process itself, as a crash or a flat battery would.
+    pub async fn kill_app(mut self) {
+        let pid = self.app_pid().expect("the app process is running");
+        // SAFETY: kill(2) on a pid we just read from /proc.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        self.kill_driver();
+    }
+
+    /// The app process started on this data directory.
+    pub fn app_pid(&self) -> Option<i32> {
+        let needle = format!("DOORSTEP_DATA_DIR={}", self.data_dir.display());
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+                let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+                if exe != app_binary() {
+                    return None;
+                }
+                let environ = std::fs::read(entry.path().join("environ")).ok()?;
+                environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == needle.as_bytes())
+                    .then_some(pid)
+            })
+    }
+
+    pub async fn find(&self, testid: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap_or_else(|e| panic!("element {testid} appears: {e}"))
+    }
+
+    pub async fn all(&self, testid: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap()
+    }
+
+    pub async fn click(&self, testid: &str) {
+        self.find(testid)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {testid}: {e}"));
+    }
+
+    pub async fn type_into(&self, testid: &str, text: &str) {
+        self.find(testid).await.send_keys(text).await.unwrap();
+    }
+
+    /// Waits until `testid`'s attribute `name` has `value`.
+    pub async fn wait_attr(&self, testid: &str, name: &str, value: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let current = self.find(testid).await.attr(name).await.ok().flatten();
+            if current.as_deref() == Some(value) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{testid}[{name}] should become {value:?}, is {current:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_saved(&self) {
+        self.wait_attr("save-state", "data-state", "saved").await;
+    }
+
+    pub async fn value(&self, testid: &str) -> String {
+        self.find(testid)
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    pub async fn is_checked(&self, testid: &str) -> bool {
+        self.find(testid)
+            .await
+            .prop("checked")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("true")
+    }
+
+    /// Draws a zig-zag on the signature pad with pointer actions.
+    pub async fn draw_signature(&self) {
+        let pad = self.find("signature-pad").await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&pad).unwrap()],
+            )
+            .await
+            .unwrap();
+        let mut mouse = MouseActions::new("pen".into()).then(PointerAction::MoveToElement {
+            element: pad.clone(),
+            duration: None,
+            x: -150.0,
+            y: 0.0,
+        });
+        mouse = mouse.then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        for (i, x) in (-140..=150).step_by(20).enumerate() {
+            mouse = mouse.then(PointerAction::MoveToElement {
+                element: pad.clone(),
+                duration: Some(Duration::from_millis(20)),
+                x: x as f64,
+                y: if i % 2 == 0 { -30.0 } else { 30.0 },
+            });
+        }
+        mouse = mouse.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        self.client.perform_actions(mouse).await.unwrap();
+    }
+
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
