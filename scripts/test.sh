@@ -19,5 +19,15 @@ echo "== unit, integration and end-to-end tests"
 # The end-to-end tests drive target/debug/doorstep, which this build embeds
 # the fresh UI into; they run one at a time, each with its own window.
 cargo build --bin doorstep --quiet
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+# pipefail (set above) makes a failing cargo fail the pipeline despite tee.
 xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo test --workspace --quiet -- --include-ignored --test-threads=1
+  cargo test --workspace --lib --bins --tests --quiet -- --include-ignored --test-threads=1 2>&1 \
+  | tee "$log" || status=1
+
+# One closing line for the whole run.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"
