@@ -43,6 +43,12 @@ pub struct App {
 impl App {
     /// Starts the app on `data_dir` and connects once its window is up.
     pub async fn start(data_dir: &Path) -> App {
+        Self::start_timed(data_dir).await.0
+    }
+
+    /// Like `start`, also returning when the app was asked to launch (after
+    /// tauri-driver is listening, so the driver's own start is not counted).
+    pub async fn start_timed(data_dir: &Path) -> (App, Instant) {
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(tauri_driver())
@@ -73,16 +79,18 @@ impl App {
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary() }),
         );
+        let launched = Instant::now();
         let client = ClientBuilder::native()
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session with the app");
-        App {
+        let app = App {
             client,
             driver,
             data_dir: data_dir.to_path_buf(),
-        }
+        };
+        (app, launched)
     }
 
     pub async fn stop(mut self) {

@@ -1,0 +1,110 @@
+//! The real app under Xvfb: cold start to an interactive job list, and the
+//! resident memory of the app and its WebKit processes after opening 20 jobs.
+//! Run under a display: `xvfb-run -a cargo bench --bench app` (scripts/bench.sh).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::App;
+
+const COLD_STARTS: usize = 7;
+
+/// Resident memory (kB) of `pid` and every process below it.
+fn tree_rss_kb(pid: i32) -> (u64, Vec<(String, u64)>) {
+    let mut processes = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        let status = std::fs::read_to_string(format!("/proc/{parent}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        let rss = field("VmRSS:")
+            .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0);
+        processes.push((field("Name:").unwrap_or_default(), rss));
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // Fields after the parenthesised name: state, ppid, ...
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(parent) {
+                frontier.push(child);
+            }
+        }
+    }
+    (processes.iter().map(|(_, kb)| kb).sum(), processes)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    println!("app binary: {}", common::app_binary().display());
+    let mut samples = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let dir = tempfile::tempdir().unwrap();
+        // A warm data directory (demo already seeded), so each sample is the
+        // app's own start, not first-run seeding.
+        App::start(dir.path()).await.stop().await;
+        let (app, connected) = App::start_timed(dir.path()).await;
+        app.find("job-row").await;
+        samples.push(connected.elapsed());
+        app.stop().await;
+    }
+    println!(
+        "cold start to an interactive job list (median of {COLD_STARTS}): {:.0} ms  (samples: {:?})",
+        median(samples.clone()).as_secs_f64() * 1e3,
+        samples.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(dir.path()).await;
+    let (before, _) = tree_rss_kb(app.app_pid().unwrap());
+    let mut opened = 0;
+    for tab in ["job-tab-today", "job-tab-upcoming", "job-tab-done"] {
+        app.click(tab).await;
+        let count = app.all("job-row").await.len();
+        for index in 0..count {
+            if opened == 20 {
+                break;
+            }
+            app.click(tab).await;
+            let rows = app.all("job-row").await;
+            rows[index].click().await.unwrap();
+            app.find("job-view").await;
+            for step in ["step-phone", "step-operate", "step-evaluate"] {
+                app.click(step).await;
+            }
+            app.click("back-to-list").await;
+            app.find("job-list").await;
+            opened += 1;
+        }
+    }
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (after, processes) = tree_rss_kb(app.app_pid().unwrap());
+    println!(
+        "resident memory after opening {opened} jobs: {:.1} MiB (at start {:.1} MiB)",
+        after as f64 / 1024.0,
+        before as f64 / 1024.0
+    );
+    for (name, kb) in processes {
+        println!("  {name:<24} {:>8.1} MiB", kb as f64 / 1024.0);
+    }
+    app.stop().await;
+}
