@@ -28,7 +28,11 @@ fn tree_rss_kb(pid: i32) -> (u64, Vec<(String, u64)>) {
             .unwrap_or(0);
         processes.push((field("Name:").unwrap_or_default(), rss));
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
                 continue;
             };
             let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();

@@ -9,8 +9,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== format"
 cargo fmt --all -- --check
 
-echo "== UI: type check and build"
-(cd ui && npm run --silent check && npm run --silent build)
+echo "== UI: type check, unit tests and build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 
 echo "== lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

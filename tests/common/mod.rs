@@ -30,8 +30,13 @@ fn tauri_driver() -> PathBuf {
     in_cargo_home.unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
+/// The app under test: cargo's own build of it for tests and benches; for
+/// examples (which cargo gives no such path) the debug build.
 pub fn app_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_doorstep"))
+    match option_env!("CARGO_BIN_EXE_doorstep") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/doorstep"),
+    }
 }
 
 pub struct App {
