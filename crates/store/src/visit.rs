@@ -37,6 +37,22 @@ fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("bad id {text}")))
 }
 
+/// Every row `sql` returns for one job, each read by `read`.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    job_id: &str,
+    read: impl Fn(&rusqlite::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut cursor = statement.query([job_id])?;
+    let mut out = Vec::new();
+    while let Some(row) = cursor.next()? {
+        out.push(read(row)?);
+    }
+    Ok(out)
+}
+
 fn section<T: DeserializeOwned + Default>(
     conn: &Connection,
     job_id: &str,
@@ -102,21 +118,20 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
     let ([cid, name, phone, address, job_type, sub_case, fault, start, end, status, step], done) =
         row;
-    let mut statement = conn.prepare_cached(
+    let earlier_visits = rows(
+        conn,
         "SELECT date, summary FROM earlier_visits WHERE job_id = ?1 ORDER BY position",
-    )?;
-    let earlier_visits = statement
-        .query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?
-        .map(|row| {
-            let (date, summary) = row?;
+        id,
+        |row| {
+            let date: String = row.get(0)?;
             Ok(EarlierVisit {
                 date: date
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("bad date {date}")))?,
-                summary,
+                summary: row.get(1)?,
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        },
+    )?;
     let job = Job {
         id: parse_id(id)?,
         customer: Customer {
@@ -152,142 +167,85 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
     visit.cleanup = section(conn, &id, "cleanup")?;
     visit.reschedule = section(conn, &id, "reschedule")?;
 
-    let mut calls = conn.prepare_cached(
+    visit.call_logs = rows(
+        conn,
         "SELECT id, at, outcome, note FROM call_logs WHERE job_id = ?1 ORDER BY at, rowid",
-    )?;
-    visit.call_logs = calls
-        .query_map([&id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-            ))
-        })?
-        .map(|row| {
-            let (id, at, outcome, note) = row?;
+        &id,
+        |row| {
             Ok(CallLog {
-                id: parse_id(&id)?,
-                at: time_from_sql(&at)?,
-                outcome: enum_from_sql(&outcome)?,
-                note,
+                id: parse_id(&row.get::<_, String>(0)?)?,
+                at: time_from_sql(&row.get::<_, String>(1)?)?,
+                outcome: enum_from_sql(&row.get::<_, String>(2)?)?,
+                note: row.get(3)?,
             })
-        })
-        .collect::<Result<_, StoreError>>()?;
-
-    let mut replacements = conn.prepare_cached(
+        },
+    )?;
+    visit.replacements = rows(
+        conn,
         "SELECT id, item, old_serial, new_serial, told_in_advance, consent
          FROM replacements WHERE job_id = ?1 ORDER BY rowid",
-    )?;
-    visit.replacements = replacements
-        .query_map([&id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, bool>(4)?,
-                row.get::<_, bool>(5)?,
-            ))
-        })?
-        .map(|row| {
-            let (id, item, old_serial, new_serial, told_in_advance, consent) = row?;
+        &id,
+        |row| {
             Ok(Replacement {
-                id: parse_id(&id)?,
-                item: enum_from_sql(&item)?,
-                old_serial,
-                new_serial,
-                told_in_advance,
-                consent,
+                id: parse_id(&row.get::<_, String>(0)?)?,
+                item: enum_from_sql(&row.get::<_, String>(1)?)?,
+                old_serial: row.get(2)?,
+                new_serial: row.get(3)?,
+                told_in_advance: row.get(4)?,
+                consent: row.get(5)?,
             })
-        })
-        .collect::<Result<_, StoreError>>()?;
-
-    let mut leads = conn.prepare_cached(
-        "SELECT id, product, interest, follow_up, note FROM leads WHERE job_id = ?1 ORDER BY rowid",
+        },
     )?;
-    visit.leads = leads
-        .query_map([&id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, Option<String>>(3)?,
-                row.get::<_, String>(4)?,
-            ))
-        })?
-        .map(|row| {
-            let (id, product, interest, follow_up, note) = row?;
+    visit.leads = rows(
+        conn,
+        "SELECT id, product, interest, follow_up, note FROM leads WHERE job_id = ?1 ORDER BY rowid",
+        &id,
+        |row| {
+            let follow_up: Option<String> = row.get(3)?;
             Ok(Lead {
-                id: parse_id(&id)?,
-                product,
-                interest: enum_from_sql(&interest)?,
+                id: parse_id(&row.get::<_, String>(0)?)?,
+                product: row.get(1)?,
+                interest: enum_from_sql(&row.get::<_, String>(2)?)?,
                 follow_up: follow_up
                     .map(|d| d.parse().map_err(|_| StoreError::Corrupt(d)))
                     .transpose()?,
-                note,
+                note: row.get(4)?,
             })
-        })
-        .collect::<Result<_, StoreError>>()?;
-
-    let mut photos = conn.prepare_cached(
+        },
+    )?;
+    visit.photos = rows(
+        conn,
         "SELECT id, kind, blob_hash, width, height, added_at FROM photos
          WHERE job_id = ?1 ORDER BY added_at, rowid",
-    )?;
-    visit.photos = photos
-        .query_map([&id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, u32>(3)?,
-                row.get::<_, u32>(4)?,
-                row.get::<_, String>(5)?,
-            ))
-        })?
-        .map(|row| {
-            let (id, kind, blob_hash, width, height, added_at) = row?;
+        &id,
+        |row| {
             Ok(Photo {
-                id: parse_id(&id)?,
-                kind: enum_from_sql(&kind)?,
-                blob_hash,
-                width,
-                height,
-                added_at: time_from_sql(&added_at)?,
+                id: parse_id(&row.get::<_, String>(0)?)?,
+                kind: enum_from_sql(&row.get::<_, String>(1)?)?,
+                blob_hash: row.get(2)?,
+                width: row.get(3)?,
+                height: row.get(4)?,
+                added_at: time_from_sql(&row.get::<_, String>(5)?)?,
             })
-        })
-        .collect::<Result<_, StoreError>>()?;
-
-    visit.signature = conn
-        .query_row(
-            "SELECT signed_content_hash, png_hash, strokes_hash, width, height, signed_at
-             FROM signatures WHERE job_id = ?1",
-            [&id],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, u32>(3)?,
-                    row.get::<_, u32>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
-            },
-        )
-        .optional()?
-        .map(
-            |(signed_content_hash, png_hash, strokes_hash, width, height, signed_at)| {
-                Ok::<_, StoreError>(Signature {
-                    signed_content_hash,
-                    png_hash,
-                    strokes_hash,
-                    width,
-                    height,
-                    signed_at: time_from_sql(&signed_at)?,
-                })
-            },
-        )
-        .transpose()?;
+        },
+    )?;
+    visit.signature = rows(
+        conn,
+        "SELECT signed_content_hash, png_hash, strokes_hash, width, height, signed_at
+         FROM signatures WHERE job_id = ?1",
+        &id,
+        |row| {
+            Ok(Signature {
+                signed_content_hash: row.get(0)?,
+                png_hash: row.get(1)?,
+                strokes_hash: row.get(2)?,
+                width: row.get(3)?,
+                height: row.get(4)?,
+                signed_at: time_from_sql(&row.get::<_, String>(5)?)?,
+            })
+        },
+    )?
+    .pop();
     Ok(visit)
 }
 
