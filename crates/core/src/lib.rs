@@ -12,6 +12,7 @@ pub mod report;
 pub mod rules;
 pub mod signature;
 pub mod view;
+pub mod wire;
 
 pub use error::{DomainError, Lang};
 pub use model::*;

@@ -1,0 +1,197 @@
+//! The versioned JSON wire protocol between the app's sync client and HQ.
+//!
+//! Both sides use these types, so a field renamed here is renamed on both.
+//! Every request from the app carries [`PROTOCOL_HEADER`]`: `[`PROTOCOL_VERSION`];
+//! HQ answers a version it does not speak with 426 and an [`ApiError`] whose
+//! `code` is `protocol_version` and whose `supported` lists what it speaks.
+//! Errors are always an [`ApiError`]: the app branches on `code`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::change::Change;
+use crate::model::{Job, JobId, Timestamp};
+
+/// The protocol this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The request header that carries the protocol version.
+pub const PROTOCOL_HEADER: &str = "X-Doorstep-Protocol";
+/// The versions HQ accepts.
+pub const SUPPORTED_PROTOCOLS: &[u32] = &[PROTOCOL_VERSION];
+/// Largest blob HQ accepts, in bytes (16 MiB).
+pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
+/// Largest JSON body HQ accepts (a push batch), in bytes (32 MiB).
+pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+
+macro_rules! wire_id {
+    ($name:ident) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered id (UUIDv7).
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+wire_id!(TechnicianId);
+wire_id!(DeviceId);
+wire_id!(DispatcherId);
+wire_id!(ConflictId);
+
+/// Every error HQ returns: `code` is stable, `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    /// With `protocol_version`: the versions HQ speaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported: Option<Vec<u32>>,
+    /// With `sequence_gap`: the seq HQ expects next from this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<i64>,
+    /// With `forbidden_job`: the job the device may not write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+    /// With `import_invalid`: what is wrong, row by row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowError>>,
+}
+
+/// One problem in one row of an import (row 1 is the first data row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub row: usize,
+    pub message: String,
+}
+
+/// A dispatcher asks for a one-time enrollment code for a technician.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentCodeRequest {
+    pub technician_id: TechnicianId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentCode {
+    /// Shown to the technician; case and dashes do not matter when typed back.
+    pub code: String,
+    pub technician_id: TechnicianId,
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/v1/enroll`: the device trades a one-time code for a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub code: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechnicianRef {
+    pub id: TechnicianId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: DeviceId,
+    /// Sent back as `Authorization: Bearer TOKEN`; HQ keeps only its SHA-256.
+    pub token: String,
+    pub technician: TechnicianRef,
+}
+
+/// `GET /api/v1/sync/jobs?since=CURSOR`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Opaque; send it back as `since` next time. HQ's own change counter,
+    /// never a device time.
+    pub cursor: String,
+    /// The technician's jobs whose dispatch fields changed since the cursor
+    /// (a cancelled job comes with status `cancelled`).
+    pub jobs: Vec<Job>,
+    /// Jobs reassigned away from this technician since the cursor.
+    pub removed: Vec<JobId>,
+}
+
+/// One outbox row, as the app stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushEntry {
+    /// The device's outbox sequence number: 1, 2, 3, ... without gaps.
+    pub seq: i64,
+    /// UUIDv7 of the change; HQ applies each op_id at most once.
+    pub op_id: Uuid,
+    pub job_id: JobId,
+    /// `Change::kind()` of the payload; must match it.
+    pub kind: String,
+    pub payload: Change,
+    pub device_time: Timestamp,
+}
+
+/// `POST /api/v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub device_id: DeviceId,
+    pub entries: Vec<PushEntry>,
+}
+
+/// HQ's receipt for one job: what it holds, and when it got it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub job_id: JobId,
+    pub server_time: Timestamp,
+    /// SHA-256 hex of the job's service form canonical content
+    /// (`signature::ServiceForm::content_hash`), rebuilt on HQ by replaying
+    /// every change it holds for the job.
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// HQ cancelled the job; the technician's records were kept anyway.
+    Cancelled,
+    /// HQ gave the job to another technician; the records were kept anyway.
+    Reassigned,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictNotice {
+    pub conflict_id: ConflictId,
+    pub job_id: JobId,
+    pub reason: ConflictReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Every entry up to this seq is durable on HQ; the app may mark them sent.
+    pub applied_through_seq: i64,
+    /// One per job named in the batch.
+    pub receipts: Vec<Receipt>,
+    /// Unresolved conflicts on jobs named in the batch.
+    pub conflicts: Vec<ConflictNotice>,
+}

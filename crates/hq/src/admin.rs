@@ -1,0 +1,66 @@
+//! First set-up, from the command line: dispatchers, technicians, demo data.
+
+use chrono::FixedOffset;
+use doorstep_core::wire::{EnrollmentCode, TechnicianRef};
+use doorstep_core::JobStatus;
+
+use crate::error::HqResult;
+use crate::service::Hq;
+use crate::storage::DispatchedJob;
+
+pub const DEMO_DISPATCHER: &str = "dispatcher";
+pub const DEMO_PASSWORD: &str = "doorstep-demo";
+pub const DEMO_TECHNICIANS: [&str; 2] = ["林师傅", "陈师傅"];
+
+pub struct Demo {
+    pub technicians: Vec<TechnicianRef>,
+    pub jobs: usize,
+    pub code: EnrollmentCode,
+}
+
+/// A demo dispatcher, two technicians and the demo jobs (about 30, around
+/// today in China Standard Time), split between them; then an enrollment code
+/// for the first technician. Run twice, it adds nothing but a new code.
+pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
+    let existing = hq.storage.technicians().await?;
+    let mut technicians = Vec::new();
+    for name in DEMO_TECHNICIANS {
+        match existing.iter().find(|t| t.name == name) {
+            Some(t) => technicians.push(t.clone()),
+            None => technicians.push(hq.create_technician(name).await?),
+        }
+    }
+    let mut jobs = 0;
+    if hq
+        .storage
+        .dispatcher_by_username(DEMO_DISPATCHER)
+        .await?
+        .is_none()
+    {
+        hq.create_dispatcher(DEMO_DISPATCHER, DEMO_PASSWORD).await?;
+        let china = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+        let today = hq.now().with_timezone(&china).date_naive();
+        let demo: Vec<DispatchedJob> = doorstep_store::demo::demo_jobs(today, china)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut job)| {
+                // HQ hands jobs out fresh; what happened on site comes from the app.
+                if job.status != JobStatus::Cancelled {
+                    job.status = JobStatus::Scheduled;
+                }
+                DispatchedJob {
+                    job,
+                    technician_id: Some(technicians[i % technicians.len()].id),
+                }
+            })
+            .collect();
+        jobs = demo.len();
+        hq.storage.create_jobs(&demo, hq.now()).await?;
+    }
+    let code = hq.issue_enrollment_code(technicians[0].id).await?;
+    Ok(Demo {
+        technicians,
+        jobs,
+        code,
+    })
+}

@@ -1,0 +1,119 @@
+//! `doorstep-hq`: serve the HQ API, or set it up from the command line.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use doorstep_hq::{admin, router, storage, system_clock, Hq};
+
+#[derive(Parser)]
+#[command(name = "doorstep-hq", version, about = "Doorstep's HQ server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// sqlite:PATH or postgres://USER@HOST/DB
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+    },
+    /// First set-up.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a dispatcher login.
+    CreateDispatcher {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Create a technician; prints the id.
+    CreateTechnician {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// A demo dispatcher, two technicians and ~30 jobs; prints an enrollment code.
+    LoadDemo {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+    },
+}
+
+async fn hq(database: &str) -> anyhow::Result<Hq> {
+    let storage = storage::open(database)
+        .await
+        .with_context(|| "opening the database")?;
+    Ok(Hq::new(storage, system_clock()))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve { listen, database } => {
+            let hq = hq(&database).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            eprintln!(
+                "doorstep-hq: {} backend, listening on http://{}",
+                hq.storage.backend(),
+                listener.local_addr()?
+            );
+            axum::serve(listener, router(hq))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Command::Admin { command } => match command {
+            AdminCommand::CreateDispatcher {
+                database,
+                username,
+                password,
+            } => {
+                hq(&database)
+                    .await?
+                    .create_dispatcher(&username, &password)
+                    .await?;
+                println!("dispatcher {username} created");
+            }
+            AdminCommand::CreateTechnician { database, name } => {
+                let tech = hq(&database).await?.create_technician(&name).await?;
+                println!("{}", tech.id);
+            }
+            AdminCommand::LoadDemo { database } => {
+                let demo = admin::load_demo(&hq(&database).await?).await?;
+                println!(
+                    "dispatcher: {} / {}",
+                    admin::DEMO_DISPATCHER,
+                    admin::DEMO_PASSWORD
+                );
+                for tech in &demo.technicians {
+                    println!("technician: {} {}", tech.id, tech.name);
+                }
+                println!("jobs created: {}", demo.jobs);
+                println!(
+                    "enrollment code for {}: {} (expires {})",
+                    demo.technicians[0].name, demo.code.code, demo.code.expires_at
+                );
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The rules of a push, shared by every storage backend. Pure: no I/O.
+//!
+//! - Order per device: HQ keeps the last seq it applied from each device. An
+//!   entry with seq <= last was applied before and is skipped; the first new
+//!   entry must be last + 1 and the rest must follow without holes, else the
+//!   whole batch is refused with `sequence_gap` and the seq HQ expects.
+//! - Idempotence: op_id is unique on HQ; an op_id already stored is skipped.
+//! - A device writes only jobs that were ever assigned to its technician.
+//!   If HQ has since cancelled or reassigned the job, the records are kept
+//!   and a conflict is recorded; dispatch state is not touched.
+//! - Content hash: HQ rebuilds the visit by replaying every change it holds
+//!   for the job, in the order it applied them, with `Change::apply` (each at
+//!   its device time), and hashes the service form's canonical content, the
+//!   same bytes the app hashes when the customer signs.
+
+use doorstep_core::change::Change;
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
+use doorstep_core::{Job, JobStatus, Timestamp, VisitRecord};
+
+use crate::error::{HqError, HqResult};
+
+/// Checks what can be checked without the database: seq positive, kind
+/// matches payload, one op_id per seq. Returns the entries sorted by seq,
+/// duplicates (same seq and op_id) dropped.
+pub fn prepare(mut entries: Vec<PushEntry>) -> HqResult<Vec<PushEntry>> {
+    for entry in &entries {
+        if entry.seq < 1 {
+            return Err(HqError::invalid(
+                "bad_seq",
+                format!("seq must be 1 or more, got {}", entry.seq),
+            ));
+        }
+        if entry.kind != entry.payload.kind() {
+            return Err(HqError::invalid(
+                "kind_mismatch",
+                format!(
+                    "entry {} says kind {} but its payload is {}",
+                    entry.seq,
+                    entry.kind,
+                    entry.payload.kind()
+                ),
+            ));
+        }
+    }
+    entries.sort_by_key(|e| e.seq);
+    let mut out: Vec<PushEntry> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if let Some(prev) = out.last() {
+            if prev.seq == entry.seq {
+                if prev.op_id == entry.op_id {
+                    continue;
+                }
+                return Err(HqError::invalid(
+                    "duplicate_seq",
+                    format!("seq {} appears with two different op_ids", entry.seq),
+                ));
+            }
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// The entries of a sorted batch that HQ has not applied yet, given the last
+/// seq it applied from the device; a hole is a `sequence_gap`.
+pub fn fresh(last_seq: i64, sorted: &[PushEntry]) -> HqResult<&[PushEntry]> {
+    let start = sorted.partition_point(|e| e.seq <= last_seq);
+    let fresh = &sorted[start..];
+    let mut expected = last_seq + 1;
+    for entry in fresh {
+        if entry.seq != expected {
+            return Err(HqError::SequenceGap {
+                expected_seq: expected,
+            });
+        }
+        expected += 1;
+    }
+    Ok(fresh)
+}
+
+/// Whether a technician's change to a job runs into HQ's dispatch state.
+pub fn conflict_reason(
+    status: JobStatus,
+    assigned: Option<TechnicianId>,
+    pusher: TechnicianId,
+) -> Option<ConflictReason> {
+    if status == JobStatus::Cancelled {
+        Some(ConflictReason::Cancelled)
+    } else if assigned != Some(pusher) {
+        Some(ConflictReason::Reassigned)
+    } else {
+        None
+    }
+}
+
+/// Where a change lands among the job's technician records: the record key,
+/// its body (the change's data), and whether it removes the record.
+pub fn record_effect(change: &Change) -> (String, serde_json::Value, bool) {
+    let data = serde_json::to_value(change)
+        .ok()
+        .and_then(|v| v.get("data").cloned())
+        .unwrap_or(serde_json::Value::Null);
+    let (key, removed) = match change {
+        Change::SetStep(_) => ("step".to_string(), false),
+        Change::LogCall(c) => (format!("call_log:{}", c.id), false),
+        Change::SaveDeparture(_) => ("departure".into(), false),
+        Change::SaveArrival(_) => ("arrival".into(), false),
+        Change::SaveKit(_) => ("kit".into(), false),
+        Change::SaveWork(_) => ("work".into(), false),
+        Change::AddReplacement(r) => (format!("replacement:{}", r.id), false),
+        Change::RemoveReplacement(id) => (format!("replacement:{id}"), true),
+        Change::SetFees(_) => ("fees".into(), false),
+        Change::SaveCommunicate(_) => ("communicate".into(), false),
+        Change::SaveFeedback(_) => ("feedback".into(), false),
+        Change::SaveCleanup(_) => ("cleanup".into(), false),
+        Change::AddLead(l) => (format!("lead:{}", l.id), false),
+        Change::RemoveLead(id) => (format!("lead:{id}"), true),
+        Change::AddPhoto(p) => (format!("photo:{}", p.id), false),
+        Change::RemovePhoto(id) => (format!("photo:{id}"), true),
+        Change::Sign(_) => ("signature".into(), false),
+        Change::Reschedule(_) => ("reschedule".into(), false),
+        Change::Complete => ("completion".into(), false),
+    };
+    (key, data, removed)
+}
+
+/// Rebuilds the visit from HQ's copy of the job and every change it holds
+/// for it, in applied order. A change the rules refuse on replay is skipped
+/// (the app applied it under the same rules, so this is rare).
+pub fn rebuild_visit<'a>(
+    job: Job,
+    ops: impl IntoIterator<Item = (&'a str, Timestamp)>,
+) -> VisitRecord {
+    let mut job = job;
+    // Dispatch state (cancelled, reassigned) must not stop the replay of what
+    // the technician did: replay from the job as it was handed out.
+    job.status = JobStatus::Scheduled;
+    let mut visit = VisitRecord::new(job);
+    for (payload, device_time) in ops {
+        if let Ok(change) = serde_json::from_str::<Change>(payload) {
+            let _ = change.apply(&mut visit, device_time);
+        }
+    }
+    visit
+}
+
+pub fn content_hash(visit: &VisitRecord) -> String {
+    ServiceForm::from_visit(visit).content_hash()
+}
+
+/// The status HQ shows for a job after the technician's changes, when no
+/// conflict holds them back: only progress the technician made.
+pub fn progressed_status(current: JobStatus, visit: &VisitRecord) -> JobStatus {
+    match visit.job.status {
+        JobStatus::InProgress | JobStatus::Completed | JobStatus::Rescheduled => visit.job.status,
+        _ => current,
+    }
+}

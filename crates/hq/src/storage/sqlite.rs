@@ -1,0 +1,1011 @@
+//! SQLite backend: one file, WAL, one connection behind a mutex (SQLite has
+//! one writer anyway), work moved off the async runtime with spawn_blocking.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use doorstep_core::wire::{
+    ConflictId, ConflictNotice, ConflictReason, DeviceId, DispatcherId, PushEntry, PushResponse,
+    Receipt, TechnicianId, TechnicianRef,
+};
+use doorstep_core::{Customer, Job, JobId, JobStatus, Timestamp};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{
+    Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
+    DispatcherSession, JobRecords, PullBatch, Resolution, Storage, StoredOp, TechRecord,
+};
+use crate::error::{HqError, HqResult};
+use crate::push;
+
+/// Migrations, append-only and named by date. Never edit one that has shipped.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!(
+        "../../migrations/sqlite/2026-12-01_initial.sql"
+    ))])
+}
+
+#[derive(Clone)]
+pub struct SqliteStorage {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn ts(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(text: &str) -> HqResult<Timestamp> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| HqError::storage(format!("bad time in database: {text}")))
+}
+
+fn opt_ts(text: Option<String>) -> HqResult<Option<Timestamp>> {
+    text.as_deref().map(parse_ts).transpose()
+}
+
+pub fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+pub fn enum_parse<T: DeserializeOwned>(text: &str) -> HqResult<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| HqError::storage(format!("bad value in database: {text}")))
+}
+
+fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
+    text.parse()
+        .map_err(|_| HqError::storage(format!("bad id in database: {text}")))
+}
+
+const JOB_COLUMNS: &str = "id, customer_id, customer_name, phone, address, job_type, sub_case, \
+     fault_description, window_start, window_end, status, earlier_visits, technician_id";
+
+fn read_job(row: &Row) -> HqResult<DispatchedJob> {
+    let technician: Option<String> = row.get(12)?;
+    Ok(DispatchedJob {
+        job: Job {
+            id: id(&row.get::<_, String>(0)?)?,
+            customer: Customer {
+                id: id(&row.get::<_, String>(1)?)?,
+                name: row.get(2)?,
+                phone: row.get(3)?,
+                address: row.get(4)?,
+            },
+            job_type: enum_parse(&row.get::<_, String>(5)?)?,
+            sub_case: enum_parse(&row.get::<_, String>(6)?)?,
+            fault_description: row.get(7)?,
+            window_start: parse_ts(&row.get::<_, String>(8)?)?,
+            window_end: parse_ts(&row.get::<_, String>(9)?)?,
+            status: enum_parse(&row.get::<_, String>(10)?)?,
+            earlier_visits: serde_json::from_str(&row.get::<_, String>(11)?)
+                .map_err(HqError::storage)?,
+        },
+        technician_id: technician.as_deref().map(id).transpose()?,
+    })
+}
+
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl Fn(&Row) -> HqResult<T>,
+) -> HqResult<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(row)?);
+    }
+    Ok(out)
+}
+
+fn load_job(conn: &Connection, job: &str) -> HqResult<Option<DispatchedJob>> {
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))?;
+    let mut rows = statement.query([job])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(read_job(row)?)),
+        None => Ok(None),
+    }
+}
+
+fn read_device(row: &Row) -> HqResult<DeviceInfo> {
+    Ok(DeviceInfo {
+        id: id(&row.get::<_, String>(0)?)?,
+        name: row.get(1)?,
+        technician_id: id(&row.get::<_, String>(2)?)?,
+        enrolled_at: parse_ts(&row.get::<_, String>(3)?)?,
+        revoked_at: opt_ts(row.get(4)?)?,
+        last_seq: row.get(5)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, name, technician_id, enrolled_at, revoked_at, last_seq";
+
+const CONFLICT_COLUMNS: &str = "id, job_id, device_id, technician_id, reason, op_id, created_at, \
+     resolved_at, resolution, note, resolved_by";
+
+fn read_conflict(row: &Row) -> HqResult<Conflict> {
+    let resolution: Option<String> = row.get(8)?;
+    Ok(Conflict {
+        id: id(&row.get::<_, String>(0)?)?,
+        job_id: id(&row.get::<_, String>(1)?)?,
+        device_id: id(&row.get::<_, String>(2)?)?,
+        technician_id: id(&row.get::<_, String>(3)?)?,
+        reason: enum_parse(&row.get::<_, String>(4)?)?,
+        op_id: id(&row.get::<_, String>(5)?)?,
+        created_at: parse_ts(&row.get::<_, String>(6)?)?,
+        resolved_at: opt_ts(row.get(7)?)?,
+        resolution: resolution.as_deref().map(enum_parse).transpose()?,
+        note: row.get(9)?,
+        resolved_by: row.get(10)?,
+    })
+}
+
+/// The next value of the job change counter (HQ's cursor clock).
+fn next_change(tx: &Transaction) -> HqResult<i64> {
+    Ok(tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'job_change' RETURNING value",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
+    collect(
+        conn,
+        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time
+         FROM ops WHERE job_id = ?1 ORDER BY id",
+        [job],
+        |row| {
+            Ok(StoredOp {
+                op_id: id(&row.get::<_, String>(0)?)?,
+                device_id: id(&row.get::<_, String>(1)?)?,
+                seq: row.get(2)?,
+                job_id: id(&row.get::<_, String>(3)?)?,
+                kind: row.get(4)?,
+                payload: row.get(5)?,
+                device_time: parse_ts(&row.get::<_, String>(6)?)?,
+                server_time: parse_ts(&row.get::<_, String>(7)?)?,
+            })
+        },
+    )
+}
+
+/// The visit HQ holds for a job, rebuilt from its op log.
+fn rebuilt_visit(conn: &Connection, job: &DispatchedJob) -> HqResult<doorstep_core::VisitRecord> {
+    let ops = job_ops(conn, &job.job.id.to_string())?;
+    Ok(push::rebuild_visit(
+        job.job.clone(),
+        ops.iter().map(|op| (op.payload.as_str(), op.device_time)),
+    ))
+}
+
+fn assign(tx: &Transaction, job: &str, technician: &str, seq: i64) -> HqResult<()> {
+    tx.execute(
+        "UPDATE job_assignments SET unassigned_seq = ?3
+         WHERE job_id = ?1 AND technician_id <> ?2 AND unassigned_seq IS NULL",
+        params![job, technician, seq],
+    )?;
+    tx.execute(
+        "INSERT INTO job_assignments (job_id, technician_id, assigned_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (job_id, technician_id) DO UPDATE SET assigned_seq = excluded.assigned_seq,
+             unassigned_seq = NULL",
+        params![job, technician, seq],
+    )?;
+    tx.execute(
+        "UPDATE jobs SET technician_id = ?2, change_seq = ?3 WHERE id = ?1",
+        params![job, technician, seq],
+    )?;
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Opens (or creates) the database file and migrates it forward.
+    pub fn open(path: &Path) -> HqResult<SqliteStorage> {
+        let mut conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(HqError::storage)?;
+        Ok(SqliteStorage {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> HqResult<T> + Send + 'static,
+    ) -> HqResult<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut conn)
+        })
+        .await
+        .map_err(HqError::storage)?
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction (takes the write lock first).
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Transaction) -> HqResult<T> + Send + 'static,
+    ) -> HqResult<T> {
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_technician(&self, name: &str, now: Timestamp) -> HqResult<TechnicianRef> {
+        let tech = TechnicianRef {
+            id: TechnicianId::new(),
+            name: name.to_string(),
+        };
+        let row = tech.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO technicians (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![row.id.to_string(), row.name, ts(&now)],
+            )?;
+            Ok(())
+        })
+        .await?;
+        Ok(tech)
+    }
+
+    async fn technicians(&self) -> HqResult<Vec<TechnicianRef>> {
+        self.with(|conn| {
+            collect(
+                conn,
+                "SELECT id, name FROM technicians ORDER BY name, id",
+                [],
+                |row| {
+                    Ok(TechnicianRef {
+                        id: id(&row.get::<_, String>(0)?)?,
+                        name: row.get(1)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn technician(&self, tech: TechnicianId) -> HqResult<Option<TechnicianRef>> {
+        self.with(move |conn| {
+            let name: Option<String> = conn
+                .query_row(
+                    "SELECT name FROM technicians WHERE id = ?1",
+                    [tech.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            Ok(name.map(|name| TechnicianRef { id: tech, name }))
+        })
+        .await
+    }
+
+    async fn create_dispatcher(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> HqResult<DispatcherId> {
+        let dispatcher = DispatcherId::new();
+        let (username, password_hash) = (username.to_string(), password_hash.to_string());
+        self.write(move |tx| {
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM dispatchers WHERE username = ?1)",
+                [&username],
+                |row| row.get(0),
+            )?;
+            if taken {
+                return Err(HqError::conflict(
+                    "username_taken",
+                    format!("a dispatcher named {username} exists"),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO dispatchers (id, username, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![dispatcher.to_string(), username, password_hash, ts(&now)],
+            )?;
+            Ok(dispatcher)
+        })
+        .await
+    }
+
+    async fn dispatcher_by_username(&self, username: &str) -> HqResult<Option<DispatcherLogin>> {
+        let username = username.to_string();
+        self.with(move |conn| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, password_hash FROM dispatchers WHERE username = ?1",
+                    [&username],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(dispatcher, password_hash)| {
+                Ok(DispatcherLogin {
+                    id: id(&dispatcher)?,
+                    username: username.clone(),
+                    password_hash,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        dispatcher: DispatcherId,
+        expires_at: Timestamp,
+    ) -> HqResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_hash, dispatcher_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, dispatcher.to_string(), ts(&expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> HqResult<Option<DispatcherSession>> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT d.id, d.username FROM sessions s
+                     JOIN dispatchers d ON d.id = s.dispatcher_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                    params![token_hash, ts(&now)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(dispatcher, username)| {
+                Ok(DispatcherSession {
+                    dispatcher_id: id(&dispatcher)?,
+                    username,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_enrollment_code(
+        &self,
+        code_hash: &str,
+        technician: TechnicianId,
+        expires_at: Timestamp,
+    ) -> HqResult<()> {
+        let code_hash = code_hash.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO enrollment_codes (code_hash, technician_id, expires_at)
+                 VALUES (?1, ?2, ?3)",
+                params![code_hash, technician.to_string(), ts(&expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enroll(
+        &self,
+        code_hash: &str,
+        device: DeviceId,
+        device_name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> HqResult<TechnicianRef> {
+        let (code_hash, device_name, token_hash) = (
+            code_hash.to_string(),
+            device_name.to_string(),
+            token_hash.to_string(),
+        );
+        self.write(move |tx| {
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
+                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                     RETURNING technician_id,
+                        (SELECT name FROM technicians t WHERE t.id = technician_id)",
+                    params![code_hash, ts(&now), device.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let Some((technician, name)) = row else {
+                return Err(HqError::unauthorized(
+                    "invalid_code",
+                    "the enrollment code is unknown, used or expired",
+                ));
+            };
+            tx.execute(
+                "INSERT INTO devices (id, technician_id, name, token_hash, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    device.to_string(),
+                    technician,
+                    device_name,
+                    token_hash,
+                    ts(&now)
+                ],
+            )?;
+            Ok(TechnicianRef {
+                id: id(&technician)?,
+                name,
+            })
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> HqResult<Option<DeviceAuth>> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| {
+            let row: Option<(String, String, Option<String>)> = conn
+                .query_row(
+                    "SELECT id, technician_id, revoked_at FROM devices WHERE token_hash = ?1",
+                    [&token_hash],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            row.map(|(device, technician, revoked)| {
+                Ok(DeviceAuth {
+                    id: id(&device)?,
+                    technician_id: id(&technician)?,
+                    revoked: revoked.is_some(),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device: DeviceId, now: Timestamp) -> HqResult<DeviceInfo> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![device.to_string(), ts(&now)],
+            )?;
+            collect(
+                tx,
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [device.to_string()],
+                read_device,
+            )?
+            .pop()
+            .ok_or_else(|| HqError::NotFound(format!("device {device}")))
+        })
+        .await
+    }
+
+    async fn devices(&self) -> HqResult<Vec<DeviceInfo>> {
+        self.with(|conn| {
+            collect(
+                conn,
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_at, id"),
+                [],
+                read_device,
+            )
+        })
+        .await
+    }
+
+    async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()> {
+        let jobs = jobs.to_vec();
+        self.write(move |tx| {
+            for dispatched in &jobs {
+                let seq = next_change(tx)?;
+                let job = &dispatched.job;
+                let inserted = tx.execute(
+                    "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
+                        sub_case, fault_description, window_start, window_end, status,
+                        earlier_visits, technician_id, change_seq, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![
+                        job.id.to_string(),
+                        job.customer.id.to_string(),
+                        job.customer.name,
+                        job.customer.phone,
+                        job.customer.address,
+                        enum_text(&job.job_type),
+                        enum_text(&job.sub_case),
+                        job.fault_description,
+                        ts(&job.window_start),
+                        ts(&job.window_end),
+                        enum_text(&job.status),
+                        serde_json::to_string(&job.earlier_visits).map_err(HqError::storage)?,
+                        seq,
+                        ts(&now),
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Err(HqError::conflict(
+                        "job_exists",
+                        format!("job {} exists", job.id),
+                    ));
+                }
+                if let Some(technician) = dispatched.technician_id {
+                    assign(tx, &job.id.to_string(), &technician.to_string(), seq)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_job(&self, job: JobId, change: DispatchChange) -> HqResult<DispatchedJob> {
+        self.write(move |tx| {
+            let key = job.to_string();
+            let current =
+                load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+            if current.job.status == JobStatus::Cancelled {
+                return Err(HqError::conflict("job_cancelled", "the job is cancelled"));
+            }
+            if current.job.status == JobStatus::Completed {
+                return Err(HqError::conflict("job_completed", "the job is completed"));
+            }
+            let seq = next_change(tx)?;
+            match change {
+                DispatchChange::Assign(technician) => {
+                    assign(tx, &key, &technician.to_string(), seq)?;
+                }
+                DispatchChange::Cancel => {
+                    tx.execute(
+                        "UPDATE jobs SET status = 'cancelled', change_seq = ?2 WHERE id = ?1",
+                        params![key, seq],
+                    )?;
+                }
+                DispatchChange::Reschedule { start, end } => {
+                    tx.execute(
+                        "UPDATE jobs SET window_start = ?2, window_end = ?3, status = ?4,
+                             change_seq = ?5 WHERE id = ?1",
+                        params![
+                            key,
+                            ts(&start),
+                            ts(&end),
+                            enum_text(&JobStatus::Scheduled),
+                            seq
+                        ],
+                    )?;
+                }
+            }
+            load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))
+        })
+        .await
+    }
+
+    async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let tech = technician.to_string();
+            let cursor: i64 = tx.query_row(
+                "SELECT value FROM counters WHERE name = 'job_change'",
+                [],
+                |row| row.get(0),
+            )?;
+            let jobs = collect(
+                &tx,
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = ?1 AND change_seq > ?2
+                     ORDER BY change_seq"
+                ),
+                params![tech, since],
+                read_job,
+            )?
+            .into_iter()
+            .map(|d| d.job)
+            .collect();
+            let removed = collect(
+                &tx,
+                "SELECT job_id FROM job_assignments
+                 WHERE technician_id = ?1 AND unassigned_seq > ?2 ORDER BY unassigned_seq",
+                params![tech, since],
+                |row| id(&row.get::<_, String>(0)?),
+            )?;
+            Ok(PullBatch {
+                cursor,
+                jobs,
+                removed,
+            })
+        })
+        .await
+    }
+
+    async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {
+        self.with(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE window_start >= ?1 AND window_start < ?2
+                     ORDER BY window_start, id"
+                ),
+                params![ts(&from), ts(&to)],
+                read_job,
+            )
+        })
+        .await
+    }
+
+    async fn job_records(&self, job: JobId) -> HqResult<Option<JobRecords>> {
+        self.with(move |conn| {
+            let key = job.to_string();
+            let Some(dispatch) = load_job(conn, &key)? else {
+                return Ok(None);
+            };
+            let records = collect(
+                conn,
+                "SELECT record_key, kind, body, op_id, device_time, server_time, removed
+                 FROM tech_records WHERE job_id = ?1 ORDER BY record_key",
+                [&key],
+                |row| {
+                    Ok(TechRecord {
+                        record_key: row.get(0)?,
+                        kind: row.get(1)?,
+                        body: serde_json::from_str(&row.get::<_, String>(2)?)
+                            .map_err(HqError::storage)?,
+                        op_id: id(&row.get::<_, String>(3)?)?,
+                        device_time: parse_ts(&row.get::<_, String>(4)?)?,
+                        server_time: parse_ts(&row.get::<_, String>(5)?)?,
+                        removed: row.get(6)?,
+                    })
+                },
+            )?;
+            let ops = job_ops(conn, &key)?;
+            let receipt: Option<(Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT content_hash, receipt_at FROM jobs WHERE id = ?1",
+                    [&key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let receipt = match receipt {
+                Some((Some(content_hash), Some(at))) => Some(Receipt {
+                    job_id: job,
+                    server_time: parse_ts(&at)?,
+                    content_hash,
+                }),
+                _ => None,
+            };
+            let conflicts = collect(
+                conn,
+                &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE job_id = ?1 ORDER BY created_at, id"),
+                [&key],
+                read_conflict,
+            )?;
+            Ok(Some(JobRecords {
+                dispatch,
+                records,
+                ops,
+                receipt,
+                conflicts,
+            }))
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        entries: &[PushEntry],
+        now: Timestamp,
+    ) -> HqResult<PushResponse> {
+        let device = device.clone();
+        let entries = entries.to_vec();
+        self.write(move |tx| push_in(tx, &device, &entries, now))
+            .await
+    }
+
+    async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>> {
+        self.with(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY created_at, id"
+                ),
+                [open_only],
+                read_conflict,
+            )
+        })
+        .await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        conflict: ConflictId,
+        resolution: Resolution,
+        note: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> HqResult<Conflict> {
+        let (note, by) = (note.to_string(), by.to_string());
+        self.write(move |tx| {
+            let select = format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1");
+            let found = collect(tx, &select, [conflict.to_string()], read_conflict)?
+                .pop()
+                .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))?;
+            if found.resolved_at.is_some() {
+                return Err(HqError::conflict(
+                    "already_resolved",
+                    "the conflict is already resolved",
+                ));
+            }
+            if resolution == Resolution::AcceptCompletion {
+                let key = found.job_id.to_string();
+                let job = load_job(tx, &key)?
+                    .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
+                let visit = rebuilt_visit(tx, &job)?;
+                let seq = next_change(tx)?;
+                assign(tx, &key, &found.technician_id.to_string(), seq)?;
+                tx.execute(
+                    "UPDATE jobs SET status = ?2 WHERE id = ?1",
+                    params![key, enum_text(&visit.job.status)],
+                )?;
+            }
+            // Every open conflict on the job is settled by the same decision.
+            tx.execute(
+                "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, note = ?4,
+                     resolved_by = ?5 WHERE job_id = ?1 AND resolved_at IS NULL",
+                params![
+                    found.job_id.to_string(),
+                    ts(&now),
+                    enum_text(&resolution),
+                    note,
+                    by
+                ],
+            )?;
+            collect(tx, &select, [conflict.to_string()], read_conflict)?
+                .pop()
+                .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))
+        })
+        .await
+    }
+
+    async fn has_blob(&self, hash: &str) -> HqResult<bool> {
+        let hash = hash.to_string();
+        self.with(move |conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)",
+                [hash],
+                |row| row.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn put_blob(&self, hash: &str, bytes: &[u8], now: Timestamp) -> HqResult<bool> {
+        let (hash, bytes) = (hash.to_string(), bytes.to_vec());
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO blobs (hash, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (hash) DO NOTHING",
+                params![hash, bytes.len() as i64, bytes, ts(&now)],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn blob(&self, hash: &str) -> HqResult<Option<Vec<u8>>> {
+        let hash = hash.to_string();
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT bytes FROM blobs WHERE hash = ?1", [hash], |row| {
+                    row.get(0)
+                })
+                .optional()?)
+        })
+        .await
+    }
+}
+
+fn push_in(
+    tx: &Transaction,
+    device: &DeviceAuth,
+    entries: &[PushEntry],
+    now: Timestamp,
+) -> HqResult<PushResponse> {
+    let device_key = device.id.to_string();
+    let tech_key = device.technician_id.to_string();
+    let (last_seq, revoked): (i64, Option<String>) = tx.query_row(
+        "SELECT last_seq, revoked_at FROM devices WHERE id = ?1",
+        [&device_key],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if revoked.is_some() {
+        return Err(HqError::unauthorized(
+            "device_revoked",
+            "this device was revoked",
+        ));
+    }
+    let fresh = push::fresh(last_seq, entries)?;
+
+    // Every job named in the batch: it must have been this technician's.
+    let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
+    named.sort();
+    named.dedup();
+    for job in &named {
+        let ever: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM job_assignments WHERE job_id = ?1 AND technician_id = ?2)",
+            params![job.to_string(), tech_key],
+            |row| row.get(0),
+        )?;
+        if !ever {
+            return Err(HqError::Forbidden {
+                code: "forbidden_job",
+                message: format!("job {job} is not one of this technician's jobs"),
+                job_id: Some(*job),
+            });
+        }
+    }
+
+    let mut touched: Vec<JobId> = Vec::new();
+    for entry in fresh {
+        let op_key = entry.op_id.to_string();
+        let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+        let inserted = tx.execute(
+            "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
+            params![
+                op_key,
+                device_key,
+                entry.seq,
+                entry.job_id.to_string(),
+                entry.kind,
+                payload,
+                ts(&entry.device_time),
+                ts(&now)
+            ],
+        )?;
+        if inserted == 0 {
+            continue; // this op_id was applied before (from another seq)
+        }
+        let (record_key, body, removed) = push::record_effect(&entry.payload);
+        tx.execute(
+            "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
+                 server_time, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
+                 body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
+                 op_id = excluded.op_id, device_time = excluded.device_time,
+                 server_time = excluded.server_time, removed = excluded.removed",
+            params![
+                entry.job_id.to_string(),
+                record_key,
+                entry.kind,
+                body.to_string(),
+                op_key,
+                ts(&entry.device_time),
+                ts(&now),
+                removed
+            ],
+        )?;
+        if !touched.contains(&entry.job_id) {
+            touched.push(entry.job_id);
+        }
+        let job = load_job(tx, &entry.job_id.to_string())?
+            .ok_or_else(|| HqError::NotFound(format!("job {}", entry.job_id)))?;
+        if let Some(reason) =
+            push::conflict_reason(job.job.status, job.technician_id, device.technician_id)
+        {
+            let open: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
+                [entry.job_id.to_string()],
+                |row| row.get(0),
+            )?;
+            if !open {
+                tx.execute(
+                    "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
+                         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        ConflictId::new().to_string(),
+                        entry.job_id.to_string(),
+                        device_key,
+                        tech_key,
+                        enum_text(&reason),
+                        op_key,
+                        ts(&now)
+                    ],
+                )?;
+            }
+        }
+    }
+    if let Some(last) = fresh.last() {
+        tx.execute(
+            "UPDATE devices SET last_seq = ?2 WHERE id = ?1",
+            params![device_key, last.seq],
+        )?;
+    }
+
+    // Receipts: recomputed for the jobs this batch changed.
+    for job_id in &touched {
+        let key = job_id.to_string();
+        let job = load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job_id}")))?;
+        let visit = rebuilt_visit(tx, &job)?;
+        let hash = push::content_hash(&visit);
+        let status =
+            match push::conflict_reason(job.job.status, job.technician_id, device.technician_id) {
+                Some(_) => job.job.status,
+                None => push::progressed_status(job.job.status, &visit),
+            };
+        tx.execute(
+            "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
+            params![key, hash, ts(&now), enum_text(&status)],
+        )?;
+    }
+
+    let mut receipts = Vec::new();
+    let mut conflicts = Vec::new();
+    for job_id in &named {
+        let key = job_id.to_string();
+        let (hash, at): (Option<String>, Option<String>) = tx.query_row(
+            "SELECT content_hash, receipt_at FROM jobs WHERE id = ?1",
+            [&key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        if let (Some(content_hash), Some(at)) = (hash, at) {
+            receipts.push(Receipt {
+                job_id: *job_id,
+                server_time: parse_ts(&at)?,
+                content_hash,
+            });
+        }
+        for (conflict, reason) in collect(
+            tx,
+            "SELECT id, reason FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL",
+            [&key],
+            |row| {
+                Ok((
+                    id::<ConflictId>(&row.get::<_, String>(0)?)?,
+                    enum_parse::<ConflictReason>(&row.get::<_, String>(1)?)?,
+                ))
+            },
+        )? {
+            conflicts.push(ConflictNotice {
+                conflict_id: conflict,
+                job_id: *job_id,
+                reason,
+            });
+        }
+    }
+    let applied_through_seq = fresh.last().map(|e| e.seq).unwrap_or(last_seq);
+    Ok(PushResponse {
+        applied_through_seq,
+        receipts,
+        conflicts,
+    })
+}

@@ -1,0 +1,936 @@
+//! The HTTP API in-process (`oneshot`), and once over a real loopback
+//! listener with reqwest. Storage is SQLite in a temp dir; the clock is fixed.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use common::*;
+use doorstep_core::change::Change;
+use doorstep_core::signature::sha256_hex;
+use doorstep_core::wire::{EnrollResponse, PullResponse, PushResponse, TechnicianRef};
+use doorstep_hq::{router, Hq};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Api {
+    app: Router,
+    hq: Hq,
+    session: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Api {
+    async fn new() -> Api {
+        let (storage, dir) = sqlite();
+        let hq = Hq::new(storage, fixed_clock());
+        hq.create_dispatcher("ann", "correct horse").await.unwrap();
+        let app = router(hq.clone());
+        let mut api = Api {
+            app,
+            hq,
+            session: String::new(),
+            _dir: dir,
+        };
+        let login = api
+            .send(
+                Method::POST,
+                "/api/v1/login",
+                &[],
+                Some(json!({"username": "ann", "password": "correct horse"})),
+            )
+            .await;
+        assert_eq!(login.status, StatusCode::OK, "the dispatcher can log in");
+        api.session = login.body["token"].as_str().unwrap().to_string();
+        api
+    }
+
+    async fn raw(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String("<not json>".into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.raw(request.unwrap()).await
+    }
+
+    /// As the logged-in dispatcher (cookie).
+    async fn console(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        let cookie = format!("doorstep_session={}", self.session);
+        self.send(method, uri, &[("cookie", &cookie)], body).await
+    }
+
+    /// As a device: protocol header and bearer token.
+    async fn device(&self, token: &str, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.send(
+            method,
+            uri,
+            &[("x-doorstep-protocol", "1"), ("authorization", &bearer)],
+            body,
+        )
+        .await
+    }
+
+    async fn technician(&self, name: &str) -> TechnicianRef {
+        let reply = self
+            .console(Method::POST, "/api/v1/technicians", Some(json!({"name": name})))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        serde_json::from_value(reply.body).unwrap()
+    }
+
+    async fn enroll(&self, technician: &TechnicianRef) -> EnrollResponse {
+        let code = self
+            .console(
+                Method::POST,
+                "/api/v1/enrollment-codes",
+                Some(json!({"technician_id": technician.id})),
+            )
+            .await;
+        assert_eq!(code.status, StatusCode::CREATED, "{:?}", code.body);
+        let enrolled = self
+            .send(
+                Method::POST,
+                "/api/v1/enroll",
+                &[("x-doorstep-protocol", "1")],
+                Some(json!({"code": code.body["code"], "device_name": "laptop"})),
+            )
+            .await;
+        assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
+        serde_json::from_value(enrolled.body).unwrap()
+    }
+
+    async fn job(&self, technician: &TechnicianRef) -> String {
+        let reply = self
+            .console(
+                Method::POST,
+                "/api/v1/jobs",
+                Some(json!({
+                    "customer_name": "王女士", "phone": "13800000000", "address": "福州",
+                    "job_type": "fault", "sub_case": "indoor",
+                    "window_start": at(60), "window_end": at(120),
+                    "technician_id": technician.id,
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["job"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+fn push_body(device: &EnrollResponse, entries: Vec<doorstep_core::wire::PushEntry>) -> Value {
+    json!({"device_id": device.device_id, "entries": entries})
+}
+
+fn job_id(text: &str) -> doorstep_core::JobId {
+    text.parse().unwrap()
+}
+
+/// Every error is JSON with a code and a message.
+fn assert_error(reply: &Reply, status: StatusCode, code: &str, why: &str) {
+    assert_eq!(reply.status, status, "{why}: {:?}", reply.body);
+    assert_eq!(reply.body["code"], code, "{why}: {:?}", reply.body);
+    assert!(
+        reply.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{why}: an error always says what is wrong"
+    );
+}
+
+#[tokio::test]
+async fn health_and_openapi_cover_every_route() {
+    let api = Api::new().await;
+    let health = api.send(Method::GET, "/health", &[], None).await;
+    assert_eq!(health.status, StatusCode::OK, "health answers 200");
+    let doc = api.send(Method::GET, "/openapi.json", &[], None).await;
+    assert_eq!(doc.status, StatusCode::OK, "the OpenAPI document is served");
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    for (verb, path, ..) in doorstep_hq::openapi::ROUTES {
+        assert!(
+            doc.body["paths"][path][verb.to_lowercase()].is_object(),
+            "the document lists {verb} {path}"
+        );
+        let uri = path
+            .replace("{hash}", &"0".repeat(64))
+            .replace("{id}", &uuid::Uuid::now_v7().to_string());
+        let method = Method::from_bytes(verb.as_bytes()).unwrap();
+        let reply = api.console(method, &uri, None).await;
+        assert!(
+            !(reply.status == StatusCode::NOT_FOUND && reply.body["message"] == "route not found")
+                && reply.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{verb} {path} is documented, so the router must have it"
+        );
+    }
+}
+
+#[tokio::test]
+async fn protocol_version_mismatch_gets_426() {
+    let api = Api::new().await;
+    let body = Some(json!({"code": "X", "device_name": "d"}));
+    let missing = api
+        .send(Method::POST, "/api/v1/enroll", &[], body.clone())
+        .await;
+    assert_error(
+        &missing,
+        StatusCode::UPGRADE_REQUIRED,
+        "protocol_version",
+        "an app that sends no version is too old for this HQ",
+    );
+    assert_eq!(
+        missing.body["supported"],
+        json!([1]),
+        "the answer says which versions HQ speaks"
+    );
+    let newer = api
+        .send(
+            Method::GET,
+            "/api/v1/sync/jobs",
+            &[("x-doorstep-protocol", "2"), ("authorization", "Bearer x")],
+            None,
+        )
+        .await;
+    assert_error(
+        &newer,
+        StatusCode::UPGRADE_REQUIRED,
+        "protocol_version",
+        "a newer app gets 426 before its token is even looked at",
+    );
+    let console = api
+        .send(
+            Method::GET,
+            "/api/v1/technicians",
+            &[("x-doorstep-protocol", "0")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        console.status,
+        StatusCode::UPGRADE_REQUIRED,
+        "any route refuses a version it does not speak"
+    );
+}
+
+#[tokio::test]
+async fn devices_see_and_write_only_their_technicians_jobs() {
+    let api = Api::new().await;
+    let (a, b) = (api.technician("A").await, api.technician("B").await);
+    let (dev_a, dev_b) = (api.enroll(&a).await, api.enroll(&b).await);
+    let job_a = api.job(&a).await;
+    let job_b = api.job(&b).await;
+
+    let pulled = api
+        .device(&dev_a.token, Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    let pulled: PullResponse = serde_json::from_value(pulled.body).unwrap();
+    assert_eq!(pulled.jobs.len(), 1, "A's device gets only A's job");
+    assert_eq!(pulled.jobs[0].id.to_string(), job_a);
+
+    let forbidden = api
+        .device(
+            &dev_a.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev_a, vec![entry(1, job_id(&job_b), kit())])),
+        )
+        .await;
+    assert_error(
+        &forbidden,
+        StatusCode::FORBIDDEN,
+        "forbidden_job",
+        "device A may not write B's job",
+    );
+    assert_eq!(forbidden.body["job_id"], json!(job_b), "the error names the job");
+
+    let spoofed = api
+        .device(
+            &dev_a.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev_b, vec![])),
+        )
+        .await;
+    assert_error(
+        &spoofed,
+        StatusCode::FORBIDDEN,
+        "device_mismatch",
+        "a device may not push in another device's name",
+    );
+
+    let no_token = api
+        .send(
+            Method::GET,
+            "/api/v1/sync/jobs",
+            &[("x-doorstep-protocol", "1")],
+            None,
+        )
+        .await;
+    assert_error(
+        &no_token,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "no token, no jobs",
+    );
+    let bad_token = api
+        .device("not-a-token", Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    assert_error(
+        &bad_token,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "an unknown token is refused",
+    );
+
+    let revoke = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/devices/{}/revoke", dev_a.device_id),
+            None,
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK, "the dispatcher revokes A's device");
+    let revoked = api
+        .device(&dev_a.token, Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    assert_error(
+        &revoked,
+        StatusCode::UNAUTHORIZED,
+        "device_revoked",
+        "a revoked device is told so",
+    );
+    let still = api
+        .device(&dev_b.token, Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "revoking A leaves B alone");
+}
+
+#[tokio::test]
+async fn enrollment_codes_work_once() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let code = api
+        .console(
+            Method::POST,
+            "/api/v1/enrollment-codes",
+            Some(json!({"technician_id": a.id})),
+        )
+        .await;
+    let typed = code.body["code"].as_str().unwrap().to_lowercase().replace('-', " ");
+    let first = api
+        .send(
+            Method::POST,
+            "/api/v1/enroll",
+            &[("x-doorstep-protocol", "1")],
+            Some(json!({"code": typed, "device_name": "laptop"})),
+        )
+        .await;
+    assert_eq!(
+        first.status,
+        StatusCode::CREATED,
+        "case and dashes do not matter when a code is typed: {:?}",
+        first.body
+    );
+    assert_eq!(first.body["technician"]["name"], "A", "the device learns its technician");
+    let second = api
+        .send(
+            Method::POST,
+            "/api/v1/enroll",
+            &[("x-doorstep-protocol", "1")],
+            Some(json!({"code": code.body["code"], "device_name": "other"})),
+        )
+        .await;
+    assert_error(
+        &second,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+        "a code enrolls one device only",
+    );
+}
+
+#[tokio::test]
+async fn console_endpoints_need_a_login() {
+    let api = Api::new().await;
+    let id = uuid::Uuid::now_v7();
+    let hash = "0".repeat(64);
+    let endpoints = [
+        (Method::POST, "/api/v1/enrollment-codes".to_string()),
+        (Method::GET, "/api/v1/devices".to_string()),
+        (Method::POST, format!("/api/v1/devices/{id}/revoke")),
+        (Method::GET, "/api/v1/technicians".to_string()),
+        (Method::POST, "/api/v1/technicians".to_string()),
+        (Method::POST, "/api/v1/jobs".to_string()),
+        (Method::POST, "/api/v1/jobs/import".to_string()),
+        (Method::GET, format!("/api/v1/jobs/{id}")),
+        (Method::POST, format!("/api/v1/jobs/{id}/assign")),
+        (Method::POST, format!("/api/v1/jobs/{id}/cancel")),
+        (Method::POST, format!("/api/v1/jobs/{id}/reschedule")),
+        (Method::GET, "/api/v1/board?date=2026-12-01".to_string()),
+        (Method::GET, "/api/v1/conflicts".to_string()),
+        (Method::POST, format!("/api/v1/conflicts/{id}/resolve")),
+        (Method::GET, format!("/api/v1/blobs/{hash}")),
+    ];
+    for (method, uri) in endpoints {
+        let reply = api.send(method.clone(), &uri, &[], Some(json!({}))).await;
+        assert_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            &format!("{method} {uri} is for logged-in dispatchers only"),
+        );
+        let forged = api
+            .send(
+                method.clone(),
+                &uri,
+                &[("cookie", "doorstep_session=forged")],
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(
+            forged.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {uri}: a made-up session is no login"
+        );
+    }
+    let wrong = api
+        .send(
+            Method::POST,
+            "/api/v1/login",
+            &[],
+            Some(json!({"username": "ann", "password": "wrong"})),
+        )
+        .await;
+    assert_error(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a wrong password does not log in",
+    );
+    let login = api
+        .send(
+            Method::POST,
+            "/api/v1/login",
+            &[],
+            Some(json!({"username": "ann", "password": "correct horse"})),
+        )
+        .await;
+    let cookie = login.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("doorstep_session=") && cookie.contains("HttpOnly"),
+        "the session is an HttpOnly cookie: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_4xx() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let bearer = format!("Bearer {}", dev.token);
+    let device_headers = [
+        ("x-doorstep-protocol", "1"),
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let raw = |uri: &str, body: Body| {
+        let mut request = Request::builder().method(Method::POST).uri(uri);
+        for (name, value) in device_headers {
+            request = request.header(name, value);
+        }
+        request.body(body).unwrap()
+    };
+
+    let syntax = api.raw(raw("/api/v1/sync/push", Body::from("{not json"))).await;
+    assert_error(&syntax, StatusCode::BAD_REQUEST, "bad_json", "broken JSON is a 400");
+    let types = api
+        .raw(raw(
+            "/api/v1/sync/push",
+            Body::from(json!({"device_id": 5, "entries": "no"}).to_string()),
+        ))
+        .await;
+    assert_error(
+        &types,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_json",
+        "wrong types are a 422",
+    );
+    let bad_change = api
+        .raw(raw(
+            "/api/v1/sync/push",
+            Body::from(
+                json!({"device_id": dev.device_id, "entries": [{
+                    "seq": 1, "op_id": uuid::Uuid::now_v7(), "job_id": uuid::Uuid::now_v7(),
+                    "kind": "explode", "payload": {"type": "explode"}, "device_time": at(0)
+                }]})
+                .to_string(),
+            ),
+        ))
+        .await;
+    assert_error(
+        &bad_change,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_json",
+        "an unknown change type is refused, not stored",
+    );
+    let job = api.job(&a).await;
+    let mut mismatched = entry(1, job_id(&job), kit());
+    mismatched.kind = "complete".into();
+    let kind = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, vec![mismatched])),
+        )
+        .await;
+    assert_error(
+        &kind,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "kind_mismatch",
+        "kind must say what the payload is",
+    );
+    let huge = api
+        .raw(raw(
+            "/api/v1/sync/push",
+            Body::from(vec![b' '; doorstep_core::wire::MAX_JSON_BYTES + 1]),
+        ))
+        .await;
+    assert_error(
+        &huge,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "a body over the limit is a 413",
+    );
+    let no_type = api
+        .send(
+            Method::POST,
+            "/api/v1/login",
+            &[],
+            None,
+        )
+        .await;
+    assert_error(
+        &no_type,
+        StatusCode::BAD_REQUEST,
+        "content_type",
+        "JSON endpoints say when the body is not JSON",
+    );
+    let bad_uuid = api
+        .console(Method::GET, "/api/v1/jobs/not-a-uuid", None)
+        .await;
+    assert_error(&bad_uuid, StatusCode::BAD_REQUEST, "bad_path", "a bad UUID is a 400");
+    let unknown_job = api
+        .console(Method::GET, &format!("/api/v1/jobs/{}", uuid::Uuid::now_v7()), None)
+        .await;
+    assert_error(&unknown_job, StatusCode::NOT_FOUND, "not_found", "no such job");
+    let route = api.send(Method::GET, "/nothing/here", &[], None).await;
+    assert_error(&route, StatusCode::NOT_FOUND, "not_found", "unknown routes are JSON 404s");
+    let method = api.send(Method::DELETE, "/api/v1/login", &[], None).await;
+    assert_error(
+        &method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "a wrong method is a JSON 405",
+    );
+    let cursor = api
+        .device(&dev.token, Method::GET, "/api/v1/sync/jobs?since=abc", None)
+        .await;
+    assert_error(&cursor, StatusCode::BAD_REQUEST, "bad_cursor", "a cursor HQ never gave");
+    let date = api
+        .console(Method::GET, "/api/v1/board?date=yesterday", None)
+        .await;
+    assert_error(&date, StatusCode::BAD_REQUEST, "bad_query", "a date is YYYY-MM-DD");
+    let window = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/reschedule"),
+            Some(json!({"window_start": at(10), "window_end": at(5)})),
+        )
+        .await;
+    assert_error(
+        &window,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_window",
+        "a window ends after it starts",
+    );
+    let empty_name = api
+        .console(Method::POST, "/api/v1/technicians", Some(json!({"name": "  "})))
+        .await;
+    assert_error(
+        &empty_name,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        "a technician has a name",
+    );
+}
+
+#[tokio::test]
+async fn push_over_http_is_idempotent_and_ordered() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = job_id(&api.job(&a).await);
+    let batch = vec![entry(1, job, kit()), entry(2, job, work("fixed"))];
+    let first = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, batch.clone())),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    let first: PushResponse = serde_json::from_value(first.body).unwrap();
+    assert_eq!(first.applied_through_seq, 2);
+    assert_eq!(first.receipts.len(), 1, "a receipt for the job");
+    assert_eq!(first.receipts[0].content_hash.len(), 64, "a SHA-256 hex");
+
+    let again = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, batch)),
+        )
+        .await;
+    let again: PushResponse = serde_json::from_value(again.body).unwrap();
+    assert_eq!(again, first, "the same batch twice has the effect of one");
+
+    let gap = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, vec![entry(4, job, kit())])),
+        )
+        .await;
+    assert_error(&gap, StatusCode::CONFLICT, "sequence_gap", "seq 3 is missing");
+    assert_eq!(gap.body["expected_seq"], 3, "HQ says where to resume");
+
+    let detail = api
+        .console(Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(
+        detail.body["timeline"].as_array().unwrap().len(),
+        2,
+        "the timeline holds each op once"
+    );
+    assert_eq!(
+        detail.body["timeline"][0]["device_time"],
+        json!(at(1)),
+        "with the device's time"
+    );
+    assert_eq!(
+        detail.body["timeline"][0]["server_time"],
+        json!(t0()),
+        "and HQ's receive time"
+    );
+    assert_eq!(
+        detail.body["receipt"]["content_hash"],
+        json!(first.receipts[0].content_hash),
+        "the console shows the receipt the device got"
+    );
+}
+
+#[tokio::test]
+async fn blobs_are_verified_and_limited() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let put = |hash: &str, bytes: Vec<u8>| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri(format!("/api/v1/blobs/{hash}"))
+            .header("x-doorstep-protocol", "1")
+            .header("authorization", format!("Bearer {}", dev.token))
+            .body(Body::from(bytes))
+            .unwrap()
+    };
+    let bytes = b"\x89PNG fake signature".to_vec();
+    let hash = sha256_hex(&bytes);
+    let head = api
+        .device(&dev.token, Method::HEAD, &format!("/api/v1/blobs/{hash}"), None)
+        .await;
+    assert_eq!(head.status, StatusCode::NOT_FOUND, "not uploaded yet");
+    let wrong = api.raw(put(&sha256_hex(b"other"), bytes.clone())).await;
+    assert_error(
+        &wrong,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "hash_mismatch",
+        "bytes that do not hash to the name are refused",
+    );
+    let created = api.raw(put(&hash, bytes.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "first upload stores it");
+    let again = api.raw(put(&hash, bytes.clone())).await;
+    assert_eq!(again.status, StatusCode::OK, "the same blob twice is fine");
+    let head = api
+        .device(&dev.token, Method::HEAD, &format!("/api/v1/blobs/{hash}"), None)
+        .await;
+    assert_eq!(head.status, StatusCode::OK, "HEAD tells the app it is there");
+    let big = vec![0u8; doorstep_core::wire::MAX_BLOB_BYTES + 1];
+    let too_big = api.raw(put(&sha256_hex(&big), big)).await;
+    assert_error(
+        &too_big,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "blobs over 16 MiB are refused",
+    );
+    let bad_name = api.raw(put("xyz", bytes.clone())).await;
+    assert_error(&bad_name, StatusCode::BAD_REQUEST, "bad_hash", "a blob is named by its hash");
+    let cookie = format!("doorstep_session={}", api.session);
+    let get = api
+        .raw(
+            Request::builder()
+                .uri(format!("/api/v1/blobs/{hash}"))
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(get.status, StatusCode::OK, "a dispatcher can read it");
+    assert_eq!(get.headers["content-type"], "image/png");
+}
+
+#[tokio::test]
+async fn dispatcher_flow_import_board_conflict() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let csv = |rows: &str| {
+        let cookie = format!("doorstep_session={}", api.session);
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/jobs/import")
+            .header("cookie", cookie)
+            .header("content-type", "text/csv")
+            .body(Body::from(format!(
+                "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician\n{rows}"
+            )))
+            .unwrap()
+    };
+    let bad = api
+        .raw(csv(
+            "王,1380,福州,fault,indoor,no signal,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,A\n\
+             李,1381,厦门,repair,indoor,,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,\n\
+             陈,1382,泉州,install,outdoor,,2026-12-01T11:00:00+08:00,2026-12-01T10:00:00+08:00,Nobody\n",
+        ))
+        .await;
+    assert_error(
+        &bad,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "import_invalid",
+        "bad rows refuse the import",
+    );
+    let rows: Vec<u64> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![2, 3], "each bad row is reported by number");
+    let board = api
+        .console(Method::GET, "/api/v1/board?date=2026-12-01&utc_offset_minutes=480", None)
+        .await;
+    let total: usize = board.body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["jobs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(total, 0, "nothing is half-imported");
+
+    let good = api
+        .raw(csv(
+            "王,1380,福州,fault,indoor,no signal,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,A\n\
+             李,1381,厦门,install,drilling_wiring,,2026-12-01T13:00:00+08:00,2026-12-01T14:00:00+08:00,\n",
+        ))
+        .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{:?}", good.body);
+    let created: Vec<String> = serde_json::from_value(good.body["created"].clone()).unwrap();
+    assert_eq!(created.len(), 2);
+    let board = api
+        .console(Method::GET, "/api/v1/board?date=2026-12-01&utc_offset_minutes=480", None)
+        .await;
+    let columns = board.body["columns"].as_array().unwrap();
+    assert_eq!(columns[0]["technician"]["name"], "A", "a column per technician");
+    assert_eq!(columns[0]["counts"]["scheduled"], 1, "counted by status");
+    assert!(
+        columns.last().unwrap()["technician"].is_null()
+            && columns.last().unwrap()["jobs"].as_array().unwrap().len() == 1,
+        "unassigned jobs have their own column"
+    );
+
+    // A conflict: HQ cancels, the device completes offline and pushes.
+    let job = &created[0];
+    let cancel = api
+        .console(Method::POST, &format!("/api/v1/jobs/{job}/cancel"), None)
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK);
+    let pushed = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(
+                &dev,
+                vec![
+                    entry(1, job_id(job), kit()),
+                    entry(2, job_id(job), Change::Complete),
+                ],
+            )),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "the records are kept: {:?}", pushed.body);
+    assert_eq!(
+        pushed.body["conflicts"][0]["reason"], "cancelled",
+        "and the push says they ran into a cancellation"
+    );
+    let queue = api.console(Method::GET, "/api/v1/conflicts", None).await;
+    let conflict = queue.body[0]["id"].as_str().unwrap().to_string();
+    let resolved = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/conflicts/{conflict}/resolve"),
+            Some(json!({"resolution": "keep_cancelled", "note": "customer cancelled"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
+    assert_eq!(resolved.body["resolved_by"], "ann", "who resolved it is kept");
+    let bad_resolution = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/conflicts/{conflict}/resolve"),
+            Some(json!({"resolution": "flip_a_coin"})),
+        )
+        .await;
+    assert_eq!(
+        bad_resolution.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only the two resolutions exist"
+    );
+    let pulled = api
+        .device(&dev.token, Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    let pulled: PullResponse = serde_json::from_value(pulled.body).unwrap();
+    assert_eq!(
+        pulled.jobs.iter().find(|j| j.id.to_string() == *job).map(|j| j.status),
+        Some(doorstep_core::JobStatus::Cancelled),
+        "the device learns the job stays cancelled"
+    );
+}
+
+#[tokio::test]
+async fn sync_over_a_real_listener() {
+    let (storage, _dir) = sqlite();
+    let hq = Hq::new(storage, fixed_clock());
+    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
+    assert!(demo.jobs >= 20, "the demo set has a day's worth of jobs");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(hq)).await.unwrap();
+    });
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the server is up on a real port");
+    let enrolled: EnrollResponse = client
+        .post(format!("{base}/api/v1/enroll"))
+        .header("x-doorstep-protocol", "1")
+        .json(&json!({"code": demo.code.code, "device_name": "field laptop"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.technician.id, demo.technicians[0].id);
+    let pulled: PullResponse = client
+        .get(format!("{base}/api/v1/sync/jobs"))
+        .header("x-doorstep-protocol", "1")
+        .bearer_auth(&enrolled.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        pulled.jobs.len(),
+        demo.jobs.div_ceil(2),
+        "the first technician gets half the demo jobs"
+    );
+    let job = pulled.jobs[0].id;
+    let response: PushResponse = client
+        .post(format!("{base}/api/v1/sync/push"))
+        .header("x-doorstep-protocol", "1")
+        .bearer_auth(&enrolled.token)
+        .json(&push_body(&enrolled, vec![entry(1, job, kit())]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response.applied_through_seq, 1, "the push lands over the wire");
+    let blob = vec![7u8; 20 * 1024];
+    let put = client
+        .put(format!("{base}/api/v1/blobs/{}", sha256_hex(&blob)))
+        .header("x-doorstep-protocol", "1")
+        .bearer_auth(&enrolled.token)
+        .body(blob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201, "a 20 KiB blob uploads");
+    let next: PullResponse = client
+        .get(format!("{base}/api/v1/sync/jobs?since={}", pulled.cursor))
+        .header("x-doorstep-protocol", "1")
+        .bearer_auth(&enrolled.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        next.jobs.is_empty(),
+        "the device's own progress is not a dispatch change to pull again"
+    );
+    server.abort();
+}

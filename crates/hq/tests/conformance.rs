@@ -1,0 +1,498 @@
+//! One conformance suite, every storage backend: SQLite always, PostgreSQL
+//! when DOORSTEP_TEST_POSTGRES_URL is set (each test in its own schema).
+//! Each behaviour is one generic async fn over `Arc<dyn Storage>`.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use doorstep_core::change::Change;
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::wire::{ConflictReason, DeviceId, TechnicianId};
+use doorstep_core::{JobStatus, VisitRecord};
+use doorstep_hq::storage::{DeviceAuth, DispatchChange, Resolution, Storage};
+use doorstep_hq::HqError;
+
+async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
+    let tech = storage.create_technician(name, t0()).await.unwrap();
+    let code = format!("code-{}", tech.id);
+    storage
+        .create_enrollment_code(&code, tech.id, at(60))
+        .await
+        .unwrap();
+    let device = DeviceId::new();
+    storage
+        .enroll(&code, device, "laptop", &format!("token-{device}"), t0())
+        .await
+        .unwrap();
+    let auth = storage
+        .device_by_token(&format!("token-{device}"))
+        .await
+        .unwrap()
+        .unwrap();
+    (tech.id, auth)
+}
+
+async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
+    let tech = storage.create_technician("林", t0()).await.unwrap();
+    storage
+        .create_enrollment_code("c1", tech.id, at(60))
+        .await
+        .unwrap();
+    let first = storage
+        .enroll("c1", DeviceId::new(), "a", "tok-a", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.id, tech.id,
+        "the code enrolls the device for its technician"
+    );
+    let again = storage
+        .enroll("c1", DeviceId::new(), "b", "tok-b", t0())
+        .await;
+    assert!(
+        matches!(&again, Err(e) if e.code() == "invalid_code"),
+        "a used code must not enroll a second device: {again:?}"
+    );
+    storage
+        .create_enrollment_code("c2", tech.id, at(60))
+        .await
+        .unwrap();
+    let late = storage
+        .enroll("c2", DeviceId::new(), "c", "tok-c", at(61))
+        .await;
+    assert!(
+        matches!(&late, Err(e) if e.code() == "invalid_code"),
+        "an expired code must not enroll: {late:?}"
+    );
+    assert!(
+        storage.device_by_token("tok-b").await.unwrap().is_none(),
+        "a refused enrollment must leave no device behind"
+    );
+}
+
+async fn revoked_device_is_marked(storage: Arc<dyn Storage>) {
+    let (_, device) = enrolled(&storage, "林").await;
+    assert!(!device.revoked, "a new device is not revoked");
+    let info = storage.revoke_device(device.id, at(5)).await.unwrap();
+    assert_eq!(info.revoked_at, Some(at(5)), "revocation time is kept");
+    let auth = storage
+        .device_by_token(&format!("token-{}", device.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        auth.revoked,
+        "the token must now resolve to a revoked device"
+    );
+    let missing = storage.revoke_device(DeviceId::new(), t0()).await;
+    assert!(
+        matches!(missing, Err(HqError::NotFound(_))),
+        "revoking an unknown device is a 404"
+    );
+}
+
+async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
+    let (a, _) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let ja = job_for(Some(a), "甲");
+    let jb = job_for(Some(b), "乙");
+    let unassigned = job_for(None, "丙");
+    storage
+        .create_jobs(&[ja.clone(), jb.clone(), unassigned], t0())
+        .await
+        .unwrap();
+
+    let first = storage.pull(a, 0).await.unwrap();
+    assert_eq!(
+        first.jobs,
+        vec![ja.job.clone()],
+        "a technician sees exactly their own jobs, as dispatched"
+    );
+    assert!(first.removed.is_empty(), "nothing was taken away yet");
+    let quiet = storage.pull(a, first.cursor).await.unwrap();
+    assert!(
+        quiet.jobs.is_empty() && quiet.removed.is_empty(),
+        "nothing changed since the cursor, so nothing comes back"
+    );
+
+    storage
+        .change_job(ja.job.id, DispatchChange::Assign(b))
+        .await
+        .unwrap();
+    let after = storage.pull(a, first.cursor).await.unwrap();
+    assert_eq!(
+        after.removed,
+        vec![ja.job.id],
+        "a job reassigned away is listed as removed for its old technician"
+    );
+    assert!(
+        after.jobs.is_empty(),
+        "the old technician no longer gets it"
+    );
+    let for_b = storage.pull(b, 0).await.unwrap();
+    assert_eq!(for_b.jobs.len(), 2, "the new technician gets it");
+
+    storage
+        .change_job(jb.job.id, DispatchChange::Cancel)
+        .await
+        .unwrap();
+    let cancelled = storage.pull(b, for_b.cursor).await.unwrap();
+    assert_eq!(
+        cancelled.jobs.len(),
+        1,
+        "a cancellation is a change to pull"
+    );
+    assert_eq!(
+        cancelled.jobs[0].status,
+        JobStatus::Cancelled,
+        "a cancelled job arrives with status cancelled"
+    );
+    assert!(
+        cancelled.cursor > for_b.cursor,
+        "the cursor moves forward with every dispatch change"
+    );
+}
+
+async fn push_is_idempotent(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = job_for(Some(a), "甲");
+    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    let batch = vec![
+        entry(1, job.job.id, kit()),
+        entry(2, job.job.id, work("replaced splitter")),
+    ];
+    let first = storage.push(&device, &batch, at(10)).await.unwrap();
+    assert_eq!(first.applied_through_seq, 2, "both entries were applied");
+    assert_eq!(first.receipts.len(), 1, "one receipt per job in the batch");
+    let again = storage.push(&device, &batch, at(20)).await.unwrap();
+    assert_eq!(
+        again.applied_through_seq, 2,
+        "a resent batch reports the same progress"
+    );
+    assert_eq!(
+        again.receipts, first.receipts,
+        "a resent batch changes nothing, so the receipt (time and hash) is the same"
+    );
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(records.ops.len(), 2, "each op is stored once");
+    assert_eq!(
+        records.ops[0].device_time,
+        at(1),
+        "the device's time is kept as sent"
+    );
+    assert_eq!(
+        records.ops[0].server_time,
+        at(10),
+        "the server's receive time is kept beside it"
+    );
+
+    // Half applied, then resent with more: only the new tail applies.
+    let longer = vec![
+        batch[0].clone(),
+        batch[1].clone(),
+        entry(3, job.job.id, work("replaced splitter and connector")),
+    ];
+    let resumed = storage.push(&device, &longer, at(30)).await.unwrap();
+    assert_eq!(resumed.applied_through_seq, 3, "the new entry applies");
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(records.ops.len(), 3, "no entry is stored twice");
+    let work_record = records
+        .records
+        .iter()
+        .find(|r| r.record_key == "work")
+        .unwrap();
+    assert_eq!(
+        work_record.body["description"], "replaced splitter and connector",
+        "the latest state of a section is the last change to it"
+    );
+}
+
+async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = job_for(Some(a), "甲");
+    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    let gap = storage
+        .push(&device, &[entry(2, job.job.id, kit())], t0())
+        .await;
+    assert!(
+        matches!(gap, Err(HqError::SequenceGap { expected_seq: 1 })),
+        "a first seq beyond last+1 is a gap, and HQ says which seq it expects: {gap:?}"
+    );
+    let hole = storage
+        .push(
+            &device,
+            &[entry(1, job.job.id, kit()), entry(3, job.job.id, kit())],
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(hole, Err(HqError::SequenceGap { expected_seq: 2 })),
+        "a hole inside a batch is a gap too: {hole:?}"
+    );
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert!(
+        records.ops.is_empty(),
+        "a refused batch applies nothing, not even its valid prefix"
+    );
+}
+
+async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
+    let (_, device_a) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let jb = job_for(Some(b), "乙");
+    storage.create_jobs(&[jb.clone()], t0()).await.unwrap();
+    let refused = storage
+        .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
+        .await;
+    assert!(
+        matches!(&refused, Err(HqError::Forbidden { job_id: Some(j), .. }) if *j == jb.job.id),
+        "a device may not write another technician's job: {refused:?}"
+    );
+    let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let after = storage.push(&device_a, &[], t0()).await;
+    assert!(
+        matches!(&after, Err(e) if e.code() == "device_revoked"),
+        "a revoked device is refused even with a cached auth: {after:?}"
+    );
+}
+
+async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = job_for(Some(a), "甲");
+    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .push(&device, &[entry(1, job.job.id, kit())], at(1))
+        .await
+        .unwrap();
+    storage
+        .change_job(job.job.id, DispatchChange::Cancel)
+        .await
+        .unwrap();
+    let pushed = storage
+        .push(
+            &device,
+            &[
+                entry(2, job.job.id, work("done")),
+                entry(3, job.job.id, Change::Complete),
+            ],
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.applied_through_seq, 3, "the records are accepted");
+    assert_eq!(pushed.conflicts.len(), 1, "one conflict for the job");
+    assert_eq!(pushed.conflicts[0].reason, ConflictReason::Cancelled);
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.dispatch.job.status,
+        JobStatus::Cancelled,
+        "HQ's dispatch state stays until a dispatcher decides"
+    );
+    assert_eq!(
+        records.ops.len(),
+        3,
+        "nothing the technician sent is dropped"
+    );
+    assert!(
+        records.records.iter().any(|r| r.record_key == "completion"),
+        "the completion is on file"
+    );
+    let open = storage.conflicts(true).await.unwrap();
+    assert_eq!(open.len(), 1, "the conflict is in the queue");
+
+    let resolved = storage
+        .resolve_conflict(
+            open[0].id,
+            Resolution::KeepCancelled,
+            "customer called",
+            "d",
+            at(9),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved.resolution, Some(Resolution::KeepCancelled));
+    assert!(
+        storage.conflicts(true).await.unwrap().is_empty(),
+        "a resolved conflict leaves the open queue"
+    );
+    assert_eq!(
+        storage.conflicts(false).await.unwrap().len(),
+        1,
+        "and stays on record"
+    );
+    let twice = storage
+        .resolve_conflict(open[0].id, Resolution::AcceptCompletion, "", "d", at(9))
+        .await;
+    assert!(
+        matches!(&twice, Err(e) if e.code() == "already_resolved"),
+        "a conflict is resolved once: {twice:?}"
+    );
+}
+
+async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let job = job_for(Some(a), "甲");
+    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .change_job(job.job.id, DispatchChange::Assign(b))
+        .await
+        .unwrap();
+    let pushed = storage
+        .push(&device, &[entry(1, job.job.id, kit())], at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.conflicts.first().map(|c| c.reason),
+        Some(ConflictReason::Reassigned),
+        "a write to a job given to someone else is a conflict, not a refusal"
+    );
+    let resolved = storage
+        .resolve_conflict(
+            pushed.conflicts[0].conflict_id,
+            Resolution::AcceptCompletion,
+            "A did it",
+            "d",
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(resolved.resolved_at.is_some());
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.dispatch.technician_id,
+        Some(a),
+        "accepting the technician's work gives the job back to them"
+    );
+    assert_eq!(
+        records.dispatch.job.status,
+        JobStatus::InProgress,
+        "and the job takes the status their records give it"
+    );
+}
+
+async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = job_for(Some(a), "甲");
+    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    let changes = [kit(), work("replaced splitter")];
+    // What the app computes: the same changes applied to its copy of the job.
+    let mut visit = VisitRecord::new(job.job.clone());
+    for (i, change) in changes.iter().enumerate() {
+        change.apply(&mut visit, at(i as i64 + 1)).unwrap();
+    }
+    let expected = ServiceForm::from_visit(&visit).content_hash();
+    let batch: Vec<_> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| entry(i as i64 + 1, job.job.id, c.clone()))
+        .collect();
+    let pushed = storage.push(&device, &batch, at(10)).await.unwrap();
+    assert_eq!(
+        pushed.receipts[0].content_hash, expected,
+        "HQ's receipt hash equals the service form hash the app computes"
+    );
+    assert_eq!(
+        pushed.receipts[0].server_time,
+        at(10),
+        "server time of the receipt"
+    );
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.dispatch.job.status,
+        JobStatus::InProgress,
+        "the technician's progress shows on HQ"
+    );
+}
+
+async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {
+    let hash = doorstep_core::signature::sha256_hex(b"png bytes");
+    assert!(!storage.has_blob(&hash).await.unwrap(), "not there yet");
+    assert!(
+        storage.put_blob(&hash, b"png bytes", t0()).await.unwrap(),
+        "the first upload stores it"
+    );
+    assert!(
+        !storage.put_blob(&hash, b"png bytes", t0()).await.unwrap(),
+        "the second upload is a no-op, reported as not new"
+    );
+    assert!(storage.has_blob(&hash).await.unwrap());
+    assert_eq!(
+        storage.blob(&hash).await.unwrap().as_deref(),
+        Some(&b"png bytes"[..]),
+        "the bytes come back identical"
+    );
+}
+
+async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
+    let id = storage.create_dispatcher("ann", "phc", t0()).await.unwrap();
+    let dup = storage.create_dispatcher("ann", "phc", t0()).await;
+    assert!(
+        matches!(&dup, Err(e) if e.code() == "username_taken"),
+        "usernames are unique: {dup:?}"
+    );
+    storage.create_session("s1", id, at(60)).await.unwrap();
+    assert!(
+        storage.session("s1", at(59)).await.unwrap().is_some(),
+        "a session works until it expires"
+    );
+    assert!(
+        storage.session("s1", at(60)).await.unwrap().is_none(),
+        "and not after"
+    );
+}
+
+async fn create_jobs_is_all_or_nothing(storage: Arc<dyn Storage>) {
+    let one = job_for(None, "甲");
+    let result = storage.create_jobs(&[one.clone(), one.clone()], t0()).await;
+    assert!(result.is_err(), "a duplicate id refuses the batch");
+    let (from, to) = (at(-1000), at(1000));
+    assert!(
+        storage.jobs_between(from, to).await.unwrap().is_empty(),
+        "and nothing of it was created"
+    );
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (storage, _dir) = super::sqlite();
+                    super::$name(storage).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some((storage, schema)) = super::postgres(stringify!($name)).await else {
+                        return;
+                    };
+                    super::$name(storage).await;
+                    schema.drop().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    enrollment_code_is_single_use,
+    revoked_device_is_marked,
+    pull_follows_the_change_counter,
+    push_is_idempotent,
+    push_detects_a_gap,
+    push_refuses_other_technicians_jobs,
+    conflict_keeps_both_and_resolves,
+    accepting_a_completion_reassigns_back,
+    receipt_hash_matches_the_apps,
+    blobs_are_content_addressed,
+    dispatcher_sessions_expire,
+    create_jobs_is_all_or_nothing,
+);
