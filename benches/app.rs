@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::App;
+use fantoccini::Locator;
 
 const COLD_STARTS: usize = 7;
 
@@ -80,14 +81,25 @@ async fn main() {
     let mut opened = 0;
     for tab in ["job-tab-today", "job-tab-upcoming", "job-tab-done"] {
         app.click(tab).await;
-        let count = app.all("job-row").await.len();
-        for index in 0..count {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut ids = Vec::new();
+        for row in app.all("job-row").await {
+            ids.extend(row.attr("data-job-id").await.unwrap());
+        }
+        for id in ids {
             if opened == 20 {
                 break;
             }
             app.click(tab).await;
-            let rows = app.all("job-row").await;
-            rows[index].click().await.unwrap();
+            app.client
+                .wait()
+                .at_most(common::WAIT)
+                .for_element(Locator::Css(&format!("[data-job-id='{id}']")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             app.find("job-view").await;
             for step in ["step-phone", "step-operate", "step-evaluate"] {
                 app.click(step).await;
