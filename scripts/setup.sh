@@ -36,10 +36,12 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-# The web UI's modules, from the lock file.
+# The web UI's modules, at the lock file's versions. (Not `npm ci`: npm
+# leaves other platforms' optional packages out of a lock written without
+# resolved URLs, and `npm ci` then refuses the lock as out of sync.)
 if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "setup: installing the UI's npm modules"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  (cd ui && npm install --no-audit --no-fund --loglevel=error)
 fi
 
 # The WebDriver bridge for end-to-end tests of the real window.
