@@ -67,14 +67,12 @@ pub fn prepare(mut entries: Vec<PushEntry>) -> HqResult<Vec<PushEntry>> {
 pub fn fresh(last_seq: i64, sorted: &[PushEntry]) -> HqResult<&[PushEntry]> {
     let start = sorted.partition_point(|e| e.seq <= last_seq);
     let fresh = &sorted[start..];
-    let mut expected = last_seq + 1;
-    for entry in fresh {
+    for (expected, entry) in (last_seq + 1..).zip(fresh) {
         if entry.seq != expected {
             return Err(HqError::SequenceGap {
                 expected_seq: expected,
             });
         }
-        expected += 1;
     }
     Ok(fresh)
 }

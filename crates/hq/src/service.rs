@@ -599,8 +599,7 @@ impl Hq {
         for dispatched in jobs {
             let column = columns
                 .iter_mut()
-                .find(|c| c.technician.as_ref().map(|t| t.id) == dispatched.technician_id)
-                .or_else(|| None);
+                .find(|c| c.technician.as_ref().map(|t| t.id) == dispatched.technician_id);
             if let Some(column) = column {
                 let status = crate::storage::enum_text(&dispatched.job.status);
                 *column.counts.entry(status).or_default() += 1;

@@ -17,7 +17,6 @@ use tower::ServiceExt;
 
 struct Api {
     app: Router,
-    hq: Hq,
     session: String,
     _dir: tempfile::TempDir,
 }
@@ -36,7 +35,6 @@ impl Api {
         let app = router(hq.clone());
         let mut api = Api {
             app,
-            hq,
             session: String::new(),
             _dir: dir,
         };
@@ -110,7 +108,11 @@ impl Api {
 
     async fn technician(&self, name: &str) -> TechnicianRef {
         let reply = self
-            .console(Method::POST, "/api/v1/technicians", Some(json!({"name": name})))
+            .console(
+                Method::POST,
+                "/api/v1/technicians",
+                Some(json!({"name": name})),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         serde_json::from_value(reply.body).unwrap()
@@ -168,7 +170,9 @@ fn assert_error(reply: &Reply, status: StatusCode, code: &str, why: &str) {
     assert_eq!(reply.status, status, "{why}: {:?}", reply.body);
     assert_eq!(reply.body["code"], code, "{why}: {:?}", reply.body);
     assert!(
-        reply.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
         "{why}: an error always says what is wrong"
     );
 }
@@ -275,7 +279,11 @@ async fn devices_see_and_write_only_their_technicians_jobs() {
         "forbidden_job",
         "device A may not write B's job",
     );
-    assert_eq!(forbidden.body["job_id"], json!(job_b), "the error names the job");
+    assert_eq!(
+        forbidden.body["job_id"],
+        json!(job_b),
+        "the error names the job"
+    );
 
     let spoofed = api
         .device(
@@ -323,7 +331,11 @@ async fn devices_see_and_write_only_their_technicians_jobs() {
             None,
         )
         .await;
-    assert_eq!(revoke.status, StatusCode::OK, "the dispatcher revokes A's device");
+    assert_eq!(
+        revoke.status,
+        StatusCode::OK,
+        "the dispatcher revokes A's device"
+    );
     let revoked = api
         .device(&dev_a.token, Method::GET, "/api/v1/sync/jobs", None)
         .await;
@@ -350,7 +362,11 @@ async fn enrollment_codes_work_once() {
             Some(json!({"technician_id": a.id})),
         )
         .await;
-    let typed = code.body["code"].as_str().unwrap().to_lowercase().replace('-', " ");
+    let typed = code.body["code"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .replace('-', " ");
     let first = api
         .send(
             Method::POST,
@@ -365,7 +381,10 @@ async fn enrollment_codes_work_once() {
         "case and dashes do not matter when a code is typed: {:?}",
         first.body
     );
-    assert_eq!(first.body["technician"]["name"], "A", "the device learns its technician");
+    assert_eq!(
+        first.body["technician"]["name"], "A",
+        "the device learns its technician"
+    );
     let second = api
         .send(
             Method::POST,
@@ -474,8 +493,15 @@ async fn malformed_requests_get_json_4xx() {
         request.body(body).unwrap()
     };
 
-    let syntax = api.raw(raw("/api/v1/sync/push", Body::from("{not json"))).await;
-    assert_error(&syntax, StatusCode::BAD_REQUEST, "bad_json", "broken JSON is a 400");
+    let syntax = api
+        .raw(raw("/api/v1/sync/push", Body::from("{not json")))
+        .await;
+    assert_error(
+        &syntax,
+        StatusCode::BAD_REQUEST,
+        "bad_json",
+        "broken JSON is a 400",
+    );
     let types = api
         .raw(raw(
             "/api/v1/sync/push",
@@ -535,14 +561,7 @@ async fn malformed_requests_get_json_4xx() {
         "too_large",
         "a body over the limit is a 413",
     );
-    let no_type = api
-        .send(
-            Method::POST,
-            "/api/v1/login",
-            &[],
-            None,
-        )
-        .await;
+    let no_type = api.send(Method::POST, "/api/v1/login", &[], None).await;
     assert_error(
         &no_type,
         StatusCode::BAD_REQUEST,
@@ -552,13 +571,32 @@ async fn malformed_requests_get_json_4xx() {
     let bad_uuid = api
         .console(Method::GET, "/api/v1/jobs/not-a-uuid", None)
         .await;
-    assert_error(&bad_uuid, StatusCode::BAD_REQUEST, "bad_path", "a bad UUID is a 400");
+    assert_error(
+        &bad_uuid,
+        StatusCode::BAD_REQUEST,
+        "bad_path",
+        "a bad UUID is a 400",
+    );
     let unknown_job = api
-        .console(Method::GET, &format!("/api/v1/jobs/{}", uuid::Uuid::now_v7()), None)
+        .console(
+            Method::GET,
+            &format!("/api/v1/jobs/{}", uuid::Uuid::now_v7()),
+            None,
+        )
         .await;
-    assert_error(&unknown_job, StatusCode::NOT_FOUND, "not_found", "no such job");
+    assert_error(
+        &unknown_job,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such job",
+    );
     let route = api.send(Method::GET, "/nothing/here", &[], None).await;
-    assert_error(&route, StatusCode::NOT_FOUND, "not_found", "unknown routes are JSON 404s");
+    assert_error(
+        &route,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "unknown routes are JSON 404s",
+    );
     let method = api.send(Method::DELETE, "/api/v1/login", &[], None).await;
     assert_error(
         &method,
@@ -569,11 +607,21 @@ async fn malformed_requests_get_json_4xx() {
     let cursor = api
         .device(&dev.token, Method::GET, "/api/v1/sync/jobs?since=abc", None)
         .await;
-    assert_error(&cursor, StatusCode::BAD_REQUEST, "bad_cursor", "a cursor HQ never gave");
+    assert_error(
+        &cursor,
+        StatusCode::BAD_REQUEST,
+        "bad_cursor",
+        "a cursor HQ never gave",
+    );
     let date = api
         .console(Method::GET, "/api/v1/board?date=yesterday", None)
         .await;
-    assert_error(&date, StatusCode::BAD_REQUEST, "bad_query", "a date is YYYY-MM-DD");
+    assert_error(
+        &date,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        "a date is YYYY-MM-DD",
+    );
     let window = api
         .console(
             Method::POST,
@@ -588,7 +636,11 @@ async fn malformed_requests_get_json_4xx() {
         "a window ends after it starts",
     );
     let empty_name = api
-        .console(Method::POST, "/api/v1/technicians", Some(json!({"name": "  "})))
+        .console(
+            Method::POST,
+            "/api/v1/technicians",
+            Some(json!({"name": "  "})),
+        )
         .await;
     assert_error(
         &empty_name,
@@ -638,7 +690,12 @@ async fn push_over_http_is_idempotent_and_ordered() {
             Some(push_body(&dev, vec![entry(4, job, kit())])),
         )
         .await;
-    assert_error(&gap, StatusCode::CONFLICT, "sequence_gap", "seq 3 is missing");
+    assert_error(
+        &gap,
+        StatusCode::CONFLICT,
+        "sequence_gap",
+        "seq 3 is missing",
+    );
     assert_eq!(gap.body["expected_seq"], 3, "HQ says where to resume");
 
     let detail = api
@@ -684,7 +741,12 @@ async fn blobs_are_verified_and_limited() {
     let bytes = b"\x89PNG fake signature".to_vec();
     let hash = sha256_hex(&bytes);
     let head = api
-        .device(&dev.token, Method::HEAD, &format!("/api/v1/blobs/{hash}"), None)
+        .device(
+            &dev.token,
+            Method::HEAD,
+            &format!("/api/v1/blobs/{hash}"),
+            None,
+        )
         .await;
     assert_eq!(head.status, StatusCode::NOT_FOUND, "not uploaded yet");
     let wrong = api.raw(put(&sha256_hex(b"other"), bytes.clone())).await;
@@ -695,13 +757,26 @@ async fn blobs_are_verified_and_limited() {
         "bytes that do not hash to the name are refused",
     );
     let created = api.raw(put(&hash, bytes.clone())).await;
-    assert_eq!(created.status, StatusCode::CREATED, "first upload stores it");
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "first upload stores it"
+    );
     let again = api.raw(put(&hash, bytes.clone())).await;
     assert_eq!(again.status, StatusCode::OK, "the same blob twice is fine");
     let head = api
-        .device(&dev.token, Method::HEAD, &format!("/api/v1/blobs/{hash}"), None)
+        .device(
+            &dev.token,
+            Method::HEAD,
+            &format!("/api/v1/blobs/{hash}"),
+            None,
+        )
         .await;
-    assert_eq!(head.status, StatusCode::OK, "HEAD tells the app it is there");
+    assert_eq!(
+        head.status,
+        StatusCode::OK,
+        "HEAD tells the app it is there"
+    );
     let big = vec![0u8; doorstep_core::wire::MAX_BLOB_BYTES + 1];
     let too_big = api.raw(put(&sha256_hex(&big), big)).await;
     assert_error(
@@ -711,7 +786,12 @@ async fn blobs_are_verified_and_limited() {
         "blobs over 16 MiB are refused",
     );
     let bad_name = api.raw(put("xyz", bytes.clone())).await;
-    assert_error(&bad_name, StatusCode::BAD_REQUEST, "bad_hash", "a blob is named by its hash");
+    assert_error(
+        &bad_name,
+        StatusCode::BAD_REQUEST,
+        "bad_hash",
+        "a blob is named by its hash",
+    );
     let cookie = format!("doorstep_session={}", api.session);
     let get = api
         .raw(
@@ -764,7 +844,11 @@ async fn dispatcher_flow_import_board_conflict() {
         .collect();
     assert_eq!(rows, vec![2, 3], "each bad row is reported by number");
     let board = api
-        .console(Method::GET, "/api/v1/board?date=2026-12-01&utc_offset_minutes=480", None)
+        .console(
+            Method::GET,
+            "/api/v1/board?date=2026-12-01&utc_offset_minutes=480",
+            None,
+        )
         .await;
     let total: usize = board.body["columns"]
         .as_array()
@@ -784,10 +868,17 @@ async fn dispatcher_flow_import_board_conflict() {
     let created: Vec<String> = serde_json::from_value(good.body["created"].clone()).unwrap();
     assert_eq!(created.len(), 2);
     let board = api
-        .console(Method::GET, "/api/v1/board?date=2026-12-01&utc_offset_minutes=480", None)
+        .console(
+            Method::GET,
+            "/api/v1/board?date=2026-12-01&utc_offset_minutes=480",
+            None,
+        )
         .await;
     let columns = board.body["columns"].as_array().unwrap();
-    assert_eq!(columns[0]["technician"]["name"], "A", "a column per technician");
+    assert_eq!(
+        columns[0]["technician"]["name"], "A",
+        "a column per technician"
+    );
     assert_eq!(columns[0]["counts"]["scheduled"], 1, "counted by status");
     assert!(
         columns.last().unwrap()["technician"].is_null()
@@ -815,7 +906,12 @@ async fn dispatcher_flow_import_board_conflict() {
             )),
         )
         .await;
-    assert_eq!(pushed.status, StatusCode::OK, "the records are kept: {:?}", pushed.body);
+    assert_eq!(
+        pushed.status,
+        StatusCode::OK,
+        "the records are kept: {:?}",
+        pushed.body
+    );
     assert_eq!(
         pushed.body["conflicts"][0]["reason"], "cancelled",
         "and the push says they ran into a cancellation"
@@ -830,7 +926,10 @@ async fn dispatcher_flow_import_board_conflict() {
         )
         .await;
     assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
-    assert_eq!(resolved.body["resolved_by"], "ann", "who resolved it is kept");
+    assert_eq!(
+        resolved.body["resolved_by"], "ann",
+        "who resolved it is kept"
+    );
     let bad_resolution = api
         .console(
             Method::POST,
@@ -848,7 +947,11 @@ async fn dispatcher_flow_import_board_conflict() {
         .await;
     let pulled: PullResponse = serde_json::from_value(pulled.body).unwrap();
     assert_eq!(
-        pulled.jobs.iter().find(|j| j.id.to_string() == *job).map(|j| j.status),
+        pulled
+            .jobs
+            .iter()
+            .find(|j| j.id.to_string() == *job)
+            .map(|j| j.status),
         Some(doorstep_core::JobStatus::Cancelled),
         "the device learns the job stays cancelled"
     );
@@ -907,7 +1010,10 @@ async fn sync_over_a_real_listener() {
         .json()
         .await
         .unwrap();
-    assert_eq!(response.applied_through_seq, 1, "the push lands over the wire");
+    assert_eq!(
+        response.applied_through_seq, 1,
+        "the push lands over the wire"
+    );
     let blob = vec![7u8; 20 * 1024];
     let put = client
         .put(format!("{base}/api/v1/blobs/{}", sha256_hex(&blob)))

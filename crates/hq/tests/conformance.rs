@@ -158,7 +158,10 @@ async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
 async fn push_is_idempotent(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = job_for(Some(a), "甲");
-    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
     let batch = vec![
         entry(1, job.job.id, kit()),
         entry(2, job.job.id, work("replaced splitter")),
@@ -212,7 +215,10 @@ async fn push_is_idempotent(storage: Arc<dyn Storage>) {
 async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = job_for(Some(a), "甲");
-    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
     let gap = storage
         .push(&device, &[entry(2, job.job.id, kit())], t0())
         .await;
@@ -242,7 +248,10 @@ async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
     let (_, device_a) = enrolled(&storage, "A").await;
     let (b, _) = enrolled(&storage, "B").await;
     let jb = job_for(Some(b), "乙");
-    storage.create_jobs(&[jb.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&jb), t0())
+        .await
+        .unwrap();
     let refused = storage
         .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
         .await;
@@ -262,7 +271,10 @@ async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
 async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = job_for(Some(a), "甲");
-    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
     storage
         .push(&device, &[entry(1, job.job.id, kit())], at(1))
         .await
@@ -336,7 +348,10 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let (b, _) = enrolled(&storage, "B").await;
     let job = job_for(Some(a), "甲");
-    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
     storage
         .change_job(job.job.id, DispatchChange::Assign(b))
         .await
@@ -377,7 +392,10 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
 async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = job_for(Some(a), "甲");
-    storage.create_jobs(&[job.clone()], t0()).await.unwrap();
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
     let changes = [kit(), work("replaced splitter")];
     // What the app computes: the same changes applied to its copy of the job.
     let mut visit = VisitRecord::new(job.job.clone());

@@ -90,12 +90,21 @@ pub fn sqlite() -> (Arc<dyn Storage>, tempfile::TempDir) {
 /// or None (with a notice) when it is not set.
 pub async fn postgres(test: &str) -> Option<(Arc<dyn Storage>, PgSchema)> {
     let Ok(url) = std::env::var(PG_ENV) else {
-        eprintln!(
+        // The test harness captures eprintln! of passing tests: write to the
+        // process's stderr itself so a skip is seen.
+        let notice = format!(
             "SKIPPED {test} on PostgreSQL: {PG_ENV} is not set (scripts/postgres.sh starts one)"
         );
+        use std::io::Write;
+        match std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
+            Ok(mut stderr) => {
+                let _ = writeln!(stderr, "{notice}");
+            }
+            Err(_) => eprintln!("{notice}"),
+        }
         return None;
     };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
     let storage = PostgresStorage::connect(&url, Some(&schema))
         .await
         .expect("PostgreSQL from DOORSTEP_TEST_POSTGRES_URL must be reachable");
