@@ -236,7 +236,9 @@ async fn read_body(body: Body, max: usize) -> HqResult<Vec<u8>> {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
             while let Some(current) = source {
                 if current.is::<http_body_util::LengthLimitError>() {
-                    return Err(HqError::TooLarge(format!("a blob is at most {max} bytes")));
+                    return Err(HqError::TooLarge(format!(
+                        "the body is larger than {max} bytes"
+                    )));
                 }
                 source = current.source();
             }
