@@ -85,6 +85,7 @@ impl Store {
             return Ok(false);
         }
         self.upsert_jobs(&demo_jobs(today, offset))?;
+        self.set_setting(crate::DEMO_SEEDED, Some("1"))?;
         Ok(true)
     }
 }

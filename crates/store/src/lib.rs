@@ -9,6 +9,7 @@ mod codec;
 pub mod demo;
 mod error;
 mod jobs;
+mod sync;
 mod visit;
 
 use std::path::Path;
@@ -18,13 +19,15 @@ use rusqlite_migration::{Migrations, M};
 
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobSummary, Tab};
+pub use sync::{SyncCounts, DEMO_SEEDED};
 pub use visit::{OutboxEntry, StoredBlob};
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../migrations/2026-11-23_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/2026-11-23_initial.sql")),
+        M::up(include_str!("../migrations/2026-11-23_sync.sql")),
+    ])
 }
 
 pub struct Store {

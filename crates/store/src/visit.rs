@@ -507,11 +507,17 @@ impl Store {
 
     /// Outbox entries not yet acknowledged by HQ, oldest first.
     pub fn pending_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox_batch(usize::MAX)
+    }
+
+    /// Up to `limit` unsent outbox entries, oldest first.
+    pub fn outbox_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT seq, op_id, job_id, kind, payload, device_time FROM outbox
-             WHERE sent_at IS NULL ORDER BY seq",
+             WHERE sent_at IS NULL ORDER BY seq LIMIT ?1",
         )?;
-        let rows = statement.query_map([], |row| {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map([limit], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,

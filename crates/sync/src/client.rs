@@ -1,0 +1,153 @@
+//! HQ's API over HTTP, one method per endpoint. Every request names the
+//! protocol version; every refusal comes back as HQ's `{code, message}`.
+
+use std::time::Duration;
+
+use doorstep_core::wire::{
+    ApiError, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::SyncError;
+
+#[derive(Debug, Clone)]
+pub struct HqClient {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl HqClient {
+    pub fn new(base_url: &str, token: Option<String>) -> Result<HqClient, SyncError> {
+        let base = base_url.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SyncError::BadUrl(base));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(HqClient { base, http, token })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    async fn send<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, SyncError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json()
+                .await
+                .map_err(|e| SyncError::Network(format!("reading HQ's answer: {e}")));
+        }
+        Err(refusal(status, response).await)
+    }
+
+    pub async fn enroll(&self, code: &str, device_name: &str) -> Result<EnrollResponse, SyncError> {
+        Self::send(
+            self.request(reqwest::Method::POST, "/api/v1/enroll")
+                .json(&EnrollRequest {
+                    code: code.trim().to_string(),
+                    device_name: device_name.to_string(),
+                }),
+        )
+        .await
+    }
+
+    pub async fn pull(&self, since: Option<&str>) -> Result<PullResponse, SyncError> {
+        let mut request = self.request(reqwest::Method::GET, "/api/v1/sync/jobs");
+        if let Some(cursor) = since {
+            request = request.query(&[("since", cursor)]);
+        }
+        Self::send(request).await
+    }
+
+    pub async fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError> {
+        Self::send(
+            self.request(reqwest::Method::POST, "/api/v1/sync/push")
+                .json(batch),
+        )
+        .await
+    }
+
+    /// Whether HQ already holds the blob with this SHA-256.
+    pub async fn has_blob(&self, hash: &str) -> Result<bool, SyncError> {
+        let response = self
+            .request(reqwest::Method::HEAD, &format!("/api/v1/blobs/{hash}"))
+            .send()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        match response.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            status => Err(refusal(status, response).await),
+        }
+    }
+
+    pub async fn put_blob(&self, hash: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
+        let response = self
+            .request(reqwest::Method::PUT, &format!("/api/v1/blobs/{hash}"))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(refusal(response.status(), response).await)
+        }
+    }
+}
+
+async fn refusal(status: StatusCode, response: reqwest::Response) -> SyncError {
+    let body = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ApiError>(&body) {
+        Ok(error) if error.code == "protocol_version" => SyncError::Protocol {
+            supported: error.supported.unwrap_or_default(),
+        },
+        // HQ got a truncated body: the connection broke under the request.
+        Ok(error) if error.code == "bad_body" => {
+            SyncError::Network(format!("request cut short: {}", error.message))
+        }
+        Ok(error) => SyncError::Refused {
+            status: status.as_u16(),
+            error,
+        },
+        // A proxy or a dead server, not HQ: worth trying again later.
+        Err(_) if status.is_server_error() || status == StatusCode::BAD_GATEWAY => {
+            SyncError::Network(format!("HQ answered {status}"))
+        }
+        Err(_) => SyncError::Refused {
+            status: status.as_u16(),
+            error: ApiError {
+                code: "unexpected_answer".into(),
+                message: format!("{status}: {}", body.chars().take(200).collect::<String>()),
+                supported: None,
+                expected_seq: None,
+                job_id: None,
+                errors: None,
+            },
+        },
+    }
+}

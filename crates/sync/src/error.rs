@@ -1,0 +1,76 @@
+use doorstep_core::wire::{ApiError, PROTOCOL_VERSION};
+use doorstep_core::Lang;
+use doorstep_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("HQ address is not a web address: {0}")]
+    BadUrl(String),
+    #[error("HQ unreachable: {0}")]
+    Network(String),
+    #[error("HQ speaks protocol {supported:?}, this app {PROTOCOL_VERSION}")]
+    Protocol { supported: Vec<u32> },
+    #[error("HQ refused ({status}): {}: {}", error.code, error.message)]
+    Refused { status: u16, error: ApiError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("not enrolled at HQ")]
+    NotEnrolled,
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl SyncError {
+    pub fn code(&self) -> String {
+        match self {
+            SyncError::BadUrl(_) => "bad_url".into(),
+            SyncError::Network(_) => "offline".into(),
+            SyncError::Protocol { .. } => "protocol_version".into(),
+            SyncError::Refused { error, .. } => error.code.clone(),
+            SyncError::Store(e) => e.code().into(),
+            SyncError::NotEnrolled => "not_enrolled".into(),
+            SyncError::Cancelled => "cancelled".into(),
+        }
+    }
+
+    /// Worth trying again later by itself (the network, not a refusal).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Network(_))
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        match self {
+            SyncError::BadUrl(url) if zh => format!("总部地址无效:{url}(应以 http:// 或 https:// 开头)"),
+            SyncError::BadUrl(url) => format!("Invalid HQ address: {url} (it starts with http:// or https://)"),
+            SyncError::Network(_) if zh => "连不上总部,数据已保存在本机,联网后会自动同步".into(),
+            SyncError::Network(_) => {
+                "Cannot reach HQ. Everything is saved on this laptop and will sync when online".into()
+            }
+            SyncError::Protocol { supported } => {
+                let newer = supported.iter().all(|v| *v > PROTOCOL_VERSION);
+                match (newer, zh) {
+                    (true, true) => "本应用版本过旧,总部已不支持,请升级应用后再同步。数据已安全保存在本机。".into(),
+                    (true, false) => "This app is too old for HQ: update the app, then sync. Your data is safe on this laptop.".into(),
+                    (false, true) => "总部版本过旧,不支持本应用,请联系总部升级。数据已安全保存在本机。".into(),
+                    (false, false) => "HQ is too old for this app: ask HQ to upgrade. Your data is safe on this laptop.".into(),
+                }
+            }
+            SyncError::Refused { error, .. } => match (error.code.as_str(), zh) {
+                ("device_revoked", true) => "本设备已被总部停用,请到站点重新登记".into(),
+                ("device_revoked", false) => "HQ has revoked this device: enroll again at the depot".into(),
+                ("invalid_code" | "code_used" | "code_expired", true) => "登记码无效、已用过或已过期,请向调度员索取新的登记码".into(),
+                ("invalid_code" | "code_used" | "code_expired", false) => {
+                    "The enrollment code is invalid, used or expired: ask the dispatcher for a new one".into()
+                }
+                (_, true) => format!("总部拒绝了请求:{}", error.message),
+                (_, false) => format!("HQ refused: {}", error.message),
+            },
+            SyncError::Store(e) => e.message(lang),
+            SyncError::NotEnrolled if zh => "本设备尚未在总部登记".into(),
+            SyncError::NotEnrolled => "This device is not enrolled at HQ yet".into(),
+            SyncError::Cancelled if zh => "同步已取消,已发送的部分已确认,其余下次继续".into(),
+            SyncError::Cancelled => "Sync cancelled; what went is confirmed, the rest goes next time".into(),
+        }
+    }
+}

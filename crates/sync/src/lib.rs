@@ -1,0 +1,13 @@
+//! The app's sync client. Enrollment once at the depot; then each sync pulls
+//! HQ's dispatch (applied by the ownership rules), sends blobs HQ lacks (by
+//! hash, each once), and pushes the outbox in order, in batches that HQ
+//! applies idempotently. Any interruption is resumed by the next sync: an
+//! entry is marked sent only after HQ said it is durable.
+
+mod client;
+mod error;
+mod run;
+
+pub use client::HqClient;
+pub use error::SyncError;
+pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};

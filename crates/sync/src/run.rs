@@ -1,0 +1,307 @@
+//! One sync: pull, blobs, push. Holds the store's lock only for each short
+//! read or write, never across a network call, so the UI never waits on HQ.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::Utc;
+use doorstep_core::change::Change;
+use doorstep_core::wire::{
+    ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, Receipt,
+};
+use doorstep_core::JobId;
+use doorstep_store::{OutboxEntry, Store, StoreError};
+use serde::Serialize;
+
+use crate::{HqClient, SyncError};
+
+/// Outbox entries per push request.
+pub const BATCH_SIZE: usize = 500;
+
+const HQ_URL: &str = "hq_url";
+const DEVICE_ID: &str = "device_id";
+const DEVICE_TOKEN: &str = "device_token";
+const TECHNICIAN: &str = "technician";
+
+fn locked(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the app knows once enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrollment {
+    pub hq_url: String,
+    pub device_id: DeviceId,
+    pub technician: String,
+    #[serde(skip)]
+    pub token: String,
+}
+
+impl Enrollment {
+    pub fn load(store: &Store) -> Result<Option<Enrollment>, StoreError> {
+        let (Some(hq_url), Some(device_id), Some(token)) = (
+            store.setting(HQ_URL)?,
+            store.setting(DEVICE_ID)?,
+            store.setting(DEVICE_TOKEN)?,
+        ) else {
+            return Ok(None);
+        };
+        let device_id = device_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("device id {device_id}")))?;
+        Ok(Some(Enrollment {
+            hq_url,
+            device_id,
+            technician: store.setting(TECHNICIAN)?.unwrap_or_default(),
+            token,
+        }))
+    }
+
+    pub fn client(&self) -> Result<HqClient, SyncError> {
+        HqClient::new(&self.hq_url, Some(self.token.clone()))
+    }
+}
+
+/// Trades a one-time code for this device's token and remembers it. The demo
+/// set, if that is what the store holds, makes way for HQ's jobs.
+pub async fn enroll(
+    store: &Mutex<Store>,
+    hq_url: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<Enrollment, SyncError> {
+    let client = HqClient::new(hq_url, None)?;
+    let EnrollResponse {
+        device_id,
+        token,
+        technician,
+    } = client.enroll(code, device_name).await?;
+    let mut store = locked(store);
+    store.clear_demo_data()?;
+    store.set_setting(HQ_URL, Some(client.base_url()))?;
+    store.set_setting(DEVICE_ID, Some(&device_id.to_string()))?;
+    store.set_setting(DEVICE_TOKEN, Some(&token))?;
+    store.set_setting(TECHNICIAN, Some(&technician.name))?;
+    Ok(Enrollment {
+        hq_url: client.base_url().to_string(),
+        device_id,
+        technician: technician.name,
+        token,
+    })
+}
+
+/// Where a sync is, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// "pull", "blobs" or "push".
+    pub phase: &'static str,
+    pub items_done: usize,
+    pub items_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub eta_seconds: Option<f64>,
+}
+
+/// A job whose changes did not go, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotSent {
+    pub job_id: JobId,
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SyncSummary {
+    pub jobs_pulled: usize,
+    pub jobs_removed: usize,
+    pub changes_pushed: usize,
+    pub blobs_sent: usize,
+    pub bytes_sent: u64,
+    pub receipts: Vec<Receipt>,
+    pub conflicts: Vec<ConflictNotice>,
+    pub not_sent: Vec<NotSent>,
+}
+
+/// The blobs an outbox entry refers to.
+fn blob_hashes(change: &Change) -> Vec<String> {
+    match change {
+        Change::Sign(signature) => vec![signature.png_hash.clone(), signature.strokes_hash.clone()],
+        Change::AddPhoto(photo) => vec![photo.blob_hash.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn to_wire(entry: &OutboxEntry) -> Result<PushEntry, SyncError> {
+    let corrupt = |what: String| SyncError::Store(StoreError::Corrupt(what));
+    Ok(PushEntry {
+        seq: entry.seq,
+        op_id: entry
+            .op_id
+            .parse()
+            .map_err(|_| corrupt(format!("op id {}", entry.op_id)))?,
+        job_id: entry.job_id,
+        kind: entry.kind.clone(),
+        payload: serde_json::from_str(&entry.payload)
+            .map_err(|e| corrupt(format!("outbox {}: {e}", entry.seq)))?,
+        device_time: entry.device_time,
+    })
+}
+
+struct Meter<'a> {
+    progress: Progress,
+    started: Instant,
+    report: &'a mut dyn FnMut(&Progress),
+}
+
+impl Meter<'_> {
+    fn advance(&mut self, items: usize, bytes: u64) {
+        self.progress.items_done += items;
+        self.progress.bytes_done += bytes;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let remaining = self
+            .progress
+            .bytes_total
+            .saturating_sub(self.progress.bytes_done);
+        self.progress.eta_seconds = (self.progress.bytes_done > 0 && elapsed > 0.0)
+            .then(|| remaining as f64 / (self.progress.bytes_done as f64 / elapsed));
+        (self.report)(&self.progress);
+    }
+
+    fn phase(&mut self, phase: &'static str) {
+        self.progress.phase = phase;
+        (self.report)(&self.progress);
+    }
+}
+
+/// One whole sync. `cancel` is checked between requests: what HQ confirmed
+/// stays confirmed, the rest goes next time.
+pub async fn sync_once(
+    store: &Mutex<Store>,
+    report: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<SyncSummary, SyncError> {
+    let enrollment = Enrollment::load(&locked(store))?.ok_or(SyncError::NotEnrolled)?;
+    let client = enrollment.client()?;
+    let mut summary = SyncSummary::default();
+    let cancelled = || cancel.load(Ordering::Relaxed);
+
+    // Pull HQ's dispatch first: it decides which jobs are still ours.
+    let cursor = locked(store).pull_cursor()?;
+    let pulled = client.pull(cursor.as_deref()).await?;
+    summary.jobs_pulled = pulled.jobs.len();
+    summary.jobs_removed = pulled.removed.len();
+    locked(store).apply_dispatch(&pulled.jobs, &pulled.removed, &pulled.cursor)?;
+
+    // Everything still to send, to size the progress bar.
+    let pending = locked(store).pending_outbox()?;
+    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    for entry in &pending {
+        let change: Change = serde_json::from_str(&entry.payload)
+            .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", entry.seq)))?;
+        for hash in blob_hashes(&change) {
+            let guard = locked(store);
+            if !guard.blob_is_on_hq(&hash)? {
+                let size = guard.blob(&hash)?.bytes.len() as u64;
+                blobs.insert(hash, size);
+            }
+        }
+    }
+    let payload_bytes: u64 = pending.iter().map(|e| e.payload.len() as u64).sum();
+    let mut meter = Meter {
+        progress: Progress {
+            phase: "blobs",
+            items_done: 0,
+            items_total: pending.len() + blobs.len(),
+            bytes_done: 0,
+            bytes_total: payload_bytes + blobs.values().sum::<u64>(),
+            eta_seconds: None,
+        },
+        started: Instant::now(),
+        report,
+    };
+    meter.phase("blobs");
+
+    // Blobs before the changes that name them, each once.
+    for (hash, size) in &blobs {
+        if cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        if !client.has_blob(hash).await? {
+            let bytes = locked(store).blob(hash)?.bytes;
+            client.put_blob(hash, bytes).await?;
+            summary.blobs_sent += 1;
+            summary.bytes_sent += size;
+        }
+        locked(store).mark_blob_on_hq(hash)?;
+        meter.advance(1, *size);
+    }
+
+    meter.phase("push");
+    loop {
+        if cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        let batch = locked(store).outbox_batch(BATCH_SIZE)?;
+        let Some(first) = batch.first() else { break };
+        let first_seq = first.seq;
+        let request = PushRequest {
+            device_id: enrollment.device_id,
+            entries: batch.iter().map(to_wire).collect::<Result<_, _>>()?,
+        };
+        let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
+        match client.push(&request).await {
+            Ok(response) => {
+                let now = Utc::now();
+                let mut guard = locked(store);
+                guard.mark_sent_through(response.applied_through_seq, &now)?;
+                guard.record_receipts(&response.receipts)?;
+                guard.record_conflicts(&response.conflicts, &now)?;
+                drop(guard);
+                let sent = batch
+                    .iter()
+                    .filter(|e| e.seq <= response.applied_through_seq)
+                    .count();
+                summary.changes_pushed += sent;
+                summary.bytes_sent += bytes;
+                merge_receipts(&mut summary.receipts, response.receipts);
+                summary.conflicts.extend(response.conflicts);
+                meter.advance(sent, bytes);
+                if sent == 0 {
+                    break; // HQ took nothing: do not spin; the next sync retries
+                }
+            }
+            // HQ already holds entries we never heard back about (the answer
+            // was lost): they are durable there, so mark them and go on.
+            Err(SyncError::Refused { error, .. })
+                if error.code == "sequence_gap"
+                    && error.expected_seq.is_some_and(|next| next > first_seq) =>
+            {
+                let through = error.expected_seq.unwrap_or(first_seq) - 1;
+                locked(store).mark_sent_through(through, &Utc::now())?;
+            }
+            Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
+                // Order per device is kept, so nothing after this entry goes.
+                let job_id = error.job_id.unwrap_or(first.job_id);
+                summary.not_sent.push(NotSent {
+                    job_id,
+                    code: error.code.clone(),
+                    reason: error.message.clone(),
+                });
+                break;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(summary)
+}
+
+fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
+    for receipt in new {
+        match all.iter_mut().find(|r| r.job_id == receipt.job_id) {
+            Some(existing) => *existing = receipt,
+            None => all.push(receipt),
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! The whole system: a real HQ on a loopback port, the app's real store, the
+//! real sync client. Enroll, pull 50 jobs, complete them offline with
+//! signatures and photos, sync, and check that HQ holds everything, byte for
+//! byte, once; then the same through a proxy that cuts connections.
+
+use std::future::IntoFuture;
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::media::{clean_photo, clean_signature};
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::wire::TechnicianId;
+use doorstep_core::*;
+use doorstep_hq::service::NewJob;
+use doorstep_hq::{router, system_clock, Hq};
+use doorstep_store::Store;
+use doorstep_sync::{enroll, sync_once, SyncError, SyncSummary};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const JOBS: usize = 50;
+
+struct World {
+    hq: Hq,
+    url: String,
+    technician: TechnicianId,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_hq() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = doorstep_hq::storage::open(&format!(
+        "sqlite:{}",
+        dir.path().join("hq.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let hq = Hq::new(storage, system_clock());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    let technician = hq.create_technician("林师傅").await.unwrap().id;
+    World {
+        hq,
+        url: format!("http://{addr}"),
+        technician,
+        _dir: dir,
+    }
+}
+
+async fn dispatch_jobs(world: &World, count: usize) -> Vec<JobId> {
+    let start = Utc::now() + Duration::hours(2);
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let job = world
+            .hq
+            .create_job(NewJob {
+                customer_name: format!("客户{n}"),
+                phone: format!("1380000{n:04}"),
+                address: format!("福州市鼓楼区五四路{n}号"),
+                job_type: if n % 2 == 0 {
+                    JobType::Fault
+                } else {
+                    JobType::Install
+                },
+                sub_case: SubCase::Indoor,
+                fault_description: "无信号".into(),
+                window_start: start,
+                window_end: start + Duration::hours(1),
+                technician_id: Some(world.technician),
+                earlier_visits: vec![],
+            })
+            .await
+            .unwrap();
+        ids.push(job.job.id);
+    }
+    ids
+}
+
+fn png_with_ink(seed: usize) -> Vec<u8> {
+    let mut canvas = image::RgbaImage::from_pixel(600, 200, image::Rgba([0, 0, 0, 0]));
+    for x in 50..550u32 {
+        let y = 100 + ((x as usize * (seed + 3)) % 60) as u32;
+        canvas.put_pixel(x, y, image::Rgba([10, 10, 10, 255]));
+    }
+    let mut png = Vec::new();
+    canvas
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+fn photo(seed: usize) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x as usize + seed) as u8, y as u8, seed as u8])
+    });
+    let mut jpeg = Vec::new();
+    img.write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    jpeg
+}
+
+/// Walks a job through the whole visit offline, as the app's commands do.
+fn complete_offline(store: &Mutex<Store>, id: JobId, seed: usize) {
+    let mut store = store.lock().unwrap();
+    let now = Utc::now();
+    let changes = [
+        Change::SaveArrival(Arrival {
+            arrived_at: Some(now),
+            badge_shown: true,
+            fault_point_verified: true,
+            ..Arrival::default()
+        }),
+        Change::SaveKit(KitCheck {
+            mat_cloth: true,
+            cover_cloth: true,
+            wiping_cloth: true,
+            shoe_covers: true,
+            missing_reason: String::new(),
+        }),
+        Change::SaveWork(Work {
+            indoor: true,
+            description: format!("重做 F 头 #{seed}"),
+            ..Work::default()
+        }),
+        Change::SaveFeedback(Feedback {
+            mot: Some(2),
+            opinion: "满意".into(),
+        }),
+        Change::SaveCleanup(Cleanup {
+            site_checked: true,
+            tools_packed: true,
+            restored: true,
+            rubbish_taken: true,
+            splitter_checked: true,
+        }),
+    ];
+    for change in &changes {
+        store.apply(id, change, now).unwrap();
+    }
+    let photo = clean_photo(&photo(seed)).unwrap();
+    store.add_photo(id, PhotoKind::Before, &photo, now).unwrap();
+    let signature = clean_signature(&png_with_ink(seed)).unwrap();
+    store
+        .sign(id, &signature, &format!("[{{\"stroke\":{seed}}}]"), now)
+        .unwrap();
+    store.apply(id, &Change::Complete, now).unwrap();
+}
+
+/// HQ holds exactly what the app holds: every change once, every blob byte
+/// for byte, and a receipt whose hash is the app's own service form hash.
+async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId]) {
+    let store = store.lock().unwrap();
+    assert!(
+        store.pending_outbox().unwrap().is_empty(),
+        "everything was confirmed by HQ"
+    );
+    for id in ids {
+        let local = store.visit(*id).unwrap();
+        let detail = world.hq.job_detail(*id).await.unwrap();
+        assert_eq!(
+            detail.visit.job.status,
+            JobStatus::Completed,
+            "HQ rebuilt the completion of {id}"
+        );
+        assert_eq!(
+            detail.timeline.len(),
+            8,
+            "each of the 8 changes of {id} is held once"
+        );
+        let receipt = store
+            .receipt(*id)
+            .unwrap()
+            .expect("a receipt for every job");
+        assert_eq!(
+            receipt.content_hash,
+            ServiceForm::from_visit(&local).content_hash(),
+            "HQ's receipt hash is the hash of the form the customer signed"
+        );
+        let signature = local.signature.clone().unwrap();
+        for hash in [
+            &signature.png_hash,
+            &signature.strokes_hash,
+            &local.photos[0].blob_hash,
+        ] {
+            let on_hq = world.hq.blob(hash).await.expect("HQ holds every blob");
+            assert_eq!(
+                on_hq,
+                store.blob(hash).unwrap().bytes,
+                "blob {hash} is byte-identical"
+            );
+        }
+    }
+}
+
+fn app_store() -> (tempfile::TempDir, Mutex<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("app.sqlite3")).unwrap();
+    (dir, Mutex::new(store))
+}
+
+async fn sync(store: &Mutex<Store>) -> Result<SyncSummary, SyncError> {
+    sync_once(store, &mut |_| {}, &AtomicBool::new(false)).await
+}
+
+#[tokio::test]
+async fn enroll_pull_complete_offline_and_depot_sync() {
+    let world = start_hq().await;
+    let ids = dispatch_jobs(&world, JOBS).await;
+    let (_dir, store) = app_store();
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    let enrolled = enroll(&store, &world.url, &code.code, "laptop-1")
+        .await
+        .unwrap();
+    assert_eq!(enrolled.technician, "林师傅");
+
+    let first = sync(&store).await.unwrap();
+    assert_eq!(first.jobs_pulled, JOBS, "every assigned job arrives");
+    assert_eq!(store.lock().unwrap().job_count().unwrap(), JOBS as i64);
+
+    for (n, id) in ids.iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    let mut reports = 0;
+    let summary = sync_once(&store, &mut |_| reports += 1, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    assert_eq!(summary.changes_pushed, JOBS * 8, "8 changes per job");
+    assert_eq!(
+        summary.blobs_sent,
+        JOBS * 3,
+        "signature PNG, strokes and a photo per job"
+    );
+    assert_eq!(summary.receipts.len(), JOBS, "a receipt per job");
+    assert!(summary.not_sent.is_empty() && summary.conflicts.is_empty());
+    assert!(
+        reports > JOBS,
+        "progress is reported as blobs and batches go"
+    );
+    assert_hq_matches_app(&world, &store, &ids).await;
+
+    // Syncing again sends nothing and duplicates nothing.
+    let again = sync(&store).await.unwrap();
+    assert_eq!((again.changes_pushed, again.blobs_sent), (0, 0));
+    assert_hq_matches_app(&world, &store, &ids).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
+    let world = start_hq().await;
+    let ids = dispatch_jobs(&world, 2).await;
+    let (_dir, store) = app_store();
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    enroll(&store, &world.url, &code.code, "laptop-1")
+        .await
+        .unwrap();
+    sync(&store).await.unwrap();
+
+    world.hq.cancel(ids[0]).await.unwrap();
+    complete_offline(&store, ids[0], 0); // offline: the technician does not know yet
+    let summary = sync(&store).await.unwrap();
+    assert_eq!(
+        summary.conflicts.len(),
+        1,
+        "HQ reports the conflict: {summary:?}"
+    );
+    let local = store.lock().unwrap().visit(ids[0]).unwrap();
+    assert_eq!(
+        local.job.status,
+        JobStatus::Completed,
+        "the app keeps what happened on site"
+    );
+    let detail = world.hq.job_detail(ids[0]).await.unwrap();
+    assert!(
+        detail.visit.signature.is_some(),
+        "HQ kept what the customer signed"
+    );
+    assert_eq!(detail.conflicts.len(), 1);
+}
+
+/// A TCP proxy in front of HQ that cuts each connection after a varying
+/// number of bytes, either way: mid-request, or mid-answer after HQ has
+/// applied the request, so the app never hears that it did.
+async fn start_cutting_proxy(upstream: SocketAddr) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            // A different cut point for each connection, without a RNG.
+            let budget = 500 + (n * 7919) % 40_000;
+            let upload_budget = 2_000 + (n * 104_729) % 400_000;
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let forward = tokio::spawn(async move {
+                    let mut limited = (&mut client_read).take(upload_budget as u64);
+                    let _ = tokio::io::copy(&mut limited, &mut server_write).await;
+                });
+                let mut sent = 0;
+                let mut buf = [0u8; 512];
+                while sent < budget {
+                    match server_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => {
+                            let take = read.min(budget - sent);
+                            if client_write.write_all(&buf[..take]).await.is_err() {
+                                break;
+                            }
+                            sent += take;
+                        }
+                    }
+                }
+                forward.abort(); // dropping both halves closes both sockets
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
+    let world = start_hq().await;
+    let ids = dispatch_jobs(&world, 20).await;
+    let upstream: SocketAddr = world.url.trim_start_matches("http://").parse().unwrap();
+    let proxy = start_cutting_proxy(upstream).await;
+    let (_dir, store) = app_store();
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    enroll(&store, &world.url, &code.code, "laptop-1")
+        .await
+        .unwrap();
+    // From now on the app talks to HQ through the cutting proxy.
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&proxy))
+        .unwrap();
+    let mut pulled = false;
+    for _ in 0..20 {
+        if sync(&store).await.is_ok() {
+            pulled = true;
+            break;
+        }
+    }
+    assert!(pulled, "a pull gets through between cuts");
+    for (n, id) in ids.iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    // Small batches, so cuts land between and inside them.
+    let mut failures = 0;
+    let mut done = false;
+    for _ in 0..200 {
+        match sync(&store).await {
+            Ok(summary) if store.lock().unwrap().pending_outbox().unwrap().is_empty() => {
+                assert!(summary.not_sent.is_empty());
+                done = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                assert!(
+                    e.is_transient(),
+                    "a cut is a network error, not a refusal: {e}"
+                );
+                failures += 1;
+            }
+        }
+    }
+    assert!(done, "the sync completes despite the cuts");
+    assert!(failures > 0, "the proxy really cut connections");
+    assert_hq_matches_app(&world, &store, &ids).await;
+}
