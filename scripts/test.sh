@@ -15,12 +15,16 @@ echo "== UI: type check, unit tests and build"
 echo "== lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+echo "== PostgreSQL for the HQ server's conformance suite"
+eval "$(bash scripts/postgres.sh env)"
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+
 echo "== unit, integration and end-to-end tests"
 # The end-to-end tests drive target/debug/doorstep, which this build embeds
 # the fresh UI into; they run one at a time, each with its own window.
 cargo build --bin doorstep --quiet
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 status=0
 # pipefail (set above) makes a failing cargo fail the pipeline despite tee.
 xvfb-run -a -s "-screen 0 1280x800x24" \
