@@ -1,0 +1,104 @@
+// The dispatcher API of doorstep-hq, typed. Every call goes to the same
+// origin with the session cookie; every failure becomes an ApiError.
+import type { Job, JobType, SubCase, ServiceForm, VisitRecord, Timestamp, Uuid } from '../../src/lib/ipc';
+
+export type { Job, JobType, SubCase, ServiceForm, VisitRecord, Timestamp, Uuid };
+
+export interface RowError { row: number; message: string }
+export interface ApiError { status: number; code: string; message: string; errors?: RowError[] }
+export interface Technician { id: Uuid; name: string }
+export interface LoginResponse { token: string; username: string; expires_at: Timestamp }
+export interface DispatchedJob { job: Job; technician_id: Uuid | null }
+export interface BoardColumn { technician: Technician | null; counts: Record<string, number>; jobs: Job[] }
+export interface Board { date: string; columns: BoardColumn[] }
+export interface TechRecord {
+  record_key: string; kind: string; body: unknown; op_id: Uuid;
+  device_time: Timestamp; server_time: Timestamp; removed: boolean;
+}
+export interface TimelineEntry {
+  op_id: Uuid; device_id: Uuid; seq: number; kind: string;
+  device_time: Timestamp; server_time: Timestamp; payload: unknown;
+}
+export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
+export type Resolution = 'accept_completion' | 'keep_cancelled';
+export interface Conflict {
+  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned';
+  op_id: Uuid; created_at: Timestamp; resolved_at: Timestamp | null; resolution: Resolution | null;
+  note: string | null; resolved_by: string | null;
+}
+export interface JobDetail {
+  job: Job; technician: Technician | null; records: TechRecord[]; timeline: TimelineEntry[];
+  receipt: Receipt | null; conflicts: Conflict[]; visit: VisitRecord; service_form: ServiceForm;
+  signature_valid: boolean;
+}
+export interface EnrollmentCode { code: string; technician_id: Uuid; expires_at: Timestamp }
+export interface DeviceInfo {
+  id: Uuid; name: string; technician_id: Uuid; enrolled_at: Timestamp;
+  revoked_at: Timestamp | null; last_seq: number;
+}
+export interface NewJob {
+  customer_name: string; phone: string; address: string; job_type: JobType; sub_case: SubCase;
+  fault_description: string; window_start: Timestamp; window_end: Timestamp; technician_id: Uuid | null;
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'Content-Type': contentType },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  } catch {
+    throw { status: 0, code: 'network', message: 'HQ cannot be reached' } satisfies ApiError;
+  }
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const e = (json ?? {}) as Partial<ApiError>;
+    throw {
+      status: response.status,
+      code: typeof e.code === 'string' ? e.code : 'http_' + response.status,
+      message: typeof e.message === 'string' ? e.message : text.slice(0, 200),
+      errors: e.errors,
+    } satisfies ApiError;
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  login: (username: string, password: string) =>
+    request<LoginResponse>('POST', '/api/v1/login', { username, password }),
+  technicians: () => request<Technician[]>('GET', '/api/v1/technicians'),
+  createTechnician: (name: string) => request<Technician>('POST', '/api/v1/technicians', { name }),
+  board: (date: string, utcOffsetMinutes: number) =>
+    request<Board>('GET', `/api/v1/board?date=${enc(date)}&utc_offset_minutes=${utcOffsetMinutes}`),
+  createJob: (job: NewJob) => request<DispatchedJob>('POST', '/api/v1/jobs', job),
+  importCsv: (csv: string) => request<{ created: Uuid[] }>('POST', '/api/v1/jobs/import', csv, 'text/csv'),
+  job: (id: Uuid) => request<JobDetail>('GET', `/api/v1/jobs/${enc(id)}`),
+  assign: (id: Uuid, technicianId: Uuid) =>
+    request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/assign`, { technician_id: technicianId }),
+  cancel: (id: Uuid) => request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/cancel`),
+  reschedule: (id: Uuid, start: Timestamp, end: Timestamp) =>
+    request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/reschedule`, { window_start: start, window_end: end }),
+  conflicts: (all = false) => request<Conflict[]>('GET', `/api/v1/conflicts${all ? '?all=true' : ''}`),
+  resolve: (id: Uuid, resolution: Resolution, note: string) =>
+    request<Conflict>('POST', `/api/v1/conflicts/${enc(id)}/resolve`, { resolution, note }),
+  issueCode: (technicianId: Uuid) =>
+    request<EnrollmentCode>('POST', '/api/v1/enrollment-codes', { technician_id: technicianId }),
+  devices: () => request<DeviceInfo[]>('GET', '/api/v1/devices'),
+  revoke: (id: Uuid) => request<DeviceInfo>('POST', `/api/v1/devices/${enc(id)}/revoke`),
+  blobUrl: (hash: string) => `/api/v1/blobs/${enc(hash)}`,
+};

@@ -1,0 +1,116 @@
+// The console's state: who is signed in, where we are (the URL hash), the
+// technicians (used everywhere), and the board's choices.
+import { api, isApiError, type Technician, type Uuid } from './api';
+import { errorText } from './i18n';
+import type { JobStatus } from '../../src/lib/ipc';
+
+export type Route =
+  | { view: 'board' }
+  | { view: 'job'; id: Uuid }
+  | { view: 'new' }
+  | { view: 'import' }
+  | { view: 'conflicts' }
+  | { view: 'technicians' }
+  | { view: 'devices' };
+
+export function parseHash(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/');
+  switch (parts[0]) {
+    case 'job':
+      return parts[1] ? { view: 'job', id: decodeURIComponent(parts[1]) } : { view: 'board' };
+    case 'new':
+    case 'import':
+    case 'conflicts':
+    case 'technicians':
+    case 'devices':
+      return { view: parts[0] };
+    default:
+      return { view: 'board' };
+  }
+}
+
+/** Today as YYYY-MM-DD in the browser's time zone. */
+export function localDate(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+class ConsoleState {
+  /** null: not signed in (or not known yet). */
+  user = $state<string | null>(null);
+  ready = $state(false);
+  route = $state<Route>(parseHash(location.hash));
+  technicians = $state<Technician[]>([]);
+  /** A short confirmation shown at the top ("job created"). */
+  flash = $state<string | null>(null);
+  /** The last error, already in the console's language. */
+  error = $state<string | null>(null);
+  boardDate = $state(localDate());
+  boardStatus = $state<JobStatus | 'all'>('all');
+  /** 'all', 'unassigned', or a technician id. */
+  boardTechnician = $state<string>('all');
+
+  constructor() {
+    window.addEventListener('hashchange', () => {
+      this.route = parseHash(location.hash);
+      this.error = null;
+    });
+  }
+
+  go(hash: string) {
+    if (location.hash === hash) this.route = parseHash(hash);
+    else location.hash = hash;
+    this.error = null;
+  }
+
+  /** On start: a valid session cookie means we are signed in. */
+  async start() {
+    try {
+      this.technicians = await api.technicians();
+      this.user = sessionStorage.getItem('doorstep.console.user') ?? '';
+    } catch {
+      this.user = null;
+    }
+    this.ready = true;
+  }
+
+  signedIn(username: string) {
+    this.user = username;
+    try {
+      sessionStorage.setItem('doorstep.console.user', username);
+    } catch {
+      /* ignore */
+    }
+    void this.loadTechnicians();
+  }
+
+  techName(id: Uuid | null | undefined): string | null {
+    if (!id) return null;
+    return this.technicians.find((t) => t.id === id)?.name ?? null;
+  }
+
+  async loadTechnicians() {
+    try {
+      this.technicians = await api.technicians();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Shows an error; a lost session sends the dispatcher to the sign-in page. */
+  fail(e: unknown) {
+    if (isApiError(e) && e.code === 'unauthorized') this.user = null;
+    this.error = errorText(e);
+  }
+
+  say(message: string) {
+    this.flash = message;
+    this.error = null;
+    const shown = message;
+    setTimeout(() => {
+      if (this.flash === shown) this.flash = null;
+    }, 6000);
+  }
+}
+
+export const con = new ConsoleState();
