@@ -1,0 +1,435 @@
+// The dispatcher console's main paths in headless Chromium against a real
+// doorstep-hq (temp SQLite, demo set). Run with scripts/console-test.sh, or
+// `npm --prefix ui run test:console` after building the console and HQ.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chinaDate, enrollDevice, eventually, png, startBrowser, startHq, uuidv7 } from './harness.mjs';
+
+let hq;
+let browser;
+let page;
+const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? path.join(os.tmpdir(), 'doorstep-console-shots');
+
+before(async () => {
+  hq = await startHq();
+  browser = await startBrowser();
+  page = await browser.context.newPage();
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await hq?.stop();
+});
+
+const tid = (id) => `[data-testid="${id}"]`;
+const [LIN, CHEN] = [0, 1];
+const today = () => chinaDate(0);
+/** A time today in China Standard Time, as RFC 3339. */
+const at = (hhmm, day = today()) => `${day}T${hhmm}:00+08:00`;
+
+async function board(date = today()) {
+  return hq.api.get(`/api/v1/board?date=${date}&utc_offset_minutes=480`);
+}
+
+async function signIn() {
+  await page.goto(`${hq.base}/console/`);
+  const form = page.locator(tid('login-form'));
+  if (await form.isVisible().catch(() => false)) {
+    await page.fill(tid('login-username'), 'dispatcher');
+    await page.fill(tid('login-password'), 'doorstep-demo');
+    await page.click(tid('login-submit'));
+  }
+  await page.locator(tid('board')).waitFor();
+}
+
+async function cardCount() {
+  return page.locator(tid('job-card')).count();
+}
+
+async function createJob(fields) {
+  const created = await hq.api.post('/api/v1/jobs', {
+    phone: '13800000000',
+    address: '福州市鼓楼区测试路 1 号',
+    job_type: 'fault',
+    sub_case: 'indoor',
+    fault_description: '没有信号',
+    window_start: at('09:00'),
+    window_end: at('11:00'),
+    technician_id: null,
+    ...fields,
+  });
+  return created.job.id;
+}
+
+test('sign-in: a wrong password gets a clear error, the right one opens the board', async () => {
+  await page.goto(`${hq.base}/console/`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN', 'the console starts in Chinese');
+  await page.fill(tid('login-username'), 'dispatcher');
+  await page.fill(tid('login-password'), 'not-the-password');
+  await page.click(tid('login-submit'));
+  const error = page.locator(tid('login-error'));
+  await error.waitFor();
+  assert.equal(await error.getAttribute('data-code'), 'bad_credentials', 'HQ refused the login');
+  assert.equal((await error.textContent()).trim(), '用户名或密码错误。', 'the refusal is explained in Chinese');
+  assert.equal(await page.locator(tid('board')).count(), 0, 'no board without a login');
+
+  await page.fill(tid('login-password'), 'doorstep-demo');
+  await page.click(tid('login-submit'));
+  await page.locator(tid('board')).waitFor();
+  assert.match(await page.textContent(tid('signed-in')), /dispatcher/, 'the header names the dispatcher');
+  const columns = await page.locator(tid('board-column')).evaluateAll((els) => els.map((e) => e.querySelector('h3').textContent));
+  assert.deepEqual(columns, ['林师傅', '陈师傅', '未派工'], 'a column per technician, then the unassigned');
+});
+
+test('board: by day, by technician and by status, matching HQ', async () => {
+  // Make sure the day holds more than one status.
+  const doomed = await createJob({ customer_name: '看板取消测试', technician_id: hq.technicians[CHEN].id });
+  await hq.api.post(`/api/v1/jobs/${doomed}/cancel`);
+  const day = await board();
+  const all = day.columns.flatMap((c) => c.jobs);
+  const cancelled = all.filter((j) => j.status === 'cancelled');
+  assert.ok(cancelled.length >= 1 && cancelled.length < all.length, 'the day has cancelled and other jobs');
+
+  await signIn();
+  await page.click(tid('board-today'));
+  await eventually(async () => assert.equal(await cardCount(), all.length, 'every job of the day is on the board'));
+  assert.equal(await page.getAttribute(tid('board'), 'data-date'), today(), "the board shows China's today");
+
+  await page.click(tid('status-filter-cancelled'));
+  await eventually(async () => assert.equal(await cardCount(), cancelled.length, 'only cancelled jobs remain'));
+  const statuses = await page.locator(tid('job-card')).evaluateAll((els) => els.map((e) => e.dataset.status));
+  assert.ok(statuses.every((s) => s === 'cancelled'), `every card shown is cancelled: ${statuses}`);
+  await page.click(tid('status-filter-all'));
+
+  const chen = day.columns.find((c) => c.technician?.name === '陈师傅');
+  await page.selectOption(tid('board-technician'), hq.technicians[CHEN].id);
+  await eventually(async () => assert.equal(await cardCount(), chen.jobs.length, "only 陈师傅's jobs"));
+  assert.equal(await page.locator(tid('board-column')).count(), 1, 'one column for one technician');
+  await page.selectOption(tid('board-technician'), 'all');
+
+  const next = await board(chinaDate(1));
+  const nextCount = next.columns.reduce((n, c) => n + c.jobs.length, 0);
+  await page.click(tid('board-next'));
+  await eventually(async () => assert.equal(await page.getAttribute(tid('board'), 'data-date'), chinaDate(1)));
+  await eventually(async () => assert.equal(await cardCount(), nextCount, "the next day's jobs"));
+  await page.click(tid('board-today'));
+  await eventually(async () => assert.equal(await cardCount(), all.length));
+  await page.screenshot({ path: path.join(SHOTS, 'board.png') });
+});
+
+test('create a job with the form: required fields are checked, the job lands in its column', async () => {
+  await signIn();
+  await page.click(tid('nav-new'));
+  await page.click(tid('job-submit'));
+  const error = page.locator(tid('job-form-error'));
+  await error.waitFor();
+  assert.match(await error.textContent(), /客户姓名/, 'the missing customer name is named');
+
+  await page.fill(tid('job-customer'), '表单新建客户');
+  await page.fill(tid('job-phone'), '13912345678');
+  await page.fill(tid('job-address'), '福州市台江区新建路 8 号');
+  await page.selectOption(tid('job-type'), 'install');
+  await page.selectOption(tid('job-subcase'), 'drilling_wiring');
+  await page.fill(tid('job-start'), `${today()}T14:00`);
+  await page.fill(tid('job-end'), `${today()}T16:00`);
+  await page.selectOption(tid('job-technician'), hq.technicians[CHEN].id);
+  await page.click(tid('job-submit'));
+  await page.locator(tid('detail-customer')).waitFor();
+  assert.equal(await page.textContent(tid('detail-customer')), '表单新建客户', 'the new job opens');
+  assert.equal(await page.textContent(tid('detail-technician')), '陈师傅');
+
+  const chen = (await board()).columns.find((c) => c.technician?.id === hq.technicians[CHEN].id);
+  const job = chen.jobs.find((j) => j.customer.name === '表单新建客户');
+  assert.ok(job, "HQ holds the job in 陈师傅's column");
+  assert.equal(job.job_type, 'install');
+  assert.equal(job.window_start, `${today()}T06:00:00Z`, '14:00 in China is 06:00 UTC');
+
+  await page.click(tid('nav-board'));
+  const card = page.locator(`${tid('board-column')}[data-technician="陈师傅"] ${tid('job-card')}[data-job-id="${job.id}"]`);
+  await card.waitFor();
+});
+
+const HEADER = 'customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician';
+
+test('CSV import: every bad row is reported and nothing is imported; a good file imports', async () => {
+  await signIn();
+  await page.click(tid('nav-import'));
+  const bad = [
+    HEADER,
+    `导入好行,1380,福州,fault,indoor,,${at('09:00')},${at('10:00')},`,
+    `导入坏类型,1381,厦门,repair,indoor,,${at('09:00')},${at('10:00')},`,
+    `导入坏师傅,1382,泉州,install,outdoor,,${at('11:00')},${at('12:00')},Nobody`,
+  ].join('\n');
+  await page.fill(tid('import-text'), bad);
+  await page.click(tid('import-submit'));
+  const rows = page.locator(tid('import-row-error'));
+  await rows.first().waitFor();
+  assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.dataset.row)), ['2', '3'], 'rows 2 and 3 are named');
+  const texts = await rows.allTextContents();
+  assert.match(texts[0], /第 2 行.*工单类型.*repair/, `row 2 says job_type is wrong, in Chinese: ${texts[0]}`);
+  assert.match(texts[1], /第 3 行.*Nobody/, `row 3 names the unknown technician: ${texts[1]}`);
+  const names = (await board()).columns.flatMap((c) => c.jobs.map((j) => j.customer.name));
+  assert.ok(!names.includes('导入好行'), 'nothing was half-imported');
+
+  const good = [
+    HEADER,
+    `导入甲,13800000011,福州市仓山区 1 号,fault,indoor,电视无信号,${at('13:00')},${at('14:00')},林师傅`,
+    `导入乙,13800000012,福州市晋安区 2 号,install,drilling_wiring,,${at('15:00')},${at('16:00')},`,
+  ].join('\n');
+  await page.setInputFiles(tid('import-file'), { name: 'jobs.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await eventually(async () => assert.match(await page.inputValue(tid('import-text')), /导入甲/, 'the file is read into the form'));
+  await page.click(tid('import-submit'));
+  await page.locator(tid('board')).waitFor();
+  assert.match(await page.textContent(tid('flash')), /已导入 2 张工单/);
+  const after = (await board()).columns;
+  assert.ok(after[0].jobs.some((j) => j.customer.name === '导入甲'), "导入甲 is 林师傅's");
+  assert.ok(after.at(-1).jobs.some((j) => j.customer.name === '导入乙'), '导入乙 is unassigned');
+});
+
+test('assign, reschedule and cancel a job from its page', async () => {
+  const id = await createJob({ customer_name: '派工测试' });
+  await signIn();
+  await page.locator(`${tid('board-column')}[data-technician=""] ${tid('job-card')}[data-job-id="${id}"]`).click();
+  await page.locator(tid('detail-customer')).waitFor();
+  assert.equal(await page.textContent(tid('detail-technician')), '未派工');
+
+  await page.selectOption(tid('assign-select'), hq.technicians[LIN].id);
+  await page.click(tid('assign-submit'));
+  await eventually(async () => assert.equal(await page.textContent(tid('detail-technician')), '林师傅'));
+  const lin = (await board()).columns.find((c) => c.technician?.id === hq.technicians[LIN].id);
+  assert.ok(lin.jobs.some((j) => j.id === id), 'HQ moved the job to 林师傅');
+
+  await page.fill(tid('reschedule-start'), `${today()}T17:00`);
+  await page.fill(tid('reschedule-end'), `${today()}T18:30`);
+  await page.click(tid('reschedule-submit'));
+  await eventually(async () => assert.match(await page.textContent(tid('detail-window')), /17:00.18:30/));
+  const detail = await hq.api.get(`/api/v1/jobs/${id}`);
+  assert.equal(detail.job.window_start, `${today()}T09:00:00Z`, 'HQ holds the new window (17:00 China)');
+  assert.equal(detail.job.window_end, `${today()}T10:30:00Z`);
+
+  await page.click(tid('cancel-job'));
+  await page.click(tid('cancel-confirm'));
+  await eventually(async () => assert.equal(await page.getAttribute(tid('detail-status'), 'data-status'), 'cancelled'));
+  assert.equal((await hq.api.get(`/api/v1/jobs/${id}`)).job.status, 'cancelled', 'HQ cancelled it');
+  await page.locator(tid('closed-note')).waitFor();
+  assert.equal(await page.locator(tid('assign-submit')).count(), 0, 'a cancelled job cannot be assigned');
+});
+
+test('technicians: add one, issue an enrollment code shown large, and it enrolls a device', async () => {
+  await signIn();
+  await page.click(tid('nav-technicians'));
+  await page.fill(tid('technician-name'), '测试师傅');
+  await page.click(tid('technician-create'));
+  const row = page.locator(`${tid('technician-row')}[data-name="测试师傅"]`);
+  await row.waitFor();
+  await row.locator(tid('issue-code')).click();
+  const code = page.locator(tid('enrollment-code'));
+  await code.waitFor();
+  const text = (await code.textContent()).trim();
+  assert.match(text, /^[A-Z2-9]{5}-[A-Z2-9]{5}$/, `a code a person can read out: ${text}`);
+  const size = parseFloat(await code.evaluate((e) => getComputedStyle(e).fontSize));
+  assert.ok(size >= 32, `the code is shown large (${size}px)`);
+  const r = await fetch(`${hq.base}/api/v1/enroll`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Doorstep-Protocol': '1' },
+    body: JSON.stringify({ code: text, device_name: '测试笔记本' }),
+  });
+  assert.equal(r.status, 201, 'the code shown enrolls a device');
+  assert.equal((await r.json()).technician.name, '测试师傅', 'for the technician it was issued for');
+});
+
+test('devices: an enrolled device is listed and revoking it locks it out', async () => {
+  const device = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的笔记本');
+  assert.equal((await device.pull()).status, 200, 'the device syncs before it is revoked');
+  await signIn();
+  await page.click(tid('nav-devices'));
+  const row = page.locator(`${tid('device-row')}[data-device-id="${device.device_id}"]`);
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-revoked'), 'false');
+  await row.locator(tid('revoke')).click();
+  await row.locator(tid('revoke-confirm')).click();
+  await eventually(async () => assert.equal(await row.getAttribute('data-revoked'), 'true'));
+  assert.match(await row.locator(tid('device-state')).textContent(), /已吊销/);
+  const pull = await device.pull();
+  assert.equal(pull.status, 401, 'a revoked device is refused');
+  assert.equal((await pull.json()).code, 'device_revoked');
+});
+
+/** Pushes a whole visit for `job`, signed over HQ's own form hash, then completed. */
+async function completeVisit(device, job, { editAfterSigning = false } = {}) {
+  const start = new Date(at('09:00')); // the window createJob gives
+  // The device's clock runs 3 hours behind: the console must show both clocks.
+  const dt = (minutes) => new Date(start.getTime() - 3 * 3600_000 + minutes * 60_000).toISOString();
+  const signature = png(240, 90, (x, y) => (Math.abs(y - 45 - Math.round(25 * Math.sin(x / 18))) < 3 ? [20, 30, 160] : [255, 255, 255]));
+  const photo = png(160, 120, (x, y) => [x, y * 2, 150]);
+  const photoAfter = png(160, 120, (x, y) => [40, x, y * 2]);
+  const strokes = Buffer.from(JSON.stringify([[{ x: 1, y: 2 }]]));
+  const [sigHash, photoHash, afterHash, strokesHash] = [
+    await device.putBlob(signature),
+    await device.putBlob(photo),
+    await device.putBlob(photoAfter),
+    await device.putBlob(strokes),
+  ];
+  const work = { indoor: true, line_test: true, outdoor_line: false, replacement: true, drilling_wiring: false,
+    fault_point: '分配器', description: '更换分配器,信号恢复', non_company_equipment: false };
+  const changes = [
+    { type: 'log_call', data: { id: uuidv7(), at: dt(0), outcome: 'booked', note: '约好上午十点' } },
+    { type: 'save_arrival', data: { arrived_at: new Date(start.getTime() - 7 * 60_000).toISOString(), knock_started_at: null,
+      door_answered: true, badge_shown: true, fault_point_verified: true, service_form_left: true } },
+    { type: 'save_kit', data: { mat_cloth: true, cover_cloth: true, wiping_cloth: true, shoe_covers: true, missing_reason: '' } },
+    { type: 'save_work', data: work },
+    { type: 'add_replacement', data: { id: uuidv7(), item: 'set_top_box', old_serial: 'OLD-123', new_serial: 'NEW-456', told_in_advance: true, consent: true } },
+    { type: 'set_fees', data: [{ code: 'splitter', quantity: 1 }, { code: 'indoor_cable_m', quantity: 5 }] },
+    { type: 'save_communicate', data: { customer_type: 'owl', needs: '想宽带提速', notes: '' } },
+    { type: 'save_feedback', data: { mot: 2, opinion: '师傅很专业' } },
+    { type: 'save_cleanup', data: { site_checked: true, tools_packed: true, restored: true, rubbish_taken: true, splitter_checked: true } },
+    { type: 'add_lead', data: { id: uuidv7(), product: 'speed', interest: 'interested', follow_up: null, note: '' } },
+    { type: 'add_photo', data: { id: uuidv7(), kind: 'before', blob_hash: photoHash, width: 160, height: 120, added_at: dt(20) } },
+    { type: 'add_photo', data: { id: uuidv7(), kind: 'after', blob_hash: afterHash, width: 160, height: 120, added_at: dt(40) } },
+  ];
+  const first = await device.push(changes.map((change, i) => ({ job, change, deviceTime: dt(i * 5) })));
+  const formHash = first.receipts.find((r) => r.job_id === job).content_hash;
+  const rest = [
+    { type: 'sign', data: { signed_content_hash: formHash, png_hash: sigHash, strokes_hash: strokesHash, width: 240, height: 90, signed_at: dt(60) } },
+  ];
+  if (editAfterSigning) rest.push({ type: 'save_work', data: { ...work, description: '签名后又改了说明' } });
+  else rest.push({ type: 'complete' });
+  const second = await device.push(rest.map((change, i) => ({ job, change, deviceTime: dt(61 + i) })));
+  return { pushed: changes.length + rest.length, deviceTimes: [...changes, ...rest].map((_, i) => (i < changes.length ? dt(i * 5) : dt(61 + i - changes.length))), second, sigHash };
+}
+
+test('a completed job shows its kit, forms, photos, valid signature, timeline with both clocks, and receipt', async () => {
+  const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的笔记本');
+  const job = await createJob({ customer_name: '完工查看客户', technician_id: hq.technicians[LIN].id });
+  const { pushed, deviceTimes } = await completeVisit(device, job);
+  const detail = await hq.api.get(`/api/v1/jobs/${job}`);
+  assert.equal(detail.job.status, 'completed', 'HQ took the completion');
+  assert.equal(detail.signature_valid, true, 'the signature covers the form HQ rebuilt');
+
+  await signIn();
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  await page.locator(tid('rec-kit')).waitFor();
+  assert.equal(await page.getAttribute(tid('detail-status'), 'data-status'), 'completed');
+  for (const item of ['mat_cloth', 'cover_cloth', 'wiping_cloth', 'shoe_covers']) {
+    assert.equal(await page.getAttribute(tid(`kit-${item}`), 'data-ok'), 'true', `kit item ${item} is ticked`);
+  }
+  assert.equal(await page.textContent(tid('work-description')), '更换分配器,信号恢复', 'the work as recorded');
+  assert.match(await page.textContent(tid('rec-replacements')), /OLD-123[\s\S]*NEW-456/, 'the replacement log');
+  const total = (detail.service_form.total_fen / 100).toFixed(2);
+  assert.ok(detail.service_form.total_fen > 0);
+  assert.match(await page.textContent(tid('fees-total')), new RegExp(`¥${total}`), 'fees are totalled from the price list');
+  assert.match(await page.textContent(tid('mot')), /\+2\s*超出期望/, 'the MOT score and its meaning');
+  assert.match(await page.textContent(tid('rec-cleanup')), /已带走垃圾/);
+  assert.match(await page.textContent(tid('rec-leads')), /宽带提速/, 'the lead, by product name');
+
+  const photos = page.locator(tid('photo'));
+  assert.equal(await photos.count(), 2, 'both photos');
+  await eventually(async () => {
+    const widths = await photos.evaluateAll((imgs) => imgs.map((i) => i.complete && i.naturalWidth));
+    assert.deepEqual(widths, [160, 160], 'the photos load from HQ as images');
+  });
+  const validity = page.locator(tid('signature-validity'));
+  assert.equal(await validity.getAttribute('data-valid'), 'true');
+  assert.match(await validity.textContent(), /签名有效/, 'a clear valid mark');
+  await eventually(async () => {
+    const w = await page.locator(tid('signature-image')).evaluate((i) => i.complete && i.naturalWidth);
+    assert.equal(w, 240, 'the signature image loads from HQ');
+  });
+
+  const rows = page.locator(tid('timeline-row'));
+  assert.equal(await rows.count(), pushed, 'one timeline row per change HQ holds');
+  const shownDevice = await page.locator(tid('timeline-device-time')).evaluateAll((els) => els.map((e) => e.dataset.iso));
+  assert.deepEqual(shownDevice.map((t) => Date.parse(t)), deviceTimes.map((t) => Date.parse(t)), 'device times as the device sent them');
+  const server = await page.locator(tid('timeline-server-time')).evaluateAll((els) => els.map((e) => Date.parse(e.dataset.iso)));
+  assert.ok(server.every((s, i) => Math.abs(s - Date.parse(deviceTimes[i])) > 60_000), 'server times are HQ\'s, not the device\'s');
+  assert.ok(server.every((s) => Math.abs(s - Date.now()) < 10 * 60_000), 'server times are when HQ received them');
+  assert.notEqual(await page.textContent(`${tid('timeline-row')}:first-child ${tid('timeline-device-time')}`),
+    await page.textContent(`${tid('timeline-row')}:first-child ${tid('timeline-server-time')}`), 'the two clocks differ on screen');
+  assert.equal(await page.textContent(`${tid('timeline-row')}:first-child ${tid('timeline-device')}`), '林的笔记本', 'the device by name');
+  assert.equal(await page.textContent(`${tid('timeline-row')}[data-kind="sign"] ${tid('timeline-kind')}`), '客户签名');
+  assert.equal(await page.textContent(tid('receipt-hash')), detail.receipt.content_hash, "HQ's receipt hash");
+  assert.ok((await page.textContent(tid('receipt-time'))).length > 8, 'the receipt time');
+  await page.screenshot({ path: path.join(SHOTS, 'job-detail.png'), fullPage: true });
+});
+
+test('a form edited after signing shows the signature as invalid', async () => {
+  const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的第二台');
+  const job = await createJob({ customer_name: '签名失效客户', technician_id: hq.technicians[LIN].id });
+  await completeVisit(device, job, { editAfterSigning: true });
+  await signIn();
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  const validity = page.locator(tid('signature-validity'));
+  await validity.waitFor();
+  assert.equal(await validity.getAttribute('data-valid'), 'false');
+  assert.match(await validity.textContent(), /签名无效/, 'a clear invalid mark');
+});
+
+test('conflicts: a completion pushed for a cancelled job is queued and resolved', async () => {
+  const device = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的冲突笔记本');
+  const job = await createJob({ customer_name: '冲突客户', technician_id: hq.technicians[CHEN].id });
+  await hq.api.post(`/api/v1/jobs/${job}/cancel`);
+  const { second } = await completeVisit(device, job);
+  assert.equal(second.conflicts[0]?.reason, 'cancelled', 'HQ recorded a conflict');
+
+  await signIn();
+  await page.click(tid('nav-conflicts'));
+  const card = page.locator(`${tid('conflict')}[data-job-id="${job}"]`);
+  await card.waitFor();
+  assert.equal(await card.locator(tid('conflict-reason')).getAttribute('data-reason'), 'cancelled');
+  assert.match(await card.textContent(), /冲突客户/, 'the conflict names the customer');
+  await card.locator(tid('resolve-submit')).click();
+  assert.match(await card.locator(tid('resolve-error')).textContent(), /请选择处理结果/, 'an outcome must be chosen');
+  await card.locator(tid('resolution-accept_completion')).check();
+  await card.locator(tid('resolution-note')).fill('客户当天又同意上门');
+  await card.locator(tid('resolve-submit')).click();
+  await eventually(async () => assert.equal(await card.count(), 0, 'the conflict leaves the open queue'));
+  assert.match(await page.textContent(tid('flash')), /接受完工/);
+  const conflict = (await hq.api.get('/api/v1/conflicts?all=true')).find((c) => c.job_id === job);
+  assert.equal(conflict.resolution, 'accept_completion');
+  assert.equal(conflict.note, '客户当天又同意上门');
+  assert.equal(conflict.resolved_by, 'dispatcher');
+  assert.equal((await hq.api.get(`/api/v1/jobs/${job}`)).job.status, 'completed', "the technician's completion stands");
+  await page.check(tid('show-resolved'));
+  await card.locator(tid('conflict-resolution')).waitFor();
+});
+
+test('language: the console switches to English and back, and remembers it', async () => {
+  await signIn();
+  assert.equal(await page.textContent(tid('nav-board')), '调度看板');
+  await page.click(tid('lang-toggle'));
+  await eventually(async () => assert.equal(await page.textContent(tid('nav-board')), 'Board'));
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  const headers = await page.locator(`${tid('board-column')} h3`).allTextContents();
+  assert.equal(headers.at(-1), 'Unassigned', 'the board is in English');
+  assert.match(await page.locator(`${tid('job-card')} ${tid('job-status')}`).first().textContent(), /^[A-Za-z ]+$/, 'statuses in English');
+  await page.reload();
+  await page.locator(tid('board')).waitFor();
+  assert.equal(await page.textContent(tid('nav-board')), 'Board', 'the choice survives a reload');
+  await page.click(tid('nav-import'));
+  await page.fill(tid('import-text'), `${HEADER}\nx,1,y,repair,indoor,,${at('09:00')},${at('10:00')},`);
+  await page.click(tid('import-submit'));
+  assert.match(await page.locator(tid('import-row-error')).first().textContent(), /Row 1.*job type.*“repair”/, 'row errors in English too');
+  await page.click(tid('lang-toggle'));
+  await eventually(async () => assert.equal(await page.textContent(tid('nav-board')), '调度看板'));
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+});
+
+test('HQ serves the console at /console/ and its assets', async () => {
+  const redirect = await fetch(`${hq.base}/console`, { redirect: 'manual' });
+  assert.equal(redirect.status, 308);
+  assert.equal(redirect.headers.get('location'), '/console/');
+  const index = await fetch(`${hq.base}/console/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /text\/html/);
+  const html = await index.text();
+  const script = html.match(/src="(\/console\/assets\/[^"]+\.js)"/)?.[1];
+  assert.ok(script, 'the page loads its script from /console/assets/');
+  const js = await fetch(hq.base + script);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /javascript/);
+  assert.equal((await fetch(`${hq.base}/console/assets/nope.js`)).status, 404, 'a missing asset is a 404');
+});
