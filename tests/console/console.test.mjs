@@ -353,7 +353,10 @@ test('a completed job shows its kit, forms, photos, valid signature, timeline wi
   assert.equal(await page.textContent(`${tid('timeline-row')}[data-kind="sign"] ${tid('timeline-kind')}`), '客户签名');
   assert.equal(await page.textContent(tid('receipt-hash')), detail.receipt.content_hash, "HQ's receipt hash");
   assert.ok((await page.textContent(tid('receipt-time'))).length > 8, 'the receipt time');
-  await page.screenshot({ path: path.join(SHOTS, 'job-detail.png'), fullPage: true });
+  // Only <main> scrolls: a tall window shows the whole page at once.
+  await page.setViewportSize({ width: 1280, height: 2600 });
+  await page.screenshot({ path: path.join(SHOTS, 'job-detail.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('a form edited after signing shows the signature as invalid', async () => {
@@ -405,6 +408,7 @@ test('language: the console switches to English and back, and remembers it', asy
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   const headers = await page.locator(`${tid('board-column')} h3`).allTextContents();
   assert.equal(headers.at(-1), 'Unassigned', 'the board is in English');
+  await page.screenshot({ path: path.join(SHOTS, 'board-en.png') });
   assert.match(await page.locator(`${tid('job-card')} ${tid('job-status')}`).first().textContent(), /^[A-Za-z ]+$/, 'statuses in English');
   await page.reload();
   await page.locator(tid('board')).waitFor();
