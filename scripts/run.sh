@@ -1,19 +1,42 @@
 #!/usr/bin/env bash
-# Builds Doorstep and starts it with demo data. On a machine with no display
-# it runs under a virtual one (Xvfb).
+# Builds Doorstep and starts it with demo data: a local HQ server (SQLite)
+# with a demo dispatcher and jobs, and the app enrolled against it, so jobs
+# arrive from HQ and completed work goes up. On a machine with no display the
+# app runs under a virtual one (Xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 npm --prefix ui run build --silent
-cargo build --bin doorstep
+cargo build --bin doorstep -p doorstep --bin doorstep-hq -p doorstep-hq
 
 # The demo keeps its own data, away from a real technician's.
-export DOORSTEP_DATA_DIR="${DOORSTEP_DATA_DIR:-$PWD/.demo-data}"
-echo "Doorstep data: $DOORSTEP_DATA_DIR"
+export DOORSTEP_DATA_DIR="${DOORSTEP_DATA_DIR:-$PWD/.demo-data/app}"
+hq_dir="${DOORSTEP_HQ_DIR:-$PWD/.demo-data/hq}"
+port="${DOORSTEP_HQ_PORT:-8787}"
+mkdir -p "$DOORSTEP_DATA_DIR" "$hq_dir"
+database="sqlite:$hq_dir/hq.sqlite3"
+
+# Loading the demo twice adds nothing but a fresh enrollment code.
+demo=$(target/debug/doorstep-hq admin load-demo --database "$database")
+code=$(sed -n 's/^enrollment code for .*: \([^ ]*\) (expires.*/\1/p' <<<"$demo")
+
+target/debug/doorstep-hq serve --listen "127.0.0.1:$port" --database "$database" &
+hq_pid=$!
+trap 'kill "$hq_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+export DOORSTEP_HQ_URL="http://127.0.0.1:$port"
+export DOORSTEP_ENROLL_CODE="$code"
+echo "Doorstep app data: $DOORSTEP_DATA_DIR"
+echo "HQ: $DOORSTEP_HQ_URL (data: $hq_dir)"
+echo "Dispatcher console: $DOORSTEP_HQ_URL/console/  ($(sed -n 's/^dispatcher: //p' <<<"$demo"))"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  exec target/debug/doorstep
+  target/debug/doorstep
 else
   echo "No display: running under Xvfb (take a screenshot with: DISPLAY=<display> import -window root shot.png)"
-  exec xvfb-run -a -s "-screen 0 1280x800x24" target/debug/doorstep
+  xvfb-run -a -s "-screen 0 1280x800x24" target/debug/doorstep
 fi

@@ -21,7 +21,7 @@ const LOCALE: &str = "locale";
 const LAST_JOB: &str = "last_job";
 const TECHNICIAN: &str = "technician";
 
-fn lang(store: &Store) -> Lang {
+pub fn lang(store: &Store) -> Lang {
     store
         .setting(LOCALE)
         .ok()

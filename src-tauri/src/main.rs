@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod sync;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -11,10 +12,14 @@ use chrono::Local;
 use doorstep_store::Store;
 use tauri::Manager;
 
-/// The app's shared state: the one open store.
+/// The app's shared state: the one open store, and the sync in progress.
 pub struct AppState {
     pub store: Mutex<Store>,
     pub data_dir: PathBuf,
+    /// Held while a sync runs, so the depot's "Sync now" and the background
+    /// loop never run at once.
+    pub sync_running: tokio::sync::Mutex<()>,
+    pub sync_cancel: std::sync::atomic::AtomicBool,
 }
 
 fn data_dir(app: &tauri::App) -> PathBuf {
@@ -30,8 +35,12 @@ fn data_dir(app: &tauri::App) -> PathBuf {
 fn open_store(dir: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let mut store = Store::open(&dir.join("doorstep.sqlite3"))?;
-    let now = Local::now();
-    store.seed_demo_if_empty(now.date_naive(), *now.offset())?;
+    // With an HQ to sync with, the jobs come from HQ; without one, a newcomer
+    // sees the demo set.
+    if std::env::var_os(sync::HQ_URL_ENV).is_none() {
+        let now = Local::now();
+        store.seed_demo_if_empty(now.date_naive(), *now.offset())?;
+    }
     Ok(store)
 }
 
@@ -44,7 +53,10 @@ fn main() {
             app.manage(AppState {
                 store: Mutex::new(store),
                 data_dir: dir,
+                sync_running: tokio::sync::Mutex::new(()),
+                sync_cancel: Default::default(),
             });
+            sync::start_background(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -60,6 +72,11 @@ fn main() {
             commands::phone_guide,
             commands::price_list,
             commands::service_report,
+            sync::sync_status,
+            sync::enroll,
+            sync::sync_now,
+            sync::cancel_sync,
+            sync::job_receipt,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Doorstep");

@@ -48,12 +48,21 @@ pub struct App {
 impl App {
     /// Starts the app on `data_dir` and connects once its window is up.
     pub async fn start(data_dir: &Path) -> App {
-        Self::start_timed(data_dir).await.0
+        Self::start_with_env(data_dir, &[]).await.0
+    }
+
+    /// Starts the app with extra environment variables (e.g. an HQ to enroll at).
+    pub async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> (App, Instant) {
+        Self::launch(data_dir, env).await
     }
 
     /// Like `start`, also returning when the app was asked to launch (after
     /// tauri-driver is listening, so the driver's own start is not counted).
     pub async fn start_timed(data_dir: &Path) -> (App, Instant) {
+        Self::launch(data_dir, &[]).await
+    }
+
+    async fn launch(data_dir: &Path, env: &[(&str, &str)]) -> (App, Instant) {
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(tauri_driver())
@@ -64,6 +73,7 @@ impl App {
                 &native_port.to_string(),
             ])
             .env("DOORSTEP_DATA_DIR", data_dir)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             // Its own process group, so stopping it also stops WebKitWebDriver.

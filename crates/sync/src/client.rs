@@ -132,7 +132,7 @@ async fn refusal(status: StatusCode, response: reqwest::Response) -> SyncError {
         }
         Ok(error) => SyncError::Refused {
             status: status.as_u16(),
-            error,
+            error: Box::new(error),
         },
         // A proxy or a dead server, not HQ: worth trying again later.
         Err(_) if status.is_server_error() || status == StatusCode::BAD_GATEWAY => {
@@ -140,14 +140,14 @@ async fn refusal(status: StatusCode, response: reqwest::Response) -> SyncError {
         }
         Err(_) => SyncError::Refused {
             status: status.as_u16(),
-            error: ApiError {
+            error: Box::new(ApiError {
                 code: "unexpected_answer".into(),
                 message: format!("{status}: {}", body.chars().take(200).collect::<String>()),
                 supported: None,
                 expected_seq: None,
                 job_id: None,
                 errors: None,
-            },
+            }),
         },
     }
 }

@@ -11,7 +11,7 @@ pub enum SyncError {
     #[error("HQ speaks protocol {supported:?}, this app {PROTOCOL_VERSION}")]
     Protocol { supported: Vec<u32> },
     #[error("HQ refused ({status}): {}: {}", error.code, error.message)]
-    Refused { status: u16, error: ApiError },
+    Refused { status: u16, error: Box<ApiError> },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("not enrolled at HQ")]

@@ -4,10 +4,12 @@
 //! applies idempotently. Any interruption is resumed by the next sync: an
 //! entry is marked sent only after HQ said it is durable.
 
+mod background;
 mod client;
 mod error;
 mod run;
 
+pub use background::{background_loop, next_delay, SYNC_INTERVAL};
 pub use client::HqClient;
 pub use error::SyncError;
 pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};

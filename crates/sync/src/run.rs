@@ -152,7 +152,7 @@ fn to_wire(entry: &OutboxEntry) -> Result<PushEntry, SyncError> {
 struct Meter<'a> {
     progress: Progress,
     started: Instant,
-    report: &'a mut dyn FnMut(&Progress),
+    report: &'a mut (dyn FnMut(&Progress) + Send),
 }
 
 impl Meter<'_> {
@@ -179,7 +179,7 @@ impl Meter<'_> {
 /// stays confirmed, the rest goes next time.
 pub async fn sync_once(
     store: &Mutex<Store>,
-    report: &mut dyn FnMut(&Progress),
+    report: &mut (dyn FnMut(&Progress) + Send),
     cancel: &AtomicBool,
 ) -> Result<SyncSummary, SyncError> {
     let enrollment = Enrollment::load(&locked(store))?.ok_or(SyncError::NotEnrolled)?;

@@ -154,14 +154,34 @@ fn complete_offline(store: &Mutex<Store>, id: JobId, seed: usize) {
 /// HQ holds exactly what the app holds: every change once, every blob byte
 /// for byte, and a receipt whose hash is the app's own service form hash.
 async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId]) {
-    let store = store.lock().unwrap();
-    assert!(
-        store.pending_outbox().unwrap().is_empty(),
-        "everything was confirmed by HQ"
-    );
-    for id in ids {
-        let local = store.visit(*id).unwrap();
-        let detail = world.hq.job_detail(*id).await.unwrap();
+    // Read the app's side first: the store's lock is not held across HQ calls.
+    let mut local = Vec::new();
+    {
+        let store = store.lock().unwrap();
+        assert!(
+            store.pending_outbox().unwrap().is_empty(),
+            "everything was confirmed by HQ"
+        );
+        for id in ids {
+            let visit = store.visit(*id).unwrap();
+            let receipt = store
+                .receipt(*id)
+                .unwrap()
+                .expect("a receipt for every job");
+            let signature = visit.signature.clone().unwrap();
+            let blobs: Vec<(String, Vec<u8>)> = [
+                &signature.png_hash,
+                &signature.strokes_hash,
+                &visit.photos[0].blob_hash,
+            ]
+            .into_iter()
+            .map(|hash| (hash.clone(), store.blob(hash).unwrap().bytes))
+            .collect();
+            local.push((*id, visit, receipt, blobs));
+        }
+    }
+    for (id, visit, receipt, blobs) in local {
+        let detail = world.hq.job_detail(id).await.unwrap();
         assert_eq!(
             detail.visit.job.status,
             JobStatus::Completed,
@@ -172,27 +192,14 @@ async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId
             8,
             "each of the 8 changes of {id} is held once"
         );
-        let receipt = store
-            .receipt(*id)
-            .unwrap()
-            .expect("a receipt for every job");
         assert_eq!(
             receipt.content_hash,
-            ServiceForm::from_visit(&local).content_hash(),
+            ServiceForm::from_visit(&visit).content_hash(),
             "HQ's receipt hash is the hash of the form the customer signed"
         );
-        let signature = local.signature.clone().unwrap();
-        for hash in [
-            &signature.png_hash,
-            &signature.strokes_hash,
-            &local.photos[0].blob_hash,
-        ] {
-            let on_hq = world.hq.blob(hash).await.expect("HQ holds every blob");
-            assert_eq!(
-                on_hq,
-                store.blob(hash).unwrap().bytes,
-                "blob {hash} is byte-identical"
-            );
+        for (hash, bytes) in blobs {
+            let on_hq = world.hq.blob(&hash).await.expect("HQ holds every blob");
+            assert_eq!(on_hq, bytes, "blob {hash} is byte-identical");
         }
     }
 }

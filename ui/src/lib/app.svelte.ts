@@ -3,7 +3,7 @@ import { ipc, type AppInfo, type Locale, toAppError, type AppError } from './ipc
 import { setUiLocale } from './i18n';
 import { VisitSession } from './visit/session.svelte';
 
-export type Screen = 'loading' | 'list' | 'job' | 'report';
+export type Screen = 'loading' | 'list' | 'job' | 'report' | 'sync';
 
 class AppState {
   info: AppInfo | null = $state(null);
@@ -79,6 +79,28 @@ class AppState {
     }
     this.session = null;
     this.screen = 'list';
+  }
+
+  /** The depot's sync screen; an open job is saved and closed first. */
+  async showSync() {
+    if (this.session) {
+      await this.backToList();
+      if (this.session) return; // a draft could not be saved: stay with it
+    }
+    this.screen = 'sync';
+  }
+
+  showList() {
+    this.screen = 'list';
+  }
+
+  /** After enrollment the technician's name comes from HQ. */
+  async reloadInfo() {
+    try {
+      this.info = await ipc.appInfo();
+    } catch (e) {
+      this.error = toAppError(e);
+    }
   }
 
   async showReport() {

@@ -197,6 +197,37 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
+export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' }
+export interface NotSent { job_id: Uuid; code: string; reason: string }
+export interface SyncSummary {
+  jobs_pulled: number;
+  jobs_removed: number;
+  changes_pushed: number;
+  blobs_sent: number;
+  bytes_sent: number;
+  receipts: Receipt[];
+  conflicts: ConflictNotice[];
+  not_sent: NotSent[];
+}
+export interface SyncProgress {
+  phase: 'pull' | 'blobs' | 'push';
+  items_done: number;
+  items_total: number;
+  bytes_done: number;
+  bytes_total: number;
+  eta_seconds: number | null;
+}
+export interface Enrollment { hq_url: string; device_id: Uuid; technician: string }
+export interface SyncStatus {
+  enrollment: Enrollment | null;
+  counts: { pending_changes: number; pending_jobs: number; receipts: number; conflicts: number };
+  running: boolean;
+  default_hq_url: string | null;
+}
+/** What the background sync and "Sync now" report when they finish. */
+export interface SyncOutcome { ok: boolean; code: string | null; message: string | null; summary: SyncSummary | null }
+
 export const ipc = {
   appInfo: () => call<AppInfo>('app_info'),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
@@ -217,6 +248,11 @@ export const ipc = {
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
   priceList: () => call<PriceItem[]>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
+  syncStatus: () => call<SyncStatus>('sync_status'),
+  enroll: (hqUrl: string, code: string) => call<Enrollment>('enroll', { hqUrl, code }),
+  syncNow: () => call<SyncSummary>('sync_now'),
+  cancelSync: () => call<null>('cancel_sync'),
+  jobReceipt: (jobId: Uuid) => call<Receipt | null>('job_receipt', { jobId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */

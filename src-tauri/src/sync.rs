@@ -1,0 +1,146 @@
+//! Thin commands for enrollment and sync, and the background sync task.
+
+use std::sync::atomic::Ordering;
+
+use doorstep_core::wire::Receipt;
+use doorstep_core::Lang;
+use doorstep_store::SyncCounts;
+use doorstep_sync::{Enrollment, Progress, SyncError, SyncSummary};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, State};
+
+use crate::error::IpcError;
+use crate::AppState;
+
+/// Presets the HQ address on the enrollment screen.
+pub const HQ_URL_ENV: &str = "DOORSTEP_HQ_URL";
+/// With DOORSTEP_HQ_URL, enrolls at start without asking (for demos).
+const ENROLL_CODE_ENV: &str = "DOORSTEP_ENROLL_CODE";
+
+fn lang(state: &AppState) -> Lang {
+    crate::commands::lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn sync_error(state: &AppState, error: SyncError) -> IpcError {
+    IpcError {
+        code: error.code(),
+        message: error.message(lang(state)),
+    }
+}
+
+fn device_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "laptop".into())
+}
+
+/// The outcome of the last sync, for the status line.
+#[derive(Clone, Serialize)]
+struct Outcome {
+    ok: bool,
+    code: Option<String>,
+    message: Option<String>,
+    summary: Option<SyncSummary>,
+}
+
+fn outcome(state: &AppState, result: &Result<SyncSummary, SyncError>) -> Outcome {
+    match result {
+        Ok(summary) => Outcome {
+            ok: true,
+            code: None,
+            message: None,
+            summary: Some(summary.clone()),
+        },
+        Err(error) => Outcome {
+            ok: false,
+            code: Some(error.code()),
+            message: Some(error.message(lang(state))),
+            summary: None,
+        },
+    }
+}
+
+pub fn start_background(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        if let (Ok(url), Ok(code)) = (std::env::var(HQ_URL_ENV), std::env::var(ENROLL_CODE_ENV)) {
+            let enrolled = Enrollment::load(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+            if matches!(enrolled, Ok(None)) {
+                let result = doorstep_sync::enroll(&state.store, &url, &code, &device_name()).await;
+                if let Err(error) = result {
+                    eprintln!("doorstep: enrollment at {url} failed: {error}");
+                }
+            }
+        }
+        doorstep_sync::background_loop(&state.store, &state.sync_running, |result| {
+            let _ = app.emit("sync-finished", outcome(&state, result));
+        })
+        .await;
+    });
+}
+
+#[derive(Serialize)]
+pub struct SyncStatus {
+    enrollment: Option<Enrollment>,
+    counts: SyncCounts,
+    running: bool,
+    default_hq_url: Option<String>,
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, IpcError> {
+    let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    let lang = crate::commands::lang(&store);
+    let map = |e: doorstep_store::StoreError| IpcError::store(e, lang);
+    Ok(SyncStatus {
+        enrollment: Enrollment::load(&store).map_err(map)?,
+        counts: store.sync_counts().map_err(map)?,
+        running: state.sync_running.try_lock().is_err(),
+        default_hq_url: std::env::var(HQ_URL_ENV).ok(),
+    })
+}
+
+#[tauri::command]
+pub async fn enroll(
+    state: State<'_, AppState>,
+    hq_url: String,
+    code: String,
+) -> Result<Enrollment, IpcError> {
+    doorstep_sync::enroll(&state.store, &hq_url, &code, &device_name())
+        .await
+        .map_err(|e| sync_error(&state, e))
+}
+
+/// The depot's "Sync now": reports progress as `sync-progress` events.
+#[tauri::command]
+pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> Result<SyncSummary, IpcError> {
+    let _running = state.sync_running.lock().await;
+    state.sync_cancel.store(false, Ordering::Relaxed);
+    let mut report = |progress: &Progress| {
+        let _ = app.emit("sync-progress", progress);
+    };
+    let result = doorstep_sync::sync_once(&state.store, &mut report, &state.sync_cancel).await;
+    let _ = app.emit("sync-finished", outcome(&state, &result));
+    result.map_err(|e| sync_error(&state, e))
+}
+
+#[tauri::command]
+pub fn cancel_sync(state: State<'_, AppState>) {
+    state.sync_cancel.store(true, Ordering::Relaxed);
+}
+
+#[tauri::command]
+pub async fn job_receipt(
+    state: State<'_, AppState>,
+    job_id: String,
+) -> Result<Option<Receipt>, IpcError> {
+    let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    let lang = crate::commands::lang(&store);
+    let id = job_id
+        .parse()
+        .map_err(|_| IpcError::bad_request(lang, format!("job id {job_id:?}")))?;
+    store.receipt(id).map_err(|e| IpcError::store(e, lang))
+}

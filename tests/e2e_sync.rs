@@ -1,0 +1,112 @@
+//! The real window against a real HQ on a loopback port: the app enrolls,
+//! receives its jobs, and the depot's "Sync now" sends what was done on site
+//! and shows HQ's receipt for it.
+
+mod common;
+
+use std::future::IntoFuture;
+
+use common::App;
+use doorstep_hq::{router, system_clock, Hq};
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn enroll_receive_jobs_and_sync_now_with_receipts() {
+    let hq_dir = tempfile::tempdir().unwrap();
+    let storage = doorstep_hq::storage::open(&format!(
+        "sqlite:{}",
+        hq_dir.path().join("hq.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let hq = Hq::new(storage, system_clock());
+    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = App::start_with_env(
+        dir.path(),
+        &[
+            ("DOORSTEP_HQ_URL", url.as_str()),
+            ("DOORSTEP_ENROLL_CODE", demo.code.code.as_str()),
+        ],
+    )
+    .await;
+
+    // The app enrolls at start and its first background sync brings the jobs.
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id = row.attr("data-job-id").await.unwrap().unwrap();
+    row.click().await.unwrap();
+
+    // On site: log a call.
+    app.click("step-phone").await;
+    app.find("call-outcome")
+        .await
+        .select_by_value("confirmed")
+        .await
+        .unwrap();
+    app.type_into("call-note", "客户确认上午在家").await;
+    app.click("call-log-add").await;
+    app.find("call-log-row").await;
+
+    // At the depot: Sync now, and HQ's receipt for this job is listed.
+    app.click("sync-open").await;
+    let pending: u32 = app
+        .find("sync-pending")
+        .await
+        .attr("data-changes")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pending >= 1, "the call (and the step moves) wait to go up");
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    let receipts = app.all("sync-receipt").await;
+    let mut ids = Vec::new();
+    for receipt in &receipts {
+        ids.push(
+            receipt
+                .attr("data-job-id")
+                .await
+                .unwrap()
+                .unwrap_or_default(),
+        );
+    }
+    assert!(ids.contains(&job_id), "the job's receipt is shown: {ids:?}");
+    app.wait_attr("sync-pending", "data-changes", "0").await;
+
+    let detail = hq.job_detail(job_id.parse().unwrap()).await.unwrap();
+    assert_eq!(
+        detail.visit.call_logs.len(),
+        1,
+        "HQ holds the call logged on site"
+    );
+    assert_eq!(detail.visit.call_logs[0].note, "客户确认上午在家");
+
+    // The job view shows the receipt too.
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    app.client
+        .wait()
+        .at_most(common::WAIT)
+        .for_element(fantoccini::Locator::Css(&format!(
+            "[data-testid='job-row'][data-job-id='{job_id}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.find("job-receipt").await;
+    app.stop().await;
+}
