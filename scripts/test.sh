@@ -10,7 +10,7 @@ echo "== format"
 cargo fmt --all -- --check
 
 echo "== UI: type check, unit tests and build"
-(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+(cd ui && npm run --silent check && npm run --silent check:console && npm run --silent test && npm run --silent build)
 
 echo "== lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -31,7 +31,12 @@ xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --workspace --lib --bins --tests --quiet -- --include-ignored --test-threads=1 2>&1 \
   | tee "$log" || status=1
 
-# One closing line for the whole run.
+echo "== dispatcher console in headless Chromium"
+bash scripts/console-test.sh 2>&1 | tee -a "$log" || status=1
+
+# One closing line for the whole run: cargo's "test result" lines plus the
+# console's "N passed, N failed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -25,9 +25,6 @@ use crate::error::{HqError, HqResult};
 use crate::service::{Hq, LoginRequest, NewJob};
 use crate::storage::{DeviceAuth, DispatcherSession, Resolution};
 
-// The dispatcher console's static files (declared here to keep lib.rs as it is).
-#[path = "console.rs"]
-pub mod console;
 
 /// The session cookie a dispatcher's browser carries.
 pub const SESSION_COOKIE: &str = "doorstep_session";
@@ -66,7 +63,7 @@ pub fn router(state: Hq) -> Router {
         .route("/api/v1/conflicts", get(conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(resolve))
         // The dispatcher console (static files) at /console/.
-        .merge(console::routes())
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(reject_other_protocol))

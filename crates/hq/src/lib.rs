@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod push;
