@@ -25,7 +25,6 @@ use crate::error::{HqError, HqResult};
 use crate::service::{Hq, LoginRequest, NewJob};
 use crate::storage::{DeviceAuth, DispatcherSession, Resolution};
 
-
 /// The session cookie a dispatcher's browser carries.
 pub const SESSION_COOKIE: &str = "doorstep_session";
 
