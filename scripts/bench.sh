@@ -2,7 +2,10 @@
 # Prints Doorstep's performance figures (release build):
 #  - the store with 10,000 jobs: job list and search, signature save to durable;
 #  - the real app under Xvfb: cold start to an interactive job list, and the
-#    resident memory of the app and its WebKit processes after opening 20 jobs.
+#    resident memory of the app and its WebKit processes after opening 20 jobs;
+#  - sync over loopback against a real HQ (SQLite and PostgreSQL): depot sync
+#    of 1,000 jobs with 20 KiB signatures beside the physical floor, and 200
+#    devices syncing at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,3 +13,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 npm --prefix ui run build --silent
 cargo bench -p doorstep-store --bench store
 xvfb-run -a -s "-screen 0 1280x800x24" cargo bench --bench app
+eval "$(bash scripts/postgres.sh env)"
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+cargo bench -p doorstep-sync --bench depot
