@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 npm --prefix ui run build --silent
+npm --prefix ui run build:console --silent
 cargo build --bin doorstep -p doorstep --bin doorstep-hq -p doorstep-hq
 
 # The demo keeps its own data, away from a real technician's.
