@@ -16,6 +16,7 @@ use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::TechnicianId;
 use doorstep_core::*;
 use doorstep_hq::service::NewJob;
+use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
 use doorstep_store::Store;
 use doorstep_sync::{enroll, sync_once, SyncError, SyncSummary};
@@ -39,17 +40,27 @@ async fn start_hq() -> World {
     ))
     .await
     .unwrap();
+    start_hq_on(storage, dir).await
+}
+
+async fn start_hq_on(storage: Arc<dyn Storage>, dir: tempfile::TempDir) -> World {
     let hq = Hq::new(storage, system_clock());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    let url = serve(&hq).await.0;
     let technician = hq.create_technician("林师傅").await.unwrap().id;
     World {
         hq,
-        url: format!("http://{addr}"),
+        url,
         technician,
         _dir: dir,
     }
+}
+
+/// Serves `hq` on a fresh loopback port; the handle stops it.
+async fn serve(hq: &Hq) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    (format!("http://{addr}"), server)
 }
 
 async fn dispatch_jobs(world: &World, count: usize) -> Vec<JobId> {
@@ -216,7 +227,22 @@ async fn sync(store: &Mutex<Store>) -> Result<SyncSummary, SyncError> {
 
 #[tokio::test]
 async fn enroll_pull_complete_offline_and_depot_sync() {
-    let world = start_hq().await;
+    depot_day(start_hq().await).await;
+}
+
+#[tokio::test]
+async fn enroll_pull_complete_offline_and_depot_sync_on_postgres() {
+    let Ok(url) = std::env::var("DOORSTEP_TEST_POSTGRES_URL") else {
+        println!("SKIPPED: set DOORSTEP_TEST_POSTGRES_URL (scripts/postgres.sh env)");
+        return;
+    };
+    let schema = format!("sync_{}", uuid::Uuid::now_v7().simple());
+    let storage = PostgresStorage::connect(&url, Some(&schema)).await.unwrap();
+    depot_day(start_hq_on(Arc::new(storage), tempfile::tempdir().unwrap()).await).await;
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
+async fn depot_day(world: World) {
     let ids = dispatch_jobs(&world, JOBS).await;
     let (_dir, store) = app_store();
     let code = world
@@ -398,5 +424,90 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     }
     assert!(done, "the sync completes despite the cuts");
     assert!(failures > 0, "the proxy really cut connections");
+    assert_hq_matches_app(&world, &store, &ids).await;
+}
+
+async fn enrolled_with_completed_jobs(
+    world: &World,
+    jobs: usize,
+) -> (tempfile::TempDir, Mutex<Store>, Vec<JobId>) {
+    let ids = dispatch_jobs(world, jobs).await;
+    let (dir, store) = app_store();
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    enroll(&store, &world.url, &code.code, "laptop-1")
+        .await
+        .unwrap();
+    sync(&store).await.unwrap();
+    for (n, id) in ids.iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    (dir, store, ids)
+}
+
+#[tokio::test]
+async fn the_app_killed_mid_sync_resumes_without_loss_or_duplicates() {
+    let world = start_hq().await;
+    let (dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
+    drop(store);
+    // Each round: open the store file, sync, and die after a few ms, as an
+    // app closed or killed mid-sync would (the future is dropped where it is).
+    for ms in [2, 5, 10, 20, 40, 80] {
+        let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(ms), sync(&store)).await;
+    }
+    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+    sync(&store)
+        .await
+        .expect("the sync after the restarts completes");
+    assert_hq_matches_app(&world, &store, &ids).await;
+}
+
+#[tokio::test]
+async fn hq_restarted_mid_batch_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("hq.sqlite3").display());
+    let storage = doorstep_hq::storage::open(&database).await.unwrap();
+    let world = start_hq_on(storage, tempfile::tempdir().unwrap()).await;
+    let (_app_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
+
+    // A second HQ process on the same database, to be stopped mid-batch.
+    let first = Hq::new(
+        doorstep_hq::storage::open(&database).await.unwrap(),
+        system_clock(),
+    );
+    let (url, server) = serve(&first).await;
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&url))
+        .unwrap();
+    let syncing = sync(&store);
+    tokio::pin!(syncing);
+    let stopped = tokio::select! {
+        result = &mut syncing => { result.map(|_| false).unwrap_or(true) }
+        _ = tokio::time::sleep(std::time::Duration::from_millis(30)) => {
+            server.abort();
+            syncing.await.is_err()
+        }
+    };
+    // A fresh HQ on the same database takes over.
+    let second = Hq::new(
+        doorstep_hq::storage::open(&database).await.unwrap(),
+        system_clock(),
+    );
+    let (url, _server) = serve(&second).await;
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&url))
+        .unwrap();
+    sync(&store)
+        .await
+        .expect("the sync against the restarted HQ completes");
+    assert!(stopped, "HQ was stopped while the sync was under way");
     assert_hq_matches_app(&world, &store, &ids).await;
 }
