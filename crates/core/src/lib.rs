@@ -3,6 +3,9 @@
 //! Nothing here touches a disk, a network or a clock: callers pass the time in,
 //! so every rule can be tested with any time they like.
 
+#[macro_use]
+mod ids;
+
 pub mod change;
 pub mod error;
 pub mod media;

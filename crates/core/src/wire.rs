@@ -23,46 +23,10 @@ pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
 /// Largest JSON body HQ accepts (a push batch), in bytes (32 MiB).
 pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
 
-macro_rules! wire_id {
-    ($name:ident) => {
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
-        #[serde(transparent)]
-        pub struct $name(pub Uuid);
-
-        impl $name {
-            /// A new, time-ordered id (UUIDv7).
-            pub fn new() -> Self {
-                Self(Uuid::now_v7())
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = uuid::Error;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map(Self)
-            }
-        }
-    };
-}
-
-wire_id!(TechnicianId);
-wire_id!(DeviceId);
-wire_id!(DispatcherId);
-wire_id!(ConflictId);
+uuid_id!(TechnicianId);
+uuid_id!(DeviceId);
+uuid_id!(DispatcherId);
+uuid_id!(ConflictId);
 
 /// Every error HQ returns: `code` is stable, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
