@@ -28,7 +28,7 @@ use crate::push;
 /// Migrations in the order they apply; the version is the position (1-based).
 /// Append-only, named by date. Never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[include_str!(
-    "../../migrations/postgres/2026-12-01_initial.sql"
+    "../../migrations/postgres/2026-11-23_initial.sql"
 )];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

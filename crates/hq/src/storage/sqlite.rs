@@ -26,7 +26,7 @@ use crate::push;
 /// Migrations, append-only and named by date. Never edit one that has shipped.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/2026-12-01_initial.sql"
+        "../../migrations/sqlite/2026-11-23_initial.sql"
     ))])
 }
 
