@@ -289,17 +289,7 @@ async fn depot_day(world: World) {
 #[tokio::test]
 async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
     let world = start_hq().await;
-    let ids = dispatch_jobs(&world, 2).await;
-    let (_dir, store) = app_store();
-    let code = world
-        .hq
-        .issue_enrollment_code(world.technician)
-        .await
-        .unwrap();
-    enroll(&store, &world.url, &code.code, "laptop-1")
-        .await
-        .unwrap();
-    sync(&store).await.unwrap();
+    let (_dir, store, ids) = enrolled_device(&world, 2).await;
 
     world.hq.cancel(ids[0]).await.unwrap();
     complete_offline(&store, ids[0], 0); // offline: the technician does not know yet
@@ -427,7 +417,8 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     assert_hq_matches_app(&world, &store, &ids).await;
 }
 
-async fn enrolled_with_completed_jobs(
+/// A device enrolled at HQ that has pulled `jobs` freshly dispatched jobs.
+async fn enrolled_device(
     world: &World,
     jobs: usize,
 ) -> (tempfile::TempDir, Mutex<Store>, Vec<JobId>) {
@@ -442,6 +433,14 @@ async fn enrolled_with_completed_jobs(
         .await
         .unwrap();
     sync(&store).await.unwrap();
+    (dir, store, ids)
+}
+
+async fn enrolled_with_completed_jobs(
+    world: &World,
+    jobs: usize,
+) -> (tempfile::TempDir, Mutex<Store>, Vec<JobId>) {
+    let (dir, store, ids) = enrolled_device(world, jobs).await;
     for (n, id) in ids.iter().enumerate() {
         complete_offline(&store, *id, n);
     }
