@@ -22,6 +22,10 @@ pub const SUPPORTED_PROTOCOLS: &[u32] = &[PROTOCOL_VERSION];
 pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
 /// Largest JSON body HQ accepts (a push batch), in bytes (32 MiB).
 pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+/// Largest multipart body of `POST /api/v1/blobs`, in bytes (64 MiB).
+pub const MAX_BLOB_BATCH_BYTES: usize = 64 * 1024 * 1024;
+/// Most hashes one `POST /api/v1/blobs/missing` may ask about.
+pub const MAX_BLOB_QUERY: usize = 10_000;
 
 uuid_id!(TechnicianId);
 uuid_id!(DeviceId);
@@ -158,4 +162,33 @@ pub struct PushResponse {
     pub receipts: Vec<Receipt>,
     /// Unresolved conflicts on jobs named in the batch.
     pub conflicts: Vec<ConflictNotice>,
+}
+
+/// `POST /api/v1/blobs/missing`: which of these blobs does HQ lack?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobQuery {
+    /// SHA-256 hex names, at most [`MAX_BLOB_QUERY`].
+    pub hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingBlobs {
+    /// The asked-for hashes HQ does not hold, lower-cased.
+    pub missing: Vec<String>,
+}
+
+/// One blob HQ holds after an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBlob {
+    pub hash: String,
+    pub size: u64,
+    /// False when HQ already held it.
+    pub created: bool,
+}
+
+/// The answer to `POST /api/v1/blobs` (multipart, one part per blob, each
+/// part named by its hash): every blob is durable, or none is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBlobs {
+    pub stored: Vec<StoredBlob>,
 }

@@ -3,8 +3,11 @@
 //! calls one `Hq` function, and maps the result.
 
 use axum::body::Body;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State,
+};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -14,8 +17,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use doorstep_core::wire::{
-    ConflictId, DeviceId, EnrollRequest, EnrollmentCodeRequest, PushRequest, TechnicianId,
-    MAX_BLOB_BYTES, MAX_JSON_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    BlobQuery, ConflictId, DeviceId, EnrollRequest, EnrollmentCodeRequest, MissingBlobs,
+    PushRequest, StoredBlobs, TechnicianId, MAX_BLOB_BATCH_BYTES, MAX_BLOB_BYTES, MAX_JSON_BYTES,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use doorstep_core::{JobId, Timestamp};
 use serde::de::DeserializeOwned;
@@ -39,6 +43,11 @@ pub fn router(state: Hq) -> Router {
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/sync/jobs", get(pull))
         .route("/api/v1/sync/push", post(push))
+        .route(
+            "/api/v1/blobs",
+            post(put_blobs).layer(DefaultBodyLimit::max(MAX_BLOB_BATCH_BYTES)),
+        )
+        .route("/api/v1/blobs/missing", post(missing_blobs))
         .route(
             "/api/v1/blobs/{hash}",
             put(put_blob).head(head_blob).get(get_blob),
@@ -313,18 +322,62 @@ async fn put_blob(
         )));
     }
     let bytes = read_body(body, MAX_BLOB_BYTES).await?;
-    let created = hq.put_blob(&hash, &bytes).await?;
-    let status = if created {
+    let stored = hq
+        .put_blobs(vec![(hash, bytes)])
+        .await?
+        .pop()
+        .ok_or_else(|| HqError::storage("the blob was not stored"))?;
+    let status = if stored.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(
-            serde_json::json!({"hash": hash.to_ascii_lowercase(), "size": bytes.len(), "created": created}),
-        ),
-    ))
+    Ok((status, Json(stored)))
+}
+
+/// Many blobs in one request and one transaction: a multipart body with one
+/// part per blob, each part named by the blob's hash.
+async fn put_blobs(
+    _: Protocol,
+    State(hq): State<Hq>,
+    Device(_): Device,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> HqResult<impl IntoResponse> {
+    let mut multipart = multipart
+        .map_err(|rejection| HqError::bad_request("content_type", rejection.body_text()))?;
+    let mut blobs = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let hash = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        blobs.push((hash, bytes.to_vec()));
+    }
+    if blobs.is_empty() {
+        return Err(HqError::invalid("no_blobs", "send at least one part"));
+    }
+    let stored = hq.put_blobs(blobs).await?;
+    Ok((StatusCode::CREATED, Json(StoredBlobs { stored })))
+}
+
+fn multipart_error(error: MultipartError) -> HqError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        HqError::TooLarge(format!(
+            "the body is larger than {MAX_BLOB_BATCH_BYTES} bytes"
+        ))
+    } else {
+        // Also what a connection cut mid-upload looks like from here.
+        HqError::bad_request("bad_body", error.body_text())
+    }
+}
+
+async fn missing_blobs(
+    _: Protocol,
+    State(hq): State<Hq>,
+    Device(_): Device,
+    JsonBody(query): JsonBody<BlobQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(MissingBlobs {
+        missing: hq.missing_blobs(&query.hashes).await?,
+    }))
 }
 
 async fn head_blob(
@@ -333,7 +386,7 @@ async fn head_blob(
     Device(_): Device,
     PathParam(hash): PathParam<String>,
 ) -> HqResult<StatusCode> {
-    Ok(if hq.has_blob(&hash).await? {
+    Ok(if hq.missing_blobs(&[hash]).await?.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::NOT_FOUND

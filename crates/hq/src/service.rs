@@ -9,7 +9,8 @@ use chrono::{Duration, NaiveDate};
 use doorstep_core::signature::{sha256_hex, signature_is_valid, ServiceForm};
 use doorstep_core::wire::{
     ConflictId, DeviceId, EnrollRequest, EnrollResponse, EnrollmentCode, PullResponse, PushRequest,
-    PushResponse, Receipt, RowError, TechnicianId, TechnicianRef,
+    PushResponse, Receipt, RowError, StoredBlob, TechnicianId, TechnicianRef, MAX_BLOB_BYTES,
+    MAX_BLOB_QUERY,
 };
 use doorstep_core::{
     Customer, CustomerId, EarlierVisit, Job, JobId, JobStatus, JobType, SubCase, Timestamp,
@@ -673,21 +674,65 @@ impl Hq {
             .await
     }
 
-    /// Stores a blob after checking its bytes hash to its name. True when new.
-    pub async fn put_blob(&self, hash: &str, bytes: &[u8]) -> HqResult<bool> {
-        let hash = check_hash(hash)?;
-        let actual = sha256_hex(bytes);
-        if actual != hash {
-            return Err(HqError::invalid(
-                "hash_mismatch",
-                format!("the bytes hash to {actual}, not {hash}"),
-            ));
+    /// Stores blobs after checking each one's bytes hash to its name: all of
+    /// them in one transaction, or none when any is wrong.
+    pub async fn put_blobs(&self, blobs: Vec<(String, Vec<u8>)>) -> HqResult<Vec<StoredBlob>> {
+        let mut named = Vec::with_capacity(blobs.len());
+        let mut seen = std::collections::HashSet::new();
+        for (hash, bytes) in blobs {
+            let hash = check_hash(&hash)?;
+            if bytes.len() > MAX_BLOB_BYTES {
+                return Err(HqError::TooLarge(format!(
+                    "blob {hash}: a blob is at most {MAX_BLOB_BYTES} bytes"
+                )));
+            }
+            if seen.insert(hash.clone()) {
+                named.push((hash, bytes));
+            }
         }
-        self.storage.put_blob(&hash, bytes, self.now()).await
+        // Hashing megabytes is CPU work: keep it off the async workers.
+        let named = tokio::task::spawn_blocking(move || {
+            for (hash, bytes) in &named {
+                let actual = sha256_hex(bytes);
+                if actual != *hash {
+                    return Err(HqError::invalid(
+                        "hash_mismatch",
+                        format!("the bytes hash to {actual}, not {hash}"),
+                    ));
+                }
+            }
+            Ok(named)
+        })
+        .await
+        .map_err(HqError::storage)??;
+        let sizes: Vec<(String, u64)> = named
+            .iter()
+            .map(|(hash, bytes)| (hash.clone(), bytes.len() as u64))
+            .collect();
+        let created = self.storage.put_blobs(named, self.now()).await?;
+        Ok(sizes
+            .into_iter()
+            .zip(created)
+            .map(|((hash, size), created)| StoredBlob {
+                hash,
+                size,
+                created,
+            })
+            .collect())
     }
 
-    pub async fn has_blob(&self, hash: &str) -> HqResult<bool> {
-        self.storage.has_blob(&check_hash(hash)?).await
+    /// The hashes among `hashes` that HQ does not hold, lower-cased.
+    pub async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
+        if hashes.len() > MAX_BLOB_QUERY {
+            return Err(HqError::TooLarge(format!(
+                "ask about at most {MAX_BLOB_QUERY} blobs at a time"
+            )));
+        }
+        let hashes = hashes
+            .iter()
+            .map(|hash| check_hash(hash))
+            .collect::<HqResult<Vec<_>>>()?;
+        self.storage.missing_blobs(&hashes).await
     }
 
     pub async fn blob(&self, hash: &str) -> HqResult<Vec<u8>> {

@@ -806,6 +806,154 @@ async fn blobs_are_verified_and_limited() {
     assert_eq!(get.headers["content-type"], "image/png");
 }
 
+/// A multipart body with one part per (name, bytes), as the app sends blobs.
+fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "doorstep-test-boundary";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn blobs_go_up_in_batches_all_or_nothing() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let upload = |content_type: &str, body: Vec<u8>, token: Option<&str>| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/blobs")
+            .header("x-doorstep-protocol", "1")
+            .header("content-type", content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    let (png, strokes) = (b"\x89PNG signature".to_vec(), b"[[1,2],[3,4]]".to_vec());
+    let (png_hash, strokes_hash) = (sha256_hex(&png), sha256_hex(&strokes));
+    let missing = |hashes: Vec<String>| {
+        let token = dev.token.clone();
+        let api = &api;
+        async move {
+            api.device(
+                &token,
+                Method::POST,
+                "/api/v1/blobs/missing",
+                Some(json!({ "hashes": hashes })),
+            )
+            .await
+        }
+    };
+    let asked = missing(vec![png_hash.clone(), strokes_hash.to_uppercase()]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert_eq!(
+        asked.body["missing"],
+        json!([png_hash, strokes_hash]),
+        "HQ lacks both, named in lower case"
+    );
+
+    let (content_type, body) = multipart(&[
+        (&png_hash, &png),
+        (&sha256_hex(b"something else"), &strokes),
+    ]);
+    let wrong = api.raw(upload(&content_type, body, Some(&dev.token))).await;
+    assert_error(
+        &wrong,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "hash_mismatch",
+        "one wrong part refuses the batch",
+    );
+    let after_wrong = missing(vec![png_hash.clone()]).await;
+    assert_eq!(
+        after_wrong.body["missing"],
+        json!([png_hash]),
+        "nothing of a refused batch is kept, not even its good part"
+    );
+
+    let (content_type, body) = multipart(&[(&png_hash, &png), (&strokes_hash, &strokes)]);
+    let cut = api
+        .raw(upload(
+            &content_type,
+            body[..body.len() / 2].to_vec(),
+            Some(&dev.token),
+        ))
+        .await;
+    assert_error(
+        &cut,
+        StatusCode::BAD_REQUEST,
+        "bad_body",
+        "a body cut mid-part is refused, not half-stored",
+    );
+    assert_eq!(
+        missing(vec![png_hash.clone()]).await.body["missing"],
+        json!([png_hash])
+    );
+    let anonymous = api.raw(upload(&content_type, body.clone(), None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let not_multipart = api
+        .raw(upload("application/json", b"{}".to_vec(), Some(&dev.token)))
+        .await;
+    assert_error(
+        &not_multipart,
+        StatusCode::BAD_REQUEST,
+        "content_type",
+        "the batch must be multipart",
+    );
+
+    let stored = api.raw(upload(&content_type, body, Some(&dev.token))).await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{:?}", stored.body);
+    assert_eq!(
+        stored.body["stored"],
+        json!([
+            {"hash": png_hash, "size": png.len(), "created": true},
+            {"hash": strokes_hash, "size": strokes.len(), "created": true},
+        ])
+    );
+    let (content_type, body) = multipart(&[(&png_hash, &png)]);
+    let again = api.raw(upload(&content_type, body, Some(&dev.token))).await;
+    assert_eq!(
+        again.body["stored"][0]["created"],
+        json!(false),
+        "a blob sent twice is stored once"
+    );
+    assert_eq!(
+        missing(vec![png_hash.clone(), strokes_hash.clone()])
+            .await
+            .body["missing"],
+        json!([])
+    );
+
+    let bad = missing(vec!["not-a-hash".into()]).await;
+    assert_error(
+        &bad,
+        StatusCode::BAD_REQUEST,
+        "bad_hash",
+        "names are hashes",
+    );
+    let too_many = missing(vec![
+        png_hash.clone();
+        doorstep_core::wire::MAX_BLOB_QUERY + 1
+    ])
+    .await;
+    assert_error(
+        &too_many,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "the question has a size limit",
+    );
+}
+
 #[tokio::test]
 async fn dispatcher_flow_import_board_conflict() {
     let api = Api::new().await;

@@ -427,19 +427,51 @@ async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
 }
 
 async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {
-    let hash = doorstep_core::signature::sha256_hex(b"png bytes");
-    assert!(!storage.has_blob(&hash).await.unwrap(), "not there yet");
-    assert!(
-        storage.put_blob(&hash, b"png bytes", t0()).await.unwrap(),
+    let png = doorstep_core::signature::sha256_hex(b"png bytes");
+    let strokes = doorstep_core::signature::sha256_hex(b"[strokes]");
+    assert_eq!(
+        storage.missing_blobs(std::slice::from_ref(&png)).await.unwrap(),
+        vec![png.clone()],
+        "not there yet"
+    );
+    assert_eq!(
+        storage
+            .put_blobs(vec![(png.clone(), b"png bytes".to_vec())], t0())
+            .await
+            .unwrap(),
+        vec![true],
         "the first upload stores it"
     );
-    assert!(
-        !storage.put_blob(&hash, b"png bytes", t0()).await.unwrap(),
-        "the second upload is a no-op, reported as not new"
-    );
-    assert!(storage.has_blob(&hash).await.unwrap());
     assert_eq!(
-        storage.blob(&hash).await.unwrap().as_deref(),
+        storage
+            .put_blobs(
+                vec![
+                    (png.clone(), b"png bytes".to_vec()),
+                    (strokes.clone(), b"[strokes]".to_vec())
+                ],
+                t0()
+            )
+            .await
+            .unwrap(),
+        vec![false, true],
+        "a batch stores what is new and reports the rest as held"
+    );
+    assert!(storage
+        .missing_blobs(&[png.clone(), strokes.clone()])
+        .await
+        .unwrap()
+        .is_empty());
+    let unknown = doorstep_core::signature::sha256_hex(b"never sent");
+    assert_eq!(
+        storage
+            .missing_blobs(&[strokes.clone(), unknown.clone()])
+            .await
+            .unwrap(),
+        vec![unknown],
+        "only the unknown one is missing"
+    );
+    assert_eq!(
+        storage.blob(&png).await.unwrap().as_deref(),
         Some(&b"png bytes"[..]),
         "the bytes come back identical"
     );

@@ -1,7 +1,7 @@
 //! The store's side of sync: HQ's dispatch applied by the ownership rules,
 //! the outbox read in order and marked sent, receipts and conflicts kept.
 
-use doorstep_core::wire::{ConflictNotice, Receipt};
+use doorstep_core::wire::{PushResponse, Receipt};
 use doorstep_core::{Job, JobId, JobStatus};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -110,41 +110,44 @@ impl Store {
         Ok(())
     }
 
-    pub fn record_receipts(&mut self, receipts: &[Receipt]) -> Result<(), StoreError> {
+    /// Keeps what HQ answered to a push, in one transaction: the entries it
+    /// made durable are marked sent, its receipts and conflicts recorded.
+    pub fn record_push(
+        &mut self,
+        answer: &PushResponse,
+        now: &doorstep_core::Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = time_to_sql(now);
         let tx = self.conn.transaction()?;
-        for receipt in receipts {
-            tx.execute(
+        tx.execute(
+            "UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1 AND sent_at IS NULL",
+            params![answer.applied_through_seq, now],
+        )?;
+        {
+            let mut receipt = tx.prepare_cached(
                 "INSERT INTO sync_receipts (job_id, server_time, content_hash) VALUES (?1, ?2, ?3)
                  ON CONFLICT(job_id) DO UPDATE SET server_time = excluded.server_time,
                      content_hash = excluded.content_hash",
-                params![
-                    receipt.job_id.to_string(),
-                    time_to_sql(&receipt.server_time),
-                    receipt.content_hash
-                ],
             )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    pub fn record_conflicts(
-        &mut self,
-        conflicts: &[ConflictNotice],
-        now: &doorstep_core::Timestamp,
-    ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        for conflict in conflicts {
-            tx.execute(
+            for r in &answer.receipts {
+                receipt.execute(params![
+                    r.job_id.to_string(),
+                    time_to_sql(&r.server_time),
+                    r.content_hash
+                ])?;
+            }
+            let mut conflict = tx.prepare_cached(
                 "INSERT INTO sync_conflicts (conflict_id, job_id, reason, reported_at)
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT(conflict_id) DO NOTHING",
-                params![
-                    conflict.conflict_id.to_string(),
-                    conflict.job_id.to_string(),
-                    enum_to_sql(&conflict.reason),
-                    time_to_sql(now)
-                ],
             )?;
+            for c in &answer.conflicts {
+                conflict.execute(params![
+                    c.conflict_id.to_string(),
+                    c.job_id.to_string(),
+                    enum_to_sql(&c.reason),
+                    now
+                ])?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -169,23 +172,39 @@ impl Store {
         .transpose()
     }
 
-    pub fn blob_is_on_hq(&self, hash: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sync_blobs_sent WHERE hash = ?1",
-                [hash],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+    /// Of these blobs, the ones HQ is not yet known to hold, with their sizes.
+    pub fn blobs_not_on_hq(&self, hashes: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut lookup = self.conn.prepare_cached(
+            "SELECT length(bytes), hash IN (SELECT hash FROM sync_blobs_sent)
+             FROM blobs WHERE hash = ?1",
+        )?;
+        let mut out = Vec::new();
+        for hash in hashes {
+            let (size, on_hq) = lookup
+                .query_row([hash], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?))
+                })
+                .optional()?
+                .ok_or_else(|| StoreError::Corrupt(format!("blob {hash} is missing")))?;
+            if !on_hq {
+                out.push((hash.clone(), size as u64));
+            }
+        }
+        Ok(out)
     }
 
-    pub fn mark_blob_on_hq(&self, hash: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sync_blobs_sent (hash) VALUES (?1) ON CONFLICT(hash) DO NOTHING",
-            [hash],
-        )?;
+    /// Remembers that HQ holds these blobs (one transaction).
+    pub fn mark_blobs_on_hq(&mut self, hashes: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut mark = tx.prepare_cached(
+                "INSERT INTO sync_blobs_sent (hash) VALUES (?1) ON CONFLICT(hash) DO NOTHING",
+            )?;
+            for hash in hashes {
+                mark.execute([hash])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

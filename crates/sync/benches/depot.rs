@@ -179,10 +179,31 @@ async fn depot(label: &str, hq: Hq) {
     let (_dir, store) = device_with_completed_jobs(&hq, &url, "林师傅", DEPOT_JOBS, 1).await;
     let (floor_time, floor_bytes) = floor(&store);
     let start = Instant::now();
-    let summary = sync_once(&store, &mut |_| {}, &AtomicBool::new(false))
-        .await
-        .unwrap();
+    let mut phases: Vec<(&'static str, Instant)> = Vec::new();
+    let summary = sync_once(
+        &store,
+        &mut |p| {
+            if phases.last().map(|(name, _)| *name) != Some(p.phase) {
+                phases.push((p.phase, Instant::now()));
+            }
+        },
+        &AtomicBool::new(false),
+    )
+    .await
+    .unwrap();
     let elapsed = start.elapsed();
+    let end = start + elapsed;
+    let mut breakdown = vec![format!(
+        "pull {:.0} ms",
+        (phases.first().map_or(end, |p| p.1) - start).as_secs_f64() * 1e3
+    )];
+    for (n, (name, began)) in phases.iter().enumerate() {
+        let until = phases.get(n + 1).map_or(end, |p| p.1);
+        breakdown.push(format!(
+            "{name} {:.0} ms",
+            (until - *began).as_secs_f64() * 1e3
+        ));
+    }
     assert_eq!(
         summary.receipts.len(),
         DEPOT_JOBS,
@@ -190,7 +211,7 @@ async fn depot(label: &str, hq: Hq) {
     );
     let secs = elapsed.as_secs_f64();
     println!(
-        "depot sync, {label}: {DEPOT_JOBS} jobs ({} changes, {} blobs, {:.1} MiB) in {:.0} ms = {:.0} jobs/s, {:.1} MiB/s; floor (same {:.1} MiB, one SQLite transaction) {:.0} ms; ratio {:.1}x",
+        "depot sync, {label}: {DEPOT_JOBS} jobs ({} changes, {} blobs, {:.1} MiB) in {:.0} ms = {:.0} jobs/s, {:.1} MiB/s; floor (same {:.1} MiB, one SQLite transaction) {:.0} ms; ratio {:.1}x ({})",
         summary.changes_pushed,
         summary.blobs_sent,
         summary.bytes_sent as f64 / 1048576.0,
@@ -200,6 +221,7 @@ async fn depot(label: &str, hq: Hq) {
         floor_bytes as f64 / 1048576.0,
         floor_time.as_secs_f64() * 1e3,
         secs / floor_time.as_secs_f64(),
+        breakdown.join(", "),
     );
 }
 

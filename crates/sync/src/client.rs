@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use doorstep_core::wire::{
-    ApiError, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse,
-    PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ApiError, BlobQuery, EnrollRequest, EnrollResponse, MissingBlobs, PullResponse, PushRequest,
+    PushResponse, StoredBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
+use reqwest::multipart::{Form, Part};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -90,33 +91,29 @@ impl HqClient {
         .await
     }
 
-    /// Whether HQ already holds the blob with this SHA-256.
-    pub async fn has_blob(&self, hash: &str) -> Result<bool, SyncError> {
-        let response = self
-            .request(reqwest::Method::HEAD, &format!("/api/v1/blobs/{hash}"))
-            .send()
-            .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        match response.status() {
-            StatusCode::OK => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            status => Err(refusal(status, response).await),
-        }
+    /// The hashes among `hashes` (at most `MAX_BLOB_QUERY`) HQ does not hold.
+    pub async fn missing_blobs(&self, hashes: &[String]) -> Result<Vec<String>, SyncError> {
+        let answer: MissingBlobs = Self::send(
+            self.request(reqwest::Method::POST, "/api/v1/blobs/missing")
+                .json(&BlobQuery {
+                    hashes: hashes.to_vec(),
+                }),
+        )
+        .await?;
+        Ok(answer.missing)
     }
 
-    pub async fn put_blob(&self, hash: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
-        let response = self
-            .request(reqwest::Method::PUT, &format!("/api/v1/blobs/{hash}"))
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(refusal(response.status(), response).await)
-        }
+    /// Uploads blobs, each named by its SHA-256, in one request: HQ keeps
+    /// all of them or none.
+    pub async fn put_blobs(&self, blobs: Vec<(String, Vec<u8>)>) -> Result<StoredBlobs, SyncError> {
+        let form = blobs.into_iter().fold(Form::new(), |form, (hash, bytes)| {
+            form.part(hash.clone(), Part::bytes(bytes).file_name(hash))
+        });
+        Self::send(
+            self.request(reqwest::Method::POST, "/api/v1/blobs")
+                .multipart(form),
+        )
+        .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! One sync: pull, blobs, push. Holds the store's lock only for each short
 //! read or write, never across a network call, so the UI never waits on HQ.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
-    ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, Receipt,
+    ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, Receipt, MAX_BLOB_QUERY,
 };
 use doorstep_core::JobId;
 use doorstep_store::{OutboxEntry, Store, StoreError};
@@ -18,7 +18,10 @@ use serde::Serialize;
 use crate::{HqClient, SyncError};
 
 /// Outbox entries per push request.
-pub const BATCH_SIZE: usize = 500;
+pub const BATCH_SIZE: usize = 2_000;
+/// Blob bytes per upload request: large enough that HQ commits a few times
+/// per depot sync, small enough that the progress bar moves on a slow link.
+pub const BLOB_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
@@ -124,6 +127,23 @@ pub struct SyncSummary {
     pub not_sent: Vec<NotSent>,
 }
 
+/// Splits blobs into upload requests of about `BLOB_BATCH_BYTES` each.
+fn blob_batches(blobs: &[(String, u64)]) -> Vec<&[(String, u64)]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (n, (_, size)) in blobs.iter().enumerate() {
+        if n > start && bytes + size > BLOB_BATCH_BYTES {
+            batches.push(&blobs[start..n]);
+            (start, bytes) = (n, 0);
+        }
+        bytes += size;
+    }
+    if start < blobs.len() {
+        batches.push(&blobs[start..]);
+    }
+    batches
+}
+
 /// The blobs an outbox entry refers to.
 fn blob_hashes(change: &Change) -> Vec<String> {
     match change {
@@ -194,20 +214,32 @@ pub async fn sync_once(
     summary.jobs_removed = pulled.removed.len();
     locked(store).apply_dispatch(&pulled.jobs, &pulled.removed, &pulled.cursor)?;
 
-    // Everything still to send, to size the progress bar.
+    // Everything still to send, to size the progress bar. Blobs HQ holds
+    // already (sent by a sync whose answer was lost) are only marked.
     let pending = locked(store).pending_outbox()?;
-    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut named = Vec::new();
+    let mut seen = HashSet::new();
     for entry in &pending {
         let change: Change = serde_json::from_str(&entry.payload)
             .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", entry.seq)))?;
-        for hash in blob_hashes(&change) {
-            let guard = locked(store);
-            if !guard.blob_is_on_hq(&hash)? {
-                let size = guard.blob(&hash)?.bytes.len() as u64;
-                blobs.insert(hash, size);
-            }
-        }
+        named.extend(
+            blob_hashes(&change)
+                .into_iter()
+                .filter(|h| seen.insert(h.clone())),
+        );
     }
+    let unsent = locked(store).blobs_not_on_hq(&named)?;
+    let mut lacking = HashSet::new();
+    for chunk in unsent.chunks(MAX_BLOB_QUERY) {
+        let hashes: Vec<String> = chunk.iter().map(|(hash, _)| hash.clone()).collect();
+        lacking.extend(client.missing_blobs(&hashes).await?);
+    }
+    let (blobs, held): (Vec<_>, Vec<_>) = unsent
+        .into_iter()
+        .partition(|(hash, _)| lacking.contains(hash));
+    let held: Vec<String> = held.into_iter().map(|(hash, _)| hash).collect();
+    locked(store).mark_blobs_on_hq(&held)?;
+
     let payload_bytes: u64 = pending.iter().map(|e| e.payload.len() as u64).sum();
     let mut meter = Meter {
         progress: Progress {
@@ -215,7 +247,7 @@ pub async fn sync_once(
             items_done: 0,
             items_total: pending.len() + blobs.len(),
             bytes_done: 0,
-            bytes_total: payload_bytes + blobs.values().sum::<u64>(),
+            bytes_total: payload_bytes + blobs.iter().map(|(_, size)| size).sum::<u64>(),
             eta_seconds: None,
         },
         started: Instant::now(),
@@ -223,19 +255,25 @@ pub async fn sync_once(
     };
     meter.phase("blobs");
 
-    // Blobs before the changes that name them, each once.
-    for (hash, size) in &blobs {
+    // Blobs before the changes that name them, a few MiB per request.
+    for batch in blob_batches(&blobs) {
         if cancelled() {
             return Err(SyncError::Cancelled);
         }
-        if !client.has_blob(hash).await? {
-            let bytes = locked(store).blob(hash)?.bytes;
-            client.put_blob(hash, bytes).await?;
-            summary.blobs_sent += 1;
-            summary.bytes_sent += size;
-        }
-        locked(store).mark_blob_on_hq(hash)?;
-        meter.advance(1, *size);
+        let hashes: Vec<String> = batch.iter().map(|(hash, _)| hash.clone()).collect();
+        let bytes = {
+            let guard = locked(store);
+            hashes
+                .iter()
+                .map(|hash| Ok((hash.clone(), guard.blob(hash)?.bytes)))
+                .collect::<Result<Vec<_>, StoreError>>()?
+        };
+        let stored = client.put_blobs(bytes).await?;
+        locked(store).mark_blobs_on_hq(&hashes)?;
+        let size: u64 = batch.iter().map(|(_, size)| size).sum();
+        summary.blobs_sent += stored.stored.len();
+        summary.bytes_sent += size;
+        meter.advance(batch.len(), size);
     }
 
     meter.phase("push");
@@ -253,12 +291,7 @@ pub async fn sync_once(
         let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
         match client.push(&request).await {
             Ok(response) => {
-                let now = Utc::now();
-                let mut guard = locked(store);
-                guard.mark_sent_through(response.applied_through_seq, &now)?;
-                guard.record_receipts(&response.receipts)?;
-                guard.record_conflicts(&response.conflicts, &now)?;
-                drop(guard);
+                locked(store).record_push(&response, &Utc::now())?;
                 let sent = batch
                     .iter()
                     .filter(|e| e.seq <= response.applied_through_seq)

@@ -222,9 +222,12 @@ pub trait Storage: Send + Sync + 'static {
         now: Timestamp,
     ) -> HqResult<Conflict>;
 
-    async fn has_blob(&self, hash: &str) -> HqResult<bool>;
-    /// True when the blob is new.
-    async fn put_blob(&self, hash: &str, bytes: &[u8], now: Timestamp) -> HqResult<bool>;
+    /// The hashes among `hashes` that HQ does not hold.
+    async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>>;
+    /// Stores every blob in one transaction; for each, true when it is new.
+    /// Hashes are checked (and unique) by the caller.
+    async fn put_blobs(&self, blobs: Vec<(String, Vec<u8>)>, now: Timestamp)
+        -> HqResult<Vec<bool>>;
     async fn blob(&self, hash: &str) -> HqResult<Option<Vec<u8>>>;
 }
 

@@ -219,6 +219,8 @@ impl SqliteStorage {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
+        // The push path alone keeps a dozen statements hot.
+        conn.set_prepared_statement_cache_capacity(64);
         migrations()
             .to_latest(&mut conn)
             .map_err(HqError::storage)?;
@@ -796,27 +798,38 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn has_blob(&self, hash: &str) -> HqResult<bool> {
-        let hash = hash.to_string();
+    async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
+        let hashes = hashes.to_vec();
         self.with(move |conn| {
-            Ok(conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)",
-                [hash],
-                |row| row.get(0),
-            )?)
+            let mut held =
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?;
+            let mut missing = Vec::new();
+            for hash in hashes {
+                if !held.query_row([&hash], |row| row.get::<_, bool>(0))? {
+                    missing.push(hash);
+                }
+            }
+            Ok(missing)
         })
         .await
     }
 
-    async fn put_blob(&self, hash: &str, bytes: &[u8], now: Timestamp) -> HqResult<bool> {
-        let (hash, bytes) = (hash.to_string(), bytes.to_vec());
+    async fn put_blobs(
+        &self,
+        blobs: Vec<(String, Vec<u8>)>,
+        now: Timestamp,
+    ) -> HqResult<Vec<bool>> {
         self.write(move |tx| {
-            let inserted = tx.execute(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO blobs (hash, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (hash) DO NOTHING",
-                params![hash, bytes.len() as i64, bytes, ts(&now)],
             )?;
-            Ok(inserted == 1)
+            let now = ts(&now);
+            let mut created = Vec::with_capacity(blobs.len());
+            for (hash, bytes) in &blobs {
+                created.push(insert.execute(params![hash, bytes.len() as i64, bytes, now])? == 1);
+            }
+            Ok(created)
         })
         .await
     }
@@ -842,6 +855,7 @@ fn push_in(
 ) -> HqResult<PushResponse> {
     let device_key = device.id.to_string();
     let tech_key = device.technician_id.to_string();
+    let now_text = ts(&now);
     let (last_seq, revoked): (i64, Option<String>) = tx.query_row(
         "SELECT last_seq, revoked_at FROM devices WHERE id = ?1",
         [&device_key],
@@ -856,91 +870,95 @@ fn push_in(
     let fresh = push::fresh(last_seq, entries)?;
 
     // Every job named in the batch: it must have been this technician's.
+    // Each is read once here; the batch changes only technician records.
     let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
     named.sort();
     named.dedup();
-    for job in &named {
-        let ever: bool = tx.query_row(
+    let mut jobs = std::collections::HashMap::with_capacity(named.len());
+    {
+        let mut ever = tx.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM job_assignments WHERE job_id = ?1 AND technician_id = ?2)",
-            params![job.to_string(), tech_key],
-            |row| row.get(0),
         )?;
-        if !ever {
-            return Err(HqError::Forbidden {
-                code: "forbidden_job",
-                message: format!("job {job} is not one of this technician's jobs"),
-                job_id: Some(*job),
-            });
+        for job in &named {
+            if !ever.query_row(params![job.to_string(), tech_key], |row| {
+                row.get::<_, bool>(0)
+            })? {
+                return Err(HqError::Forbidden {
+                    code: "forbidden_job",
+                    message: format!("job {job} is not one of this technician's jobs"),
+                    job_id: Some(*job),
+                });
+            }
+            let dispatched = load_job(tx, &job.to_string())?
+                .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+            jobs.insert(*job, dispatched);
         }
     }
 
-    let mut touched: Vec<JobId> = Vec::new();
+    let mut insert_op = tx.prepare_cached(
+        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    let mut upsert_record = tx.prepare_cached(
+        "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
+             server_time, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
+             body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
+             op_id = excluded.op_id, device_time = excluded.device_time,
+             server_time = excluded.server_time, removed = excluded.removed",
+    )?;
+    let mut conflict_open = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
+    )?;
+    let mut insert_conflict = tx.prepare_cached(
+        "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut touched = std::collections::BTreeSet::new();
     for entry in fresh {
         let op_key = entry.op_id.to_string();
+        let job_key = entry.job_id.to_string();
         let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
-        let inserted = tx.execute(
-            "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
-            params![
-                op_key,
-                device_key,
-                entry.seq,
-                entry.job_id.to_string(),
-                entry.kind,
-                payload,
-                ts(&entry.device_time),
-                ts(&now)
-            ],
-        )?;
+        let device_time = ts(&entry.device_time);
+        let inserted = insert_op.execute(params![
+            op_key,
+            device_key,
+            entry.seq,
+            job_key,
+            entry.kind,
+            payload,
+            device_time,
+            now_text
+        ])?;
         if inserted == 0 {
             continue; // this op_id was applied before (from another seq)
         }
         let (record_key, body, removed) = push::record_effect(&entry.payload);
-        tx.execute(
-            "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
-                 server_time, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
-                 body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
-                 op_id = excluded.op_id, device_time = excluded.device_time,
-                 server_time = excluded.server_time, removed = excluded.removed",
-            params![
-                entry.job_id.to_string(),
-                record_key,
-                entry.kind,
-                body.to_string(),
-                op_key,
-                ts(&entry.device_time),
-                ts(&now),
-                removed
-            ],
-        )?;
-        if !touched.contains(&entry.job_id) {
-            touched.push(entry.job_id);
-        }
-        let job = load_job(tx, &entry.job_id.to_string())?
-            .ok_or_else(|| HqError::NotFound(format!("job {}", entry.job_id)))?;
+        upsert_record.execute(params![
+            job_key,
+            record_key,
+            entry.kind,
+            body.to_string(),
+            op_key,
+            device_time,
+            now_text,
+            removed
+        ])?;
+        touched.insert(entry.job_id);
+        let job = &jobs[&entry.job_id];
         if let Some(reason) =
             push::conflict_reason(job.job.status, job.technician_id, device.technician_id)
         {
-            let open: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
-                [entry.job_id.to_string()],
-                |row| row.get(0),
-            )?;
-            if !open {
-                tx.execute(
-                    "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
-                         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        ConflictId::new().to_string(),
-                        entry.job_id.to_string(),
-                        device_key,
-                        tech_key,
-                        enum_text(&reason),
-                        op_key,
-                        ts(&now)
-                    ],
-                )?;
+            if !conflict_open.query_row([&job_key], |row| row.get::<_, bool>(0))? {
+                insert_conflict.execute(params![
+                    ConflictId::new().to_string(),
+                    job_key,
+                    device_key,
+                    tech_key,
+                    enum_text(&reason),
+                    op_key,
+                    now_text
+                ])?;
             }
         }
     }
@@ -952,31 +970,34 @@ fn push_in(
     }
 
     // Receipts: recomputed for the jobs this batch changed.
+    let mut update_job = tx.prepare_cached(
+        "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
+    )?;
     for job_id in &touched {
-        let key = job_id.to_string();
-        let job = load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job_id}")))?;
-        let visit = rebuilt_visit(tx, &job)?;
+        let job = &jobs[job_id];
+        let visit = rebuilt_visit(tx, job)?;
         let hash = push::content_hash(&visit);
         let status =
             match push::conflict_reason(job.job.status, job.technician_id, device.technician_id) {
                 Some(_) => job.job.status,
                 None => push::progressed_status(job.job.status, &visit),
             };
-        tx.execute(
-            "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
-            params![key, hash, ts(&now), enum_text(&status)],
-        )?;
+        update_job.execute(params![
+            job_id.to_string(),
+            hash,
+            now_text,
+            enum_text(&status)
+        ])?;
     }
 
     let mut receipts = Vec::new();
     let mut conflicts = Vec::new();
+    let mut receipt_of =
+        tx.prepare_cached("SELECT content_hash, receipt_at FROM jobs WHERE id = ?1")?;
     for job_id in &named {
         let key = job_id.to_string();
-        let (hash, at): (Option<String>, Option<String>) = tx.query_row(
-            "SELECT content_hash, receipt_at FROM jobs WHERE id = ?1",
-            [&key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        let (hash, at): (Option<String>, Option<String>) =
+            receipt_of.query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))?;
         if let (Some(content_hash), Some(at)) = (hash, at) {
             receipts.push(Receipt {
                 job_id: *job_id,

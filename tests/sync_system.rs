@@ -6,6 +6,9 @@
 use std::future::IntoFuture;
 use std::io::Cursor;
 use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -263,9 +266,17 @@ async fn depot_day(world: World) {
         complete_offline(&store, *id, n);
     }
     let mut reports = 0;
-    let summary = sync_once(&store, &mut |_| reports += 1, &AtomicBool::new(false))
-        .await
-        .unwrap();
+    let mut last_progress = None;
+    let summary = sync_once(
+        &store,
+        &mut |progress| {
+            reports += 1;
+            last_progress = Some(progress.clone());
+        },
+        &AtomicBool::new(false),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.changes_pushed, JOBS * 8, "8 changes per job");
     assert_eq!(
         summary.blobs_sent,
@@ -274,9 +285,15 @@ async fn depot_day(world: World) {
     );
     assert_eq!(summary.receipts.len(), JOBS, "a receipt per job");
     assert!(summary.not_sent.is_empty() && summary.conflicts.is_empty());
+    let last = last_progress.expect("progress is reported");
     assert!(
-        reports > JOBS,
-        "progress is reported as blobs and batches go"
+        reports >= 4,
+        "progress is reported as blob and change batches go ({reports})"
+    );
+    assert_eq!(
+        (last.items_done, last.bytes_done),
+        (last.items_total, last.bytes_total),
+        "the bar ends full"
     );
     assert_hq_matches_app(&world, &store, &ids).await;
 
@@ -465,48 +482,134 @@ async fn the_app_killed_mid_sync_resumes_without_loss_or_duplicates() {
     assert_hq_matches_app(&world, &store, &ids).await;
 }
 
+/// The `doorstep-hq` binary, next to this test's own directory: `cargo test
+/// --workspace` builds it for HQ's tests, and scripts/test.sh builds it first.
+fn hq_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("doorstep-hq");
+    assert!(
+        path.exists(),
+        "build HQ first: cargo build -p doorstep-hq ({})",
+        path.display()
+    );
+    path
+}
+
+/// A real `doorstep-hq serve` process on `addr`, ready when this returns.
+fn spawn_hq_process(database: &str, addr: SocketAddr) -> Child {
+    let mut child = Command::new(hq_binary())
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--database",
+            database,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("doorstep-hq did not start on {addr}");
+}
+
+/// A TCP proxy in front of HQ that passes everything through until
+/// `kill_after` bytes of requests have reached HQ, then SIGKILLs the HQ
+/// process: it dies while a request is arriving or being applied.
+async fn start_killing_proxy(
+    upstream: SocketAddr,
+    kill_after: usize,
+    hq: Arc<Mutex<Child>>,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let uploaded = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (uploaded, hq) = (uploaded.clone(), hq.clone());
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let read = match client_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => read,
+                    };
+                    if server_write.write_all(&buf[..read]).await.is_err() {
+                        return;
+                    }
+                    if uploaded.fetch_add(read, Ordering::SeqCst) + read >= kill_after {
+                        let _ = hq.lock().unwrap().kill();
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 #[tokio::test]
-async fn hq_restarted_mid_batch_loses_and_duplicates_nothing() {
+async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", dir.path().join("hq.sqlite3").display());
     let storage = doorstep_hq::storage::open(&database).await.unwrap();
     let world = start_hq_on(storage, tempfile::tempdir().unwrap()).await;
     let (_app_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
 
-    // A second HQ process on the same database, to be stopped mid-batch.
-    let first = Hq::new(
-        doorstep_hq::storage::open(&database).await.unwrap(),
-        system_clock(),
-    );
-    let (url, server) = serve(&first).await;
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&url))
-        .unwrap();
-    let syncing = sync(&store);
-    tokio::pin!(syncing);
-    let stopped = tokio::select! {
-        result = &mut syncing => { result.map(|_| false).unwrap_or(true) }
-        _ = tokio::time::sleep(std::time::Duration::from_millis(30)) => {
-            server.abort();
-            syncing.await.is_err()
+    // Each round: a fresh HQ process on the same database, killed once a
+    // few more bytes of the sync have reached it than the round before.
+    let mut kills = 0;
+    for kill_after in [300, 3_000, 30_000, 300_000, 600_000, 1_000_000, 1_500_000] {
+        let hq = Arc::new(Mutex::new(spawn_hq_process(&database, addr)));
+        let proxy = start_killing_proxy(addr, kill_after, hq.clone()).await;
+        store
+            .lock()
+            .unwrap()
+            .set_setting("hq_url", Some(&proxy))
+            .unwrap();
+        let result = sync(&store).await;
+        let mut hq = hq.lock().unwrap();
+        let _ = hq.kill();
+        let status = hq.wait().unwrap();
+        if result.is_err() {
+            assert!(
+                status.signal() == Some(libc::SIGKILL),
+                "the sync failed only because HQ was killed ({status})"
+            );
+            kills += 1;
         }
-    };
-    // A fresh HQ on the same database takes over.
-    let second = Hq::new(
-        doorstep_hq::storage::open(&database).await.unwrap(),
-        system_clock(),
-    );
-    let (url, _server) = serve(&second).await;
+    }
+    assert!(kills >= 3, "HQ was killed mid-sync several times ({kills})");
+
+    // HQ restarted for good: the next sync finishes the job.
+    let mut hq = spawn_hq_process(&database, addr);
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&url))
+        .set_setting("hq_url", Some(&format!("http://{addr}")))
         .unwrap();
-    sync(&store)
-        .await
-        .expect("the sync against the restarted HQ completes");
-    assert!(stopped, "HQ was stopped while the sync was under way");
+    let finished = sync(&store).await;
+    let _ = hq.kill();
+    let _ = hq.wait();
+    finished.expect("the sync against the restarted HQ completes");
+    assert!(store.lock().unwrap().pending_outbox().unwrap().is_empty());
     assert_hq_matches_app(&world, &store, &ids).await;
 }
