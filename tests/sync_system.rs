@@ -613,3 +613,75 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     assert!(store.lock().unwrap().pending_outbox().unwrap().is_empty());
     assert_hq_matches_app(&world, &store, &ids).await;
 }
+
+/// Stands in for an HQ of another protocol version, which cannot run here:
+/// it answers every request as HQ does a version it does not speak.
+async fn serve_hq_speaking(version: u32) -> String {
+    let answer = move || async move {
+        (
+            axum::http::StatusCode::UPGRADE_REQUIRED,
+            axum::Json(serde_json::json!({
+                "code": "protocol_version",
+                "message": format!("this HQ speaks protocol {version}"),
+                "supported": [version],
+            })),
+        )
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().fallback(answer);
+    tokio::spawn(axum::serve(listener, router).into_future());
+    url
+}
+
+#[tokio::test]
+async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() {
+    let newer = serve_hq_speaking(wire::PROTOCOL_VERSION + 1).await;
+    let (_dir, store) = app_store();
+    let refused = enroll(&store, &newer, "ABCD-EFGH", "laptop-1").await;
+    let Err(error @ SyncError::Protocol { .. }) = refused else {
+        panic!("enrolling at a newer HQ is a protocol error: {refused:?}");
+    };
+    assert_eq!(error.code(), "protocol_version");
+    assert!(
+        error.message(Lang::Zh).contains("请升级应用"),
+        "{}",
+        error.message(Lang::Zh)
+    );
+    assert!(error.message(Lang::En).contains("update the app"));
+    assert_eq!(
+        store.lock().unwrap().setting("hq_url").unwrap(),
+        None,
+        "a refused enrollment remembers nothing"
+    );
+
+    // An enrolled app with work to send meets an HQ that is older than it.
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 2).await;
+    let pending = store.lock().unwrap().pending_outbox().unwrap().len();
+    let older = serve_hq_speaking(wire::PROTOCOL_VERSION - 1).await;
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&older))
+        .unwrap();
+    let error = sync(&store).await.unwrap_err();
+    assert!(matches!(error, SyncError::Protocol { .. }), "{error}");
+    assert!(!error.is_transient(), "retrying will not help");
+    assert!(error.message(Lang::Zh).contains("联系总部升级"));
+    assert!(error.message(Lang::En).contains("ask HQ to upgrade"));
+    assert_eq!(
+        store.lock().unwrap().pending_outbox().unwrap().len(),
+        pending,
+        "nothing was sent or marked sent"
+    );
+
+    // Back at the real HQ, everything goes.
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&world.url))
+        .unwrap();
+    sync(&store).await.unwrap();
+    assert_hq_matches_app(&world, &store, &ids).await;
+}

@@ -430,7 +430,10 @@ async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {
     let png = doorstep_core::signature::sha256_hex(b"png bytes");
     let strokes = doorstep_core::signature::sha256_hex(b"[strokes]");
     assert_eq!(
-        storage.missing_blobs(std::slice::from_ref(&png)).await.unwrap(),
+        storage
+            .missing_blobs(std::slice::from_ref(&png))
+            .await
+            .unwrap(),
         vec![png.clone()],
         "not there yet"
     );
