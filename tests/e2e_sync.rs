@@ -108,5 +108,62 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         .await
         .unwrap();
     app.find("job-receipt").await;
+
+    // HQ cancels the job while the technician, not yet synced, logs one
+    // more call on it: HQ keeps the call, and the job view says so.
+    hq.cancel(job_id.parse().unwrap()).await.unwrap();
+    app.click("step-phone").await;
+    app.find("call-outcome")
+        .await
+        .select_by_value("confirmed")
+        .await
+        .unwrap();
+    app.type_into("call-note", "再次确认").await;
+    app.click("call-log-add").await;
+    app.client
+        .wait()
+        .at_most(common::WAIT)
+        .for_element(fantoccini::Locator::Css(
+            "[data-testid='call-log-row']:nth-of-type(2)",
+        ))
+        .await
+        .unwrap();
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.find("sync-conflict").await;
+    app.click("sync-back").await;
+    app.click("job-tab-done").await;
+    app.client
+        .wait()
+        .at_most(common::WAIT)
+        .for_element(fantoccini::Locator::Css(&format!(
+            "[data-testid='job-row'][data-job-id='{job_id}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let conflict = app.find("job-conflict").await;
+    assert_eq!(
+        conflict.attr("data-reason").await.unwrap().as_deref(),
+        Some("cancelled")
+    );
+    assert!(
+        conflict
+            .text()
+            .await
+            .unwrap()
+            .contains("客户签名总部均已保存"),
+        "the technician reads what happened, in Chinese"
+    );
+    let detail = hq.job_detail(job_id.parse().unwrap()).await.unwrap();
+    assert_eq!(
+        detail.visit.call_logs.len(),
+        2,
+        "HQ kept the later call too"
+    );
+    assert_eq!(detail.conflicts.len(), 1, "and shows the conflict");
     app.stop().await;
 }

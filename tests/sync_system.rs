@@ -179,8 +179,9 @@ async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId
         for id in ids {
             let visit = store.visit(*id).unwrap();
             let receipt = store
-                .receipt(*id)
+                .job_sync_state(*id)
                 .unwrap()
+                .receipt
                 .expect("a receipt for every job");
             let signature = visit.signature.clone().unwrap();
             let blobs: Vec<(String, Vec<u8>)> = [
@@ -328,6 +329,14 @@ async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
         "HQ kept what the customer signed"
     );
     assert_eq!(detail.conflicts.len(), 1);
+
+    // The job view learns of it; the other job has none.
+    let state = store.lock().unwrap().job_sync_state(ids[0]).unwrap();
+    let conflict = state.conflict.expect("the job knows of its conflict");
+    assert_eq!(conflict.reason, wire::ConflictReason::Cancelled);
+    assert!(state.receipt.is_some(), "and of HQ's receipt");
+    let other = store.lock().unwrap().job_sync_state(ids[1]).unwrap();
+    assert_eq!(other.conflict, None);
 }
 
 /// A TCP proxy in front of HQ that cuts each connection after a varying

@@ -76,7 +76,7 @@ fn main() {
             sync::enroll,
             sync::sync_now,
             sync::cancel_sync,
-            sync::job_receipt,
+            sync::job_sync_state,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Doorstep");

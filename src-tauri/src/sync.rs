@@ -2,9 +2,8 @@
 
 use std::sync::atomic::Ordering;
 
-use doorstep_core::wire::Receipt;
 use doorstep_core::Lang;
-use doorstep_store::SyncCounts;
+use doorstep_store::{JobSyncState, SyncCounts};
 use doorstep_sync::{Enrollment, Progress, SyncError, SyncSummary};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -133,14 +132,16 @@ pub fn cancel_sync(state: State<'_, AppState>) {
 }
 
 #[tauri::command]
-pub async fn job_receipt(
+pub async fn job_sync_state(
     state: State<'_, AppState>,
     job_id: String,
-) -> Result<Option<Receipt>, IpcError> {
+) -> Result<JobSyncState, IpcError> {
     let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
     let lang = crate::commands::lang(&store);
     let id = job_id
         .parse()
         .map_err(|_| IpcError::bad_request(lang, format!("job id {job_id:?}")))?;
-    store.receipt(id).map_err(|e| IpcError::store(e, lang))
+    store
+        .job_sync_state(id)
+        .map_err(|e| IpcError::store(e, lang))
 }

@@ -19,7 +19,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobSummary, Tab};
-pub use sync::{SyncCounts, DEMO_SEEDED};
+pub use sync::{JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
 pub use visit::{OutboxEntry, StoredBlob};
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.

@@ -1,18 +1,32 @@
 //! The store's side of sync: HQ's dispatch applied by the ownership rules,
 //! the outbox read in order and marked sent, receipts and conflicts kept.
 
-use doorstep_core::wire::{PushResponse, Receipt};
-use doorstep_core::{Job, JobId, JobStatus};
+use doorstep_core::wire::{ConflictReason, PushResponse, Receipt};
+use doorstep_core::{Job, JobId, JobStatus, Timestamp};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use crate::codec::{enum_from_sql, enum_to_sql, time_to_sql};
+use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
 use crate::{Store, StoreError};
 
 /// Set when the store holds the demo set rather than jobs from HQ.
 pub const DEMO_SEEDED: &str = "demo_seeded";
 const PULL_CURSOR: &str = "pull_cursor";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSyncState {
+    pub receipt: Option<Receipt>,
+    pub conflict: Option<JobConflict>,
+}
+
+/// HQ cancelled or reassigned a job the technician had worked on; HQ kept
+/// the technician's records and a dispatcher decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobConflict {
+    pub reason: ConflictReason,
+    pub reported_at: Timestamp,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncCounts {
@@ -153,23 +167,46 @@ impl Store {
         Ok(())
     }
 
-    pub fn receipt(&self, job_id: JobId) -> Result<Option<Receipt>, StoreError> {
-        let row: Option<(String, String)> = self
+    /// What sync knows of one job: HQ's receipt, and the latest conflict HQ
+    /// reported on it (HQ cancelled or reassigned it after work was done).
+    pub fn job_sync_state(&self, job_id: JobId) -> Result<JobSyncState, StoreError> {
+        let key = job_id.to_string();
+        let receipt: Option<(String, String)> = self
             .conn
             .query_row(
                 "SELECT server_time, content_hash FROM sync_receipts WHERE job_id = ?1",
-                [job_id.to_string()],
+                [&key],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        row.map(|(server_time, content_hash)| {
-            Ok(Receipt {
-                job_id,
-                server_time: crate::codec::time_from_sql(&server_time)?,
-                content_hash,
-            })
+        let conflict: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT reason, reported_at FROM sync_conflicts WHERE job_id = ?1
+                 ORDER BY reported_at DESC LIMIT 1",
+                [&key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        Ok(JobSyncState {
+            receipt: receipt
+                .map(|(server_time, content_hash)| {
+                    Ok::<_, StoreError>(Receipt {
+                        job_id,
+                        server_time: time_from_sql(&server_time)?,
+                        content_hash,
+                    })
+                })
+                .transpose()?,
+            conflict: conflict
+                .map(|(reason, reported_at)| {
+                    Ok::<_, StoreError>(JobConflict {
+                        reason: enum_from_sql(&reason)?,
+                        reported_at: time_from_sql(&reported_at)?,
+                    })
+                })
+                .transpose()?,
         })
-        .transpose()
     }
 
     /// Of these blobs, the ones HQ is not yet known to hold, with their sizes.

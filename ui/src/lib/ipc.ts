@@ -199,6 +199,11 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' }
+/** What sync knows of one job: HQ's receipt, and a conflict HQ reported. */
+export interface JobSyncState {
+  receipt: Receipt | null;
+  conflict: { reason: ConflictNotice['reason']; reported_at: Timestamp } | null;
+}
 export interface NotSent { job_id: Uuid; code: string; reason: string }
 export interface SyncSummary {
   jobs_pulled: number;
@@ -252,7 +257,7 @@ export const ipc = {
   enroll: (hqUrl: string, code: string) => call<Enrollment>('enroll', { hqUrl, code }),
   syncNow: () => call<SyncSummary>('sync_now'),
   cancelSync: () => call<null>('cancel_sync'),
-  jobReceipt: (jobId: Uuid) => call<Receipt | null>('job_receipt', { jobId }),
+  jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */
