@@ -437,3 +437,16 @@ test('HQ serves the console at /console/ and its assets', async () => {
   assert.match(js.headers.get('content-type'), /javascript/);
   assert.equal((await fetch(`${hq.base}/console/assets/nope.js`)).status, 404, 'a missing asset is a 404');
 });
+
+test('sign out: the session ends on HQ and the sign-in page comes back', async () => {
+  await signIn();
+  const [session] = (await browser.context.cookies()).filter((c) => c.name === 'doorstep_session');
+  assert.ok(session, 'signed in with a session cookie');
+  await page.click(tid('sign-out'));
+  await page.locator(tid('login-form')).waitFor();
+  assert.equal(await page.locator(tid('board')).count(), 0, 'the board is gone');
+  await page.reload();
+  await page.locator(tid('login-form')).waitFor();
+  const stale = await fetch(`${hq.base}/api/v1/devices`, { headers: { cookie: `doorstep_session=${session.value}` } });
+  assert.equal(stale.status, 401, 'a copy of the old cookie no longer works');
+});

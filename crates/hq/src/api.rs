@@ -54,6 +54,7 @@ pub fn router(state: Hq) -> Router {
         )
         // Dispatcher endpoints (the console).
         .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
         .route("/api/v1/enrollment-codes", post(issue_code))
         .route("/api/v1/devices", get(devices))
         .route("/api/v1/devices/{id}/revoke", post(revoke))
@@ -429,6 +430,16 @@ async fn login(
     );
     let cookie = HeaderValue::from_str(&cookie).map_err(HqError::storage)?;
     Ok(([(SET_COOKIE, cookie)], Json(session)))
+}
+
+/// Ends the session and clears the cookie; harmless when not logged in.
+async fn logout(State(hq): State<Hq>, headers: HeaderMap) -> HqResult<impl IntoResponse> {
+    if let Some(token) = session_cookie(&headers).or_else(|| bearer(&headers)) {
+        hq.logout(token).await?;
+    }
+    let cleared =
+        HeaderValue::from_static("doorstep_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok(([(SET_COOKIE, cleared)], StatusCode::NO_CONTENT))
 }
 
 async fn issue_code(

@@ -290,6 +290,11 @@ impl Hq {
             .ok_or_else(|| HqError::unauthorized("unauthorized", "log in as a dispatcher"))
     }
 
+    /// Ends the dispatcher session this token names, if any.
+    pub async fn logout(&self, token: &str) -> HqResult<()> {
+        self.storage.delete_session(&token_hash(token)).await
+    }
+
     pub async fn create_dispatcher(&self, username: &str, password: &str) -> HqResult<()> {
         check_text("username", username, SHORT_TEXT_MAX, true)
             .map_err(|m| HqError::invalid("invalid_field", m))?;

@@ -472,6 +472,61 @@ async fn console_endpoints_need_a_login() {
         cookie.starts_with("doorstep_session=") && cookie.contains("HttpOnly"),
         "the session is an HttpOnly cookie: {cookie}"
     );
+
+    // Logging out ends the session on HQ, not just in the browser.
+    let session = format!("doorstep_session={}", login.body["token"].as_str().unwrap());
+    let devices = api
+        .send(
+            Method::GET,
+            "/api/v1/devices",
+            &[("cookie", &session)],
+            None,
+        )
+        .await;
+    assert_eq!(devices.status, StatusCode::OK, "logged in");
+    let logout = api
+        .send(
+            Method::POST,
+            "/api/v1/logout",
+            &[("cookie", &session)],
+            None,
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    assert!(
+        logout.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "the browser drops the cookie"
+    );
+    let after = api
+        .send(
+            Method::GET,
+            "/api/v1/devices",
+            &[("cookie", &session)],
+            None,
+        )
+        .await;
+    assert_error(
+        &after,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a copied cookie is useless after logout",
+    );
+    let again = api
+        .send(
+            Method::POST,
+            "/api/v1/logout",
+            &[("cookie", &session)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NO_CONTENT,
+        "logging out twice is harmless"
+    );
 }
 
 #[tokio::test]

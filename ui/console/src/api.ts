@@ -81,6 +81,7 @@ const enc = encodeURIComponent;
 export const api = {
   login: (username: string, password: string) =>
     request<LoginResponse>('POST', '/api/v1/login', { username, password }),
+  logout: () => request<null>('POST', '/api/v1/logout'),
   technicians: () => request<Technician[]>('GET', '/api/v1/technicians'),
   createTechnician: (name: string) => request<Technician>('POST', '/api/v1/technicians', { name }),
   board: (date: string, utcOffsetMinutes: number) =>

@@ -84,6 +84,24 @@ class ConsoleState {
     void this.loadTechnicians();
   }
 
+  /** Ends the session on HQ, then shows the sign-in page. */
+  async signOut() {
+    try {
+      await api.logout();
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    try {
+      sessionStorage.removeItem('doorstep.console.user');
+    } catch {
+      /* ignore */
+    }
+    this.user = null;
+    this.technicians = [];
+    this.error = null;
+  }
+
   techName(id: Uuid | null | undefined): string | null {
     if (!id) return null;
     return this.technicians.find((t) => t.id === id)?.name ?? null;

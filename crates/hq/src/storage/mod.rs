@@ -168,6 +168,8 @@ pub trait Storage: Send + Sync + 'static {
         dispatcher: DispatcherId,
         expires_at: Timestamp,
     ) -> HqResult<()>;
+    /// Ends a session (log out); unknown tokens are ignored.
+    async fn delete_session(&self, token_hash: &str) -> HqResult<()>;
     /// The session, if it exists and has not expired at `now`.
     async fn session(
         &self,

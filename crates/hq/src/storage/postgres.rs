@@ -397,6 +397,15 @@ impl Storage for PostgresStorage {
         Ok(())
     }
 
+    async fn delete_session(&self, token_hash: &str) -> HqResult<()> {
+        self.pool
+            .get()
+            .await?
+            .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+            .await?;
+        Ok(())
+    }
+
     async fn session(
         &self,
         token_hash: &str,

@@ -380,6 +380,15 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn delete_session(&self, token_hash: &str) -> HqResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn session(
         &self,
         token_hash: &str,
