@@ -507,17 +507,21 @@ impl Store {
 
     /// Outbox entries not yet acknowledged by HQ, oldest first.
     pub fn pending_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.outbox_batch(usize::MAX)
+        self.outbox_batch(0, usize::MAX)
     }
 
     /// Up to `limit` unsent outbox entries, oldest first.
-    pub fn outbox_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub fn outbox_batch(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT seq, op_id, job_id, kind, payload, device_time FROM outbox
-             WHERE sent_at IS NULL ORDER BY seq LIMIT ?1",
+             WHERE sent_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map([limit], |row| {
+        let rows = statement.query_map([after_seq, limit], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,

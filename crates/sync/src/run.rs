@@ -9,11 +9,13 @@ use std::time::Instant;
 use chrono::Utc;
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
-    ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, Receipt, MAX_BLOB_QUERY,
+    ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, PushResponse, Receipt,
+    StoredBlobs, MAX_BLOB_QUERY,
 };
 use doorstep_core::JobId;
 use doorstep_store::{OutboxEntry, Store, StoreError};
 use serde::Serialize;
+use tokio::task::JoinSet;
 
 use crate::{HqClient, SyncError};
 
@@ -21,7 +23,9 @@ use crate::{HqClient, SyncError};
 pub const BATCH_SIZE: usize = 2_000;
 /// Blob bytes per upload request: large enough that HQ commits a few times
 /// per depot sync, small enough that the progress bar moves on a slow link.
-pub const BLOB_BATCH_BYTES: u64 = 4 * 1024 * 1024;
+pub const BLOB_BATCH_BYTES: u64 = 2 * 1024 * 1024;
+/// Blob uploads under way at once: one being written by HQ, one arriving.
+const UPLOADS_IN_FLIGHT: usize = 3;
 
 const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
@@ -125,6 +129,24 @@ pub struct SyncSummary {
     pub receipts: Vec<Receipt>,
     pub conflicts: Vec<ConflictNotice>,
     pub not_sent: Vec<NotSent>,
+}
+
+type Upload = (Vec<String>, u64, Result<StoredBlobs, SyncError>);
+
+/// Keeps what HQ confirmed of one blob upload.
+fn upload_done(
+    store: &Mutex<Store>,
+    summary: &mut SyncSummary,
+    meter: &mut Meter<'_>,
+    joined: Result<Upload, tokio::task::JoinError>,
+) -> Result<(), SyncError> {
+    let (hashes, size, stored) = joined.map_err(|e| SyncError::Network(e.to_string()))?;
+    let stored = stored?;
+    locked(store).mark_blobs_on_hq(&hashes)?;
+    summary.blobs_sent += stored.stored.len();
+    summary.bytes_sent += size;
+    meter.advance(hashes.len(), size);
+    Ok(())
 }
 
 /// Splits blobs into upload requests of about `BLOB_BATCH_BYTES` each.
@@ -255,12 +277,16 @@ pub async fn sync_once(
     };
     meter.phase("blobs");
 
-    // Blobs before the changes that name them, a few MiB per request.
+    // Blobs before the changes that name them, a few MiB per request, the
+    // next already on its way while HQ writes one. Returning early drops the
+    // set, which aborts what is still in flight.
+    let mut uploads = JoinSet::new();
     for batch in blob_batches(&blobs) {
         if cancelled() {
             return Err(SyncError::Cancelled);
         }
         let hashes: Vec<String> = batch.iter().map(|(hash, _)| hash.clone()).collect();
+        let size: u64 = batch.iter().map(|(_, size)| size).sum();
         let bytes = {
             let guard = locked(store);
             hashes
@@ -268,42 +294,73 @@ pub async fn sync_once(
                 .map(|hash| Ok((hash.clone(), guard.blob(hash)?.bytes)))
                 .collect::<Result<Vec<_>, StoreError>>()?
         };
-        let stored = client.put_blobs(bytes).await?;
-        locked(store).mark_blobs_on_hq(&hashes)?;
-        let size: u64 = batch.iter().map(|(_, size)| size).sum();
-        summary.blobs_sent += stored.stored.len();
-        summary.bytes_sent += size;
-        meter.advance(batch.len(), size);
+        if uploads.len() >= UPLOADS_IN_FLIGHT {
+            if let Some(done) = uploads.join_next().await {
+                upload_done(store, &mut summary, &mut meter, done)?;
+            }
+        }
+        let client = client.clone();
+        uploads.spawn(async move {
+            let stored = client.put_blobs(bytes).await;
+            (hashes, size, stored)
+        });
+    }
+    while let Some(done) = uploads.join_next().await {
+        upload_done(store, &mut summary, &mut meter, done)?;
     }
 
     meter.phase("push");
+    // While HQ applies one batch, the app keeps HQ's answer to the one
+    // before and reads the next. An answer not yet kept when the app stops
+    // costs nothing: HQ skips what it already holds and answers again.
+    let mut batch = locked(store).outbox_batch(0, BATCH_SIZE)?;
+    let mut unkept: Option<PushResponse> = None;
+    let keep = |answer: Option<PushResponse>| match answer {
+        Some(answer) => locked(store).record_push(&answer, &Utc::now()),
+        None => Ok(()),
+    };
     loop {
         if cancelled() {
+            keep(unkept.take())?;
             return Err(SyncError::Cancelled);
         }
-        let batch = locked(store).outbox_batch(BATCH_SIZE)?;
-        let Some(first) = batch.first() else { break };
-        let first_seq = first.seq;
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            break;
+        };
+        let (first_seq, last_seq, first_job) = (first.seq, last.seq, first.job_id);
         let request = PushRequest {
             device_id: enrollment.device_id,
             entries: batch.iter().map(to_wire).collect::<Result<_, _>>()?,
         };
         let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
-        match client.push(&request).await {
+        let previous = unkept.take();
+        let (answer, next) = tokio::join!(client.push(&request), async {
+            keep(previous)?;
+            locked(store).outbox_batch(last_seq, BATCH_SIZE)
+        });
+        let next = next?;
+        match answer {
             Ok(response) => {
-                locked(store).record_push(&response, &Utc::now())?;
                 let sent = batch
                     .iter()
                     .filter(|e| e.seq <= response.applied_through_seq)
                     .count();
                 summary.changes_pushed += sent;
                 summary.bytes_sent += bytes;
-                merge_receipts(&mut summary.receipts, response.receipts);
-                summary.conflicts.extend(response.conflicts);
+                merge_receipts(&mut summary.receipts, response.receipts.clone());
+                summary.conflicts.extend(response.conflicts.clone());
                 meter.advance(sent, bytes);
+                let whole = response.applied_through_seq >= last_seq;
+                unkept = Some(response);
                 if sent == 0 {
                     break; // HQ took nothing: do not spin; the next sync retries
                 }
+                batch = if whole {
+                    next
+                } else {
+                    keep(unkept.take())?;
+                    locked(store).outbox_batch(0, BATCH_SIZE)?
+                };
             }
             // HQ already holds entries we never heard back about (the answer
             // was lost): they are durable there, so mark them and go on.
@@ -313,10 +370,11 @@ pub async fn sync_once(
             {
                 let through = error.expected_seq.unwrap_or(first_seq) - 1;
                 locked(store).mark_sent_through(through, &Utc::now())?;
+                batch = locked(store).outbox_batch(0, BATCH_SIZE)?;
             }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
-                let job_id = error.job_id.unwrap_or(first.job_id);
+                let job_id = error.job_id.unwrap_or(first_job);
                 summary.not_sent.push(NotSent {
                     job_id,
                     code: error.code.clone(),
@@ -327,6 +385,7 @@ pub async fn sync_once(
             Err(other) => return Err(other),
         }
     }
+    keep(unkept)?;
     Ok(summary)
 }
 
