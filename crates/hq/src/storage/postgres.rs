@@ -7,6 +7,8 @@
 //! lock and commit in counter order (a pull never skips a change); a push
 //! locks its device row, so one device's batches apply one at a time.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use doorstep_core::wire::{
@@ -14,6 +16,7 @@ use doorstep_core::wire::{
     Receipt, TechnicianId, TechnicianRef,
 };
 use doorstep_core::{Customer, Job, JobId, JobStatus, Timestamp};
+use futures_util::future::try_join_all;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
@@ -945,55 +948,107 @@ async fn push_in<C: GenericClient>(
         });
     }
 
-    let mut touched: Vec<JobId> = Vec::new();
-    for entry in fresh {
-        let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                     server_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (op_id) DO NOTHING",
-                &[
-                    &entry.op_id,
-                    &device.id.0,
-                    &entry.seq,
-                    &entry.job_id.0,
-                    &entry.kind,
-                    &payload,
-                    &entry.device_time,
-                    &now,
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            continue;
-        }
-        let (record_key, body, removed) = push::record_effect(&entry.payload);
-        tx.execute(
+    // Statements go out pipelined (all sent, then all answered, in order),
+    // so a batch costs a few round trips, not a few per entry. The server
+    // runs them in the order sent, as if one by one.
+    let jobs: HashMap<JobId, DispatchedJob> = try_join_all(named.iter().map(|job| async move {
+        let found = load_job(tx, *job)
+            .await?
+            .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+        Ok::<_, HqError>((*job, found))
+    }))
+    .await?
+    .into_iter()
+    .collect();
+
+    let insert_op = tx
+        .prepare(
+            "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+                 server_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (op_id) DO NOTHING",
+        )
+        .await?;
+    let payloads = fresh
+        .iter()
+        .map(|entry| serde_json::to_string(&entry.payload).map_err(HqError::storage))
+        .collect::<HqResult<Vec<_>>>()?;
+    let (insert_op, now) = (&insert_op, &now);
+    let inserted = try_join_all(
+        fresh
+            .iter()
+            .zip(&payloads)
+            .map(|(entry, payload)| async move {
+                tx.execute(
+                    insert_op,
+                    &[
+                        &entry.op_id,
+                        &device.id.0,
+                        &entry.seq,
+                        &entry.job_id.0,
+                        &entry.kind,
+                        payload,
+                        &entry.device_time,
+                        now,
+                    ],
+                )
+                .await
+            }),
+    )
+    .await?;
+    // An op_id applied before (from another seq) changes nothing.
+    let applied: Vec<&PushEntry> = fresh
+        .iter()
+        .zip(inserted)
+        .filter(|(_, count)| *count == 1)
+        .map(|(entry, _)| entry)
+        .collect();
+
+    let upsert_record = tx
+        .prepare(
             "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
                  server_time, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
                  body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
                  op_id = excluded.op_id, device_time = excluded.device_time,
                  server_time = excluded.server_time, removed = excluded.removed",
-            &[
-                &entry.job_id.0,
-                &record_key,
-                &entry.kind,
-                &body.to_string(),
-                &entry.op_id,
-                &entry.device_time,
-                &now,
-                &removed,
-            ],
         )
         .await?;
-        if !touched.contains(&entry.job_id) {
-            touched.push(entry.job_id);
-        }
-        let job = load_job(tx, entry.job_id)
-            .await?
-            .ok_or_else(|| HqError::NotFound(format!("job {}", entry.job_id)))?;
+    let effects: Vec<(String, String, bool)> = applied
+        .iter()
+        .map(|entry| {
+            let (key, body, removed) = push::record_effect(&entry.payload);
+            (key, body.to_string(), removed)
+        })
+        .collect();
+    let upsert_record = &upsert_record;
+    try_join_all(
+        applied
+            .iter()
+            .zip(&effects)
+            .map(|(entry, (key, body, removed))| async move {
+                tx.execute(
+                    upsert_record,
+                    &[
+                        &entry.job_id.0,
+                        key,
+                        &entry.kind,
+                        body,
+                        &entry.op_id,
+                        &entry.device_time,
+                        now,
+                        removed,
+                    ],
+                )
+                .await
+            }),
+    )
+    .await?;
+
+    let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();
+    touched.sort();
+    touched.dedup();
+    for entry in &applied {
+        let job = &jobs[&entry.job_id];
         if let Some(reason) =
             push::conflict_reason(job.job.status, job.technician_id, device.technician_id)
         {
@@ -1024,23 +1079,38 @@ async fn push_in<C: GenericClient>(
         .await?;
     }
 
-    for job_id in &touched {
-        let job = load_job(tx, *job_id)
-            .await?
-            .ok_or_else(|| HqError::NotFound(format!("job {job_id}")))?;
-        let visit = rebuilt_visit(tx, &job).await?;
-        let hash = push::content_hash(&visit);
-        let status =
-            match push::conflict_reason(job.job.status, job.technician_id, device.technician_id) {
-                Some(_) => job.job.status,
-                None => push::progressed_status(job.job.status, &visit),
-            };
-        tx.execute(
-            "UPDATE jobs SET content_hash = $2, receipt_at = $3, status = $4 WHERE id = $1",
-            &[&job_id.0, &hash, &now, &enum_text(&status)],
-        )
+    // Receipts: recomputed for the jobs this batch changed.
+    let visits = try_join_all(touched.iter().map(|job| rebuilt_visit(tx, &jobs[job]))).await?;
+    let update_job = tx
+        .prepare("UPDATE jobs SET content_hash = $2, receipt_at = $3, status = $4 WHERE id = $1")
         .await?;
-    }
+    let updates: Vec<(String, String)> = touched
+        .iter()
+        .zip(&visits)
+        .map(|(job_id, visit)| {
+            let job = &jobs[job_id];
+            let status = match push::conflict_reason(
+                job.job.status,
+                job.technician_id,
+                device.technician_id,
+            ) {
+                Some(_) => job.job.status,
+                None => push::progressed_status(job.job.status, visit),
+            };
+            (push::content_hash(visit), enum_text(&status))
+        })
+        .collect();
+    let update_job = &update_job;
+    try_join_all(
+        touched
+            .iter()
+            .zip(&updates)
+            .map(|(job_id, (hash, status))| async move {
+                tx.execute(update_job, &[&job_id.0, hash, now, status])
+                    .await
+            }),
+    )
+    .await?;
 
     let mut receipts = Vec::new();
     for row in tx
