@@ -4,6 +4,7 @@
 //! overwrites rather than duplicates).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::DomainError;
 use crate::model::{
@@ -13,7 +14,7 @@ use crate::model::{
 };
 use crate::rules;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Change {
     SetStep(Step),

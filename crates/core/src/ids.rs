@@ -4,7 +4,17 @@
 macro_rules! uuid_id {
     ($name:ident) => {
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            ToSchema,
         )]
         #[serde(transparent)]
         pub struct $name(pub Uuid);

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::DomainError;
@@ -18,7 +19,7 @@ uuid_id!(JobId);
 uuid_id!(CustomerId);
 uuid_id!(RecordId);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobType {
     /// 安装类
@@ -27,7 +28,7 @@ pub enum JobType {
     Fault,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubCase {
     /// 家中现场处理
@@ -40,7 +41,7 @@ pub enum SubCase {
     DrillingWiring,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Scheduled,
@@ -60,7 +61,7 @@ impl JobStatus {
 }
 
 /// The six steps of an on-site visit (上门服务六部曲).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Phone,
@@ -71,7 +72,7 @@ pub enum Step {
     Help,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
     pub id: CustomerId,
     pub name: String,
@@ -80,27 +81,29 @@ pub struct Customer {
 }
 
 /// A visit made before this job, as HQ reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EarlierVisit {
     pub date: NaiveDate,
     pub summary: String,
 }
 
 /// A job as dispatched: HQ owns every field here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Job {
     pub id: JobId,
     pub customer: Customer,
     pub job_type: JobType,
     pub sub_case: SubCase,
     pub fault_description: String,
+    #[schema(value_type = String, format = DateTime)]
     pub window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub window_end: Timestamp,
     pub status: JobStatus,
     pub earlier_visits: Vec<EarlierVisit>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
     /// Reached the customer and booked the visit.
@@ -115,16 +118,17 @@ pub enum CallOutcome {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CallLog {
     pub id: RecordId,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
     pub outcome: CallOutcome,
     pub note: String,
 }
 
 /// Pre-departure checklist (section 8, item 6).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Departure {
     pub tools: bool,
@@ -136,10 +140,12 @@ pub struct Departure {
     pub kit: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Arrival {
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub arrived_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub knock_started_at: Option<Timestamp>,
     pub door_answered: bool,
     pub badge_shown: bool,
@@ -148,7 +154,7 @@ pub struct Arrival {
 }
 
 /// The four-item kit (四个一道具).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct KitCheck {
     pub mat_cloth: bool,
@@ -170,7 +176,7 @@ impl KitCheck {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Work {
     pub indoor: bool,
@@ -195,7 +201,7 @@ impl Work {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplacedItem {
     SetTopBox,
@@ -205,7 +211,7 @@ pub enum ReplacedItem {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Replacement {
     pub id: RecordId,
     pub item: ReplacedItem,
@@ -215,13 +221,13 @@ pub struct Replacement {
     pub consent: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FeeLine {
     pub code: String,
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerType {
     Dove,
@@ -230,7 +236,7 @@ pub enum CustomerType {
     Tiger,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Communicate {
     pub customer_type: Option<CustomerType>,
@@ -238,7 +244,7 @@ pub struct Communicate {
     pub notes: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Feedback {
     /// Moment-of-truth score, -3 to +3.
@@ -246,7 +252,7 @@ pub struct Feedback {
     pub opinion: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Cleanup {
     pub site_checked: bool,
@@ -266,7 +272,7 @@ impl Cleanup {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Interest {
     Unreachable,
@@ -276,7 +282,7 @@ pub enum Interest {
     Declined,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Lead {
     pub id: RecordId,
     pub product: String,
@@ -285,7 +291,7 @@ pub struct Lead {
     pub note: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RescheduleReason {
     NeedsSupport,
@@ -293,22 +299,24 @@ pub enum RescheduleReason {
     TechnicianDelayed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reschedule {
     pub reason: RescheduleReason,
     pub note: String,
+    #[schema(value_type = String, format = DateTime)]
     pub new_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub new_end: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     Before,
     After,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Photo {
     pub id: RecordId,
     pub kind: PhotoKind,
@@ -316,11 +324,12 @@ pub struct Photo {
     pub blob_hash: String,
     pub width: u32,
     pub height: u32,
+    #[schema(value_type = String, format = DateTime)]
     pub added_at: Timestamp,
 }
 
 /// A stored signature, bound to what the customer signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Signature {
     /// SHA-256 of the service form's canonical content when it was signed.
     pub signed_content_hash: String,
@@ -329,6 +338,7 @@ pub struct Signature {
     pub strokes_hash: String,
     pub width: u32,
     pub height: u32,
+    #[schema(value_type = String, format = DateTime)]
     pub signed_at: Timestamp,
 }
 
@@ -439,7 +449,7 @@ impl Validate for Reschedule {
 }
 
 /// A fee the company allows, in fen (1/100 yuan).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PriceItem {
     pub code: &'static str,
     pub name_zh: &'static str,
@@ -514,7 +524,7 @@ pub fn fees_total_fen(lines: &[FeeLine]) -> u64 {
 }
 
 /// Everything recorded on site for one job: what the rules judge.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VisitRecord {
     pub job: Job,
     pub step: Step,
@@ -532,6 +542,7 @@ pub struct VisitRecord {
     pub photos: Vec<Photo>,
     pub signature: Option<Signature>,
     pub reschedule: Option<Reschedule>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<Timestamp>,
 }
 

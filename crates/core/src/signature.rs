@@ -7,13 +7,14 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::model::{
     fees_total_fen, price_item, JobId, JobType, ReplacedItem, SubCase, VisitRecord,
 };
 
 /// The service form (服务单) as the customer reads and signs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ServiceForm {
     pub job_id: JobId,
     pub customer_name: String,
@@ -32,14 +33,14 @@ pub struct ServiceForm {
     pub total_fen: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReplacementLine {
     pub item: ReplacedItem,
     pub old_serial: String,
     pub new_serial: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct FeeLineView {
     pub code: String,
     pub name_zh: String,

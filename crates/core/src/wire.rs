@@ -7,6 +7,7 @@
 //! Errors are always an [`ApiError`]: the app branches on `code`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::change::Change;
@@ -33,7 +34,7 @@ uuid_id!(DispatcherId);
 uuid_id!(ConflictId);
 
 /// Every error HQ returns: `code` is stable, `message` is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     pub code: String,
     pub message: String,
@@ -52,40 +53,41 @@ pub struct ApiError {
 }
 
 /// One problem in one row of an import (row 1 is the first data row).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RowError {
     pub row: usize,
     pub message: String,
 }
 
 /// A dispatcher asks for a one-time enrollment code for a technician.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollmentCodeRequest {
     pub technician_id: TechnicianId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollmentCode {
     /// Shown to the technician; case and dashes do not matter when typed back.
     pub code: String,
     pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
 }
 
 /// `POST /api/v1/enroll`: the device trades a one-time code for a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollRequest {
     pub code: String,
     pub device_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TechnicianRef {
     pub id: TechnicianId,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollResponse {
     pub device_id: DeviceId,
     /// Sent back as `Authorization: Bearer TOKEN`; HQ keeps only its SHA-256.
@@ -94,7 +96,7 @@ pub struct EnrollResponse {
 }
 
 /// `GET /api/v1/sync/jobs?since=CURSOR`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     /// Opaque; send it back as `since` next time. HQ's own change counter,
     /// never a device time.
@@ -107,7 +109,7 @@ pub struct PullResponse {
 }
 
 /// One outbox row, as the app stored it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushEntry {
     /// The device's outbox sequence number: 1, 2, 3, ... without gaps.
     pub seq: i64,
@@ -117,20 +119,22 @@ pub struct PushEntry {
     /// `Change::kind()` of the payload; must match it.
     pub kind: String,
     pub payload: Change,
+    #[schema(value_type = String, format = DateTime)]
     pub device_time: Timestamp,
 }
 
 /// `POST /api/v1/sync/push`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushRequest {
     pub device_id: DeviceId,
     pub entries: Vec<PushEntry>,
 }
 
 /// HQ's receipt for one job: what it holds, and when it got it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     pub job_id: JobId,
+    #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
     /// SHA-256 hex of the job's service form canonical content
     /// (`signature::ServiceForm::content_hash`), rebuilt on HQ by replaying
@@ -138,7 +142,7 @@ pub struct Receipt {
     pub content_hash: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     /// HQ cancelled the job; the technician's records were kept anyway.
@@ -147,14 +151,14 @@ pub enum ConflictReason {
     Reassigned,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictNotice {
     pub conflict_id: ConflictId,
     pub job_id: JobId,
     pub reason: ConflictReason,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PushResponse {
     /// Every entry up to this seq is durable on HQ; the app may mark them sent.
     pub applied_through_seq: i64,
@@ -165,20 +169,20 @@ pub struct PushResponse {
 }
 
 /// `POST /api/v1/blobs/missing`: which of these blobs does HQ lack?
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlobQuery {
     /// SHA-256 hex names, at most [`MAX_BLOB_QUERY`].
     pub hashes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MissingBlobs {
     /// The asked-for hashes HQ does not hold, lower-cased.
     pub missing: Vec<String>,
 }
 
 /// One blob HQ holds after an upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredBlob {
     pub hash: String,
     pub size: u64,
@@ -188,7 +192,7 @@ pub struct StoredBlob {
 
 /// The answer to `POST /api/v1/blobs` (multipart, one part per blob, each
 /// part named by its hash): every blob is durable, or none is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredBlobs {
     pub stored: Vec<StoredBlob>,
 }

@@ -24,6 +24,7 @@ use doorstep_core::wire::{
 use doorstep_core::{JobId, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::error::{HqError, HqResult};
 use crate::service::{Hq, LoginRequest, NewJob};
@@ -472,8 +473,8 @@ async fn technicians(
     Ok(Json(hq.storage.technicians().await?))
 }
 
-#[derive(Deserialize)]
-struct NewTechnician {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct NewTechnician {
     name: String,
 }
 
@@ -515,8 +516,8 @@ async fn job_detail(
     Ok(Json(hq.job_detail(id).await?))
 }
 
-#[derive(Deserialize)]
-struct AssignRequest {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AssignRequest {
     technician_id: TechnicianId,
 }
 
@@ -537,9 +538,11 @@ async fn cancel(
     Ok(Json(hq.cancel(id).await?))
 }
 
-#[derive(Deserialize)]
-struct RescheduleRequest {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RescheduleRequest {
+    #[schema(value_type = String, format = DateTime)]
     window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     window_end: Timestamp,
 }
 
@@ -584,8 +587,8 @@ async fn conflicts(
     Ok(Json(hq.conflicts(!query.all).await?))
 }
 
-#[derive(Deserialize)]
-struct ResolveRequest {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ResolveRequest {
     resolution: Resolution,
     #[serde(default)]
     note: String,

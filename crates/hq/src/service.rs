@@ -17,6 +17,7 @@ use doorstep_core::{
     VisitRecord, LONG_TEXT_MAX, SHORT_TEXT_MAX,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{HqError, HqResult};
 use crate::push;
@@ -44,21 +45,22 @@ pub struct Hq {
 }
 
 /// `POST /api/v1/login`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,
     pub username: String,
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
 }
 
 /// `POST /api/v1/jobs`: a job as a dispatcher types it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     pub customer_name: String,
@@ -68,7 +70,9 @@ pub struct NewJob {
     pub sub_case: SubCase,
     #[serde(default)]
     pub fault_description: String,
+    #[schema(value_type = String, format = DateTime)]
     pub window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub window_end: Timestamp,
     #[serde(default)]
     pub technician_id: Option<TechnicianId>,
@@ -76,12 +80,12 @@ pub struct NewJob {
     pub earlier_visits: Vec<EarlierVisit>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ImportResult {
     pub created: Vec<JobId>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BoardColumn {
     pub technician: Option<TechnicianRef>,
     /// Jobs per status, e.g. `{"scheduled": 3, "completed": 2}`.
@@ -90,26 +94,28 @@ pub struct BoardColumn {
 }
 
 /// `GET /api/v1/board?date=`: the day's jobs by technician (unassigned last).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Board {
     pub date: NaiveDate,
     pub columns: Vec<BoardColumn>,
 }
 
 /// One op of a job's timeline, both clocks side by side.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TimelineEntry {
     pub op_id: uuid::Uuid,
     pub device_id: DeviceId,
     pub seq: i64,
     pub kind: String,
+    #[schema(value_type = String, format = DateTime)]
     pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
     pub payload: serde_json::Value,
 }
 
 /// `GET /api/v1/jobs/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobDetail {
     pub job: Job,
     pub technician: Option<TechnicianRef>,

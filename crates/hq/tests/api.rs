@@ -185,7 +185,8 @@ async fn health_and_openapi_cover_every_route() {
     let doc = api.send(Method::GET, "/openapi.json", &[], None).await;
     assert_eq!(doc.status, StatusCode::OK, "the OpenAPI document is served");
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
-    for (verb, path, ..) in doorstep_hq::openapi::ROUTES {
+    for route in doorstep_hq::openapi::ROUTES {
+        let (verb, path) = (route.method, route.path);
         assert!(
             doc.body["paths"][path][verb.to_lowercase()].is_object(),
             "the document lists {verb} {path}"
@@ -200,6 +201,52 @@ async fn health_and_openapi_cover_every_route() {
                 && reply.status != StatusCode::METHOD_NOT_ALLOWED,
             "{verb} {path} is documented, so the router must have it"
         );
+    }
+
+    // Every schema the document points to is in it, down to the nested ones.
+    let schemas = &doc.body["components"]["schemas"];
+    for name in [
+        "PushRequest",
+        "Change",
+        "VisitRecord",
+        "JobDetail",
+        "ApiError",
+    ] {
+        assert!(schemas[name].is_object(), "{name} is described");
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc.body, &mut refs);
+    assert!(refs.len() > 50, "bodies point to schemas ({})", refs.len());
+    for reference in refs {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+        assert!(schemas[name].is_object(), "{reference} resolves");
+    }
+    assert_eq!(
+        doc.body["paths"]["/api/v1/sync/push"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PushRequest"
+    );
+    let change = schemas["Change"].to_string();
+    assert!(
+        change.contains("\"sign\"") && change.contains("\"data\""),
+        "a change is described as its wire form, tag and data: {change}"
+    );
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => refs.push(target.clone()),
+                    _ => collect_refs(inner, refs),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, refs)),
+        _ => {}
     }
 }
 

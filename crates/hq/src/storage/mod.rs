@@ -16,6 +16,7 @@ use doorstep_core::wire::{
 };
 use doorstep_core::{Job, JobId, Timestamp};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::HqResult;
@@ -24,12 +25,14 @@ pub use postgres::PostgresStorage;
 pub use sqlite::{enum_parse, enum_text, SqliteStorage};
 
 /// A device as HQ's console lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceInfo {
     pub id: DeviceId,
     pub name: String,
     pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
     pub enrolled_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
     /// The last outbox seq HQ applied from this device.
     pub last_seq: i64,
@@ -51,21 +54,21 @@ pub struct DispatcherLogin {
     pub password_hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DispatcherSession {
     pub dispatcher_id: DispatcherId,
     pub username: String,
 }
 
 /// A job as HQ dispatches it: the job plus whom it is assigned to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DispatchedJob {
     pub job: Job,
     pub technician_id: Option<TechnicianId>,
 }
 
 /// One outbox entry as HQ stored it, with both clocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredOp {
     pub op_id: Uuid,
     pub device_id: DeviceId,
@@ -74,25 +77,29 @@ pub struct StoredOp {
     pub kind: String,
     /// The `Change` as JSON text, exactly as received (re-serialized).
     pub payload: String,
+    #[schema(value_type = String, format = DateTime)]
     pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
 }
 
 /// The latest state of one technician-owned record of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TechRecord {
     /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
     pub record_key: String,
     pub kind: String,
     pub body: serde_json::Value,
     pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
     pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
     /// The technician removed it (a photo, a lead); the body is what it was.
     pub removed: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The technician's work stands: the job becomes theirs and takes the
@@ -102,7 +109,7 @@ pub enum Resolution {
     KeepCancelled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Conflict {
     pub id: ConflictId,
     pub job_id: JobId,
@@ -111,7 +118,9 @@ pub struct Conflict {
     pub reason: ConflictReason,
     /// The first change that ran into HQ's dispatch state.
     pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<Timestamp>,
     pub resolution: Option<Resolution>,
     pub note: Option<String>,
@@ -119,7 +128,7 @@ pub struct Conflict {
 }
 
 /// Everything HQ holds about one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobRecords {
     pub dispatch: DispatchedJob,
     pub records: Vec<TechRecord>,
