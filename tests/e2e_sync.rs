@@ -47,15 +47,7 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
     row.click().await.unwrap();
 
     // On site: log a call.
-    app.click("step-phone").await;
-    app.find("call-outcome")
-        .await
-        .select_by_value("confirmed")
-        .await
-        .unwrap();
-    app.type_into("call-note", "客户确认上午在家").await;
-    app.click("call-log-add").await;
-    app.find("call-log-row").await;
+    log_call(&app, "客户确认上午在家", 1).await;
 
     // At the depot: Sync now, and HQ's receipt for this job is listed.
     app.click("sync-open").await;
@@ -95,56 +87,19 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
 
     // The job view shows the receipt too.
     app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    app.client
-        .wait()
-        .at_most(common::WAIT)
-        .for_element(fantoccini::Locator::Css(&format!(
-            "[data-testid='job-row'][data-job-id='{job_id}']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_job(&app, "today", &job_id).await;
     app.find("job-receipt").await;
 
     // HQ cancels the job while the technician, not yet synced, logs one
     // more call on it: HQ keeps the call, and the job view says so.
     hq.cancel(job_id.parse().unwrap()).await.unwrap();
-    app.click("step-phone").await;
-    app.find("call-outcome")
-        .await
-        .select_by_value("confirmed")
-        .await
-        .unwrap();
-    app.type_into("call-note", "再次确认").await;
-    app.click("call-log-add").await;
-    app.client
-        .wait()
-        .at_most(common::WAIT)
-        .for_element(fantoccini::Locator::Css(
-            "[data-testid='call-log-row']:nth-of-type(2)",
-        ))
-        .await
-        .unwrap();
+    log_call(&app, "再次确认", 2).await;
     app.click("sync-open").await;
     app.click("sync-now").await;
     app.find("sync-summary").await;
     app.find("sync-conflict").await;
     app.click("sync-back").await;
-    app.click("job-tab-done").await;
-    app.client
-        .wait()
-        .at_most(common::WAIT)
-        .for_element(fantoccini::Locator::Css(&format!(
-            "[data-testid='job-row'][data-job-id='{job_id}']"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_job(&app, "done", &job_id).await;
     let conflict = app.find("job-conflict").await;
     assert_eq!(
         conflict.attr("data-reason").await.unwrap().as_deref(),
@@ -166,4 +121,43 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
     );
     assert_eq!(detail.conflicts.len(), 1, "and shows the conflict");
     app.stop().await;
+}
+
+/// Logs a confirmed call on the open job and waits for its row (the `nth`).
+async fn log_call(app: &App, note: &str, nth: usize) {
+    app.click("step-phone").await;
+    app.find("call-outcome")
+        .await
+        .select_by_value("confirmed")
+        .await
+        .unwrap();
+    app.type_into("call-note", note).await;
+    app.click("call-log-add").await;
+    wait_css(
+        app,
+        &format!("[data-testid='call-log-row']:nth-of-type({nth})"),
+    )
+    .await;
+}
+
+/// Opens a job from the list's `tab` by its id.
+async fn open_job(app: &App, tab: &str, job_id: &str) {
+    app.click(&format!("job-tab-{tab}")).await;
+    wait_css(
+        app,
+        &format!("[data-testid='job-row'][data-job-id='{job_id}']"),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn wait_css(app: &App, css: &str) -> fantoccini::elements::Element {
+    app.client
+        .wait()
+        .at_most(common::WAIT)
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap()
 }
