@@ -23,7 +23,8 @@ echo "== unit, integration and end-to-end tests"
 # The end-to-end tests drive target/debug/doorstep, which this build embeds
 # the fresh UI into; they run one at a time, each with its own window. The
 # sync system test kills and restarts target/debug/doorstep-hq.
-cargo build --bin doorstep --bin doorstep-hq --quiet
+cargo build --bin doorstep --quiet
+cargo build -p doorstep-hq --bin doorstep-hq --quiet
 log=$(mktemp)
 trap 'rm -f "$log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 status=0
