@@ -694,3 +694,47 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     sync(&store).await.unwrap();
     assert_hq_matches_app(&world, &store, &ids).await;
 }
+
+#[tokio::test]
+async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
+    let pending = store.lock().unwrap().pending_outbox().unwrap().len();
+    // The technician presses Cancel once the blobs are up.
+    let cancel = AtomicBool::new(false);
+    let result = sync_once(
+        &store,
+        &mut |progress| {
+            if progress.phase == "push" {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        },
+        &cancel,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(SyncError::Cancelled)),
+        "the sync stops: {result:?}"
+    );
+    assert_eq!(
+        store.lock().unwrap().pending_outbox().unwrap().len(),
+        pending,
+        "no change was pushed after the cancel"
+    );
+    let signature = store
+        .lock()
+        .unwrap()
+        .visit(ids[0])
+        .unwrap()
+        .signature
+        .unwrap();
+    assert!(
+        world.hq.blob(&signature.png_hash).await.is_ok(),
+        "what went before the cancel stays on HQ"
+    );
+
+    let rest = sync(&store).await.unwrap();
+    assert_eq!(rest.changes_pushed, pending, "the next sync sends the rest");
+    assert_eq!(rest.blobs_sent, 0, "and not the blobs again");
+    assert_hq_matches_app(&world, &store, &ids).await;
+}

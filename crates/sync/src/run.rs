@@ -227,7 +227,6 @@ pub async fn sync_once(
     let enrollment = Enrollment::load(&locked(store))?.ok_or(SyncError::NotEnrolled)?;
     let client = enrollment.client()?;
     let mut summary = SyncSummary::default();
-    let cancelled = || cancel.load(Ordering::Relaxed);
 
     // Pull HQ's dispatch first: it decides which jobs are still ours.
     let cursor = locked(store).pull_cursor()?;
@@ -236,8 +235,46 @@ pub async fn sync_once(
     summary.jobs_removed = pulled.removed.len();
     locked(store).apply_dispatch(&pulled.jobs, &pulled.removed, &pulled.cursor)?;
 
-    // Everything still to send, to size the progress bar. Blobs HQ holds
-    // already (sent by a sync whose answer was lost) are only marked.
+    let plan = plan_upload(store, &client).await?;
+    let mut meter = Meter {
+        progress: Progress {
+            phase: "blobs",
+            items_done: 0,
+            items_total: plan.changes + plan.blobs.len(),
+            bytes_done: 0,
+            bytes_total: plan.change_bytes + plan.blobs.iter().map(|(_, size)| size).sum::<u64>(),
+            eta_seconds: None,
+        },
+        started: Instant::now(),
+        report,
+    };
+    meter.phase("blobs");
+    send_blobs(
+        store,
+        &client,
+        &plan.blobs,
+        &mut meter,
+        &mut summary,
+        cancel,
+    )
+    .await?;
+    meter.phase("push");
+    let device = enrollment.device_id;
+    push_outbox(store, &client, device, &mut meter, &mut summary, cancel).await?;
+    Ok(summary)
+}
+
+/// What is still to send: outbox entries, and the blobs they name that HQ
+/// lacks, with their sizes.
+struct UploadPlan {
+    changes: usize,
+    change_bytes: u64,
+    blobs: Vec<(String, u64)>,
+}
+
+/// Sizes the upload. Blobs HQ holds already (sent by a sync whose answer
+/// was lost) are only marked as held.
+async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPlan, SyncError> {
     let pending = locked(store).pending_outbox()?;
     let mut named = Vec::new();
     let mut seen = HashSet::new();
@@ -261,28 +298,27 @@ pub async fn sync_once(
         .partition(|(hash, _)| lacking.contains(hash));
     let held: Vec<String> = held.into_iter().map(|(hash, _)| hash).collect();
     locked(store).mark_blobs_on_hq(&held)?;
+    Ok(UploadPlan {
+        changes: pending.len(),
+        change_bytes: pending.iter().map(|e| e.payload.len() as u64).sum(),
+        blobs,
+    })
+}
 
-    let payload_bytes: u64 = pending.iter().map(|e| e.payload.len() as u64).sum();
-    let mut meter = Meter {
-        progress: Progress {
-            phase: "blobs",
-            items_done: 0,
-            items_total: pending.len() + blobs.len(),
-            bytes_done: 0,
-            bytes_total: payload_bytes + blobs.iter().map(|(_, size)| size).sum::<u64>(),
-            eta_seconds: None,
-        },
-        started: Instant::now(),
-        report,
-    };
-    meter.phase("blobs");
-
-    // Blobs before the changes that name them, a few MiB per request, the
-    // next already on its way while HQ writes one. Returning early drops the
-    // set, which aborts what is still in flight.
+/// Sends blobs before the changes that name them, a few MiB per request,
+/// the next already on its way while HQ writes one. Returning early drops
+/// the set, which aborts what is still in flight.
+async fn send_blobs(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    blobs: &[(String, u64)],
+    meter: &mut Meter<'_>,
+    summary: &mut SyncSummary,
+    cancel: &AtomicBool,
+) -> Result<(), SyncError> {
     let mut uploads = JoinSet::new();
-    for batch in blob_batches(&blobs) {
-        if cancelled() {
+    for batch in blob_batches(blobs) {
+        if cancel.load(Ordering::Relaxed) {
             return Err(SyncError::Cancelled);
         }
         let hashes: Vec<String> = batch.iter().map(|(hash, _)| hash.clone()).collect();
@@ -296,7 +332,7 @@ pub async fn sync_once(
         };
         if uploads.len() >= UPLOADS_IN_FLIGHT {
             if let Some(done) = uploads.join_next().await {
-                upload_done(store, &mut summary, &mut meter, done)?;
+                upload_done(store, summary, meter, done)?;
             }
         }
         let client = client.clone();
@@ -306,13 +342,23 @@ pub async fn sync_once(
         });
     }
     while let Some(done) = uploads.join_next().await {
-        upload_done(store, &mut summary, &mut meter, done)?;
+        upload_done(store, summary, meter, done)?;
     }
+    Ok(())
+}
 
-    meter.phase("push");
-    // While HQ applies one batch, the app keeps HQ's answer to the one
-    // before and reads the next. An answer not yet kept when the app stops
-    // costs nothing: HQ skips what it already holds and answers again.
+/// Pushes the outbox in order, a batch at a time. While HQ applies one
+/// batch, the app keeps HQ's answer to the one before and reads the next.
+/// An answer not yet kept when the app stops costs nothing: HQ skips what
+/// it already holds and answers again.
+async fn push_outbox(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    device_id: DeviceId,
+    meter: &mut Meter<'_>,
+    summary: &mut SyncSummary,
+    cancel: &AtomicBool,
+) -> Result<(), SyncError> {
     let mut batch = locked(store).outbox_batch(0, BATCH_SIZE)?;
     let mut unkept: Option<PushResponse> = None;
     let keep = |answer: Option<PushResponse>| match answer {
@@ -320,7 +366,7 @@ pub async fn sync_once(
         None => Ok(()),
     };
     loop {
-        if cancelled() {
+        if cancel.load(Ordering::Relaxed) {
             keep(unkept.take())?;
             return Err(SyncError::Cancelled);
         }
@@ -329,7 +375,7 @@ pub async fn sync_once(
         };
         let (first_seq, last_seq, first_job) = (first.seq, last.seq, first.job_id);
         let request = PushRequest {
-            device_id: enrollment.device_id,
+            device_id,
             entries: batch.iter().map(to_wire).collect::<Result<_, _>>()?,
         };
         let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
@@ -374,9 +420,8 @@ pub async fn sync_once(
             }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
-                let job_id = error.job_id.unwrap_or(first_job);
                 summary.not_sent.push(NotSent {
-                    job_id,
+                    job_id: error.job_id.unwrap_or(first_job),
                     code: error.code.clone(),
                     reason: error.message.clone(),
                 });
@@ -386,7 +431,7 @@ pub async fn sync_once(
         }
     }
     keep(unkept)?;
-    Ok(summary)
+    Ok(())
 }
 
 fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
