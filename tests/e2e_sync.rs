@@ -75,7 +75,16 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         );
     }
     assert!(ids.contains(&job_id), "the job's receipt is shown: {ids:?}");
-    app.wait_attr("sync-pending", "data-changes", "0").await;
+    assert_eq!(
+        app.find("sync-pending")
+            .await
+            .attr("data-changes")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("0"),
+        "the summary shows beside fresh counts, never stale ones"
+    );
 
     let detail = hq.job_detail(job_id.parse().unwrap()).await.unwrap();
     assert_eq!(
