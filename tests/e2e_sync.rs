@@ -75,6 +75,25 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         );
     }
     assert!(ids.contains(&job_id), "the job's receipt is shown: {ids:?}");
+    let customer = hq
+        .job_detail(job_id.parse().unwrap())
+        .await
+        .unwrap()
+        .job
+        .customer
+        .name;
+    let line = wait_css(
+        &app,
+        &format!("[data-testid='sync-receipt'][data-job-id='{job_id}']"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        line.starts_with(&customer),
+        "the receipt names the customer, not an id: {line}"
+    );
     assert_eq!(
         app.find("sync-pending")
             .await

@@ -285,6 +285,11 @@ async fn depot_day(world: World) {
         "signature PNG, strokes and a photo per job"
     );
     assert_eq!(summary.receipts.len(), JOBS, "a receipt per job");
+    assert_eq!(
+        summary.customers.len(),
+        JOBS,
+        "the summary names each job's customer"
+    );
     assert!(summary.not_sent.is_empty() && summary.conflicts.is_empty());
     let last = last_progress.expect("progress is reported");
     assert!(

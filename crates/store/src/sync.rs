@@ -1,6 +1,8 @@
 //! The store's side of sync: HQ's dispatch applied by the ownership rules,
 //! the outbox read in order and marked sent, receipts and conflicts kept.
 
+use std::collections::BTreeMap;
+
 use doorstep_core::wire::{ConflictReason, PushResponse, Receipt};
 use doorstep_core::{Job, JobId, JobStatus, Timestamp};
 use rusqlite::{params, OptionalExtension};
@@ -207,6 +209,27 @@ impl Store {
                 })
                 .transpose()?,
         })
+    }
+
+    /// The customer's name for each of these jobs the store holds, so that a
+    /// sync summary names people, not ids.
+    pub fn customer_names(
+        &self,
+        jobs: impl IntoIterator<Item = JobId>,
+    ) -> Result<BTreeMap<JobId, String>, StoreError> {
+        let mut name = self.conn.prepare_cached(
+            "SELECT c.name FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
+        )?;
+        let mut names = BTreeMap::new();
+        for job in jobs {
+            if let Some(found) = name
+                .query_row([job.to_string()], |row| row.get(0))
+                .optional()?
+            {
+                names.insert(job, found);
+            }
+        }
+        Ok(names)
     }
 
     /// Of these blobs, the ones HQ is not yet known to hold, with their sizes.

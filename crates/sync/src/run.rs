@@ -1,7 +1,7 @@
 //! One sync: pull, blobs, push. Holds the store's lock only for each short
 //! read or write, never across a network call, so the UI never waits on HQ.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -129,6 +129,8 @@ pub struct SyncSummary {
     pub receipts: Vec<Receipt>,
     pub conflicts: Vec<ConflictNotice>,
     pub not_sent: Vec<NotSent>,
+    /// The customer of each job named above, as the store knows them.
+    pub customers: BTreeMap<JobId, String>,
 }
 
 type Upload = (Vec<String>, u64, Result<StoredBlobs, SyncError>);
@@ -261,6 +263,10 @@ pub async fn sync_once(
     meter.phase("push");
     let device = enrollment.device_id;
     push_outbox(store, &client, device, &mut meter, &mut summary, cancel).await?;
+    let named = (summary.receipts.iter().map(|r| r.job_id))
+        .chain(summary.conflicts.iter().map(|c| c.job_id))
+        .chain(summary.not_sent.iter().map(|n| n.job_id));
+    summary.customers = locked(store).customer_names(named)?;
     Ok(summary)
 }
 

@@ -214,6 +214,8 @@ export interface SyncSummary {
   receipts: Receipt[];
   conflicts: ConflictNotice[];
   not_sent: NotSent[];
+  /** The customer of each job named above. */
+  customers: Record<Uuid, string>;
 }
 export interface SyncProgress {
   phase: 'pull' | 'blobs' | 'push';
