@@ -705,12 +705,12 @@ async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
     let world = start_hq().await;
     let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
     let pending = store.lock().unwrap().pending_outbox().unwrap().len();
-    // The technician presses Cancel once the blobs are up.
+    // The technician presses Cancel once the first upload is confirmed.
     let cancel = AtomicBool::new(false);
     let result = sync_once(
         &store,
         &mut |progress| {
-            if progress.phase == "push" {
+            if progress.items_done > 0 {
                 cancel.store(true, Ordering::Relaxed);
             }
         },
