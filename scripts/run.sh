@@ -11,6 +11,10 @@ npm --prefix ui run build --silent
 npm --prefix ui run build:console --silent
 cargo build --bin doorstep -p doorstep --bin doorstep-hq -p doorstep-hq
 
+# The demo's jobs are a Fujian operator's, booked in China time: show them in
+# it, whatever this machine's zone (a TZ already set wins).
+export TZ="${TZ:-Asia/Shanghai}"
+
 # The demo keeps its own data, away from a real technician's.
 export DOORSTEP_DATA_DIR="${DOORSTEP_DATA_DIR:-$PWD/.demo-data/app}"
 hq_dir="${DOORSTEP_HQ_DIR:-$PWD/.demo-data/hq}"

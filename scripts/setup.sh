@@ -11,7 +11,7 @@ as_root() {
 packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
   libssl-dev build-essential pkg-config file curl
-  xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk chromium
+  xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk chromium tzdata
   nodejs npm
 )
 missing=()
