@@ -24,7 +24,8 @@ pub const BATCH_SIZE: usize = 2_000;
 /// Blob bytes per upload request: large enough that HQ commits a few times
 /// per depot sync, small enough that the progress bar moves on a slow link.
 pub const BLOB_BATCH_BYTES: u64 = 2 * 1024 * 1024;
-/// Blob uploads under way at once: one being written by HQ, one arriving.
+/// Blob uploads under way at once: while HQ writes one, the next ones arrive
+/// and are hashed (measured best of 1 to 3 with the depot bench).
 const UPLOADS_IN_FLIGHT: usize = 3;
 
 const HQ_URL: &str = "hq_url";
