@@ -25,7 +25,7 @@ pub const BATCH_SIZE: usize = 2_000;
 /// per depot sync, small enough that the progress bar moves on a slow link.
 pub const BLOB_BATCH_BYTES: u64 = 2 * 1024 * 1024;
 /// Blob uploads under way at once: while HQ writes one, the next ones arrive
-/// and are hashed (measured best of 1 to 3 with the depot bench).
+/// and are hashed (with the depot bench, 2 MiB x 3 beat 4 MiB x 1 and x 2).
 const UPLOADS_IN_FLIGHT: usize = 3;
 
 const HQ_URL: &str = "hq_url";
