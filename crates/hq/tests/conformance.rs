@@ -11,7 +11,7 @@ use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, TechnicianId};
 use doorstep_core::{JobStatus, VisitRecord};
-use doorstep_hq::storage::{DeviceAuth, DispatchChange, Resolution, Storage};
+use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
@@ -32,6 +32,20 @@ async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, Devi
         .unwrap()
         .unwrap();
     (tech.id, auth)
+}
+
+/// A job for `technician`, stored at t0.
+async fn stored_job(
+    storage: &Arc<dyn Storage>,
+    technician: Option<TechnicianId>,
+    name: &str,
+) -> DispatchedJob {
+    let job = job_for(technician, name);
+    storage
+        .create_jobs(std::slice::from_ref(&job), t0())
+        .await
+        .unwrap();
+    job
 }
 
 async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
@@ -157,11 +171,7 @@ async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
 
 async fn push_is_idempotent(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
-    let job = job_for(Some(a), "甲");
-    storage
-        .create_jobs(std::slice::from_ref(&job), t0())
-        .await
-        .unwrap();
+    let job = stored_job(&storage, Some(a), "甲").await;
     let batch = vec![
         entry(1, job.job.id, kit()),
         entry(2, job.job.id, work("replaced splitter")),
@@ -214,11 +224,7 @@ async fn push_is_idempotent(storage: Arc<dyn Storage>) {
 
 async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
-    let job = job_for(Some(a), "甲");
-    storage
-        .create_jobs(std::slice::from_ref(&job), t0())
-        .await
-        .unwrap();
+    let job = stored_job(&storage, Some(a), "甲").await;
     let gap = storage
         .push(&device, &[entry(2, job.job.id, kit())], t0())
         .await;
@@ -247,11 +253,7 @@ async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
 async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
     let (_, device_a) = enrolled(&storage, "A").await;
     let (b, _) = enrolled(&storage, "B").await;
-    let jb = job_for(Some(b), "乙");
-    storage
-        .create_jobs(std::slice::from_ref(&jb), t0())
-        .await
-        .unwrap();
+    let jb = stored_job(&storage, Some(b), "乙").await;
     let refused = storage
         .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
         .await;
@@ -270,11 +272,7 @@ async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
 
 async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
-    let job = job_for(Some(a), "甲");
-    storage
-        .create_jobs(std::slice::from_ref(&job), t0())
-        .await
-        .unwrap();
+    let job = stored_job(&storage, Some(a), "甲").await;
     storage
         .push(&device, &[entry(1, job.job.id, kit())], at(1))
         .await
@@ -347,11 +345,7 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
 async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let (b, _) = enrolled(&storage, "B").await;
-    let job = job_for(Some(a), "甲");
-    storage
-        .create_jobs(std::slice::from_ref(&job), t0())
-        .await
-        .unwrap();
+    let job = stored_job(&storage, Some(a), "甲").await;
     storage
         .change_job(job.job.id, DispatchChange::Assign(b))
         .await
@@ -391,11 +385,7 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
 
 async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
-    let job = job_for(Some(a), "甲");
-    storage
-        .create_jobs(std::slice::from_ref(&job), t0())
-        .await
-        .unwrap();
+    let job = stored_job(&storage, Some(a), "甲").await;
     let changes = [kit(), work("replaced splitter")];
     // What the app computes: the same changes applied to its copy of the job.
     let mut visit = VisitRecord::new(job.job.clone());
