@@ -397,15 +397,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     let ids = dispatch_jobs(&world, 20).await;
     let upstream: SocketAddr = world.url.trim_start_matches("http://").parse().unwrap();
     let proxy = start_cutting_proxy(upstream).await;
-    let (_dir, store) = app_store();
-    let code = world
-        .hq
-        .issue_enrollment_code(world.technician)
-        .await
-        .unwrap();
-    enroll(&store, &world.url, &code.code, "laptop-1")
-        .await
-        .unwrap();
+    let (_dir, store) = enrolled_store(&world).await;
     // From now on the app talks to HQ through the cutting proxy.
     store
         .lock()
@@ -423,7 +415,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     for (n, id) in ids.iter().enumerate() {
         complete_offline(&store, *id, n);
     }
-    // Small batches, so cuts land between and inside them.
+    // Cuts land inside blob uploads and push batches, and between them.
     let mut failures = 0;
     let mut done = false;
     for _ in 0..200 {
@@ -454,6 +446,13 @@ async fn enrolled_device(
     jobs: usize,
 ) -> (tempfile::TempDir, Mutex<Store>, Vec<JobId>) {
     let ids = dispatch_jobs(world, jobs).await;
+    let (dir, store) = enrolled_store(world).await;
+    sync(&store).await.unwrap();
+    (dir, store, ids)
+}
+
+/// A fresh app store enrolled at HQ as the world's technician, nothing pulled.
+async fn enrolled_store(world: &World) -> (tempfile::TempDir, Mutex<Store>) {
     let (dir, store) = app_store();
     let code = world
         .hq
@@ -463,8 +462,7 @@ async fn enrolled_device(
     enroll(&store, &world.url, &code.code, "laptop-1")
         .await
         .unwrap();
-    sync(&store).await.unwrap();
-    (dir, store, ids)
+    (dir, store)
 }
 
 async fn enrolled_with_completed_jobs(
