@@ -7,6 +7,9 @@ mod common;
 use std::future::IntoFuture;
 
 use common::App;
+use doorstep_hq::admin::{DEMO_DISPATCHER, DEMO_PASSWORD};
+use doorstep_hq::service::LoginRequest;
+use doorstep_hq::storage::Resolution;
 use doorstep_hq::{router, system_clock, Hq};
 
 #[tokio::test]
@@ -148,6 +151,44 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         "HQ kept the later call too"
     );
     assert_eq!(detail.conflicts.len(), 1, "and shows the conflict");
+
+    // A dispatcher gives the job back; the next sync tells the technician.
+    let login = hq
+        .login(LoginRequest {
+            username: DEMO_DISPATCHER.into(),
+            password: DEMO_PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    hq.resolve_conflict(
+        detail.conflicts[0].id,
+        Resolution::AcceptCompletion,
+        "客户改口,仍需上门",
+        &hq.dispatcher(&login.token).await.unwrap(),
+    )
+    .await
+    .unwrap();
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    open_job(&app, "today", &job_id).await;
+    let decided = wait_css(
+        &app,
+        "[data-testid='job-conflict'][data-resolution='accept_completion']",
+    )
+    .await;
+    assert!(
+        decided.text().await.unwrap().contains("重新归您处理"),
+        "the technician reads the dispatcher's decision"
+    );
+    assert!(app
+        .find("job-conflict-note")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("客户改口,仍需上门"));
     app.stop().await;
 }
 

@@ -16,9 +16,9 @@ use chrono::{Duration, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::{clean_photo, clean_signature};
 use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::TechnicianId;
+use doorstep_core::wire::{Resolution, TechnicianId};
 use doorstep_core::*;
-use doorstep_hq::service::NewJob;
+use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
 use doorstep_store::Store;
@@ -342,6 +342,51 @@ async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
     assert!(state.receipt.is_some(), "and of HQ's receipt");
     let other = store.lock().unwrap().job_sync_state(ids[1]).unwrap();
     assert_eq!(other.conflict, None);
+    assert_eq!(conflict.decision, None, "no dispatcher has decided yet");
+
+    // A dispatcher decides; the app's next sync brings the decision.
+    world
+        .hq
+        .create_dispatcher("dispatcher", "correct horse")
+        .await
+        .unwrap();
+    let login = world
+        .hq
+        .login(LoginRequest {
+            username: "dispatcher".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    let dispatcher = world.hq.dispatcher(&login.token).await.unwrap();
+    world
+        .hq
+        .resolve_conflict(
+            detail.conflicts[0].id,
+            Resolution::KeepCancelled,
+            "客户已另约时间",
+            &dispatcher,
+        )
+        .await
+        .unwrap();
+    sync(&store).await.unwrap();
+    let decided = store.lock().unwrap().job_sync_state(ids[0]).unwrap();
+    let decision = decided
+        .conflict
+        .and_then(|c| c.decision)
+        .expect("the job knows the dispatcher's decision");
+    assert_eq!(decision.resolution, Resolution::KeepCancelled);
+    assert_eq!(decision.note, "客户已另约时间");
+    assert_eq!(
+        store.lock().unwrap().sync_counts().unwrap().conflicts,
+        0,
+        "no conflict is left open"
+    );
+    assert_eq!(
+        store.lock().unwrap().visit(ids[0]).unwrap().job.status,
+        JobStatus::Completed,
+        "the technician's own records stay as they were"
+    );
 }
 
 /// A TCP proxy in front of HQ that cuts each connection after a varying

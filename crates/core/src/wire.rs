@@ -106,6 +106,10 @@ pub struct PullResponse {
     pub jobs: Vec<Job>,
     /// Jobs reassigned away from this technician since the cursor.
     pub removed: Vec<JobId>,
+    /// This technician's conflicts a dispatcher settled since the cursor.
+    /// Absent from older HQs, which never send one.
+    #[serde(default)]
+    pub outcomes: Vec<ConflictOutcome>,
 }
 
 /// One outbox row, as the app stored it.
@@ -156,6 +160,30 @@ pub struct ConflictNotice {
     pub conflict_id: ConflictId,
     pub job_id: JobId,
     pub reason: ConflictReason,
+}
+
+/// How a dispatcher settled a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The technician's work stands: the job becomes theirs and takes the
+    /// status their records give it (completed).
+    AcceptCompletion,
+    /// HQ's dispatch state stands; the technician's records stay on file.
+    KeepCancelled,
+}
+
+/// A dispatcher's decision on a conflict, sent to the technician's device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConflictOutcome {
+    pub conflict_id: ConflictId,
+    pub job_id: JobId,
+    pub reason: ConflictReason,
+    pub resolution: Resolution,
+    /// The dispatcher's note, possibly empty.
+    pub note: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub resolved_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

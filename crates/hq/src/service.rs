@@ -8,9 +8,9 @@ use argon2::Argon2;
 use chrono::{Duration, NaiveDate};
 use doorstep_core::signature::{sha256_hex, signature_is_valid, ServiceForm};
 use doorstep_core::wire::{
-    ConflictId, DeviceId, EnrollRequest, EnrollResponse, EnrollmentCode, PullResponse, PushRequest,
-    PushResponse, Receipt, RowError, StoredBlob, TechnicianId, TechnicianRef, MAX_BLOB_BYTES,
-    MAX_BLOB_QUERY,
+    ConflictId, ConflictOutcome, DeviceId, EnrollRequest, EnrollResponse, EnrollmentCode,
+    PullResponse, PushRequest, PushResponse, Receipt, RowError, StoredBlob, TechnicianId,
+    TechnicianRef, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
 };
 use doorstep_core::{
     Customer, CustomerId, EarlierVisit, Job, JobId, JobStatus, JobType, SubCase, Timestamp,
@@ -419,6 +419,20 @@ impl Hq {
             cursor: batch.cursor.to_string(),
             jobs: batch.jobs,
             removed: batch.removed,
+            outcomes: batch
+                .resolved
+                .into_iter()
+                .filter_map(|conflict| {
+                    Some(ConflictOutcome {
+                        conflict_id: conflict.id,
+                        job_id: conflict.job_id,
+                        reason: conflict.reason,
+                        resolution: conflict.resolution?,
+                        note: conflict.note.unwrap_or_default(),
+                        resolved_at: conflict.resolved_at?,
+                    })
+                })
+                .collect(),
         })
     }
 

@@ -383,6 +383,53 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
     );
 }
 
+async fn a_decision_reaches_the_technicians_next_pull(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    storage
+        .change_job(job.job.id, DispatchChange::Cancel)
+        .await
+        .unwrap();
+    let pushed = storage
+        .push(&device, &[entry(1, job.job.id, kit())], at(2))
+        .await
+        .unwrap();
+    let before = storage.pull(a, 0).await.unwrap();
+    assert!(before.resolved.is_empty(), "nothing is decided yet");
+
+    storage
+        .resolve_conflict(
+            pushed.conflicts[0].conflict_id,
+            Resolution::KeepCancelled,
+            "客户已改约",
+            "d",
+            at(3),
+        )
+        .await
+        .unwrap();
+    let after = storage.pull(a, before.cursor).await.unwrap();
+    assert!(after.cursor > before.cursor, "a decision moves the cursor");
+    assert_eq!(after.resolved.len(), 1, "the decision comes with the pull");
+    let decided = &after.resolved[0];
+    assert_eq!(decided.job_id, job.job.id);
+    assert_eq!(decided.resolution, Some(Resolution::KeepCancelled));
+    assert_eq!(decided.note.as_deref(), Some("客户已改约"));
+    assert!(
+        storage
+            .pull(a, after.cursor)
+            .await
+            .unwrap()
+            .resolved
+            .is_empty(),
+        "and only once"
+    );
+    assert!(
+        storage.pull(b, 0).await.unwrap().resolved.is_empty(),
+        "another technician never sees it"
+    );
+}
+
 async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = stored_job(&storage, Some(a), "甲").await;
@@ -534,6 +581,7 @@ conformance!(
     push_refuses_other_technicians_jobs,
     conflict_keeps_both_and_resolves,
     accepting_a_completion_reassigns_back,
+    a_decision_reaches_the_technicians_next_pull,
     receipt_hash_matches_the_apps,
     blobs_are_content_addressed,
     dispatcher_sessions_expire,

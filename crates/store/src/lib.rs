@@ -19,7 +19,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobSummary, Tab};
-pub use sync::{JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
+pub use sync::{ConflictDecision, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
 pub use visit::{OutboxEntry, StoredBlob};
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.
@@ -27,6 +27,9 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/2026-11-23_initial.sql")),
         M::up(include_str!("../migrations/2026-11-23_sync.sql")),
+        M::up(include_str!(
+            "../migrations/2026-11-24_conflict_outcomes.sql"
+        )),
     ])
 }
 

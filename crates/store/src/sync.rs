@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use doorstep_core::wire::{ConflictReason, PushResponse, Receipt};
-use doorstep_core::{Job, JobId, JobStatus, Timestamp};
+use doorstep_core::wire::{ConflictReason, PullResponse, PushResponse, Receipt, Resolution};
+use doorstep_core::{JobId, JobStatus, Timestamp};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -28,6 +28,15 @@ pub struct JobSyncState {
 pub struct JobConflict {
     pub reason: ConflictReason,
     pub reported_at: Timestamp,
+    /// The dispatcher's decision, once a pull has brought it.
+    pub decision: Option<ConflictDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictDecision {
+    pub resolution: Resolution,
+    pub note: String,
+    pub resolved_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,14 +77,10 @@ impl Store {
     /// one transaction. HQ owns dispatch fields; the technician owns what
     /// happened on site, so a job the technician closed keeps its status (a
     /// cancellation on HQ's side is HQ's conflict to show, not ours to hide).
-    pub fn apply_dispatch(
-        &mut self,
-        jobs: &[Job],
-        removed: &[JobId],
-        cursor: &str,
-    ) -> Result<(), StoreError> {
+    /// Dispatchers' decisions on conflicts are kept beside the conflicts.
+    pub fn apply_dispatch(&mut self, pulled: &PullResponse) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        for job in jobs {
+        for job in &pulled.jobs {
             let local: Option<String> = tx
                 .query_row(
                     "SELECT status FROM jobs WHERE id = ?1",
@@ -97,17 +102,37 @@ impl Store {
             }
             upsert_job(&tx, &incoming)?;
         }
-        for id in removed {
+        for id in &pulled.removed {
             tx.execute(
                 "UPDATE jobs SET status = 'cancelled'
                  WHERE id = ?1 AND status NOT IN ('completed', 'rescheduled')",
                 [id.to_string()],
             )?;
         }
+        for outcome in &pulled.outcomes {
+            // A conflict whose report was lost with a push answer is known
+            // only from its outcome; a job this store never held is skipped.
+            let resolved_at = time_to_sql(&outcome.resolved_at);
+            tx.execute(
+                "INSERT INTO sync_conflicts (conflict_id, job_id, reason, reported_at,
+                     resolution, note, resolved_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?4 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?2)
+                 ON CONFLICT(conflict_id) DO UPDATE SET resolution = excluded.resolution,
+                     note = excluded.note, resolved_at = excluded.resolved_at",
+                params![
+                    outcome.conflict_id.to_string(),
+                    outcome.job_id.to_string(),
+                    enum_to_sql(&outcome.reason),
+                    resolved_at,
+                    enum_to_sql(&outcome.resolution),
+                    outcome.note
+                ],
+            )?;
+        }
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![PULL_CURSOR, cursor],
+            params![PULL_CURSOR, pulled.cursor],
         )?;
         tx.commit()?;
         Ok(())
@@ -181,13 +206,28 @@ impl Store {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        let conflict: Option<(String, String)> = self
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let conflict: Option<Row> = self
             .conn
             .query_row(
-                "SELECT reason, reported_at FROM sync_conflicts WHERE job_id = ?1
-                 ORDER BY reported_at DESC LIMIT 1",
+                "SELECT reason, reported_at, resolution, note, resolved_at FROM sync_conflicts
+                 WHERE job_id = ?1 ORDER BY reported_at DESC LIMIT 1",
                 [&key],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                },
             )
             .optional()?;
         Ok(JobSyncState {
@@ -201,10 +241,19 @@ impl Store {
                 })
                 .transpose()?,
             conflict: conflict
-                .map(|(reason, reported_at)| {
+                .map(|(reason, reported_at, resolution, note, resolved_at)| {
+                    let decision = match (resolution, resolved_at) {
+                        (Some(resolution), Some(resolved_at)) => Some(ConflictDecision {
+                            resolution: enum_from_sql(&resolution)?,
+                            note: note.unwrap_or_default(),
+                            resolved_at: time_from_sql(&resolved_at)?,
+                        }),
+                        _ => None,
+                    };
                     Ok::<_, StoreError>(JobConflict {
                         reason: enum_from_sql(&reason)?,
                         reported_at: time_from_sql(&reported_at)?,
+                        decision,
                     })
                 })
                 .transpose()?,
@@ -273,7 +322,7 @@ impl Store {
             "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL),
                     (SELECT count(DISTINCT job_id) FROM outbox WHERE sent_at IS NULL),
                     (SELECT count(*) FROM sync_receipts),
-                    (SELECT count(*) FROM sync_conflicts)",
+                    (SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL)",
             [],
             |row| {
                 Ok(SyncCounts {

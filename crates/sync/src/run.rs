@@ -236,7 +236,7 @@ pub async fn sync_once(
     let pulled = client.pull(cursor.as_deref()).await?;
     summary.jobs_pulled = pulled.jobs.len();
     summary.jobs_removed = pulled.removed.len();
-    locked(store).apply_dispatch(&pulled.jobs, &pulled.removed, &pulled.cursor)?;
+    locked(store).apply_dispatch(&pulled)?;
 
     let plan = plan_upload(store, &client).await?;
     let mut meter = Meter {

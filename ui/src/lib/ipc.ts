@@ -199,10 +199,13 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' }
+export type Resolution = 'accept_completion' | 'keep_cancelled';
+/** A dispatcher's decision on a conflict, brought by a later pull. */
+export interface ConflictDecision { resolution: Resolution; note: string; resolved_at: Timestamp }
 /** What sync knows of one job: HQ's receipt, and a conflict HQ reported. */
 export interface JobSyncState {
   receipt: Receipt | null;
-  conflict: { reason: ConflictNotice['reason']; reported_at: Timestamp } | null;
+  conflict: { reason: ConflictNotice['reason']; reported_at: Timestamp; decision: ConflictDecision | null } | null;
 }
 export interface NotSent { job_id: Uuid; code: string; reason: string }
 export interface SyncSummary {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::error::HqResult;
 
+pub use doorstep_core::wire::Resolution;
 pub use postgres::PostgresStorage;
 pub use sqlite::{enum_parse, enum_text, SqliteStorage};
 
@@ -99,16 +100,6 @@ pub struct TechRecord {
     pub removed: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Resolution {
-    /// The technician's work stands: the job becomes theirs and takes the
-    /// status their records give it (completed).
-    AcceptCompletion,
-    /// HQ's dispatch state stands; the technician's records stay on file.
-    KeepCancelled,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Conflict {
     pub id: ConflictId,
@@ -144,6 +135,8 @@ pub struct PullBatch {
     pub cursor: i64,
     pub jobs: Vec<Job>,
     pub removed: Vec<JobId>,
+    /// The technician's conflicts resolved since the cursor.
+    pub resolved: Vec<Conflict>,
 }
 
 /// A dispatch change to a job.

@@ -30,9 +30,10 @@ use crate::push;
 
 /// Migrations in the order they apply; the version is the position (1-based).
 /// Append-only, named by date. Never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../migrations/postgres/2026-11-23_initial.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/2026-11-23_initial.sql"),
+    include_str!("../../migrations/postgres/2026-11-24_conflict_outcomes.sql"),
+];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -672,11 +673,24 @@ impl Storage for PostgresStorage {
             .iter()
             .map(|row| Ok(JobId(row.try_get(0)?)))
             .collect::<HqResult<Vec<_>>>()?;
+        let resolved = tx
+            .query(
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
+                ),
+                &[&technician.0, &since],
+            )
+            .await?
+            .iter()
+            .map(read_conflict)
+            .collect::<HqResult<Vec<_>>>()?;
         tx.commit().await?;
         Ok(PullBatch {
             cursor,
             jobs,
             removed,
+            resolved,
         })
     }
 
@@ -822,8 +836,8 @@ impl Storage for PostgresStorage {
                 "the conflict is already resolved",
             ));
         }
+        let seq = next_change(&tx).await?;
         if resolution == Resolution::AcceptCompletion {
-            let seq = next_change(&tx).await?;
             let job = load_job(&tx, found.job_id)
                 .await?
                 .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
@@ -836,9 +850,17 @@ impl Storage for PostgresStorage {
             .await?;
         }
         tx.execute(
-            "UPDATE conflicts SET resolved_at = $2, resolution = $3, note = $4, resolved_by = $5
+            "UPDATE conflicts SET resolved_at = $2, resolution = $3, note = $4, resolved_by = $5,
+                 resolved_seq = $6
              WHERE job_id = $1 AND resolved_at IS NULL",
-            &[&found.job_id.0, &now, &enum_text(&resolution), &note, &by],
+            &[
+                &found.job_id.0,
+                &now,
+                &enum_text(&resolution),
+                &note,
+                &by,
+                &seq,
+            ],
         )
         .await?;
         let out = tx

@@ -26,9 +26,14 @@ use crate::push;
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/2026-11-23_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!(
+            "../../migrations/sqlite/2026-11-23_initial.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/2026-11-24_conflict_outcomes.sql"
+        )),
+    ])
 }
 
 #[derive(Clone)]
@@ -690,10 +695,20 @@ impl Storage for SqliteStorage {
                 params![tech, since],
                 |row| id(&row.get::<_, String>(0)?),
             )?;
+            let resolved = collect(
+                &tx,
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE technician_id = ?1 AND resolved_seq > ?2 ORDER BY resolved_seq"
+                ),
+                params![tech, since],
+                read_conflict,
+            )?;
             Ok(PullBatch {
                 cursor,
                 jobs,
                 removed,
+                resolved,
             })
         })
         .await
@@ -818,12 +833,12 @@ impl Storage for SqliteStorage {
                     "the conflict is already resolved",
                 ));
             }
+            let seq = next_change(tx)?;
             if resolution == Resolution::AcceptCompletion {
                 let key = found.job_id.to_string();
                 let job = load_job(tx, &key)?
                     .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
                 let visit = rebuilt_visit(tx, &job)?;
-                let seq = next_change(tx)?;
                 assign(tx, &key, &found.technician_id.to_string(), seq)?;
                 tx.execute(
                     "UPDATE jobs SET status = ?2 WHERE id = ?1",
@@ -833,13 +848,14 @@ impl Storage for SqliteStorage {
             // Every open conflict on the job is settled by the same decision.
             tx.execute(
                 "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, note = ?4,
-                     resolved_by = ?5 WHERE job_id = ?1 AND resolved_at IS NULL",
+                     resolved_by = ?5, resolved_seq = ?6 WHERE job_id = ?1 AND resolved_at IS NULL",
                 params![
                     found.job_id.to_string(),
                     ts(&now),
                     enum_text(&resolution),
                     note,
-                    by
+                    by,
+                    seq
                 ],
             )?;
             collect(tx, &select, [conflict.to_string()], read_conflict)?
