@@ -28,7 +28,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-11-23_initial.sql")),
         M::up(include_str!("../migrations/2026-11-23_sync.sql")),
         M::up(include_str!(
-            "../migrations/2026-11-24_conflict_outcomes.sql"
+            "../migrations/2026-11-23_conflict_outcomes.sql"
         )),
     ])
 }

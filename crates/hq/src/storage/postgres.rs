@@ -32,7 +32,7 @@ use crate::push;
 /// Append-only, named by date. Never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/2026-11-23_initial.sql"),
-    include_str!("../../migrations/postgres/2026-11-24_conflict_outcomes.sql"),
+    include_str!("../../migrations/postgres/2026-11-23_conflict_outcomes.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

@@ -31,7 +31,7 @@ pub fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/2026-11-23_initial.sql"
         )),
         M::up(include_str!(
-            "../../migrations/sqlite/2026-11-24_conflict_outcomes.sql"
+            "../../migrations/sqlite/2026-11-23_conflict_outcomes.sql"
         )),
     ])
 }
