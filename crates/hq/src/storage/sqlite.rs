@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -45,16 +46,26 @@ pub struct SqliteStorage {
 /// Copies the WAL into the database file on its own thread and connection.
 /// SQLite's automatic checkpoint runs inside the committing call, so a large
 /// commit (a batch of blobs) would pay to write its bytes twice before
-/// answering; here a commit costs one WAL append and its fsync.
+/// answering; here a commit costs one WAL append and its fsync. Copies wait
+/// for a lull, so a burst of commits (a depot sync) does not share the disk
+/// with copying itself; a steady load still gets copied every `LONGEST_WAIT`.
 #[derive(Clone)]
 struct Checkpointer {
     wake: SyncSender<()>,
 }
 
+const LULL: Duration = Duration::from_millis(200);
+const LONGEST_WAIT: Duration = Duration::from_secs(2);
+
 impl Checkpointer {
     fn start(path: &Path) -> HqResult<Checkpointer> {
         let conn = Connection::open(path)?;
         conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        // A checkpoint that fails is retried after the next commit; the WAL
+        // itself is already durable.
+        let checkpoint = move || {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        };
         // One pending wake-up is enough: a checkpoint takes in every commit
         // made before it starts. The thread ends when the storage is dropped.
         let (wake, woken) = sync_channel::<()>(1);
@@ -62,9 +73,16 @@ impl Checkpointer {
             .name("hq-sqlite-checkpoint".into())
             .spawn(move || {
                 while woken.recv().is_ok() {
-                    // A checkpoint that fails is retried after the next
-                    // commit; the WAL itself is already durable.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    let first = Instant::now();
+                    loop {
+                        let left = LONGEST_WAIT.saturating_sub(first.elapsed());
+                        match woken.recv_timeout(LULL.min(left)) {
+                            Ok(()) if !left.is_zero() => continue,
+                            // A lull, the longest wait, or the storage dropped.
+                            _ => break,
+                        }
+                    }
+                    checkpoint();
                 }
             })
             .map_err(HqError::storage)?;
