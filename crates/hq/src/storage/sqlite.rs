@@ -1,7 +1,9 @@
-//! SQLite backend: one file, WAL, one connection behind a mutex (SQLite has
-//! one writer anyway), work moved off the async runtime with spawn_blocking.
+//! SQLite backend: one file, WAL, one writer connection behind a mutex
+//! (SQLite has one writer anyway) and a few readers, work moved off the async
+//! runtime with spawn_blocking.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,8 +41,53 @@ pub fn migrations() -> Migrations<'static> {
 
 #[derive(Clone)]
 pub struct SqliteStorage {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     checkpointer: Checkpointer,
+}
+
+/// Connections for work that only reads. In WAL mode a reader sees the last
+/// commit and never waits for the writer, so a device's token check or pull
+/// does not queue behind another device's upload.
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+const READERS: usize = 4;
+
+impl Readers {
+    fn open(path: &Path) -> HqResult<Readers> {
+        let conns = (0..READERS)
+            .map(|_| {
+                let conn = Connection::open(path)?;
+                conn.execute_batch(
+                    "PRAGMA query_only = ON;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 5000;",
+                )?;
+                conn.set_prepared_statement_cache_capacity(64);
+                Ok(Mutex::new(conn))
+            })
+            .collect::<HqResult<_>>()?;
+        Ok(Readers {
+            conns,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// A free connection if there is one, else the next in turn.
+    fn any(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let turn = |n: usize| &self.conns[(start + n) % self.conns.len()];
+        (0..self.conns.len())
+            .find_map(|n| turn(n).try_lock().ok())
+            .unwrap_or_else(|| {
+                turn(0)
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+            })
+    }
 }
 
 /// Copies the WAL into the database file on its own thread and connection.
@@ -286,37 +333,40 @@ impl SqliteStorage {
             .to_latest(&mut conn)
             .map_err(HqError::storage)?;
         Ok(SqliteStorage {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers::open(path)?),
             checkpointer: Checkpointer::start(path)?,
         })
     }
 
-    async fn with<T: Send + 'static>(
+    /// Runs `work` on a reader connection, off the async runtime.
+    async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> HqResult<T> + Send + 'static,
     ) -> HqResult<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut conn)
-        })
-        .await
-        .map_err(HqError::storage)?
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || work(&mut readers.any()))
+            .await
+            .map_err(HqError::storage)?
     }
 
-    /// Runs `work` in one IMMEDIATE transaction (takes the write lock first).
+    /// Runs `work` in one IMMEDIATE transaction on the writer connection.
     async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction) -> HqResult<T> + Send + 'static,
     ) -> HqResult<T> {
-        let out = self
-            .with(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = work(&tx)?;
-                tx.commit()?;
-                Ok(out)
-            })
-            .await?;
+        let writer = self.writer.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut conn = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok::<T, HqError>(out)
+        })
+        .await
+        .map_err(HqError::storage)??;
         self.checkpointer.after_commit();
         Ok(out)
     }
@@ -346,7 +396,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn technicians(&self) -> HqResult<Vec<TechnicianRef>> {
-        self.with(|conn| {
+        self.read(|conn| {
             collect(
                 conn,
                 "SELECT id, name FROM technicians ORDER BY name, id",
@@ -363,7 +413,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn technician(&self, tech: TechnicianId) -> HqResult<Option<TechnicianRef>> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let name: Option<String> = conn
                 .query_row(
                     "SELECT name FROM technicians WHERE id = ?1",
@@ -408,7 +458,7 @@ impl Storage for SqliteStorage {
 
     async fn dispatcher_by_username(&self, username: &str) -> HqResult<Option<DispatcherLogin>> {
         let username = username.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let row: Option<(String, String)> = conn
                 .query_row(
                     "SELECT id, password_hash FROM dispatchers WHERE username = ?1",
@@ -460,7 +510,7 @@ impl Storage for SqliteStorage {
         now: Timestamp,
     ) -> HqResult<Option<DispatcherSession>> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let row: Option<(String, String)> = conn
                 .query_row(
                     "SELECT d.id, d.username FROM sessions s
@@ -550,7 +600,7 @@ impl Storage for SqliteStorage {
 
     async fn device_by_token(&self, token_hash: &str) -> HqResult<Option<DeviceAuth>> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let row: Option<(String, String, Option<String>)> = conn
                 .query_row(
                     "SELECT id, technician_id, revoked_at FROM devices WHERE token_hash = ?1",
@@ -589,7 +639,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn devices(&self) -> HqResult<Vec<DeviceInfo>> {
-        self.with(|conn| {
+        self.read(|conn| {
             collect(
                 conn,
                 &format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_at, id"),
@@ -686,7 +736,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let tx = conn.transaction()?;
             let tech = technician.to_string();
             let cursor: i64 = tx.query_row(
@@ -733,7 +783,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             collect(
                 conn,
                 &format!(
@@ -748,7 +798,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn job_records(&self, job: JobId) -> HqResult<Option<JobRecords>> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let key = job.to_string();
             let Some(dispatch) = load_job(conn, &key)? else {
                 return Ok(None);
@@ -817,7 +867,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             collect(
                 conn,
                 &format!(
@@ -885,7 +935,7 @@ impl Storage for SqliteStorage {
 
     async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
         let hashes = hashes.to_vec();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut held =
                 conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?1)")?;
             let mut missing = Vec::new();
@@ -921,7 +971,7 @@ impl Storage for SqliteStorage {
 
     async fn blob(&self, hash: &str) -> HqResult<Option<Vec<u8>>> {
         let hash = hash.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row("SELECT bytes FROM blobs WHERE hash = ?1", [hash], |row| {
                     row.get(0)
