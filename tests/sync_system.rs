@@ -389,36 +389,45 @@ async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
     );
 }
 
-/// A TCP proxy in front of HQ that cuts each connection after a varying
-/// number of bytes, either way: mid-request, or mid-answer after HQ has
-/// applied the request, so the app never hears that it did.
-async fn start_cutting_proxy(upstream: SocketAddr) -> String {
+/// A TCP proxy in front of HQ that cuts the `n`th connection once HQ has
+/// answered `budgets(n).0` bytes or the app has sent `budgets(n).1`: mid-
+/// request, or mid-answer after HQ has applied the request, so the app never
+/// hears that it did.
+async fn start_cutting_proxy(
+    upstream: SocketAddr,
+    budgets: impl Fn(usize) -> (usize, u64) + Send + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
-        loop {
+        for n in 0.. {
             let Ok((client, _)) = listener.accept().await else {
                 return;
             };
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            // A different cut point for each connection, without a RNG.
-            let budget = 500 + (n * 7919) % 40_000;
-            let upload_budget = 2_000 + (n * 104_729) % 400_000;
+            let (budget, upload_budget) = budgets(n);
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(upstream).await else {
                     return;
                 };
                 let (mut client_read, mut client_write) = client.into_split();
                 let (mut server_read, mut server_write) = server.into_split();
+                let cut = Arc::new(tokio::sync::Notify::new());
+                let cut_upload = cut.clone();
                 let forward = tokio::spawn(async move {
-                    let mut limited = (&mut client_read).take(upload_budget as u64);
-                    let _ = tokio::io::copy(&mut limited, &mut server_write).await;
+                    let mut limited = (&mut client_read).take(upload_budget);
+                    let copied = tokio::io::copy(&mut limited, &mut server_write).await;
+                    if copied.is_ok_and(|n| n >= upload_budget) {
+                        cut_upload.notify_one();
+                    }
                 });
                 let mut sent = 0;
                 let mut buf = [0u8; 512];
                 while sent < budget {
-                    match server_read.read(&mut buf).await {
+                    let read = tokio::select! {
+                        _ = cut.notified() => break,
+                        read = server_read.read(&mut buf) => read,
+                    };
+                    match read {
                         Ok(0) | Err(_) => break,
                         Ok(read) => {
                             let take = read.min(budget - sent);
@@ -441,7 +450,14 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     let world = start_hq().await;
     let ids = dispatch_jobs(&world, 20).await;
     let upstream: SocketAddr = world.url.trim_start_matches("http://").parse().unwrap();
-    let proxy = start_cutting_proxy(upstream).await;
+    // A different cut point for each connection, without a RNG.
+    let proxy = start_cutting_proxy(upstream, |n| {
+        (
+            500 + (n * 7919) % 40_000,
+            2_000 + (n as u64 * 104_729) % 400_000,
+        )
+    })
+    .await;
     let (_dir, store) = enrolled_store(&world).await;
     // From now on the app talks to HQ through the cutting proxy.
     store
@@ -482,6 +498,42 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     }
     assert!(done, "the sync completes despite the cuts");
     assert!(failures > 0, "the proxy really cut connections");
+    assert_hq_matches_app(&world, &store, &ids).await;
+}
+
+#[tokio::test]
+async fn a_link_that_never_carries_a_whole_batch_still_gets_everything_up() {
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
+    let upstream: SocketAddr = world.url.trim_start_matches("http://").parse().unwrap();
+    // Every connection dies after 100 KB from the app: less than the blobs,
+    // and less than the changes, that one sync would send in one request.
+    let proxy = start_cutting_proxy(upstream, |_| (usize::MAX, 100_000)).await;
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&proxy))
+        .unwrap();
+    let mut failures = 0;
+    let mut done = false;
+    for _ in 0..60 {
+        match sync(&store).await {
+            Ok(_) if store.lock().unwrap().pending_outbox().unwrap().is_empty() => {
+                done = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.is_transient(), "a cut is a network error: {e}");
+                failures += 1;
+            }
+        }
+    }
+    assert!(failures > 0, "the link really cut the first tries");
+    assert!(
+        done,
+        "smaller requests get everything up after {failures} cuts"
+    );
     assert_hq_matches_app(&world, &store, &ids).await;
 }
 

@@ -21,9 +21,16 @@ use crate::{HqClient, SyncError};
 
 /// Outbox entries per push request.
 pub const BATCH_SIZE: usize = 2_000;
-/// Blob bytes per upload request: large enough that HQ commits a few times
-/// per depot sync, small enough that the progress bar moves on a slow link.
-pub const BLOB_BATCH_BYTES: u64 = 2 * 1024 * 1024;
+/// Bytes per upload request (blobs, or a push batch's changes) on a link
+/// that carries them: large enough that HQ commits a few times per depot
+/// sync, small enough that the progress bar moves on a slow link.
+pub const REQUEST_BYTES: u64 = 2 * 1024 * 1024;
+/// A link that cuts connections halves the request size for the next sync,
+/// down to this; a sync that goes through doubles it, up to `REQUEST_BYTES`.
+/// So a link that never carries 2 MiB in one go still gets everything up.
+const SMALLEST_REQUEST: u64 = 16 * 1024;
+/// What a push entry costs on the wire besides its payload (ids, times).
+const ENTRY_OVERHEAD: u64 = 200;
 /// Blob uploads under way at once: while HQ writes one, the next ones arrive
 /// and are hashed (with the depot bench, 2 MiB x 3 beat 4 MiB x 1 and x 2).
 const UPLOADS_IN_FLIGHT: usize = 3;
@@ -32,6 +39,7 @@ const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
 const DEVICE_TOKEN: &str = "device_token";
 const TECHNICIAN: &str = "technician";
+const LINK_REQUEST_BYTES: &str = "sync_request_bytes";
 
 fn locked(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|e| e.into_inner())
@@ -152,12 +160,13 @@ fn upload_done(
     Ok(())
 }
 
-/// Splits blobs into upload requests of about `BLOB_BATCH_BYTES` each.
-fn blob_batches(blobs: &[(String, u64)]) -> Vec<&[(String, u64)]> {
+/// Splits blobs into upload requests of at most `max_bytes` each (a larger
+/// blob goes alone).
+fn blob_batches(blobs: &[(String, u64)], max_bytes: u64) -> Vec<&[(String, u64)]> {
     let mut batches = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (n, (_, size)) in blobs.iter().enumerate() {
-        if n > start && bytes + size > BLOB_BATCH_BYTES {
+        if n > start && bytes + size > max_bytes {
             batches.push(&blobs[start..n]);
             (start, bytes) = (n, 0);
         }
@@ -167,6 +176,39 @@ fn blob_batches(blobs: &[(String, u64)]) -> Vec<&[(String, u64)]> {
         batches.push(&blobs[start..]);
     }
     batches
+}
+
+/// The first entries of `batch` that fit in `max_bytes` (at least one).
+fn within(mut batch: Vec<OutboxEntry>, max_bytes: u64) -> Vec<OutboxEntry> {
+    let mut bytes = 0;
+    let fits = batch
+        .iter()
+        .position(|entry| {
+            bytes += entry.payload.len() as u64 + ENTRY_OVERHEAD;
+            bytes > max_bytes
+        })
+        .map_or(batch.len(), |n| n.max(1));
+    batch.truncate(fits);
+    batch
+}
+
+/// The request size this link last carried, and the next one to try after a
+/// sync that went through (`Ok`) or was cut (`Err`).
+fn request_bytes(store: &Store) -> Result<u64, StoreError> {
+    Ok(store
+        .setting(LINK_REQUEST_BYTES)?
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(REQUEST_BYTES)
+        .clamp(SMALLEST_REQUEST, REQUEST_BYTES))
+}
+
+fn next_request_bytes(current: u64, outcome: &Result<(), SyncError>) -> u64 {
+    match outcome {
+        Ok(()) => current.saturating_mul(2),
+        Err(e) if e.is_transient() => current / 2,
+        Err(_) => current,
+    }
+    .clamp(SMALLEST_REQUEST, REQUEST_BYTES)
 }
 
 /// The blobs an outbox entry refers to.
@@ -251,19 +293,30 @@ pub async fn sync_once(
         started: Instant::now(),
         report,
     };
-    meter.phase("blobs");
-    send_blobs(
-        store,
-        &client,
-        &plan.blobs,
-        &mut meter,
-        &mut summary,
-        cancel,
-    )
-    .await?;
-    meter.phase("push");
-    let device = enrollment.device_id;
-    push_outbox(store, &client, device, &mut meter, &mut summary, cancel).await?;
+    let max_bytes = request_bytes(&locked(store))?;
+    let sent = async {
+        meter.phase("blobs");
+        let blobs = blob_batches(&plan.blobs, max_bytes);
+        send_blobs(store, &client, blobs, &mut meter, &mut summary, cancel).await?;
+        meter.phase("push");
+        let device = enrollment.device_id;
+        push_outbox(
+            store,
+            &client,
+            device,
+            max_bytes,
+            &mut meter,
+            &mut summary,
+            cancel,
+        )
+        .await
+    }
+    .await;
+    let next = next_request_bytes(max_bytes, &sent);
+    if next != max_bytes {
+        locked(store).set_setting(LINK_REQUEST_BYTES, Some(&next.to_string()))?;
+    }
+    sent?;
     let named = (summary.receipts.iter().map(|r| r.job_id))
         .chain(summary.conflicts.iter().map(|c| c.job_id))
         .chain(summary.not_sent.iter().map(|n| n.job_id));
@@ -318,13 +371,13 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
 async fn send_blobs(
     store: &Mutex<Store>,
     client: &HqClient,
-    blobs: &[(String, u64)],
+    batches: Vec<&[(String, u64)]>,
     meter: &mut Meter<'_>,
     summary: &mut SyncSummary,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
     let mut uploads = JoinSet::new();
-    for batch in blob_batches(blobs) {
+    for batch in batches {
         if cancel.load(Ordering::Relaxed) {
             return Err(SyncError::Cancelled);
         }
@@ -362,11 +415,18 @@ async fn push_outbox(
     store: &Mutex<Store>,
     client: &HqClient,
     device_id: DeviceId,
+    max_bytes: u64,
     meter: &mut Meter<'_>,
     summary: &mut SyncSummary,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
-    let mut batch = locked(store).outbox_batch(0, BATCH_SIZE)?;
+    let read_after = |seq| {
+        Ok::<_, SyncError>(within(
+            locked(store).outbox_batch(seq, BATCH_SIZE)?,
+            max_bytes,
+        ))
+    };
+    let mut batch = read_after(0)?;
     let mut unkept: Option<PushResponse> = None;
     let keep = |answer: Option<PushResponse>| match answer {
         Some(answer) => locked(store).record_push(&answer, &Utc::now()),
@@ -389,7 +449,7 @@ async fn push_outbox(
         let previous = unkept.take();
         let (answer, next) = tokio::join!(client.push(&request), async {
             keep(previous)?;
-            locked(store).outbox_batch(last_seq, BATCH_SIZE)
+            read_after(last_seq)
         });
         let next = next?;
         match answer {
@@ -412,7 +472,7 @@ async fn push_outbox(
                     next
                 } else {
                     keep(unkept.take())?;
-                    locked(store).outbox_batch(0, BATCH_SIZE)?
+                    read_after(0)?
                 };
             }
             // HQ already holds entries we never heard back about (the answer
@@ -423,7 +483,7 @@ async fn push_outbox(
             {
                 let through = error.expected_seq.unwrap_or(first_seq) - 1;
                 locked(store).mark_sent_through(through, &Utc::now())?;
-                batch = locked(store).outbox_batch(0, BATCH_SIZE)?;
+                batch = read_after(0)?;
             }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
@@ -447,5 +507,25 @@ fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
             Some(existing) => *existing = receipt,
             None => all.push(receipt),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_halves_the_request_size_and_a_sync_that_goes_through_doubles_it() {
+        let cut = Err(SyncError::Network("reset".into()));
+        let refused = Err(SyncError::NotEnrolled);
+        assert_eq!(next_request_bytes(REQUEST_BYTES, &cut), REQUEST_BYTES / 2);
+        assert_eq!(next_request_bytes(SMALLEST_REQUEST, &cut), SMALLEST_REQUEST);
+        assert_eq!(next_request_bytes(64 * 1024, &Ok(())), 128 * 1024);
+        assert_eq!(next_request_bytes(REQUEST_BYTES, &Ok(())), REQUEST_BYTES);
+        assert_eq!(
+            next_request_bytes(64 * 1024, &refused),
+            64 * 1024,
+            "a refusal says nothing about the link"
+        );
     }
 }
