@@ -246,6 +246,104 @@ async fn enroll_pull_complete_offline_and_depot_sync_on_postgres() {
     PostgresStorage::drop_schema(&url, &schema).await.unwrap();
 }
 
+/// A load balancer on loopback: each new connection goes to the next of
+/// `upstreams` in turn. The counts say how many each one got.
+async fn start_round_robin(upstreams: Vec<SocketAddr>) -> (String, Arc<Vec<AtomicUsize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served: Arc<Vec<AtomicUsize>> = Arc::new(upstreams.iter().map(|_| 0.into()).collect());
+    let counts = served.clone();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let turn = n % upstreams.len();
+            counts[turn].fetch_add(1, Ordering::SeqCst);
+            let upstream = upstreams[turn];
+            tokio::spawn(async move {
+                if let Ok(mut server) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), served)
+}
+
+fn socket_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://").parse().unwrap()
+}
+
+/// Two stateless `doorstep-hq` behind a load balancer, one PostgreSQL: the
+/// app cannot tell which one answers.
+#[tokio::test]
+async fn two_hq_servers_on_one_postgres_serve_as_one() {
+    let Ok(url) = std::env::var("DOORSTEP_TEST_POSTGRES_URL") else {
+        println!("SKIPPED: set DOORSTEP_TEST_POSTGRES_URL (scripts/postgres.sh env)");
+        return;
+    };
+    let schema = format!("sync_{}", uuid::Uuid::now_v7().simple());
+    // Both start at once on an empty database: the schema is made once.
+    let (a, b) = tokio::join!(
+        PostgresStorage::connect(&url, Some(&schema)),
+        PostgresStorage::connect(&url, Some(&schema))
+    );
+    let world = start_hq_on(Arc::new(a.unwrap()), tempfile::tempdir().unwrap()).await;
+    let hq_b = Hq::new(Arc::new(b.unwrap()), system_clock());
+    let (url_b, _server_b) = serve(&hq_b).await;
+    let (balancer, served) =
+        start_round_robin(vec![socket_of(&world.url), socket_of(&url_b)]).await;
+
+    let ids = dispatch_jobs(&world, 10).await;
+    let (_dir, store) = app_store();
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    enroll(&store, &balancer, &code.code, "laptop-1")
+        .await
+        .unwrap();
+    sync(&store).await.unwrap();
+    assert_eq!(store.lock().unwrap().job_count().unwrap(), 10);
+    for (n, id) in ids.iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    let summary = sync(&store).await.unwrap();
+    assert_eq!(summary.receipts.len(), 10, "{summary:?}");
+    assert!(
+        served.iter().all(|n| n.load(Ordering::SeqCst) > 0),
+        "both servers answered: {served:?}"
+    );
+    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_eq!(
+        hq_b.job_detail(ids[0]).await.unwrap().visit,
+        world.hq.job_detail(ids[0]).await.unwrap().visit,
+        "each server sees what the other stored"
+    );
+
+    // A dispatcher signed in through one server is signed in on the other.
+    world
+        .hq
+        .create_dispatcher("dispatcher", "correct horse")
+        .await
+        .unwrap();
+    let login = world
+        .hq
+        .login(LoginRequest {
+            username: "dispatcher".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        hq_b.dispatcher(&login.token).await.unwrap().username,
+        "dispatcher"
+    );
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
 async fn depot_day(world: World) {
     let ids = dispatch_jobs(&world, JOBS).await;
     let (_dir, store) = app_store();

@@ -162,7 +162,11 @@ impl From<rusqlite::Error> for HqError {
 
 impl From<tokio_postgres::Error> for HqError {
     fn from(err: tokio_postgres::Error) -> Self {
-        HqError::storage(err)
+        // The error's own text is only "db error"; the server's says what.
+        match err.as_db_error() {
+            Some(db) => HqError::storage(format!("{} ({})", db.message(), db.code().code())),
+            None => HqError::storage(err),
+        }
     }
 }
 

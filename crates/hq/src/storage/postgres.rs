@@ -207,11 +207,16 @@ impl PostgresStorage {
             {
                 return Err(HqError::storage("schema names are letters, digits and _"));
             }
-            let (client, connection) = config.connect(NoTls).await?;
+            let (mut client, connection) = config.connect(NoTls).await?;
             let task = tokio::spawn(connection);
-            client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            // CREATE SCHEMA IF NOT EXISTS races with itself: servers starting
+            // together take the migration lock for it too.
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await?;
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await?;
+            tx.commit().await?;
             drop(client);
             let _ = task.await;
             config.options(format!("-c search_path={schema}"));
