@@ -234,13 +234,21 @@ async fn enroll_pull_complete_offline_and_depot_sync() {
     depot_day(start_hq().await).await;
 }
 
-#[tokio::test]
-async fn enroll_pull_complete_offline_and_depot_sync_on_postgres() {
+/// The test PostgreSQL's URL and a fresh schema name, or None (said) when
+/// none is set up.
+fn postgres() -> Option<(String, String)> {
     let Ok(url) = std::env::var("DOORSTEP_TEST_POSTGRES_URL") else {
         println!("SKIPPED: set DOORSTEP_TEST_POSTGRES_URL (scripts/postgres.sh env)");
+        return None;
+    };
+    Some((url, format!("sync_{}", uuid::Uuid::now_v7().simple())))
+}
+
+#[tokio::test]
+async fn enroll_pull_complete_offline_and_depot_sync_on_postgres() {
+    let Some((url, schema)) = postgres() else {
         return;
     };
-    let schema = format!("sync_{}", uuid::Uuid::now_v7().simple());
     let storage = PostgresStorage::connect(&url, Some(&schema)).await.unwrap();
     depot_day(start_hq_on(Arc::new(storage), tempfile::tempdir().unwrap()).await).await;
     PostgresStorage::drop_schema(&url, &schema).await.unwrap();
@@ -271,6 +279,21 @@ async fn start_round_robin(upstreams: Vec<SocketAddr>) -> (String, Arc<Vec<Atomi
     (format!("http://{addr}"), served)
 }
 
+/// A dispatcher's session token, for a dispatcher made and signed in here.
+async fn signed_in_dispatcher(hq: &Hq) -> String {
+    hq.create_dispatcher("dispatcher", "correct horse")
+        .await
+        .unwrap();
+    let login = hq
+        .login(LoginRequest {
+            username: "dispatcher".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    login.token
+}
+
 fn socket_of(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").parse().unwrap()
 }
@@ -279,11 +302,9 @@ fn socket_of(url: &str) -> SocketAddr {
 /// app cannot tell which one answers.
 #[tokio::test]
 async fn two_hq_servers_on_one_postgres_serve_as_one() {
-    let Ok(url) = std::env::var("DOORSTEP_TEST_POSTGRES_URL") else {
-        println!("SKIPPED: set DOORSTEP_TEST_POSTGRES_URL (scripts/postgres.sh env)");
+    let Some((url, schema)) = postgres() else {
         return;
     };
-    let schema = format!("sync_{}", uuid::Uuid::now_v7().simple());
     // Both start at once on an empty database: the schema is made once.
     let (a, b) = tokio::join!(
         PostgresStorage::connect(&url, Some(&schema)),
@@ -324,21 +345,9 @@ async fn two_hq_servers_on_one_postgres_serve_as_one() {
     );
 
     // A dispatcher signed in through one server is signed in on the other.
-    world
-        .hq
-        .create_dispatcher("dispatcher", "correct horse")
-        .await
-        .unwrap();
-    let login = world
-        .hq
-        .login(LoginRequest {
-            username: "dispatcher".into(),
-            password: "correct horse".into(),
-        })
-        .await
-        .unwrap();
+    let token = signed_in_dispatcher(&world.hq).await;
     assert_eq!(
-        hq_b.dispatcher(&login.token).await.unwrap().username,
+        hq_b.dispatcher(&token).await.unwrap().username,
         "dispatcher"
     );
     PostgresStorage::drop_schema(&url, &schema).await.unwrap();
@@ -443,20 +452,8 @@ async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
     assert_eq!(conflict.decision, None, "no dispatcher has decided yet");
 
     // A dispatcher decides; the app's next sync brings the decision.
-    world
-        .hq
-        .create_dispatcher("dispatcher", "correct horse")
-        .await
-        .unwrap();
-    let login = world
-        .hq
-        .login(LoginRequest {
-            username: "dispatcher".into(),
-            password: "correct horse".into(),
-        })
-        .await
-        .unwrap();
-    let dispatcher = world.hq.dispatcher(&login.token).await.unwrap();
+    let token = signed_in_dispatcher(&world.hq).await;
+    let dispatcher = world.hq.dispatcher(&token).await.unwrap();
     world
         .hq
         .resolve_conflict(
