@@ -5,12 +5,17 @@
 mod common;
 
 use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::App;
 use doorstep_hq::admin::{DEMO_DISPATCHER, DEMO_PASSWORD};
 use doorstep_hq::service::LoginRequest;
 use doorstep_hq::storage::Resolution;
 use doorstep_hq::{router, system_clock, Hq};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
@@ -190,6 +195,138 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         .unwrap()
         .contains("客户改口,仍需上门"));
     app.stop().await;
+}
+
+/// HQ behind a link that lags: "Sync now" shows its progress, a cancel
+/// stops it before the changes go, and the next sync sends them.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn sync_now_shows_progress_and_can_be_cancelled() {
+    let hq_dir = tempfile::tempdir().unwrap();
+    let storage = doorstep_hq::storage::open(&format!(
+        "sqlite:{}",
+        hq_dir.path().join("hq.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let hq = Hq::new(storage, system_clock());
+    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    let slow = Arc::new(AtomicBool::new(false));
+    let url = start_lagging_proxy(upstream, slow.clone()).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = App::start_with_env(
+        dir.path(),
+        &[
+            ("DOORSTEP_HQ_URL", url.as_str()),
+            ("DOORSTEP_ENROLL_CODE", demo.code.code.as_str()),
+        ],
+    )
+    .await;
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id: doorstep_core::JobId = row
+        .attr("data-job-id")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    row.click().await.unwrap();
+    log_call(&app, "客户确认下午在家", 1).await;
+
+    // The link slows down; the technician starts a sync and cancels it
+    // while HQ's answer to the pull is still on its way.
+    slow.store(true, Ordering::SeqCst);
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.click("sync-cancel").await;
+    app.wait_attr("sync-error", "data-code", "cancelled").await;
+    assert!(
+        app.find("sync-error")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("同步已取消"),
+        "the technician reads that the sync was cancelled"
+    );
+    let pending = app
+        .find("sync-pending")
+        .await
+        .attr("data-changes")
+        .await
+        .unwrap();
+    assert_ne!(
+        pending.as_deref(),
+        Some("0"),
+        "the call still waits to go up"
+    );
+    assert!(
+        hq.job_detail(job_id)
+            .await
+            .unwrap()
+            .visit
+            .call_logs
+            .is_empty(),
+        "nothing went after the cancel"
+    );
+
+    // Synced again on the slow link: the bar shows what goes, then it goes.
+    app.click("sync-now").await;
+    let progress = app.find("sync-progress").await.text().await.unwrap();
+    assert!(
+        progress.contains('/'),
+        "items and bytes, done of total: {progress}"
+    );
+    app.find("sync-summary").await;
+    assert_eq!(
+        hq.job_detail(job_id).await.unwrap().visit.call_logs.len(),
+        1,
+        "the call reached HQ once"
+    );
+    app.stop().await;
+}
+
+/// A TCP proxy that holds each piece of HQ's answers for a while when
+/// `slow` is set, as a poor link does.
+async fn start_lagging_proxy(upstream: SocketAddr, slow: Arc<AtomicBool>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let slow = slow.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let forward = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(read @ 1..) = server_read.read(&mut buf).await {
+                    if slow.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                    }
+                    if client_write.write_all(&buf[..read]).await.is_err() {
+                        break;
+                    }
+                }
+                forward.abort();
+            });
+        }
+    });
+    url
 }
 
 /// Logs a confirmed call on the open job and waits for its row (the `nth`).
