@@ -192,8 +192,7 @@ fn within(mut batch: Vec<OutboxEntry>, max_bytes: u64) -> Vec<OutboxEntry> {
     batch
 }
 
-/// The request size this link last carried, and the next one to try after a
-/// sync that went through (`Ok`) or was cut (`Err`).
+/// The request size to try on this link: what the last sync left.
 fn request_bytes(store: &Store) -> Result<u64, StoreError> {
     Ok(store
         .setting(LINK_REQUEST_BYTES)?
@@ -202,6 +201,8 @@ fn request_bytes(store: &Store) -> Result<u64, StoreError> {
         .clamp(SMALLEST_REQUEST, REQUEST_BYTES))
 }
 
+/// The request size for the next sync, after one that went through (`Ok`)
+/// or was cut by the network (a transient `Err`).
 fn next_request_bytes(current: u64, outcome: &Result<(), SyncError>) -> u64 {
     match outcome {
         Ok(()) => current.saturating_mul(2),
