@@ -20,28 +20,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
 async fn enroll_receive_jobs_and_sync_now_with_receipts() {
-    let hq_dir = tempfile::tempdir().unwrap();
-    let storage = doorstep_hq::storage::open(&format!(
-        "sqlite:{}",
-        hq_dir.path().join("hq.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    let hq = Hq::new(storage, system_clock());
-    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
-
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    let url = format!("http://{upstream}");
     let dir = tempfile::tempdir().unwrap();
-    let (app, _) = App::start_with_env(
-        dir.path(),
-        &[
-            ("DOORSTEP_HQ_URL", url.as_str()),
-            ("DOORSTEP_ENROLL_CODE", demo.code.code.as_str()),
-        ],
-    )
-    .await;
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
 
     // The app enrolls at start and its first background sync brings the jobs.
     app.click("sync-open").await;
@@ -202,30 +184,11 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
 async fn sync_now_shows_progress_and_can_be_cancelled() {
-    let hq_dir = tempfile::tempdir().unwrap();
-    let storage = doorstep_hq::storage::open(&format!(
-        "sqlite:{}",
-        hq_dir.path().join("hq.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    let hq = Hq::new(storage, system_clock());
-    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
     let slow = Arc::new(AtomicBool::new(false));
     let url = start_lagging_proxy(upstream, slow.clone()).await;
-
     let dir = tempfile::tempdir().unwrap();
-    let (app, _) = App::start_with_env(
-        dir.path(),
-        &[
-            ("DOORSTEP_HQ_URL", url.as_str()),
-            ("DOORSTEP_ENROLL_CODE", demo.code.code.as_str()),
-        ],
-    )
-    .await;
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
     app.click("sync-open").await;
     app.find("sync-enrolled").await;
     app.click("sync-now").await;
@@ -294,6 +257,30 @@ async fn sync_now_shows_progress_and_can_be_cancelled() {
         "the call reached HQ once"
     );
     app.stop().await;
+}
+
+/// A real HQ on a temp SQLite file with the demo set, served on loopback,
+/// and the demo technician's enrollment code.
+async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = doorstep_hq::storage::open(&format!(
+        "sqlite:{}",
+        dir.path().join("hq.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let hq = Hq::new(storage, system_clock());
+    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    (hq, dir, addr, demo.code.code)
+}
+
+/// The app, told HQ's URL and a code, so that it enrolls as it starts.
+async fn start_enrolling_app(data_dir: &std::path::Path, url: &str, code: &str) -> App {
+    let env = [("DOORSTEP_HQ_URL", url), ("DOORSTEP_ENROLL_CODE", code)];
+    App::start_with_env(data_dir, &env).await.0
 }
 
 /// A TCP proxy that holds each piece of HQ's answers for a while when

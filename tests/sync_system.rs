@@ -317,15 +317,7 @@ async fn two_hq_servers_on_one_postgres_serve_as_one() {
         start_round_robin(vec![socket_of(&world.url), socket_of(&url_b)]).await;
 
     let ids = dispatch_jobs(&world, 10).await;
-    let (_dir, store) = app_store();
-    let code = world
-        .hq
-        .issue_enrollment_code(world.technician)
-        .await
-        .unwrap();
-    enroll(&store, &balancer, &code.code, "laptop-1")
-        .await
-        .unwrap();
+    let (_dir, store) = enrolled_store_at(&world, &balancer).await;
     sync(&store).await.unwrap();
     assert_eq!(store.lock().unwrap().job_count().unwrap(), 10);
     for (n, id) in ids.iter().enumerate() {
@@ -645,15 +637,18 @@ async fn enrolled_device(
 
 /// A fresh app store enrolled at HQ as the world's technician, nothing pulled.
 async fn enrolled_store(world: &World) -> (tempfile::TempDir, Mutex<Store>) {
+    enrolled_store_at(world, &world.url).await
+}
+
+/// The same, enrolled through `url` (a proxy in front of the world's HQ).
+async fn enrolled_store_at(world: &World, url: &str) -> (tempfile::TempDir, Mutex<Store>) {
     let (dir, store) = app_store();
     let code = world
         .hq
         .issue_enrollment_code(world.technician)
         .await
         .unwrap();
-    enroll(&store, &world.url, &code.code, "laptop-1")
-        .await
-        .unwrap();
+    enroll(&store, url, &code.code, "laptop-1").await.unwrap();
     (dir, store)
 }
 
