@@ -93,13 +93,9 @@ pub fn conflict_reason(
 }
 
 /// Where a change lands among the job's technician records: the record key,
-/// its body (the change's data), and whether it removes the record.
-pub fn record_effect(change: &Change) -> (String, serde_json::Value, bool) {
-    let data = serde_json::to_value(change)
-        .ok()
-        .and_then(|v| v.get("data").cloned())
-        .unwrap_or(serde_json::Value::Null);
-    let (key, removed) = match change {
+/// and whether the change removes the record.
+pub fn record_key(change: &Change) -> (String, bool) {
+    match change {
         Change::SetStep(_) => ("step".to_string(), false),
         Change::LogCall(c) => (format!("call_log:{}", c.id), false),
         Change::SaveDeparture(_) => ("departure".into(), false),
@@ -119,8 +115,15 @@ pub fn record_effect(change: &Change) -> (String, serde_json::Value, bool) {
         Change::Sign(_) => ("signature".into(), false),
         Change::Reschedule(_) => ("reschedule".into(), false),
         Change::Complete => ("completion".into(), false),
-    };
-    (key, data, removed)
+    }
+}
+
+/// The body of the record a change writes: the change's data.
+pub fn record_body(change: &Change) -> serde_json::Value {
+    serde_json::to_value(change)
+        .ok()
+        .and_then(|v| v.get("data").cloned())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// Rebuilds the visit from HQ's copy of the job and every change it holds
@@ -137,10 +140,16 @@ pub fn rebuild_visit<'a>(
     let mut visit = VisitRecord::new(job);
     for (payload, device_time) in ops {
         if let Ok(change) = serde_json::from_str::<Change>(payload) {
-            let _ = change.apply(&mut visit, device_time);
+            replay(&mut visit, &change, device_time);
         }
     }
     visit
+}
+
+/// Applies one more change to a rebuilt visit, in applied order.
+pub fn replay(visit: &mut VisitRecord, change: &Change, device_time: Timestamp) {
+    // Refused on replay: skipped (see rebuild_visit).
+    let _ = change.apply(visit, device_time);
 }
 
 pub fn content_hash(visit: &VisitRecord) -> String {

@@ -461,6 +461,19 @@ async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
         JobStatus::InProgress,
         "the technician's progress shows on HQ"
     );
+
+    // A later batch builds on what HQ already holds for the job.
+    let later = work("replaced splitter and connector");
+    later.apply(&mut visit, at(3)).unwrap();
+    let pushed = storage
+        .push(&device, &[entry(3, job.job.id, later)], at(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.receipts[0].content_hash,
+        ServiceForm::from_visit(&visit).content_hash(),
+        "the receipt covers the earlier batch's changes and the new one"
+    );
 }
 
 async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {

@@ -1043,8 +1043,8 @@ async fn push_in<C: GenericClient>(
     let effects: Vec<(String, String, bool)> = applied
         .iter()
         .map(|entry| {
-            let (key, body, removed) = push::record_effect(&entry.payload);
-            (key, body.to_string(), removed)
+            let (key, removed) = push::record_key(&entry.payload);
+            (key, push::record_body(&entry.payload).to_string(), removed)
         })
         .collect();
     let upsert_record = &upsert_record;

@@ -6,6 +6,7 @@
 //! depot sync's blobs several times cheaper to write, and their writer never
 //! waits for the records' writer (or the other way round).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -1104,6 +1105,10 @@ fn push_in(
         ));
     }
     let fresh = push::fresh(last_seq, entries)?;
+    // Ops up to this id were stored before the batch; the batch's own are
+    // replayed from memory rather than read back and parsed again.
+    let stored_through: i64 =
+        tx.query_row("SELECT COALESCE(MAX(id), 0) FROM ops", [], |row| row.get(0))?;
 
     // Every job named in the batch: it must have been this technician's.
     // Each is read once here; the batch changes only technician records.
@@ -1135,9 +1140,12 @@ fn push_in(
         "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
     )?;
+    // The record's body is the change's data, taken from the payload by
+    // SQLite rather than serialized a second time.
     let mut upsert_record = tx.prepare_cached(
         "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
-             server_time, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             server_time, removed)
+         VALUES (?1, ?2, ?3, COALESCE(?4 -> '$.data', 'null'), ?5, ?6, ?7, ?8)
          ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
              body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
              op_id = excluded.op_id, device_time = excluded.device_time,
@@ -1150,7 +1158,7 @@ fn push_in(
         "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
              created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut touched = std::collections::BTreeSet::new();
+    let mut applied: BTreeMap<JobId, Vec<&PushEntry>> = BTreeMap::new();
     for entry in fresh {
         let op_key = entry.op_id.to_string();
         let job_key = entry.job_id.to_string();
@@ -1169,18 +1177,18 @@ fn push_in(
         if inserted == 0 {
             continue; // this op_id was applied before (from another seq)
         }
-        let (record_key, body, removed) = push::record_effect(&entry.payload);
+        let (record_key, removed) = push::record_key(&entry.payload);
         upsert_record.execute(params![
             job_key,
             record_key,
             entry.kind,
-            body.to_string(),
+            payload,
             op_key,
             device_time,
             now_text,
             removed
         ])?;
-        touched.insert(entry.job_id);
+        applied.entry(entry.job_id).or_default().push(entry);
         let job = &jobs[&entry.job_id];
         if let Some(reason) =
             push::conflict_reason(job.job.status, job.technician_id, device.technician_id)
@@ -1209,9 +1217,27 @@ fn push_in(
     let mut update_job = tx.prepare_cached(
         "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
     )?;
-    for job_id in &touched {
+    let mut earlier_ops = tx.prepare_cached(
+        "SELECT payload, device_time FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
+    )?;
+    for (job_id, batch) in &applied {
         let job = &jobs[job_id];
-        let visit = rebuilt_visit(tx, job)?;
+        let earlier = earlier_ops
+            .query_map(params![job_id.to_string(), stored_through], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .map(|row| {
+                let (payload, at) = row?;
+                Ok((payload, parse_ts(&at)?))
+            })
+            .collect::<HqResult<Vec<_>>>()?;
+        let mut visit = push::rebuild_visit(
+            job.job.clone(),
+            earlier.iter().map(|(payload, at)| (payload.as_str(), *at)),
+        );
+        for entry in batch {
+            push::replay(&mut visit, &entry.payload, entry.device_time);
+        }
         let hash = push::content_hash(&visit);
         let status =
             match push::conflict_reason(job.job.status, job.technician_id, device.technician_id) {
