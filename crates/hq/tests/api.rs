@@ -634,6 +634,13 @@ async fn malformed_requests_get_json_4xx() {
         "bad_json",
         "an unknown change type is refused, not stored",
     );
+    assert!(
+        bad_change.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("entries[0]")),
+        "the message names the entry at fault: {:?}",
+        bad_change.body
+    );
     let job = api.job(&a).await;
     let mut mismatched = entry(1, job_id(&job), kit());
     mismatched.kind = "complete".into();
