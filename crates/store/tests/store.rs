@@ -155,8 +155,19 @@ fn a_visit_round_trips_through_the_file() {
     assert_eq!(visit.step, Step::Operate);
     assert_eq!(visit.job.status, JobStatus::InProgress);
     assert_ne!(Some(&visit), expected.as_ref(), "the signature came after");
-    let blob = reopened.blob(&visit.signature.unwrap().png_hash).unwrap();
+    let signature = visit.signature.unwrap();
+    let blob = reopened.blob(&signature.png_hash).unwrap();
     assert_eq!(blob.bytes, png.bytes);
+    let asked = [signature.strokes_hash.clone(), signature.png_hash.clone()];
+    assert_eq!(
+        reopened.blobs(&asked).unwrap(),
+        vec![br#"[{"points":[]}]"#.to_vec(), png.bytes.clone()],
+        "read together, in the order asked"
+    );
+    assert!(matches!(
+        reopened.blobs(&[signature.png_hash, "0".repeat(64)]),
+        Err(doorstep_store::StoreError::NotFound(hash)) if hash == "0".repeat(64)
+    ));
 }
 
 #[test]

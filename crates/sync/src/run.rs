@@ -384,13 +384,8 @@ async fn send_blobs(
         }
         let hashes: Vec<String> = batch.iter().map(|(hash, _)| hash.clone()).collect();
         let size: u64 = batch.iter().map(|(_, size)| size).sum();
-        let bytes = {
-            let guard = locked(store);
-            hashes
-                .iter()
-                .map(|hash| Ok((hash.clone(), guard.blob(hash)?.bytes)))
-                .collect::<Result<Vec<_>, StoreError>>()?
-        };
+        let bytes = locked(store).blobs(&hashes)?;
+        let bytes: Vec<(String, Vec<u8>)> = hashes.iter().cloned().zip(bytes).collect();
         if uploads.len() >= UPLOADS_IN_FLIGHT {
             if let Some(done) = uploads.join_next().await {
                 upload_done(store, summary, meter, done)?;
