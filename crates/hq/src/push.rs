@@ -8,10 +8,15 @@
 //! - A device writes only jobs that were ever assigned to its technician.
 //!   If HQ has since cancelled or reassigned the job, the records are kept
 //!   and a conflict is recorded; dispatch state is not touched.
+//! - Records: the latest state of each technician record is not stored; it
+//!   is read off the op log (`latest_records`), so a push writes each change
+//!   once.
 //! - Content hash: HQ rebuilds the visit by replaying every change it holds
 //!   for the job, in the order it applied them, with `Change::apply` (each at
 //!   its device time), and hashes the service form's canonical content, the
 //!   same bytes the app hashes when the customer signs.
+
+use std::collections::BTreeMap;
 
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
@@ -19,6 +24,7 @@ use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
 use doorstep_core::{Job, JobStatus, Timestamp, VisitRecord};
 
 use crate::error::{HqError, HqResult};
+use crate::storage::{StoredOp, TechRecord};
 
 /// Checks what can be checked without the database: seq positive, kind
 /// matches payload, one op_id per seq. Returns the entries sorted by seq,
@@ -126,6 +132,38 @@ pub fn record_body(change: &Change) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// The latest state of each technician record of a job, from its ops in
+/// applied order, sorted by record key: the last op on a record sets it, and
+/// one that removes it keeps the body the record had.
+pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
+    let mut records: BTreeMap<String, TechRecord> = BTreeMap::new();
+    for op in ops {
+        // Every stored payload parsed when it was pushed; one that no longer
+        // does (a change type since retired) names no record.
+        let Ok(change) = serde_json::from_str::<Change>(&op.payload) else {
+            continue;
+        };
+        let (record_key, removed) = record_key(&change);
+        let body = match records.get(&record_key) {
+            Some(earlier) if removed => earlier.body.clone(),
+            _ => record_body(&change),
+        };
+        records.insert(
+            record_key.clone(),
+            TechRecord {
+                record_key,
+                kind: op.kind.clone(),
+                body,
+                op_id: op.op_id,
+                device_time: op.device_time,
+                server_time: op.server_time,
+                removed,
+            },
+        );
+    }
+    records.into_values().collect()
+}
+
 /// Rebuilds the visit from HQ's copy of the job and every change it holds
 /// for it, in applied order. A change the rules refuse on replay is skipped
 /// (the app applied it under the same rules, so this is rare).
@@ -162,5 +200,82 @@ pub fn progressed_status(current: JobStatus, visit: &VisitRecord) -> JobStatus {
     match visit.job.status {
         JobStatus::InProgress | JobStatus::Completed | JobStatus::Rescheduled => visit.job.status,
         _ => current,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::wire::DeviceId;
+    use doorstep_core::{JobId, Photo, PhotoKind, RecordId, Work};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn op(n: i64, change: Change) -> StoredOp {
+        let at = Timestamp::from_timestamp(1_790_000_000 + n, 0).unwrap();
+        StoredOp {
+            op_id: Uuid::now_v7(),
+            device_id: DeviceId::default(),
+            seq: n,
+            job_id: JobId::default(),
+            kind: change.kind().to_string(),
+            payload: serde_json::to_string(&change).unwrap(),
+            device_time: at,
+            server_time: at,
+        }
+    }
+
+    fn work(description: &str) -> Change {
+        Change::SaveWork(Work {
+            description: description.into(),
+            ..Work::default()
+        })
+    }
+
+    #[test]
+    fn the_last_op_on_a_record_sets_it_and_a_removal_keeps_its_body() {
+        let photo = Photo {
+            id: RecordId::new(),
+            kind: PhotoKind::Before,
+            blob_hash: "ab".repeat(32),
+            width: 4,
+            height: 3,
+            added_at: Timestamp::from_timestamp(1_790_000_000, 0).unwrap(),
+        };
+        let never_added = RecordId::new();
+        let ops = [
+            op(1, work("first")),
+            op(2, Change::AddPhoto(photo.clone())),
+            op(3, work("second")),
+            op(4, Change::RemovePhoto(photo.id)),
+            op(5, Change::RemoveLead(never_added)),
+            op(6, Change::Complete),
+        ];
+        let records = latest_records(&ops);
+        let keys: Vec<&str> = records.iter().map(|r| r.record_key.as_str()).collect();
+        let photo_key = format!("photo:{}", photo.id);
+        let lead_key = format!("lead:{never_added}");
+        let mut expected = vec!["completion", lead_key.as_str(), photo_key.as_str(), "work"];
+        expected.sort();
+        assert_eq!(keys, expected, "one record per key, sorted by key");
+
+        let find = |key: &str| records.iter().find(|r| r.record_key == key).unwrap();
+        let work = find("work");
+        assert_eq!(work.body["description"], "second");
+        assert_eq!(
+            (work.op_id, work.device_time),
+            (ops[2].op_id, ops[2].device_time)
+        );
+        let removed = find(&photo_key);
+        assert!(removed.removed);
+        assert_eq!(removed.kind, "remove_photo");
+        assert_eq!(removed.op_id, ops[3].op_id);
+        assert_eq!(
+            removed.body,
+            serde_json::to_value(&photo).unwrap(),
+            "a removed photo still shows what it was"
+        );
+        assert_eq!(find(&lead_key).body, never_added.to_string());
+        assert!(find("completion").body.is_null());
     }
 }

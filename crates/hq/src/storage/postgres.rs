@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::sqlite::{enum_parse, enum_text};
 use super::{
     Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
-    DispatcherSession, JobRecords, PullBatch, Resolution, Storage, StoredOp, TechRecord,
+    DispatcherSession, JobRecords, PullBatch, Resolution, Storage, StoredOp,
 };
 use crate::error::{HqError, HqResult};
 use crate::push;
@@ -33,6 +33,7 @@ use crate::push;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/2026-11-23_initial.sql"),
     include_str!("../../migrations/postgres/2026-11-23_conflict_outcomes.sql"),
+    include_str!("../../migrations/postgres/2026-11-25_records_from_ops.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.
@@ -727,27 +728,8 @@ impl Storage for PostgresStorage {
         let Some(dispatch) = load_job(&tx, job).await? else {
             return Ok(None);
         };
-        let records = tx
-            .query(
-                "SELECT record_key, kind, body, op_id, device_time, server_time, removed
-                 FROM tech_records WHERE job_id = $1 ORDER BY record_key",
-                &[&job.0],
-            )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(TechRecord {
-                    record_key: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    body: serde_json::from_str(row.try_get(2)?).map_err(HqError::storage)?,
-                    op_id: row.try_get(3)?,
-                    device_time: row.try_get(4)?,
-                    server_time: row.try_get(5)?,
-                    removed: row.try_get(6)?,
-                })
-            })
-            .collect::<HqResult<Vec<_>>>()?;
         let ops = job_ops(&tx, job).await?;
+        let records = push::latest_records(&ops);
         let row = tx
             .query_one(
                 "SELECT content_hash, receipt_at FROM jobs WHERE id = $1",
@@ -1029,47 +1011,6 @@ async fn push_in<C: GenericClient>(
         .filter(|(_, count)| *count == 1)
         .map(|(entry, _)| entry)
         .collect();
-
-    let upsert_record = tx
-        .prepare(
-            "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
-                 server_time, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
-                 body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
-                 op_id = excluded.op_id, device_time = excluded.device_time,
-                 server_time = excluded.server_time, removed = excluded.removed",
-        )
-        .await?;
-    let effects: Vec<(String, String, bool)> = applied
-        .iter()
-        .map(|entry| {
-            let (key, removed) = push::record_key(&entry.payload);
-            (key, push::record_body(&entry.payload).to_string(), removed)
-        })
-        .collect();
-    let upsert_record = &upsert_record;
-    try_join_all(
-        applied
-            .iter()
-            .zip(&effects)
-            .map(|(entry, (key, body, removed))| async move {
-                tx.execute(
-                    upsert_record,
-                    &[
-                        &entry.job_id.0,
-                        key,
-                        &entry.kind,
-                        body,
-                        &entry.op_id,
-                        &entry.device_time,
-                        now,
-                        removed,
-                    ],
-                )
-                .await
-            }),
-    )
-    .await?;
 
     let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();
     touched.sort();

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::{
     Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
-    DispatcherSession, JobRecords, PullBatch, Resolution, Storage, StoredOp, TechRecord,
+    DispatcherSession, JobRecords, PullBatch, Resolution, Storage, StoredOp,
 };
 use crate::error::{HqError, HqResult};
 use crate::push;
@@ -43,6 +43,9 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!(
             "../../migrations/sqlite/2026-11-24_blobs_in_own_file.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/2026-11-25_records_from_ops.sql"
         )),
     ])
 }
@@ -901,25 +904,8 @@ impl Storage for SqliteStorage {
             let Some(dispatch) = load_job(conn, &key)? else {
                 return Ok(None);
             };
-            let records = collect(
-                conn,
-                "SELECT record_key, kind, body, op_id, device_time, server_time, removed
-                 FROM tech_records WHERE job_id = ?1 ORDER BY record_key",
-                [&key],
-                |row| {
-                    Ok(TechRecord {
-                        record_key: row.get(0)?,
-                        kind: row.get(1)?,
-                        body: serde_json::from_str(&row.get::<_, String>(2)?)
-                            .map_err(HqError::storage)?,
-                        op_id: id(&row.get::<_, String>(3)?)?,
-                        device_time: parse_ts(&row.get::<_, String>(4)?)?,
-                        server_time: parse_ts(&row.get::<_, String>(5)?)?,
-                        removed: row.get(6)?,
-                    })
-                },
-            )?;
             let ops = job_ops(conn, &key)?;
+            let records = push::latest_records(&ops);
             let receipt: Option<(Option<String>, Option<String>)> = conn
                 .query_row(
                     "SELECT content_hash, receipt_at FROM jobs WHERE id = ?1",
@@ -1140,17 +1126,6 @@ fn push_in(
         "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
     )?;
-    // The record's body is the change's data, taken from the payload by
-    // SQLite rather than serialized a second time.
-    let mut upsert_record = tx.prepare_cached(
-        "INSERT INTO tech_records (job_id, record_key, kind, body, op_id, device_time,
-             server_time, removed)
-         VALUES (?1, ?2, ?3, COALESCE(?4 -> '$.data', 'null'), ?5, ?6, ?7, ?8)
-         ON CONFLICT (job_id, record_key) DO UPDATE SET kind = excluded.kind,
-             body = CASE WHEN excluded.removed THEN tech_records.body ELSE excluded.body END,
-             op_id = excluded.op_id, device_time = excluded.device_time,
-             server_time = excluded.server_time, removed = excluded.removed",
-    )?;
     let mut conflict_open = tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
     )?;
@@ -1177,17 +1152,6 @@ fn push_in(
         if inserted == 0 {
             continue; // this op_id was applied before (from another seq)
         }
-        let (record_key, removed) = push::record_key(&entry.payload);
-        upsert_record.execute(params![
-            job_key,
-            record_key,
-            entry.kind,
-            payload,
-            op_key,
-            device_time,
-            now_text,
-            removed
-        ])?;
         applied.entry(entry.job_id).or_default().push(entry);
         let job = &jobs[&entry.job_id];
         if let Some(reason) =
