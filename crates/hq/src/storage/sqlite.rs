@@ -47,6 +47,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/2026-11-25_records_from_ops.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/2026-11-25_lean_ops.sql"
+        )),
     ])
 }
 
@@ -367,10 +370,11 @@ impl SqliteStorage {
         })
     }
 
-    /// Runs `work` on a reader of the records, off the async runtime.
+    /// Runs `work` in one read transaction on a reader of the records, off
+    /// the async runtime.
     async fn read<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> HqResult<T> + Send + 'static,
+        work: impl FnOnce(&Connection) -> HqResult<T> + Send + 'static,
     ) -> HqResult<T> {
         self.records.read(work).await
     }
@@ -417,12 +421,18 @@ impl Db {
     /// Runs `work` on a reader connection, off the async runtime.
     async fn read<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> HqResult<T> + Send + 'static,
+        work: impl FnOnce(&Connection) -> HqResult<T> + Send + 'static,
     ) -> HqResult<T> {
         let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || work(&mut readers.any()))
-            .await
-            .map_err(HqError::storage)?
+        tokio::task::spawn_blocking(move || {
+            let mut conn = readers.any();
+            // One snapshot for all of `work`'s queries: they agree with each
+            // other, and take the WAL's read lock once rather than per query.
+            let tx = conn.transaction()?;
+            work(&tx)
+        })
+        .await
+        .map_err(HqError::storage)?
     }
 
     /// Runs `work` in one IMMEDIATE transaction on the writer connection.
@@ -838,15 +848,14 @@ impl Storage for SqliteStorage {
 
     async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch> {
         self.read(move |conn| {
-            let tx = conn.transaction()?;
             let tech = technician.to_string();
-            let cursor: i64 = tx.query_row(
+            let cursor: i64 = conn.query_row(
                 "SELECT value FROM counters WHERE name = 'job_change'",
                 [],
                 |row| row.get(0),
             )?;
             let jobs = collect(
-                &tx,
+                conn,
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = ?1 AND change_seq > ?2
                      ORDER BY change_seq"
@@ -858,14 +867,14 @@ impl Storage for SqliteStorage {
             .map(|d| d.job)
             .collect();
             let removed = collect(
-                &tx,
+                conn,
                 "SELECT job_id FROM job_assignments
                  WHERE technician_id = ?1 AND unassigned_seq > ?2 ORDER BY unassigned_seq",
                 params![tech, since],
                 |row| id(&row.get::<_, String>(0)?),
             )?;
             let resolved = collect(
-                &tx,
+                conn,
                 &format!(
                     "SELECT {CONFLICT_COLUMNS} FROM conflicts
                      WHERE technician_id = ?1 AND resolved_seq > ?2 ORDER BY resolved_seq"
@@ -1295,6 +1304,48 @@ mod tests {
             .query_row("PRAGMA page_size", [], |row| row.get(0))
             .unwrap();
         assert_eq!(page_size, BLOB_PAGE_SIZE);
+    }
+
+    /// The op log keeps every op, in its order, through the move to the
+    /// leaner table.
+    #[tokio::test]
+    async fn ops_of_an_older_database_survive_the_lean_op_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.sqlite3");
+        let job = JobId::new();
+        let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let (tech, device, customer) = (TechnicianId::new(), DeviceId::new(), uuid::Uuid::now_v7());
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            conn.execute_batch(&format!(
+                "INSERT INTO technicians VALUES ('{tech}', '林', '2026-11-23T08:00:00.000000Z');
+                 INSERT INTO devices (id, technician_id, name, token_hash, enrolled_at)
+                     VALUES ('{device}', '{tech}', 'laptop', 'x', '2026-11-23T08:00:00.000000Z');
+                 INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
+                     sub_case, fault_description, window_start, window_end, status,
+                     earlier_visits, technician_id, change_seq, created_at)
+                     VALUES ('{job}', '{customer}', '黄', '13800000000', '福州', 'fault', 'indoor', '',
+                     '2026-11-23T09:00:00.000000Z', '2026-11-23T10:00:00.000000Z', 'scheduled',
+                     '[]', '{tech}', 1, '2026-11-23T08:00:00.000000Z');
+                 INSERT INTO ops (id, op_id, device_id, seq, job_id, kind, payload, device_time,
+                     server_time)
+                 VALUES (9, '{second}', '{device}', 2, '{job}', 'complete', '{{\"type\":\"complete\"}}',
+                     '2026-11-23T09:30:00.000000Z', '2026-11-23T11:00:00.000000Z'),
+                     (5, '{first}', '{device}', 1, '{job}', 'set_step', '{{\"type\":\"set_step\",\"data\":\"visit\"}}',
+                     '2026-11-23T09:10:00.000000Z', '2026-11-23T11:00:00.000000Z');"
+            ))
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        let records = storage.job_records(job).await.unwrap().unwrap();
+        let ops: Vec<_> = records.ops.iter().map(|op| (op.op_id, op.seq)).collect();
+        assert_eq!(
+            ops,
+            vec![(first, 1), (second, 2)],
+            "every op, in applied order"
+        );
+        assert_eq!(records.records.len(), 2, "and the records read off them");
     }
 
     /// Commits skip SQLite's inline checkpoint, so the checkpointer thread
