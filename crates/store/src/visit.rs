@@ -7,7 +7,7 @@ use doorstep_core::{
     CallLog, Customer, EarlierVisit, Job, JobId, Lead, Photo, PhotoKind, RecordId, Replacement,
     Signature, Timestamp, VisitRecord,
 };
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -24,6 +24,28 @@ pub struct OutboxEntry {
     pub kind: String,
     pub payload: String,
     pub device_time: Timestamp,
+}
+
+/// Reads blobs on a connection of its own (see `Store::blob_reader`).
+pub struct BlobReader {
+    conn: Connection,
+}
+
+impl BlobReader {
+    /// The bytes of these blobs, in the order asked, read in one transaction
+    /// (a depot sync reads thousands).
+    pub fn blobs(&mut self, hashes: &[String]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut read = tx.prepare_cached("SELECT bytes FROM blobs WHERE hash = ?1")?;
+        hashes
+            .iter()
+            .map(|hash| {
+                read.query_row([hash], |row| row.get(0))
+                    .optional()?
+                    .ok_or_else(|| StoreError::NotFound(hash.to_string()))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -505,19 +527,17 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(hash.to_string()))
     }
 
-    /// The bytes of these blobs, in the order asked, read in one transaction
-    /// (a depot sync reads thousands).
-    pub fn blobs(&self, hashes: &[String]) -> Result<Vec<Vec<u8>>, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let mut read = tx.prepare_cached("SELECT bytes FROM blobs WHERE hash = ?1")?;
-        hashes
-            .iter()
-            .map(|hash| {
-                read.query_row([hash], |row| row.get(0))
-                    .optional()?
-                    .ok_or_else(|| StoreError::NotFound(hash.to_string()))
-            })
-            .collect()
+    /// A second, read-only connection for reading blobs on another thread
+    /// while this one goes on (WAL lets it read while the store writes).
+    pub fn blob_reader(&self) -> Result<BlobReader, StoreError> {
+        let path = self
+            .conn
+            .path()
+            .filter(|path| !path.is_empty())
+            .ok_or_else(|| StoreError::NotFound("the store's file".into()))?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        Ok(BlobReader { conn })
     }
 
     /// Outbox entries not yet acknowledged by HQ, oldest first.

@@ -160,12 +160,15 @@ fn a_visit_round_trips_through_the_file() {
     assert_eq!(blob.bytes, png.bytes);
     let asked = [signature.strokes_hash.clone(), signature.png_hash.clone()];
     assert_eq!(
-        reopened.blobs(&asked).unwrap(),
+        reopened.blob_reader().unwrap().blobs(&asked).unwrap(),
         vec![br#"[{"points":[]}]"#.to_vec(), png.bytes.clone()],
         "read together, in the order asked"
     );
     assert!(matches!(
-        reopened.blobs(&[signature.png_hash, "0".repeat(64)]),
+        reopened
+            .blob_reader()
+            .unwrap()
+            .blobs(&[signature.png_hash, "0".repeat(64)]),
         Err(doorstep_store::StoreError::NotFound(hash)) if hash == "0".repeat(64)
     ));
 }

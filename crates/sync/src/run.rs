@@ -1,9 +1,10 @@
 //! One sync: pull, blobs, push. Holds the store's lock only for each short
 //! read or write, never across a network call, so the UI never waits on HQ.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use doorstep_core::wire::{
 use doorstep_core::JobId;
 use doorstep_store::{OutboxEntry, Store, StoreError};
 use serde::Serialize;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::{HqClient, SyncError};
@@ -41,8 +43,8 @@ const DEVICE_TOKEN: &str = "device_token";
 const TECHNICIAN: &str = "technician";
 const LINK_REQUEST_BYTES: &str = "sync_request_bytes";
 
-fn locked(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|e| e.into_inner())
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the app knows once enrolled.
@@ -142,30 +144,31 @@ pub struct SyncSummary {
     pub customers: BTreeMap<JobId, String>,
 }
 
-type Upload = (Vec<String>, u64, Result<StoredBlobs, SyncError>);
+/// One blob upload's outcome: its batch's place, hashes and size.
+type Upload = (usize, Vec<String>, u64, Result<StoredBlobs, SyncError>);
 
-/// Keeps what HQ confirmed of one blob upload.
+/// Counts what HQ confirmed of one blob upload; returns the batch's place.
 fn upload_done(
-    store: &Mutex<Store>,
-    summary: &mut SyncSummary,
-    meter: &mut Meter<'_>,
+    tally: &Mutex<Tally<'_>>,
+    confirmed: &mut Vec<String>,
     joined: Result<Upload, tokio::task::JoinError>,
-) -> Result<(), SyncError> {
-    let (hashes, size, stored) = joined.map_err(|e| SyncError::Network(e.to_string()))?;
+) -> Result<usize, SyncError> {
+    let (place, hashes, size, stored) = joined.map_err(|e| SyncError::Network(e.to_string()))?;
     let stored = stored?;
-    locked(store).mark_blobs_on_hq(&hashes)?;
-    summary.blobs_sent += stored.stored.len();
-    summary.bytes_sent += size;
-    meter.advance(hashes.len(), size);
-    Ok(())
+    let mut tally = locked(tally);
+    tally.summary.blobs_sent += stored.stored.len();
+    tally.summary.bytes_sent += size;
+    tally.meter.advance(hashes.len(), size);
+    confirmed.extend(hashes);
+    Ok(place)
 }
 
 /// Splits blobs into upload requests of at most `max_bytes` each (a larger
 /// blob goes alone).
-fn blob_batches(blobs: &[(String, u64)], max_bytes: u64) -> Vec<&[(String, u64)]> {
+fn blob_batches(blobs: &[PlannedBlob], max_bytes: u64) -> Vec<&[PlannedBlob]> {
     let mut batches = Vec::new();
     let (mut start, mut bytes) = (0, 0);
-    for (n, (_, size)) in blobs.iter().enumerate() {
+    for (n, PlannedBlob { size, .. }) in blobs.iter().enumerate() {
         if n > start && bytes + size > max_bytes {
             batches.push(&blobs[start..n]);
             (start, bytes) = (n, 0);
@@ -237,6 +240,12 @@ fn to_wire(entry: &OutboxEntry) -> Result<PushEntry, SyncError> {
     })
 }
 
+/// What blob uploads and the push both add to as they go.
+struct Tally<'a> {
+    meter: Meter<'a>,
+    summary: SyncSummary,
+}
+
 struct Meter<'a> {
     progress: Progress,
     started: Instant,
@@ -282,37 +291,45 @@ pub async fn sync_once(
     locked(store).apply_dispatch(&pulled)?;
 
     let plan = plan_upload(store, &client).await?;
-    let mut meter = Meter {
+    let meter = Meter {
         progress: Progress {
             phase: "blobs",
             items_done: 0,
             items_total: plan.changes + plan.blobs.len(),
             bytes_done: 0,
-            bytes_total: plan.change_bytes + plan.blobs.iter().map(|(_, size)| size).sum::<u64>(),
+            bytes_total: plan.change_bytes + plan.blobs.iter().map(|b| b.size).sum::<u64>(),
             eta_seconds: None,
         },
         started: Instant::now(),
         report,
     };
+    let tally = Mutex::new(Tally { meter, summary });
     let max_bytes = request_bytes(&locked(store))?;
+    // Blobs and changes go at once, on HQ's two writers; a batch of changes
+    // waits only until every blob it names is confirmed.
+    let blobs = blob_batches(&plan.blobs, max_bytes);
+    let (blobs_through, blobs_ready) = watch::channel(first_needing(&blobs, 0));
     let sent = async {
-        meter.phase("blobs");
-        let blobs = blob_batches(&plan.blobs, max_bytes);
-        send_blobs(store, &client, blobs, &mut meter, &mut summary, cancel).await?;
-        meter.phase("push");
-        let device = enrollment.device_id;
-        push_outbox(
-            store,
-            &client,
-            device,
-            max_bytes,
-            &mut meter,
-            &mut summary,
-            cancel,
+        locked(&tally).meter.phase("blobs");
+        tokio::try_join!(
+            send_blobs(store, &client, blobs, &blobs_through, &tally, cancel),
+            push_outbox(
+                store,
+                &client,
+                enrollment.device_id,
+                max_bytes,
+                blobs_ready,
+                &tally,
+                cancel,
+            ),
         )
-        .await
+        .map(|_| ())
     }
     .await;
+    let mut summary = tally
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .summary;
     let next = next_request_bytes(max_bytes, &sent);
     if next != max_bytes {
         locked(store).set_setting(LINK_REQUEST_BYTES, Some(&next.to_string()))?;
@@ -326,11 +343,28 @@ pub async fn sync_once(
 }
 
 /// What is still to send: outbox entries, and the blobs they name that HQ
-/// lacks, with their sizes.
+/// lacks, in the order the outbox first names them.
 struct UploadPlan {
     changes: usize,
     change_bytes: u64,
-    blobs: Vec<(String, u64)>,
+    blobs: Vec<PlannedBlob>,
+}
+
+struct PlannedBlob {
+    hash: String,
+    size: u64,
+    /// The first outbox entry that names it: no entry from there on may go
+    /// before the blob is on HQ.
+    needed_from: i64,
+}
+
+/// The outbox seq through which every named blob is on HQ, once the first
+/// `confirmed` blob batches are.
+fn first_needing(batches: &[&[PlannedBlob]], confirmed: usize) -> i64 {
+    batches
+        .get(confirmed)
+        .and_then(|batch| batch.first())
+        .map_or(i64::MAX, |blob| blob.needed_from - 1)
 }
 
 /// Sizes the upload. Blobs HQ holds already (sent by a sync whose answer
@@ -338,15 +372,16 @@ struct UploadPlan {
 async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPlan, SyncError> {
     let pending = locked(store).pending_outbox()?;
     let mut named = Vec::new();
-    let mut seen = HashSet::new();
+    let mut needed_from = HashMap::new();
     for entry in &pending {
         let change: Change = serde_json::from_str(&entry.payload)
             .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", entry.seq)))?;
-        named.extend(
-            blob_hashes(&change)
-                .into_iter()
-                .filter(|h| seen.insert(h.clone())),
-        );
+        for hash in blob_hashes(&change) {
+            if let Entry::Vacant(first) = needed_from.entry(hash.clone()) {
+                first.insert(entry.seq);
+                named.push(hash);
+            }
+        }
     }
     let unsent = locked(store).blobs_not_on_hq(&named)?;
     let mut lacking = HashSet::new();
@@ -362,45 +397,83 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
     Ok(UploadPlan {
         changes: pending.len(),
         change_bytes: pending.iter().map(|e| e.payload.len() as u64).sum(),
-        blobs,
+        blobs: blobs
+            .into_iter()
+            .map(|(hash, size)| PlannedBlob {
+                needed_from: needed_from[&hash],
+                hash,
+                size,
+            })
+            .collect(),
     })
 }
 
-/// Sends blobs before the changes that name them, a few MiB per request,
-/// the next already on its way while HQ writes one. Returning early drops
-/// the set, which aborts what is still in flight.
+/// Sends blobs a few MiB per request, the next already on its way while HQ
+/// writes one, and tells the push through which outbox seq every named blob
+/// is on HQ (`through`). Each upload reads its blobs on a connection of its
+/// own, off this task, so answers to the push are not kept waiting.
+/// What HQ confirmed is marked in one transaction at the end, even when the
+/// sync stops early; a mark lost to a crash costs only a `blobs/missing`
+/// question next time. Returning early drops the set, which aborts what is
+/// still in flight.
 async fn send_blobs(
     store: &Mutex<Store>,
     client: &HqClient,
-    batches: Vec<&[(String, u64)]>,
-    meter: &mut Meter<'_>,
-    summary: &mut SyncSummary,
+    batches: Vec<&[PlannedBlob]>,
+    through: &watch::Sender<i64>,
+    tally: &Mutex<Tally<'_>>,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
-    let mut uploads = JoinSet::new();
-    for batch in batches {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SyncError::Cancelled);
-        }
-        let hashes: Vec<String> = batch.iter().map(|(hash, _)| hash.clone()).collect();
-        let size: u64 = batch.iter().map(|(_, size)| size).sum();
-        let bytes = locked(store).blobs(&hashes)?;
-        let bytes: Vec<(String, Vec<u8>)> = hashes.iter().cloned().zip(bytes).collect();
-        if uploads.len() >= UPLOADS_IN_FLIGHT {
-            if let Some(done) = uploads.join_next().await {
-                upload_done(store, summary, meter, done)?;
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let reader = Arc::new(Mutex::new(locked(store).blob_reader()?));
+    let mut confirmed_hashes = Vec::new();
+    let sent = async {
+        let mut uploads = JoinSet::new();
+        let mut confirmed = vec![false; batches.len()];
+        let mut done_upload = |joined| {
+            let place = upload_done(tally, &mut confirmed_hashes, joined)?;
+            confirmed[place] = true;
+            let prefix = confirmed.iter().take_while(|done| **done).count();
+            through.send_replace(first_needing(&batches, prefix));
+            Ok::<_, SyncError>(())
+        };
+        for (place, batch) in batches.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(SyncError::Cancelled);
             }
+            let hashes: Vec<String> = batch.iter().map(|blob| blob.hash.clone()).collect();
+            let size: u64 = batch.iter().map(|blob| blob.size).sum();
+            if uploads.len() >= UPLOADS_IN_FLIGHT {
+                if let Some(joined) = uploads.join_next().await {
+                    done_upload(joined)?;
+                }
+            }
+            let (client, reader) = (client.clone(), reader.clone());
+            uploads.spawn(async move {
+                let read = hashes.clone();
+                let bytes = tokio::task::spawn_blocking(move || locked(&reader).blobs(&read)).await;
+                let stored = match bytes {
+                    Ok(Ok(bytes)) => {
+                        client
+                            .put_blobs(hashes.iter().cloned().zip(bytes).collect())
+                            .await
+                    }
+                    Ok(Err(e)) => Err(e.into()),
+                    Err(e) => Err(SyncError::Network(e.to_string())),
+                };
+                (place, hashes, size, stored)
+            });
         }
-        let client = client.clone();
-        uploads.spawn(async move {
-            let stored = client.put_blobs(bytes).await;
-            (hashes, size, stored)
-        });
+        while let Some(joined) = uploads.join_next().await {
+            done_upload(joined)?;
+        }
+        Ok(())
     }
-    while let Some(done) = uploads.join_next().await {
-        upload_done(store, summary, meter, done)?;
-    }
-    Ok(())
+    .await;
+    locked(store).mark_blobs_on_hq(&confirmed_hashes)?;
+    sent
 }
 
 /// Pushes the outbox in order, a batch at a time. While HQ applies one
@@ -412,8 +485,8 @@ async fn push_outbox(
     client: &HqClient,
     device_id: DeviceId,
     max_bytes: u64,
-    meter: &mut Meter<'_>,
-    summary: &mut SyncSummary,
+    mut blobs_through: watch::Receiver<i64>,
+    tally: &Mutex<Tally<'_>>,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
     let read_after = |seq| {
@@ -433,10 +506,23 @@ async fn push_outbox(
             keep(unkept.take())?;
             return Err(SyncError::Cancelled);
         }
+        let Some(first_seq) = batch.first().map(|e| e.seq) else {
+            break;
+        };
+        // A batch goes as far as its blobs are on HQ, so the push keeps pace
+        // with the uploads rather than waiting for all of a batch's blobs.
+        // The channel closes early only when the uploads failed, which ends
+        // the sync.
+        let _ = blobs_through
+            .wait_for(|through| *through >= first_seq)
+            .await;
+        let through = *blobs_through.borrow();
+        batch.truncate(batch.partition_point(|e| e.seq <= through));
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             break;
         };
-        let (first_seq, last_seq, first_job) = (first.seq, last.seq, first.job_id);
+        locked(tally).meter.phase("push");
+        let (last_seq, first_job) = (last.seq, first.job_id);
         let request = PushRequest {
             device_id,
             entries: batch.iter().map(to_wire).collect::<Result<_, _>>()?,
@@ -454,11 +540,14 @@ async fn push_outbox(
                     .iter()
                     .filter(|e| e.seq <= response.applied_through_seq)
                     .count();
+                let mut tally = locked(tally);
+                let summary = &mut tally.summary;
                 summary.changes_pushed += sent;
                 summary.bytes_sent += bytes;
                 merge_receipts(&mut summary.receipts, response.receipts.clone());
                 summary.conflicts.extend(response.conflicts.clone());
-                meter.advance(sent, bytes);
+                tally.meter.advance(sent, bytes);
+                drop(tally);
                 let whole = response.applied_through_seq >= last_seq;
                 unkept = Some(response);
                 if sent == 0 {
@@ -483,7 +572,7 @@ async fn push_outbox(
             }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
-                summary.not_sent.push(NotSent {
+                locked(tally).summary.not_sent.push(NotSent {
                     job_id: error.job_id.unwrap_or(first_job),
                     code: error.code.clone(),
                     reason: error.message.clone(),
@@ -509,6 +598,27 @@ fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_wait_for_the_first_unconfirmed_blob_batch() {
+        let blob = |seq: i64| PlannedBlob {
+            hash: format!("{seq}"),
+            size: 10,
+            needed_from: seq,
+        };
+        // Entry 6 names the first two blobs, entries 13 and 20 the others.
+        let blobs = [blob(6), blob(6), blob(13), blob(20)];
+        let batches = blob_batches(&blobs, 20);
+        assert_eq!(batches.len(), 2);
+        assert_eq!(first_needing(&batches, 0), 5, "nothing confirmed: up to 5");
+        assert_eq!(
+            first_needing(&batches, 1),
+            12,
+            "first batch on HQ: up to 12"
+        );
+        assert_eq!(first_needing(&batches, 2), i64::MAX, "all on HQ: all");
+        assert_eq!(first_needing(&[], 0), i64::MAX, "no blobs: all");
+    }
 
     #[test]
     fn a_cut_halves_the_request_size_and_a_sync_that_goes_through_doubles_it() {
