@@ -541,7 +541,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     let proxy = start_cutting_proxy(upstream, |n| {
         (
             500 + (n * 7919) % 40_000,
-            2_000 + (n as u64 * 104_729) % 400_000,
+            2_000 + (n as u64 * 104_729) % 100_000,
         )
     })
     .await;
@@ -889,13 +889,17 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
 async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
     let world = start_hq().await;
     let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 20).await;
-    let pending = store.lock().unwrap().pending_outbox().unwrap().len();
-    // The technician presses Cancel once the first upload is confirmed.
+    let outbox = store.lock().unwrap().pending_outbox().unwrap();
+    let pending = outbox.len();
+    // Changes that name no blob may go at once, beside the first upload.
+    let needing_no_blob = outbox.iter().take_while(|e| e.kind != "sign").count();
+    // The technician presses Cancel once the first blob upload is confirmed
+    // (more items than those changes).
     let cancel = AtomicBool::new(false);
     let result = sync_once(
         &store,
         &mut |progress| {
-            if progress.items_done > 0 {
+            if progress.items_done > needing_no_blob {
                 cancel.store(true, Ordering::Relaxed);
             }
         },
@@ -906,10 +910,11 @@ async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
         matches!(result, Err(SyncError::Cancelled)),
         "the sync stops: {result:?}"
     );
-    assert_eq!(
-        store.lock().unwrap().pending_outbox().unwrap().len(),
-        pending,
-        "no change was pushed after the cancel"
+    let left = store.lock().unwrap().pending_outbox().unwrap().len();
+    assert!(
+        pending - left <= needing_no_blob,
+        "no change was pushed after the cancel: {} of {pending} went",
+        pending - left
     );
     let signature = store
         .lock()
@@ -924,7 +929,7 @@ async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
     );
 
     let rest = sync(&store).await.unwrap();
-    assert_eq!(rest.changes_pushed, pending, "the next sync sends the rest");
+    assert_eq!(rest.changes_pushed, left, "the next sync sends the rest");
     assert_eq!(rest.blobs_sent, 0, "and not the blobs again");
     assert_hq_matches_app(&world, &store, &ids).await;
 }

@@ -26,6 +26,13 @@ pub struct OutboxEntry {
     pub device_time: Timestamp,
 }
 
+/// The part of the outbox HQ has not acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxSize {
+    pub entries: usize,
+    pub payload_bytes: u64,
+}
+
 /// Reads blobs on a connection of its own (see `Store::blob_reader`).
 pub struct BlobReader {
     conn: Connection,
@@ -538,6 +545,34 @@ impl Store {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
         Ok(BlobReader { conn })
+    }
+
+    /// How many outbox entries HQ has not acknowledged, and their payloads'
+    /// bytes.
+    pub fn pending_outbox_size(&self) -> Result<OutboxSize, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), COALESCE(sum(octet_length(payload)), 0) FROM outbox
+             WHERE sent_at IS NULL",
+            [],
+            |row| {
+                Ok(OutboxSize {
+                    entries: row.get::<_, i64>(0)? as usize,
+                    payload_bytes: row.get::<_, i64>(1)? as u64,
+                })
+            },
+        )?)
+    }
+
+    /// The seq and payload of each unacknowledged outbox entry of these
+    /// kinds, oldest first.
+    pub fn pending_payloads_of(&self, kinds: &[&str]) -> Result<Vec<(i64, String)>, StoreError> {
+        let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, payload FROM outbox
+             WHERE sent_at IS NULL AND kind IN (SELECT value FROM json_each(?1)) ORDER BY seq",
+        )?;
+        let rows = statement.query_map([kinds], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Outbox entries not yet acknowledged by HQ, oldest first.

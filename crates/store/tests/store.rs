@@ -5,7 +5,7 @@ use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::signature::signature_is_valid;
 use doorstep_core::*;
-use doorstep_store::{migrations, JobFilter, Store, Tab};
+use doorstep_store::{migrations, JobFilter, OutboxSize, Store, Tab};
 use rusqlite::Connection;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -217,6 +217,19 @@ fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
         "only the accepted change is queued: {pending:?}"
     );
     assert_eq!(pending[0].kind, "save_feedback");
+    assert_eq!(
+        store.pending_outbox_size().unwrap(),
+        OutboxSize {
+            entries: 1,
+            payload_bytes: pending[0].payload.len() as u64,
+        },
+        "bytes, not characters: the opinion is Chinese"
+    );
+    assert_eq!(
+        store.pending_payloads_of(&["save_feedback"]).unwrap(),
+        vec![(pending[0].seq, pending[0].payload.clone())]
+    );
+    assert!(store.pending_payloads_of(&["sign"]).unwrap().is_empty());
     let replayed: Change = serde_json::from_str(&pending[0].payload).unwrap();
     assert!(matches!(replayed, Change::SaveFeedback(ref f) if f.mot == Some(1)));
     assert_eq!(outbox_len(dir.path()), 1);

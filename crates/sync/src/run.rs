@@ -215,12 +215,33 @@ fn next_request_bytes(current: u64, outcome: &Result<(), SyncError>) -> u64 {
     .clamp(SMALLEST_REQUEST, REQUEST_BYTES)
 }
 
-/// The blobs an outbox entry refers to.
+/// The kinds of outbox entry that can name blobs (see `blob_hashes`): the
+/// only ones planning a sync needs to read.
+const KINDS_NAMING_BLOBS: [&str; 2] = ["sign", "add_photo"];
+
+/// The blobs an outbox entry refers to. Every kind is listed, so a new one
+/// has to be placed here, and in `KINDS_NAMING_BLOBS` if it names blobs.
 fn blob_hashes(change: &Change) -> Vec<String> {
     match change {
         Change::Sign(signature) => vec![signature.png_hash.clone(), signature.strokes_hash.clone()],
         Change::AddPhoto(photo) => vec![photo.blob_hash.clone()],
-        _ => Vec::new(),
+        Change::SetStep(_)
+        | Change::LogCall(_)
+        | Change::SaveDeparture(_)
+        | Change::SaveArrival(_)
+        | Change::SaveKit(_)
+        | Change::SaveWork(_)
+        | Change::AddReplacement(_)
+        | Change::RemoveReplacement(_)
+        | Change::SetFees(_)
+        | Change::SaveCommunicate(_)
+        | Change::SaveFeedback(_)
+        | Change::SaveCleanup(_)
+        | Change::AddLead(_)
+        | Change::RemoveLead(_)
+        | Change::RemovePhoto(_)
+        | Change::Reschedule(_)
+        | Change::Complete => Vec::new(),
     }
 }
 
@@ -370,15 +391,21 @@ fn first_needing(batches: &[&[PlannedBlob]], confirmed: usize) -> i64 {
 /// Sizes the upload. Blobs HQ holds already (sent by a sync whose answer
 /// was lost) are only marked as held.
 async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPlan, SyncError> {
-    let pending = locked(store).pending_outbox()?;
+    let (pending, naming) = {
+        let store = locked(store);
+        (
+            store.pending_outbox_size()?,
+            store.pending_payloads_of(&KINDS_NAMING_BLOBS)?,
+        )
+    };
     let mut named = Vec::new();
     let mut needed_from = HashMap::new();
-    for entry in &pending {
-        let change: Change = serde_json::from_str(&entry.payload)
-            .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", entry.seq)))?;
+    for (seq, payload) in &naming {
+        let change: Change = serde_json::from_str(payload)
+            .map_err(|e| StoreError::Corrupt(format!("outbox {seq}: {e}")))?;
         for hash in blob_hashes(&change) {
             if let Entry::Vacant(first) = needed_from.entry(hash.clone()) {
-                first.insert(entry.seq);
+                first.insert(*seq);
                 named.push(hash);
             }
         }
@@ -395,8 +422,8 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
     let held: Vec<String> = held.into_iter().map(|(hash, _)| hash).collect();
     locked(store).mark_blobs_on_hq(&held)?;
     Ok(UploadPlan {
-        changes: pending.len(),
-        change_bytes: pending.iter().map(|e| e.payload.len() as u64).sum(),
+        changes: pending.entries,
+        change_bytes: pending.payload_bytes,
         blobs: blobs
             .into_iter()
             .map(|(hash, size)| PlannedBlob {
@@ -516,6 +543,10 @@ async fn push_outbox(
         let _ = blobs_through
             .wait_for(|through| *through >= first_seq)
             .await;
+        if cancel.load(Ordering::Relaxed) {
+            keep(unkept.take())?;
+            return Err(SyncError::Cancelled);
+        }
         let through = *blobs_through.borrow();
         batch.truncate(batch.partition_point(|e| e.seq <= through));
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
@@ -545,7 +576,7 @@ async fn push_outbox(
                 summary.changes_pushed += sent;
                 summary.bytes_sent += bytes;
                 merge_receipts(&mut summary.receipts, response.receipts.clone());
-                summary.conflicts.extend(response.conflicts.clone());
+                merge_conflicts(&mut summary.conflicts, response.conflicts.clone());
                 tally.meter.advance(sent, bytes);
                 drop(tally);
                 let whole = response.applied_through_seq >= last_seq;
@@ -586,6 +617,16 @@ async fn push_outbox(
     Ok(())
 }
 
+/// Every answer lists the open conflicts of the jobs it touched; a job's
+/// changes can span several answers, its conflict is listed once.
+fn merge_conflicts(all: &mut Vec<ConflictNotice>, new: Vec<ConflictNotice>) {
+    for conflict in new {
+        if !all.iter().any(|c| c.conflict_id == conflict.conflict_id) {
+            all.push(conflict);
+        }
+    }
+}
+
 fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
     for receipt in new {
         match all.iter_mut().find(|r| r.job_id == receipt.job_id) {
@@ -598,6 +639,35 @@ fn merge_receipts(all: &mut Vec<Receipt>, new: Vec<Receipt>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kinds_that_name_blobs_are_the_ones_planning_reads() {
+        let at = Utc::now();
+        let sign = Change::Sign(doorstep_core::Signature {
+            signed_content_hash: "f".repeat(64),
+            png_hash: "a".repeat(64),
+            strokes_hash: "b".repeat(64),
+            width: 1,
+            height: 1,
+            signed_at: at,
+        });
+        let photo = Change::AddPhoto(doorstep_core::Photo {
+            id: doorstep_core::RecordId::new(),
+            kind: doorstep_core::PhotoKind::After,
+            blob_hash: "c".repeat(64),
+            width: 1,
+            height: 1,
+            added_at: at,
+        });
+        for change in [sign, photo] {
+            assert!(!blob_hashes(&change).is_empty());
+            assert!(
+                KINDS_NAMING_BLOBS.contains(&change.kind()),
+                "{}",
+                change.kind()
+            );
+        }
+    }
 
     #[test]
     fn changes_wait_for_the_first_unconfirmed_blob_batch() {
