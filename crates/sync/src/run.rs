@@ -439,9 +439,9 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
 /// writes one, and tells the push through which outbox seq every named blob
 /// is on HQ (`through`). Each upload reads its blobs on a connection of its
 /// own, off this task, so answers to the push are not kept waiting.
-/// What HQ confirmed is marked in one transaction at the end, even when the
-/// sync stops early; a mark lost to a crash costs only a `blobs/missing`
-/// question next time. Returning early drops the set, which aborts what is
+/// What HQ confirmed is marked in one transaction at the end, also when the
+/// uploads stop early; a mark lost (to a crash, or to a push that failed
+/// first) costs only a `blobs/missing` question next time. Returning early drops the set, which aborts what is
 /// still in flight.
 async fn send_blobs(
     store: &Mutex<Store>,
