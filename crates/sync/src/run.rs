@@ -441,8 +441,8 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
 /// own, off this task, so answers to the push are not kept waiting.
 /// What HQ confirmed is marked in one transaction at the end, also when the
 /// uploads stop early; a mark lost (to a crash, or to a push that failed
-/// first) costs only a `blobs/missing` question next time. Returning early drops the set, which aborts what is
-/// still in flight.
+/// first) costs only a `blobs/missing` question next time. Returning early
+/// drops the set, which aborts what is still in flight.
 async fn send_blobs(
     store: &Mutex<Store>,
     client: &HqClient,
