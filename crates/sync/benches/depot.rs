@@ -206,13 +206,13 @@ async fn depot_run(hq: &Hq, url: &str, round: u64) -> DepotRun {
     let (floor, floor_bytes) = floor(&store);
     let cpu_before = cpu_time();
     let start = Instant::now();
-    let mut phases: Vec<(&'static str, Instant)> = Vec::new();
+    // The first progress report marks the end of pull and plan; blobs and
+    // changes then go up together.
+    let mut uploads_began: Option<Instant> = None;
     let summary = sync_once(
         &store,
-        &mut |p| {
-            if phases.last().map(|(name, _)| *name) != Some(p.phase) {
-                phases.push((p.phase, Instant::now()));
-            }
+        &mut |_| {
+            uploads_began.get_or_insert_with(Instant::now);
         },
         &AtomicBool::new(false),
     )
@@ -225,25 +225,19 @@ async fn depot_run(hq: &Hq, url: &str, round: u64) -> DepotRun {
         DEPOT_JOBS,
         "every job has a receipt"
     );
-    let end = start + sync;
-    let mut breakdown = vec![format!(
-        "pull and plan {:.0} ms",
-        (phases.first().map_or(end, |p| p.1) - start).as_secs_f64() * 1e3
-    )];
-    for (n, (name, began)) in phases.iter().enumerate() {
-        let until = phases.get(n + 1).map_or(end, |p| p.1);
-        breakdown.push(format!(
-            "{name} {:.0} ms",
-            (until - *began).as_secs_f64() * 1e3
-        ));
-    }
+    let uploads_began = uploads_began.unwrap_or(start + sync);
+    let breakdown = format!(
+        "pull and plan {:.0} ms, blobs and changes together {:.0} ms",
+        (uploads_began - start).as_secs_f64() * 1e3,
+        (start + sync - uploads_began).as_secs_f64() * 1e3
+    );
     DepotRun {
         sync,
         cpu,
         floor,
         floor_bytes,
         summary,
-        breakdown: breakdown.join(", "),
+        breakdown,
     }
 }
 
