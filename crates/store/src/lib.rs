@@ -30,6 +30,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../migrations/2026-11-23_conflict_outcomes.sql"
         )),
+        M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
     ])
 }
 

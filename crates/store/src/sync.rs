@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use doorstep_core::wire::{ConflictReason, PullResponse, PushResponse, Receipt, Resolution};
 use doorstep_core::{JobId, JobStatus, Timestamp};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
@@ -144,11 +144,7 @@ impl Store {
         seq: i64,
         now: &doorstep_core::Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1 AND sent_at IS NULL",
-            params![seq, time_to_sql(now)],
-        )?;
-        Ok(())
+        acknowledge_through(&self.conn, seq, &time_to_sql(now))
     }
 
     /// Keeps what HQ answered to a push, in one transaction: the entries it
@@ -160,10 +156,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = time_to_sql(now);
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1 AND sent_at IS NULL",
-            params![answer.applied_through_seq, now],
-        )?;
+        acknowledge_through(&tx, answer.applied_through_seq, &now)?;
         {
             let mut receipt = tx.prepare_cached(
                 "INSERT INTO sync_receipts (job_id, server_time, content_hash) VALUES (?1, ?2, ?3)
@@ -324,8 +317,8 @@ impl Store {
 
     pub fn sync_counts(&self) -> Result<SyncCounts, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL),
-                    (SELECT count(DISTINCT job_id) FROM outbox WHERE sent_at IS NULL),
+            "SELECT (SELECT count(*) FROM pending_outbox),
+                    (SELECT count(DISTINCT job_id) FROM pending_outbox),
                     (SELECT count(*) FROM sync_receipts),
                     (SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL)",
             [],
@@ -339,4 +332,16 @@ impl Store {
             },
         )?)
     }
+}
+
+/// Records that HQ holds every outbox entry through `seq`. HQ answers in seq
+/// order, so what it holds is a prefix, and an answer that says less than
+/// one already kept changes nothing.
+fn acknowledge_through(conn: &Connection, seq: i64, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO outbox_acks (through_seq, acked_at) SELECT ?1, ?2
+         WHERE ?1 > (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks)",
+    )?
+    .execute(params![seq, now])?;
+    Ok(())
 }

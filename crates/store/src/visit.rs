@@ -551,8 +551,7 @@ impl Store {
     /// bytes.
     pub fn pending_outbox_size(&self) -> Result<OutboxSize, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT count(*), COALESCE(sum(octet_length(payload)), 0) FROM outbox
-             WHERE sent_at IS NULL",
+            "SELECT count(*), COALESCE(sum(octet_length(payload)), 0) FROM pending_outbox",
             [],
             |row| {
                 Ok(OutboxSize {
@@ -568,8 +567,8 @@ impl Store {
     pub fn pending_payloads_of(&self, kinds: &[&str]) -> Result<Vec<(i64, String)>, StoreError> {
         let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut statement = self.conn.prepare_cached(
-            "SELECT seq, payload FROM outbox
-             WHERE sent_at IS NULL AND kind IN (SELECT value FROM json_each(?1)) ORDER BY seq",
+            "SELECT seq, payload FROM pending_outbox
+             WHERE kind IN (SELECT value FROM json_each(?1)) ORDER BY seq",
         )?;
         let rows = statement.query_map([kinds], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -587,8 +586,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT seq, op_id, job_id, kind, payload, device_time FROM outbox
-             WHERE sent_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, op_id, job_id, kind, payload, device_time FROM pending_outbox
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement.query_map([after_seq, limit], |row| {

@@ -75,6 +75,98 @@ fn migrates_from_empty_and_from_every_earlier_version() {
     }
 }
 
+/// Outbox rows as any schema version holds them; `sent` is the old
+/// per-entry `sent_at` (version 3 and before).
+fn insert_outbox(conn: &Connection, seqs: std::ops::RangeInclusive<i64>, sent: &[(i64, &str)]) {
+    let job = JobId::new();
+    for seq in seqs {
+        conn.execute(
+            "INSERT INTO outbox (seq, op_id, job_id, kind, payload, device_time)
+             VALUES (?1, ?2, ?3, 'complete', '\"complete\"', '2026-11-23T01:00:00Z')",
+            rusqlite::params![seq, format!("op{seq}"), job.to_string()],
+        )
+        .unwrap();
+    }
+    for (seq, at) in sent {
+        conn.execute(
+            "UPDATE outbox SET sent_at = ?2 WHERE seq = ?1",
+            rusqlite::params![seq, at],
+        )
+        .unwrap();
+    }
+}
+
+fn pending_seqs(store: &Store) -> Vec<i64> {
+    store
+        .pending_outbox()
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect()
+}
+
+#[test]
+fn hq_acknowledges_a_prefix_of_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(Store::open(&path).unwrap());
+    insert_outbox(&Connection::open(&path).unwrap(), 1..=5, &[]);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(pending_seqs(&store), [1, 2, 3, 4, 5]);
+
+    let now = at("2026-11-23T02:00:00Z");
+    store.mark_sent_through(2, &now).unwrap();
+    assert_eq!(pending_seqs(&store), [3, 4, 5]);
+    store.mark_sent_through(1, &now).unwrap();
+    assert_eq!(
+        pending_seqs(&store),
+        [3, 4, 5],
+        "an older answer changes nothing"
+    );
+    let answer = doorstep_core::wire::PushResponse {
+        applied_through_seq: 4,
+        receipts: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    store.record_push(&answer, &now).unwrap();
+    assert_eq!(pending_seqs(&store), [5]);
+    assert_eq!(store.outbox_batch(0, 10).unwrap().len(), 1);
+    assert_eq!(store.pending_outbox_size().unwrap().entries, 1);
+    assert_eq!(store.sync_counts().unwrap().pending_changes, 1);
+    assert_eq!(outbox_len(dir.path()), 5, "acknowledged entries are kept");
+}
+
+#[test]
+fn entries_acknowledged_before_the_upgrade_stay_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let mut conn = Connection::open(&path).unwrap();
+    migrations().to_version(&mut conn, 3).unwrap();
+    let (t1, t2) = ("2026-11-23T02:00:00Z", "2026-11-23T03:00:00Z");
+    insert_outbox(&conn, 1..=5, &[(1, t1), (2, t1), (3, t2)]);
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        pending_seqs(&store),
+        [4, 5],
+        "entries sent before stay sent"
+    );
+    let acks: Vec<(i64, String)> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT through_seq, acked_at FROM outbox_acks ORDER BY through_seq")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        acks,
+        [(2, t1.to_string()), (3, t2.to_string())],
+        "and when HQ acknowledged them is kept"
+    );
+}
+
 #[test]
 fn a_visit_round_trips_through_the_file() {
     let dir = tempfile::tempdir().unwrap();
