@@ -274,29 +274,6 @@ impl Store {
         Ok(names)
     }
 
-    /// Of these blobs, the ones HQ is not yet known to hold, with their sizes.
-    /// One read transaction for all of them.
-    pub fn blobs_not_on_hq(&self, hashes: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let mut lookup = tx.prepare_cached(
-            "SELECT length(bytes), EXISTS (SELECT 1 FROM sync_blobs_sent s WHERE s.hash = b.hash)
-             FROM blobs b WHERE hash = ?1",
-        )?;
-        let mut out = Vec::new();
-        for hash in hashes {
-            let (size, on_hq) = lookup
-                .query_row([hash], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?))
-                })
-                .optional()?
-                .ok_or_else(|| StoreError::Corrupt(format!("blob {hash} is missing")))?;
-            if !on_hq {
-                out.push((hash.clone(), size as u64));
-            }
-        }
-        Ok(out)
-    }
-
     /// Remembers that HQ holds these blobs (one transaction).
     pub fn mark_blobs_on_hq(&mut self, hashes: &[String]) -> Result<(), StoreError> {
         if hashes.is_empty() {

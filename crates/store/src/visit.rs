@@ -33,12 +33,37 @@ pub struct OutboxSize {
     pub payload_bytes: u64,
 }
 
-/// Reads blobs on a connection of its own (see `Store::blob_reader`).
+/// Reads blobs on a connection of its own (see `Store::blob_reader`), mapped
+/// into memory, for a sync: it is dropped when the sync ends, and the mapped
+/// pages with it.
 pub struct BlobReader {
     conn: Connection,
 }
 
 impl BlobReader {
+    /// Of these blobs, the ones HQ is not yet known to hold, with their sizes.
+    /// One read transaction for all of them.
+    pub fn not_on_hq(&mut self, hashes: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut lookup = tx.prepare_cached(
+            "SELECT length(bytes), EXISTS (SELECT 1 FROM sync_blobs_sent s WHERE s.hash = b.hash)
+             FROM blobs b WHERE hash = ?1",
+        )?;
+        let mut out = Vec::new();
+        for hash in hashes {
+            let (size, on_hq) = lookup
+                .query_row([hash], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?))
+                })
+                .optional()?
+                .ok_or_else(|| StoreError::Corrupt(format!("blob {hash} is missing")))?;
+            if !on_hq {
+                out.push((hash.clone(), size as u64));
+            }
+        }
+        Ok(out)
+    }
+
     /// The bytes of these blobs, in the order asked, read in one transaction
     /// (a depot sync reads thousands).
     pub fn blobs(&mut self, hashes: &[String]) -> Result<Vec<Vec<u8>>, StoreError> {

@@ -14,7 +14,7 @@ use doorstep_core::wire::{
     StoredBlobs, MAX_BLOB_QUERY,
 };
 use doorstep_core::JobId;
-use doorstep_store::{OutboxEntry, Store, StoreError};
+use doorstep_store::{BlobReader, OutboxEntry, Store, StoreError};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -333,7 +333,15 @@ pub async fn sync_once(
     let sent = async {
         locked(&tally).meter.phase("blobs");
         tokio::try_join!(
-            send_blobs(store, &client, blobs, &blobs_through, &tally, cancel),
+            send_blobs(
+                store,
+                &client,
+                plan.reader,
+                blobs,
+                &blobs_through,
+                &tally,
+                cancel
+            ),
             push_outbox(
                 store,
                 &client,
@@ -366,6 +374,8 @@ pub async fn sync_once(
 /// What is still to send: outbox entries, and the blobs they name that HQ
 /// lacks, in the order the outbox first names them.
 struct UploadPlan {
+    /// Open while there are blobs to send.
+    reader: Option<BlobReader>,
     changes: usize,
     change_bytes: u64,
     blobs: Vec<PlannedBlob>,
@@ -410,7 +420,14 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
             }
         }
     }
-    let unsent = locked(store).blobs_not_on_hq(&named)?;
+    let mut reader = match named.is_empty() {
+        true => None,
+        false => Some(locked(store).blob_reader()?),
+    };
+    let unsent = match &mut reader {
+        Some(reader) => reader.not_on_hq(&named)?,
+        None => Vec::new(),
+    };
     let mut lacking = HashSet::new();
     for chunk in unsent.chunks(MAX_BLOB_QUERY) {
         let hashes: Vec<String> = chunk.iter().map(|(hash, _)| hash.clone()).collect();
@@ -422,6 +439,7 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
     let held: Vec<String> = held.into_iter().map(|(hash, _)| hash).collect();
     locked(store).mark_blobs_on_hq(&held)?;
     Ok(UploadPlan {
+        reader: reader.filter(|_| !blobs.is_empty()),
         changes: pending.entries,
         change_bytes: pending.payload_bytes,
         blobs: blobs
@@ -446,15 +464,16 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
 async fn send_blobs(
     store: &Mutex<Store>,
     client: &HqClient,
+    reader: Option<BlobReader>,
     batches: Vec<&[PlannedBlob]>,
     through: &watch::Sender<i64>,
     tally: &Mutex<Tally<'_>>,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
-    if batches.is_empty() {
+    let Some(reader) = reader else {
         return Ok(());
-    }
-    let reader = Arc::new(Mutex::new(locked(store).blob_reader()?));
+    };
+    let reader = Arc::new(Mutex::new(reader));
     let mut confirmed_hashes = Vec::new();
     let sent = async {
         let mut uploads = JoinSet::new();
