@@ -259,11 +259,16 @@ impl Store {
         &self,
         jobs: impl IntoIterator<Item = JobId>,
     ) -> Result<BTreeMap<JobId, String>, StoreError> {
-        let mut name = self.conn.prepare_cached(
+        // One read transaction: a depot sync's summary names a thousand jobs.
+        let tx = self.conn.unchecked_transaction()?;
+        let mut name = tx.prepare_cached(
             "SELECT c.name FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
         )?;
         let mut names = BTreeMap::new();
         for job in jobs {
+            if names.contains_key(&job) {
+                continue;
+            }
             if let Some(found) = name
                 .query_row([job.to_string()], |row| row.get(0))
                 .optional()?
