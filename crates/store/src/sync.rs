@@ -57,6 +57,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM outbox;
+             DELETE FROM outbox_acks;
              DELETE FROM sqlite_sequence WHERE name = 'outbox';
              DELETE FROM jobs;
              DELETE FROM customers;

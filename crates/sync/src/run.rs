@@ -420,9 +420,10 @@ async fn plan_upload(store: &Mutex<Store>, client: &HqClient) -> Result<UploadPl
             }
         }
     }
-    let mut reader = match named.is_empty() {
-        true => None,
-        false => Some(locked(store).blob_reader()?),
+    let mut reader = if named.is_empty() {
+        None
+    } else {
+        Some(locked(store).blob_reader()?)
     };
     let unsent = match &mut reader {
         Some(reader) => reader.not_on_hq(&named)?,
