@@ -367,10 +367,14 @@ async fn depot_day(world: World) {
     }
     let mut reports = 0;
     let mut last_progress = None;
+    let mut first_push = None;
     let summary = sync_once(
         &store,
         &mut |progress| {
             reports += 1;
+            if progress.phase == "push" && first_push.is_none() {
+                first_push = Some(progress.items_done);
+            }
             last_progress = Some(progress.clone());
         },
         &AtomicBool::new(false),
@@ -399,6 +403,11 @@ async fn depot_day(world: World) {
         (last.items_done, last.bytes_done),
         (last.items_total, last.bytes_total),
         "the bar ends full"
+    );
+    assert!(
+        first_push.is_some_and(|done| done >= summary.blobs_sent),
+        "the bar says changes ({first_push:?} items done) only once the {} blobs are up",
+        summary.blobs_sent
     );
     assert_hq_matches_app(&world, &store, &ids).await;
 

@@ -572,7 +572,11 @@ async fn push_outbox(
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             break;
         };
-        locked(tally).meter.phase("push");
+        // Changes go beside the blobs; the bar says "blobs" until the last
+        // is on HQ, then only changes are left.
+        if through == i64::MAX {
+            locked(tally).meter.phase("push");
+        }
         let (last_seq, first_job) = (last.seq, first.job_id);
         let request = PushRequest {
             device_id,
