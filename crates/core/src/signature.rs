@@ -105,8 +105,7 @@ impl ServiceForm {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Whether the stored signature still covers the form as it is now.
@@ -114,5 +113,18 @@ pub fn signature_is_valid(visit: &VisitRecord) -> bool {
     match &visit.signature {
         Some(sig) => sig.signed_content_hash == ServiceForm::from_visit(visit).content_hash(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Stored hashes, blob names and token hashes are lowercase hex: a
+    /// change of format would orphan every one of them.
+    #[test]
+    fn sha256_hex_is_lowercase_hex_of_the_digest() {
+        assert_eq!(
+            super::sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -133,7 +133,7 @@ pub struct JobDetail {
 pub fn random_token() -> HqResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(HqError::storage)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(bytes))
 }
 
 /// Tokens and codes are stored as their SHA-256 only.
