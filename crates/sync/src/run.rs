@@ -2,7 +2,7 @@
 //! read or write, never across a network call, so the UI never waits on HQ.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -181,18 +181,22 @@ fn blob_batches(blobs: &[PlannedBlob], max_bytes: u64) -> Vec<&[PlannedBlob]> {
     batches
 }
 
-/// The first entries of `batch` that fit in `max_bytes` (at least one).
-fn within(mut batch: Vec<OutboxEntry>, max_bytes: u64) -> Vec<OutboxEntry> {
+/// How many of the first `ready` entries fit in `max_bytes` (at least one).
+fn fitting<'a>(
+    entries: impl IntoIterator<Item = &'a OutboxEntry>,
+    ready: usize,
+    max_bytes: u64,
+) -> usize {
     let mut bytes = 0;
-    let fits = batch
-        .iter()
+    entries
+        .into_iter()
+        .take(ready)
         .position(|entry| {
             bytes += entry.payload.len() as u64 + ENTRY_OVERHEAD;
             bytes > max_bytes
         })
-        .map_or(batch.len(), |n| n.max(1));
-    batch.truncate(fits);
-    batch
+        .map_or(ready, |n| n.max(1))
+        .min(ready)
 }
 
 /// The request size to try on this link: what the last sync left.
@@ -524,7 +528,8 @@ async fn send_blobs(
 }
 
 /// Pushes the outbox in order, a batch at a time. While HQ applies one
-/// batch, the app keeps HQ's answer to the one before and reads the next.
+/// batch, the app keeps HQ's answer to the one before and reads ahead.
+/// Entries are read once into a queue, however the blobs cut the batches.
 /// An answer not yet kept when the app stops costs nothing: HQ skips what
 /// it already holds and answers again.
 async fn push_outbox(
@@ -536,13 +541,8 @@ async fn push_outbox(
     tally: &Mutex<Tally<'_>>,
     cancel: &AtomicBool,
 ) -> Result<(), SyncError> {
-    let read_after = |seq| {
-        Ok::<_, SyncError>(within(
-            locked(store).outbox_batch(seq, BATCH_SIZE)?,
-            max_bytes,
-        ))
-    };
-    let mut batch = read_after(0)?;
+    let read_after = |seq, limit| Ok::<_, SyncError>(locked(store).outbox_batch(seq, limit)?);
+    let mut queue: VecDeque<OutboxEntry> = read_after(0, BATCH_SIZE)?.into();
     let mut unkept: Option<PushResponse> = None;
     let keep = |answer: Option<PushResponse>| match answer {
         Some(answer) => locked(store).record_push(&answer, &Utc::now()),
@@ -553,7 +553,7 @@ async fn push_outbox(
             keep(unkept.take())?;
             return Err(SyncError::Cancelled);
         }
-        let Some(first_seq) = batch.first().map(|e| e.seq) else {
+        let Some(first_seq) = queue.front().map(|e| e.seq) else {
             break;
         };
         // A batch goes as far as its blobs are on HQ, so the push keeps pace
@@ -568,7 +568,8 @@ async fn push_outbox(
             return Err(SyncError::Cancelled);
         }
         let through = *blobs_through.borrow();
-        batch.truncate(batch.partition_point(|e| e.seq <= through));
+        let ready = queue.partition_point(|e| e.seq <= through);
+        let batch: Vec<OutboxEntry> = queue.drain(..fitting(&queue, ready, max_bytes)).collect();
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             break;
         };
@@ -584,11 +585,20 @@ async fn push_outbox(
         };
         let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
         let previous = unkept.take();
-        let (answer, next) = tokio::join!(client.push(&request), async {
+        let read_from = queue.back().map_or(last_seq, |e| e.seq);
+        let wanted = BATCH_SIZE.saturating_sub(queue.len());
+        let (answer, more) = tokio::join!(client.push(&request), async {
             keep(previous)?;
-            read_after(last_seq)
+            match wanted {
+                0 => Ok(Vec::new()),
+                _ => read_after(read_from, wanted),
+            }
         });
-        let next = next?;
+        queue.extend(more?);
+        let read_again = |queue: &mut VecDeque<OutboxEntry>| {
+            *queue = read_after(0, BATCH_SIZE)?.into();
+            Ok::<_, SyncError>(())
+        };
         match answer {
             Ok(response) => {
                 let sent = batch
@@ -608,12 +618,10 @@ async fn push_outbox(
                 if sent == 0 {
                     break; // HQ took nothing: do not spin; the next sync retries
                 }
-                batch = if whole {
-                    next
-                } else {
+                if !whole {
                     keep(unkept.take())?;
-                    read_after(0)?
-                };
+                    read_again(&mut queue)?;
+                }
             }
             // HQ already holds entries we never heard back about (the answer
             // was lost): they are durable there, so mark them and go on.
@@ -623,7 +631,7 @@ async fn push_outbox(
             {
                 let through = error.expected_seq.unwrap_or(first_seq) - 1;
                 locked(store).mark_sent_through(through, &Utc::now())?;
-                batch = read_after(0)?;
+                read_again(&mut queue)?;
             }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
