@@ -196,7 +196,6 @@ fn fitting<'a>(
             bytes > max_bytes
         })
         .map_or(ready, |n| n.max(1))
-        .min(ready)
 }
 
 /// The request size to try on this link: what the last sync left.
@@ -720,6 +719,34 @@ mod tests {
         );
         assert_eq!(first_needing(&batches, 2), i64::MAX, "all on HQ: all");
         assert_eq!(first_needing(&[], 0), i64::MAX, "no blobs: all");
+    }
+
+    #[test]
+    fn a_batch_takes_what_its_blobs_allow_and_the_link_carries() {
+        let entry = |seq: i64, payload_bytes: usize| OutboxEntry {
+            seq,
+            op_id: format!("op-{seq}"),
+            job_id: JobId::new(),
+            kind: "set_step".into(),
+            payload: "x".repeat(payload_bytes),
+            device_time: Utc::now(),
+        };
+        let queue: VecDeque<_> = (1..=4).map(|seq| entry(seq, 100)).collect();
+        let per_entry = 100 + ENTRY_OVERHEAD;
+        assert_eq!(fitting(&queue, 4, 10 * per_entry), 4, "all fit");
+        assert_eq!(
+            fitting(&queue, 2, 10 * per_entry),
+            2,
+            "only two have their blobs"
+        );
+        assert_eq!(
+            fitting(&queue, 2, 3 * per_entry),
+            2,
+            "the blobs stop it first"
+        );
+        assert_eq!(fitting(&queue, 4, 3 * per_entry), 3, "three fit the link");
+        assert_eq!(fitting(&queue, 4, 1), 1, "one goes even if it is too big");
+        assert_eq!(fitting(&queue, 0, 10 * per_entry), 0, "none ready, none go");
     }
 
     #[test]
