@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use axum::Json;
 use common::App;
 use doorstep_hq::admin::{DEMO_DISPATCHER, DEMO_PASSWORD};
 use doorstep_hq::service::LoginRequest;
@@ -259,9 +264,62 @@ async fn sync_now_shows_progress_and_can_be_cancelled() {
     app.stop().await;
 }
 
+/// HQ answers the background sync's pull with an error: the sync button
+/// carries a badge and the sync view says why, in Chinese and in English,
+/// from whichever view the technician comes; once HQ is back, a sync that
+/// goes through clears both.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_failing_background_sync_shows_a_badge_and_why_until_a_sync_goes_through() {
+    let failing = Arc::new(AtomicBool::new(true));
+    let (_hq, _hq_dir, upstream, code) = start_demo_hq_failing_pulls(failing.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &format!("http://{upstream}"), &code).await;
+
+    // The first background sync, right after enrolling, fails on its pull.
+    app.wait_attr("sync-badge", "data-code", "hq_error").await;
+    app.click("sync-open").await;
+    app.wait_attr("sync-failure", "data-code", "hq_error").await;
+    let reason = app.find("sync-failure-reason").await.text().await.unwrap();
+    assert!(
+        reason.contains("总部出错") && reason.contains("500"),
+        "the technician reads that HQ failed, not that the laptop is offline: {reason}"
+    );
+
+    // The badge and the reason stay while the technician moves around.
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    app.find("sync-badge").await;
+    app.click("sync-open").await;
+    app.find("sync-failure").await;
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    app.screenshot(&shots.join("sync-failing-zh.png")).await;
+
+    // In English, the reason follows the language.
+    app.click("lang-toggle").await;
+    wait_text(&app, "sync-failure-reason", "HQ had an error (HTTP 500)").await;
+    app.screenshot(&shots.join("sync-failing-en.png")).await;
+
+    // HQ is back: a sync goes through and the badge and the reason go.
+    failing.store(false, Ordering::SeqCst);
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    wait_gone(&app, "sync-failure").await;
+    wait_gone(&app, "sync-badge").await;
+    app.stop().await;
+}
+
 /// A real HQ on a temp SQLite file with the demo set, served on loopback,
 /// and the demo technician's enrollment code.
 async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {
+    start_demo_hq_failing_pulls(Arc::new(AtomicBool::new(false))).await
+}
+
+/// Like `start_demo_hq`; while `failing` is set, HQ answers every pull with
+/// the 500 it gives when its database fails.
+async fn start_demo_hq_failing_pulls(
+    failing: Arc<AtomicBool>,
+) -> (Hq, tempfile::TempDir, SocketAddr, String) {
     let dir = tempfile::tempdir().unwrap();
     let storage = doorstep_hq::storage::open(&format!(
         "sqlite:{}",
@@ -273,7 +331,21 @@ async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {
     let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+    let fail_pulls = move |request: Request, next: Next| {
+        let failing = failing.load(Ordering::SeqCst) && request.uri().path() == "/api/v1/sync/jobs";
+        async move {
+            if failing {
+                let error = serde_json::json!({
+                    "code": "internal",
+                    "message": "HQ could not complete the request; try again",
+                });
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response();
+            }
+            next.run(request).await
+        }
+    };
+    let app = router(hq.clone()).layer(axum::middleware::from_fn(fail_pulls));
+    tokio::spawn(axum::serve(listener, app).into_future());
     (hq, dir, addr, demo.code.code)
 }
 
@@ -353,4 +425,32 @@ async fn wait_css(app: &App, css: &str) -> fantoccini::elements::Element {
         .for_element(fantoccini::Locator::Css(css))
         .await
         .unwrap()
+}
+
+/// Waits until `testid`'s text contains `text`.
+async fn wait_text(app: &App, testid: &str, text: &str) {
+    let deadline = std::time::Instant::now() + common::WAIT;
+    loop {
+        let current = app.find(testid).await.text().await.unwrap_or_default();
+        if current.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{testid} should say {text:?}, says {current:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until no element has `testid`.
+async fn wait_gone(app: &App, testid: &str) {
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while !app.all(testid).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{testid} should be gone"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

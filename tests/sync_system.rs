@@ -353,7 +353,7 @@ async fn depot_day(world: World) {
         .issue_enrollment_code(world.technician)
         .await
         .unwrap();
-    let enrolled = enroll(&store, &world.url, &code.code, "laptop-1")
+    let enrolled = enroll(&store, &world.url, &code.code, "laptop-1", None)
         .await
         .unwrap();
     assert_eq!(enrolled.technician, "林师傅");
@@ -657,7 +657,9 @@ async fn enrolled_store_at(world: &World, url: &str) -> (tempfile::TempDir, Mute
         .issue_enrollment_code(world.technician)
         .await
         .unwrap();
-    enroll(&store, url, &code.code, "laptop-1").await.unwrap();
+    enroll(&store, url, &code.code, "laptop-1", None)
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -846,7 +848,7 @@ async fn serve_hq_speaking(version: u32) -> String {
 async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() {
     let newer = serve_hq_speaking(wire::PROTOCOL_VERSION + 1).await;
     let (_dir, store) = app_store();
-    let refused = enroll(&store, &newer, "ABCD-EFGH", "laptop-1").await;
+    let refused = enroll(&store, &newer, "ABCD-EFGH", "laptop-1", None).await;
     let Err(error @ SyncError::Protocol { .. }) = refused else {
         panic!("enrolling at a newer HQ is a protocol error: {refused:?}");
     };

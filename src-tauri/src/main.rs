@@ -20,6 +20,7 @@ pub struct AppState {
     /// loop never run at once.
     pub sync_running: tokio::sync::Mutex<()>,
     pub sync_cancel: std::sync::atomic::AtomicBool,
+    pub sync_health: Mutex<doorstep_sync::SyncHealth>,
 }
 
 fn data_dir(app: &tauri::App) -> PathBuf {
@@ -55,6 +56,7 @@ fn main() {
                 data_dir: dir,
                 sync_running: tokio::sync::Mutex::new(()),
                 sync_cancel: Default::default(),
+                sync_health: Default::default(),
             });
             sync::start_background(app.handle().clone());
             Ok(())

@@ -2,9 +2,10 @@
 
 use std::sync::atomic::Ordering;
 
+use chrono::{DateTime, Utc};
 use doorstep_core::Lang;
 use doorstep_store::{JobSyncState, SyncCounts};
-use doorstep_sync::{Enrollment, Progress, SyncError, SyncSummary};
+use doorstep_sync::{Enrollment, Progress, SyncError, SyncFailure, SyncSummary};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -20,7 +21,7 @@ fn lang(state: &AppState) -> Lang {
     crate::commands::lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
-fn sync_error(state: &AppState, error: SyncError) -> IpcError {
+fn sync_error(state: &AppState, error: &SyncError) -> IpcError {
     IpcError {
         code: error.code(),
         message: error.message(lang(state)),
@@ -62,23 +63,52 @@ fn outcome(state: &AppState, result: &Result<SyncSummary, SyncError>) -> Outcome
     }
 }
 
+/// Keeps how a sync ended for the sync button, then tells the window (which
+/// reads the failure, if any, with `sync_status`).
+fn finished(app: &AppHandle, state: &AppState, result: Result<SyncSummary, SyncError>) {
+    let event = outcome(state, &result);
+    (state.sync_health.lock().unwrap_or_else(|e| e.into_inner())).record(result, Utc::now());
+    let _ = app.emit("sync-finished", event);
+}
+
 pub fn start_background(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         if let (Ok(url), Ok(code)) = (std::env::var(HQ_URL_ENV), std::env::var(ENROLL_CODE_ENV)) {
             let enrolled = Enrollment::load(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
             if matches!(enrolled, Ok(None)) {
-                let result = doorstep_sync::enroll(&state.store, &url, &code, &device_name()).await;
+                let result =
+                    doorstep_sync::enroll(&state.store, &url, &code, &device_name(), None).await;
                 if let Err(error) = result {
                     eprintln!("doorstep: enrollment at {url} failed: {error}");
                 }
             }
         }
         doorstep_sync::background_loop(&state.store, &state.sync_running, |result| {
-            let _ = app.emit("sync-finished", outcome(&state, result));
+            finished(&app, &state, result)
         })
         .await;
     });
+}
+
+/// Why syncing has been failing, in the UI's language.
+#[derive(Serialize)]
+pub struct FailureView {
+    code: String,
+    message: String,
+    since: DateTime<Utc>,
+    attempts: u32,
+}
+
+impl FailureView {
+    fn new(failure: &SyncFailure, lang: Lang) -> FailureView {
+        FailureView {
+            code: failure.error.code(),
+            message: failure.error.message(lang),
+            since: failure.since,
+            attempts: failure.attempts,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -87,6 +117,8 @@ pub struct SyncStatus {
     counts: SyncCounts,
     running: bool,
     default_hq_url: Option<String>,
+    /// Set while syncs fail, cleared by one that goes through.
+    failure: Option<FailureView>,
 }
 
 #[tauri::command]
@@ -94,23 +126,35 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, IpcEr
     let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
     let lang = crate::commands::lang(&store);
     let map = |e: doorstep_store::StoreError| IpcError::store(e, lang);
+    let health = state.sync_health.lock().unwrap_or_else(|e| e.into_inner());
     Ok(SyncStatus {
         enrollment: Enrollment::load(&store).map_err(map)?,
         counts: store.sync_counts().map_err(map)?,
         running: state.sync_running.try_lock().is_err(),
         default_hq_url: std::env::var(HQ_URL_ENV).ok(),
+        failure: health.failure().map(|f| FailureView::new(f, lang)),
     })
 }
 
+/// `private_ca`: the PEM text of the operator's CA certificate, when HQ's
+/// certificate comes from a private one.
 #[tauri::command]
 pub async fn enroll(
     state: State<'_, AppState>,
     hq_url: String,
     code: String,
+    private_ca: Option<String>,
 ) -> Result<Enrollment, IpcError> {
-    doorstep_sync::enroll(&state.store, &hq_url, &code, &device_name())
-        .await
-        .map_err(|e| sync_error(&state, e))
+    let private_ca = private_ca.filter(|pem| !pem.trim().is_empty());
+    doorstep_sync::enroll(
+        &state.store,
+        &hq_url,
+        &code,
+        &device_name(),
+        private_ca.as_deref(),
+    )
+    .await
+    .map_err(|e| sync_error(&state, &e))
 }
 
 /// The depot's "Sync now": reports progress as `sync-progress` events.
@@ -122,8 +166,12 @@ pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> Result<Sync
         let _ = app.emit("sync-progress", progress);
     };
     let result = doorstep_sync::sync_once(&state.store, &mut report, &state.sync_cancel).await;
-    let _ = app.emit("sync-finished", outcome(&state, &result));
-    result.map_err(|e| sync_error(&state, e))
+    let reply = match &result {
+        Ok(summary) => Ok(summary.clone()),
+        Err(e) => Err(sync_error(&state, e)),
+    };
+    finished(&app, &state, result);
+    reply
 }
 
 #[tauri::command]

@@ -85,7 +85,7 @@ async fn device_with_completed_jobs(
     let dir = tempfile::tempdir().unwrap();
     let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
     let code = hq.issue_enrollment_code(technician).await.unwrap();
-    enroll(&store, url, &code.code, name).await.unwrap();
+    enroll(&store, url, &code.code, name, None).await.unwrap();
     sync_once(&store, &mut |_| {}, &AtomicBool::new(false))
         .await
         .unwrap();

@@ -24,12 +24,13 @@ pub fn next_delay(failures: u32) -> Duration {
     FIRST_RETRY.saturating_mul(factor).min(LONGEST_RETRY)
 }
 
-/// Runs forever: syncs, reports each outcome, sleeps, repeats. Skips a round
-/// while another sync holds `running`, or while the device is not enrolled.
+/// Runs forever: syncs, hands over each outcome, sleeps, repeats. Skips a
+/// round while another sync holds `running`, or while the device is not
+/// enrolled.
 pub async fn background_loop(
     store: &Mutex<Store>,
     running: &tokio::sync::Mutex<()>,
-    mut on_outcome: impl FnMut(&Result<SyncSummary, SyncError>),
+    mut on_outcome: impl FnMut(Result<SyncSummary, SyncError>),
 ) {
     let never_cancelled = AtomicBool::new(false);
     let mut failures = 0;
@@ -45,7 +46,7 @@ pub async fn background_loop(
                     Ok(_) => 0,
                     Err(_) => failures + 1,
                 };
-                on_outcome(&outcome);
+                on_outcome(outcome);
             }
         }
         tokio::time::sleep(next_delay(failures)).await;

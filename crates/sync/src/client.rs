@@ -11,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::SyncError;
+use crate::{secure, SyncError};
 
 #[derive(Debug, Clone)]
 pub struct HqClient {
@@ -21,16 +21,25 @@ pub struct HqClient {
 }
 
 impl HqClient {
-    pub fn new(base_url: &str, token: Option<String>) -> Result<HqClient, SyncError> {
-        let base = base_url.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(SyncError::BadUrl(base));
-        }
-        let http = reqwest::Client::builder()
+    /// A client for HQ at `base_url` (https, or http on loopback), trusting
+    /// the certificates in `private_ca` (PEM) besides the public roots.
+    pub fn new(
+        base_url: &str,
+        token: Option<String>,
+        private_ca: Option<&str>,
+    ) -> Result<HqClient, SyncError> {
+        let base = secure::checked_base(base_url)?;
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_secs(120));
+        if let Some(pem) = private_ca {
+            for root in secure::private_roots(pem)? {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             .build()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+            .map_err(|e| SyncError::BadCaFile(e.to_string()))?;
         Ok(HqClient { base, http, token })
     }
 
@@ -50,10 +59,7 @@ impl HqClient {
     }
 
     async fn send<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, SyncError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let response = request.send().await.map_err(unreached)?;
         let status = response.status();
         if status.is_success() {
             return response
@@ -117,6 +123,30 @@ impl HqClient {
     }
 }
 
+/// Why a request got no answer from HQ.
+fn unreached(error: reqwest::Error) -> SyncError {
+    if secure::is_certificate_error(&error) {
+        SyncError::Certificate(with_causes(&error))
+    } else {
+        SyncError::Network(with_causes(&error))
+    }
+}
+
+/// An error and what caused it, on one line (reqwest's own message omits
+/// the cause, e.g. which certificate check failed).
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |&e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+const GATEWAY_FAILURES: [StatusCode; 3] = [
+    StatusCode::BAD_GATEWAY,
+    StatusCode::SERVICE_UNAVAILABLE,
+    StatusCode::GATEWAY_TIMEOUT,
+];
+
 async fn refusal(status: StatusCode, response: reqwest::Response) -> SyncError {
     let body = response.text().await.unwrap_or_default();
     match serde_json::from_str::<ApiError>(&body) {
@@ -127,14 +157,22 @@ async fn refusal(status: StatusCode, response: reqwest::Response) -> SyncError {
         Ok(error) if error.code == "bad_body" => {
             SyncError::Network(format!("request cut short: {}", error.message))
         }
+        // A gateway in front of HQ that could not reach it.
+        Err(_) if GATEWAY_FAILURES.contains(&status) => {
+            SyncError::Network(format!("HQ answered {status}"))
+        }
+        // HQ, or whatever answers in its place, failed to handle the request.
+        answer if status.is_server_error() => SyncError::HqFailed {
+            status: status.as_u16(),
+            detail: match answer {
+                Ok(error) => error.message,
+                Err(_) => body.chars().take(200).collect(),
+            },
+        },
         Ok(error) => SyncError::Refused {
             status: status.as_u16(),
             error: Box::new(error),
         },
-        // A proxy or a dead server, not HQ: worth trying again later.
-        Err(_) if status.is_server_error() || status == StatusCode::BAD_GATEWAY => {
-            SyncError::Network(format!("HQ answered {status}"))
-        }
         Err(_) => SyncError::Refused {
             status: status.as_u16(),
             error: Box::new(ApiError {

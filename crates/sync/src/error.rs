@@ -6,8 +6,16 @@ use doorstep_store::StoreError;
 pub enum SyncError {
     #[error("HQ address is not a web address: {0}")]
     BadUrl(String),
+    #[error("HQ address is not encrypted: {0}")]
+    Insecure(String),
+    #[error("the CA certificate file is not valid: {0}")]
+    BadCaFile(String),
     #[error("HQ unreachable: {0}")]
     Network(String),
+    #[error("HQ's certificate is not trusted: {0}")]
+    Certificate(String),
+    #[error("HQ failed ({status}): {detail}")]
+    HqFailed { status: u16, detail: String },
     #[error("HQ speaks protocol {supported:?}, this app {PROTOCOL_VERSION}")]
     Protocol { supported: Vec<u32> },
     #[error("HQ refused ({status}): {}: {}", error.code, error.message)]
@@ -24,7 +32,11 @@ impl SyncError {
     pub fn code(&self) -> String {
         match self {
             SyncError::BadUrl(_) => "bad_url".into(),
+            SyncError::Insecure(_) => "insecure_url".into(),
+            SyncError::BadCaFile(_) => "bad_ca_file".into(),
             SyncError::Network(_) => "offline".into(),
+            SyncError::Certificate(_) => "certificate_untrusted".into(),
+            SyncError::HqFailed { .. } => "hq_error".into(),
             SyncError::Protocol { .. } => "protocol_version".into(),
             SyncError::Refused { error, .. } => error.code.clone(),
             SyncError::Store(e) => e.code().into(),
@@ -41,8 +53,32 @@ impl SyncError {
     pub fn message(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
         match self {
-            SyncError::BadUrl(url) if zh => format!("总部地址无效:{url}(应以 http:// 或 https:// 开头)"),
-            SyncError::BadUrl(url) => format!("Invalid HQ address: {url} (it starts with http:// or https://)"),
+            SyncError::BadUrl(url) if zh => format!("总部地址无效:{url}(应以 https:// 开头)"),
+            SyncError::BadUrl(url) => format!("Invalid HQ address: {url} (it starts with https://)"),
+            SyncError::Insecure(url) if zh => format!(
+                "总部地址 {url} 未加密:请使用 https:// 开头的地址(http:// 只能用于本机),以免设备凭据和客户信息在网络上明文传输"
+            ),
+            SyncError::Insecure(url) => format!(
+                "The HQ address {url} is not encrypted: use an https:// address (http:// is only for this computer itself), so the device token and customers' data never cross the network in the clear"
+            ),
+            SyncError::BadCaFile(_) if zh => {
+                "CA 证书文件无效:应为 PEM 格式的证书(以 -----BEGIN CERTIFICATE----- 开头)".into()
+            }
+            SyncError::BadCaFile(_) => {
+                "The CA certificate file is not valid: it should be a PEM certificate (starting with -----BEGIN CERTIFICATE-----)".into()
+            }
+            SyncError::Certificate(_) if zh => {
+                "总部的证书不受信任,未发送任何数据。若总部使用自己的证书机构,请登记时选择其 CA 证书文件;否则请联系总部".into()
+            }
+            SyncError::Certificate(_) => {
+                "HQ's certificate is not trusted, so nothing was sent. If HQ uses its own certificate authority, choose its CA certificate file when enrolling; otherwise contact HQ".into()
+            }
+            SyncError::HqFailed { status, .. } if zh => format!(
+                "总部出错(HTTP {status}),本次同步未完成。数据已保存在本机,稍后会自动重试;若一直如此,请联系总部"
+            ),
+            SyncError::HqFailed { status, .. } => format!(
+                "HQ had an error (HTTP {status}) and the sync did not finish. Everything is saved on this laptop and will be retried; if this keeps happening, contact HQ"
+            ),
             SyncError::Network(_) if zh => "连不上总部,数据已保存在本机,联网后会自动同步".into(),
             SyncError::Network(_) => {
                 "Cannot reach HQ. Everything is saved on this laptop and will sync when online".into()
@@ -59,6 +95,10 @@ impl SyncError {
             SyncError::Refused { error, .. } => match (error.code.as_str(), zh) {
                 ("device_revoked", true) => "本设备已被总部停用,请到站点重新登记".into(),
                 ("device_revoked", false) => "HQ has revoked this device: enroll again at the depot".into(),
+                ("unauthorized", true) => "总部不认可本设备的凭据(设备可能已被停用,或总部已更换),请到站点重新登记。数据已保存在本机".into(),
+                ("unauthorized", false) => {
+                    "HQ does not recognise this device's token (it may have been revoked, or HQ replaced): enroll again at the depot. Everything is saved on this laptop".into()
+                }
                 ("invalid_code" | "code_used" | "code_expired", true) => "登记码无效、已用过或已过期,请向调度员索取新的登记码".into(),
                 ("invalid_code" | "code_used" | "code_expired", false) => {
                     "The enrollment code is invalid, used or expired: ask the dispatcher for a new one".into()

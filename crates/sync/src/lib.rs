@@ -7,9 +7,12 @@
 mod background;
 mod client;
 mod error;
+mod health;
 mod run;
+mod secure;
 
 pub use background::{background_loop, next_delay, SYNC_INTERVAL};
 pub use client::HqClient;
 pub use error::SyncError;
+pub use health::{SyncFailure, SyncHealth};
 pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};

@@ -41,6 +41,7 @@ const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
 const DEVICE_TOKEN: &str = "device_token";
 const TECHNICIAN: &str = "technician";
+const HQ_PRIVATE_CA: &str = "hq_private_ca";
 const LINK_REQUEST_BYTES: &str = "sync_request_bytes";
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,6 +56,10 @@ pub struct Enrollment {
     pub technician: String,
     #[serde(skip)]
     pub token: String,
+    /// The operator's CA (PEM) that HQ's certificate is checked against,
+    /// when it is not a public one.
+    #[serde(skip)]
+    pub private_ca: Option<String>,
 }
 
 impl Enrollment {
@@ -74,23 +79,30 @@ impl Enrollment {
             device_id,
             technician: store.setting(TECHNICIAN)?.unwrap_or_default(),
             token,
+            private_ca: store.setting(HQ_PRIVATE_CA)?,
         }))
     }
 
     pub fn client(&self) -> Result<HqClient, SyncError> {
-        HqClient::new(&self.hq_url, Some(self.token.clone()))
+        HqClient::new(
+            &self.hq_url,
+            Some(self.token.clone()),
+            self.private_ca.as_deref(),
+        )
     }
 }
 
 /// Trades a one-time code for this device's token and remembers it. The demo
 /// set, if that is what the store holds, makes way for HQ's jobs.
+/// `private_ca` (PEM) is trusted for HQ's certificate from then on.
 pub async fn enroll(
     store: &Mutex<Store>,
     hq_url: &str,
     code: &str,
     device_name: &str,
+    private_ca: Option<&str>,
 ) -> Result<Enrollment, SyncError> {
-    let client = HqClient::new(hq_url, None)?;
+    let client = HqClient::new(hq_url, None, private_ca)?;
     let EnrollResponse {
         device_id,
         token,
@@ -102,11 +114,13 @@ pub async fn enroll(
     store.set_setting(DEVICE_ID, Some(&device_id.to_string()))?;
     store.set_setting(DEVICE_TOKEN, Some(&token))?;
     store.set_setting(TECHNICIAN, Some(&technician.name))?;
+    store.set_setting(HQ_PRIVATE_CA, private_ca)?;
     Ok(Enrollment {
         hq_url: client.base_url().to_string(),
         device_id,
         technician: technician.name,
         token,
+        private_ca: private_ca.map(str::to_string),
     })
 }
 

@@ -229,11 +229,15 @@ export interface SyncProgress {
   eta_seconds: number | null;
 }
 export interface Enrollment { hq_url: string; device_id: Uuid; technician: string }
+/** Why syncs have been failing, since when, and how many in a row. */
+export interface SyncFailure { code: string; message: string; since: Timestamp; attempts: number }
 export interface SyncStatus {
   enrollment: Enrollment | null;
   counts: { pending_changes: number; pending_jobs: number; receipts: number; conflicts: number };
   running: boolean;
   default_hq_url: string | null;
+  /** Set while syncs fail; cleared by one that goes through. */
+  failure: SyncFailure | null;
 }
 /** What the background sync and "Sync now" report when they finish. */
 export interface SyncOutcome { ok: boolean; code: string | null; message: string | null; summary: SyncSummary | null }
@@ -259,7 +263,9 @@ export const ipc = {
   priceList: () => call<PriceItem[]>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),
-  enroll: (hqUrl: string, code: string) => call<Enrollment>('enroll', { hqUrl, code }),
+  /** `privateCa`: the PEM text of the operator's CA, when HQ's certificate comes from one. */
+  enroll: (hqUrl: string, code: string, privateCa: string | null) =>
+    call<Enrollment>('enroll', { hqUrl, code, privateCa }),
   syncNow: () => call<SyncSummary>('sync_now'),
   cancelSync: () => call<null>('cancel_sync'),
   jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
