@@ -1,101 +1,139 @@
-//! The rules of a push, shared by every storage backend. Pure: no I/O.
-//!
-//! - Order per device: HQ keeps the last seq it applied from each device. An
-//!   entry with seq <= last was applied before and is skipped; the first new
-//!   entry must be last + 1 and the rest must follow without holes, else the
-//!   whole batch is refused with `sequence_gap` and the seq HQ expects.
-//! - Idempotence: op_id is unique on HQ; an op_id already stored is skipped.
-//! - A device writes only jobs that were ever assigned to its technician.
-//!   If HQ has since cancelled or reassigned the job, the records are kept
-//!   and a conflict is recorded; dispatch state is not touched.
-//! - Records: the latest state of each technician record is not stored; it
-//!   is read off the op log (`latest_records`), so a push writes each change
-//!   once.
-//! - Content hash: HQ rebuilds the visit by replaying every change it holds
-//!   for the job, in the order it applied them, with `Change::apply` (each at
-//!   its device time), and hashes the service form's canonical content, the
-//!   same bytes the app hashes when the customer signs.
+//! What HQ holds, as plain data: jobs as dispatched, devices, the op log,
+//! the technician records read off it, conflicts. No I/O and no decisions
+//! (those are in `rules`): `storage` reads and writes these, `service` and
+//! `api` hand them out.
 
 use std::collections::BTreeMap;
 
 use doorstep_core::change::Change;
-use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
-use doorstep_core::{Job, JobStatus, Timestamp, VisitRecord};
+use doorstep_core::wire::{
+    ConflictId, ConflictReason, DeviceId, DispatcherId, Receipt, Resolution, TechnicianId,
+};
+use doorstep_core::{Job, JobId, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-use crate::error::{HqError, HqResult};
-use crate::storage::{StoredOp, TechRecord};
-
-/// Checks what can be checked without the database: seq positive, kind
-/// matches payload, one op_id per seq. Returns the entries sorted by seq,
-/// duplicates (same seq and op_id) dropped.
-pub fn prepare(mut entries: Vec<PushEntry>) -> HqResult<Vec<PushEntry>> {
-    for entry in &entries {
-        if entry.seq < 1 {
-            return Err(HqError::invalid(
-                "bad_seq",
-                format!("seq must be 1 or more, got {}", entry.seq),
-            ));
-        }
-        if entry.kind != entry.payload.kind() {
-            return Err(HqError::invalid(
-                "kind_mismatch",
-                format!(
-                    "entry {} says kind {} but its payload is {}",
-                    entry.seq,
-                    entry.kind,
-                    entry.payload.kind()
-                ),
-            ));
-        }
-    }
-    entries.sort_by_key(|e| e.seq);
-    let mut out: Vec<PushEntry> = Vec::with_capacity(entries.len());
-    for entry in entries {
-        if let Some(prev) = out.last() {
-            if prev.seq == entry.seq {
-                if prev.op_id == entry.op_id {
-                    continue;
-                }
-                return Err(HqError::invalid(
-                    "duplicate_seq",
-                    format!("seq {} appears with two different op_ids", entry.seq),
-                ));
-            }
-        }
-        out.push(entry);
-    }
-    Ok(out)
+/// A device as HQ's console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub name: String,
+    pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
+    pub enrolled_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+    /// The last outbox seq HQ applied from this device.
+    pub last_seq: i64,
 }
 
-/// The entries of a sorted batch that HQ has not applied yet, given the last
-/// seq it applied from the device; a hole is a `sequence_gap`.
-pub fn fresh(last_seq: i64, sorted: &[PushEntry]) -> HqResult<&[PushEntry]> {
-    let start = sorted.partition_point(|e| e.seq <= last_seq);
-    let fresh = &sorted[start..];
-    for (expected, entry) in (last_seq + 1..).zip(fresh) {
-        if entry.seq != expected {
-            return Err(HqError::SequenceGap {
-                expected_seq: expected,
-            });
-        }
-    }
-    Ok(fresh)
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub id: DeviceId,
+    pub technician_id: TechnicianId,
+    pub revoked: bool,
 }
 
-/// Whether a technician's change to a job runs into HQ's dispatch state.
-pub fn conflict_reason(
-    status: JobStatus,
-    assigned: Option<TechnicianId>,
-    pusher: TechnicianId,
-) -> Option<ConflictReason> {
-    if status == JobStatus::Cancelled {
-        Some(ConflictReason::Cancelled)
-    } else if assigned != Some(pusher) {
-        Some(ConflictReason::Reassigned)
-    } else {
-        None
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherLogin {
+    pub id: DispatcherId,
+    pub username: String,
+    /// PHC string (Argon2id).
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispatcherSession {
+    pub dispatcher_id: DispatcherId,
+    pub username: String,
+}
+
+/// A job as HQ dispatches it: the job plus whom it is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchedJob {
+    pub job: Job,
+    pub technician_id: Option<TechnicianId>,
+}
+
+/// One outbox entry as HQ stored it, with both clocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoredOp {
+    pub op_id: Uuid,
+    pub device_id: DeviceId,
+    pub seq: i64,
+    pub job_id: JobId,
+    pub kind: String,
+    /// The `Change` as JSON text, exactly as received (re-serialized).
+    pub payload: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: Timestamp,
+}
+
+/// The latest state of one technician-owned record of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TechRecord {
+    /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
+    pub record_key: String,
+    pub kind: String,
+    pub body: serde_json::Value,
+    pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: Timestamp,
+    /// The technician removed it (a photo, a lead); the body is what it was.
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Conflict {
+    pub id: ConflictId,
+    pub job_id: JobId,
+    pub device_id: DeviceId,
+    pub technician_id: TechnicianId,
+    pub reason: ConflictReason,
+    /// The first change that ran into HQ's dispatch state.
+    pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub resolution: Option<Resolution>,
+    pub note: Option<String>,
+    pub resolved_by: Option<String>,
+}
+
+/// Everything HQ holds about one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobRecords {
+    pub dispatch: DispatchedJob,
+    pub records: Vec<TechRecord>,
+    /// In the order HQ applied them.
+    pub ops: Vec<StoredOp>,
+    pub receipt: Option<Receipt>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A pull: the jobs changed since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullBatch {
+    pub cursor: i64,
+    pub jobs: Vec<Job>,
+    pub removed: Vec<JobId>,
+    /// The technician's conflicts resolved since the cursor.
+    pub resolved: Vec<Conflict>,
+}
+
+/// A dispatch change to a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatchChange {
+    Assign(TechnicianId),
+    Cancel,
+    Reschedule { start: Timestamp, end: Timestamp },
 }
 
 /// Where a change lands among the job's technician records: the record key,
@@ -164,50 +202,9 @@ pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
     records.into_values().collect()
 }
 
-/// Rebuilds the visit from HQ's copy of the job and every change it holds
-/// for it, in applied order. A change the rules refuse on replay is skipped
-/// (the app applied it under the same rules, so this is rare).
-pub fn rebuild_visit<'a>(
-    job: Job,
-    ops: impl IntoIterator<Item = (&'a str, Timestamp)>,
-) -> VisitRecord {
-    let mut job = job;
-    // Dispatch state (cancelled, reassigned) must not stop the replay of what
-    // the technician did: replay from the job as it was handed out.
-    job.status = JobStatus::Scheduled;
-    let mut visit = VisitRecord::new(job);
-    for (payload, device_time) in ops {
-        if let Ok(change) = serde_json::from_str::<Change>(payload) {
-            replay(&mut visit, &change, device_time);
-        }
-    }
-    visit
-}
-
-/// Applies one more change to a rebuilt visit, in applied order.
-pub fn replay(visit: &mut VisitRecord, change: &Change, device_time: Timestamp) {
-    // Refused on replay: skipped (see rebuild_visit).
-    let _ = change.apply(visit, device_time);
-}
-
-pub fn content_hash(visit: &VisitRecord) -> String {
-    ServiceForm::from_visit(visit).content_hash()
-}
-
-/// The status HQ shows for a job after the technician's changes, when no
-/// conflict holds them back: only progress the technician made.
-pub fn progressed_status(current: JobStatus, visit: &VisitRecord) -> JobStatus {
-    match visit.job.status {
-        JobStatus::InProgress | JobStatus::Completed | JobStatus::Rescheduled => visit.job.status,
-        _ => current,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use doorstep_core::wire::DeviceId;
-    use doorstep_core::{JobId, Photo, PhotoKind, RecordId, Work};
-    use uuid::Uuid;
+    use doorstep_core::{Photo, PhotoKind, RecordId, Work};
 
     use super::*;
 
