@@ -285,7 +285,7 @@ async fn a_revoked_device_explains_and_enrolls_again() {
     row.click().await.unwrap();
     log_call(&app, "客户确认上午在家", 1).await;
 
-    let device = hq.storage.devices().await.unwrap().pop().unwrap();
+    let device = hq.devices().await.unwrap().pop().unwrap();
     hq.revoke_device(device.id).await.unwrap();
     app.click("sync-open").await;
     // The background sync may have met the revocation first.

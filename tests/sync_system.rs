@@ -21,10 +21,13 @@ use doorstep_core::*;
 use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
-use doorstep_store::Store;
+use doorstep_store::{Store, StoreKey};
 use doorstep_sync::{enroll, refusal, sync_once, Enrollment, SyncError, SyncSummary};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The app's store key in these tests (the keychain's part is doorstep-vault's).
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 const JOBS: usize = 50;
 
@@ -221,7 +224,7 @@ async fn assert_hq_matches_app(hq: &Hq, store: &Mutex<Store>, ids: &[JobId]) {
 
 fn app_store() -> (tempfile::TempDir, Mutex<Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("app.sqlite3")).unwrap();
+    let store = Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap();
     (dir, Mutex::new(store))
 }
 
@@ -680,10 +683,10 @@ async fn the_app_killed_mid_sync_resumes_without_loss_or_duplicates() {
     // Each round: open the store file, sync, and die after a few ms, as an
     // app closed or killed mid-sync would (the future is dropped where it is).
     for ms in [2, 5, 10, 20, 40, 80] {
-        let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+        let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap());
         let _ = tokio::time::timeout(std::time::Duration::from_millis(ms), sync(&store)).await;
     }
-    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap());
     sync(&store)
         .await
         .expect("the sync after the restarts completes");

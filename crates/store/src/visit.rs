@@ -567,7 +567,11 @@ impl Store {
             .path()
             .filter(|path| !path.is_empty())
             .ok_or_else(|| StoreError::NotFound("the store's file".into()))?;
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let path = std::path::Path::new(path);
+        let conn = match &self.key {
+            Some(key) => crate::connect(path, key, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+            None => Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+        };
         // Mapped pages are read without a system call and a copy each: a
         // depot sync reads tens of MiB of blobs here (about 8% less CPU).
         conn.execute_batch(

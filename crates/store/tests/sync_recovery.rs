@@ -6,7 +6,9 @@ use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::wire::PushResponse;
 use doorstep_core::*;
-use doorstep_store::{Forgotten, JobFilter, Store, StoreError, Tab};
+use doorstep_store::{Forgotten, JobFilter, Store, StoreError, StoreKey, Tab};
+
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -68,7 +70,7 @@ fn pending(store: &Store) -> Vec<(i64, String)> {
 /// A store with one job and `changes` changes to it.
 fn store_with_changes(changes: usize) -> (tempfile::TempDir, Store, JobId) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = Store::open(&dir.path().join("db"), &KEY).unwrap();
     let job = job("林建华");
     store.upsert_jobs(std::slice::from_ref(&job)).unwrap();
     for _ in 0..changes {
@@ -162,7 +164,7 @@ fn a_new_identity_numbers_the_waiting_changes_from_one() {
 #[test]
 fn a_revoked_device_keeps_only_what_hq_has_not_got() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = Store::open(&dir.path().join("db"), &KEY).unwrap();
     let (delivered, unsent, untouched) = (job("王秀英"), job("陈志强"), job("郑丽华"));
     store
         .upsert_jobs(&[delivered.clone(), unsent.clone(), untouched.clone()])

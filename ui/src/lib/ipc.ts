@@ -240,7 +240,19 @@ export interface SyncStatus {
 /** What the background sync and "Sync now" report when they finish. */
 export interface SyncOutcome { ok: boolean; code: string | null; message: string | null; summary: SyncSummary | null }
 
+/** Why the local store is still locked at start (null once it is open). */
+export interface LockState {
+  code: string;
+  /** A passphrase opens it; else `message` says what happened. */
+  passphrase: boolean;
+  /** No passphrase set yet: it is chosen (and typed twice) now. */
+  first: boolean;
+  message: string;
+}
+
 export const ipc = {
+  unlockState: (locale: Locale) => call<LockState | null>('unlock_state', { locale }),
+  unlock: (passphrase: string, locale: Locale) => call<null>('unlock', { passphrase, locale }),
   appInfo: () => call<AppInfo>('app_info'),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
   listJobs: (tab: Tab, query: string) => call<JobSummary[]>('list_jobs', { tab, query }),
