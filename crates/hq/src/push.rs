@@ -12,10 +12,16 @@
 //!   is read off the op log (`latest_records`), so a push writes each change
 //!   once.
 //! - Content hash: HQ rebuilds the visit by replaying every change it holds
-//!   for the job, in the order it applied them, with `Change::apply` (each at
-//!   its device time), and hashes the service form's canonical content, the
-//!   same bytes the app hashes when the customer signs.
+//!   for the job's current visit, in the order it applied them, with
+//!   `Change::apply` (each at its device time), and hashes the service form's
+//!   canonical content, the same bytes the app hashes when the customer signs.
+//! - Visits: a job the technician rescheduled and a dispatcher re-books starts
+//!   its next visit (`visit_after_rebooking`). Every op carries the visit it
+//!   was made in; an op of an earlier visit is kept (evidence, shown in the
+//!   job's records) but raises no conflict and neither sets the job's status
+//!   nor enters the current visit's replay (`in_current_visit`).
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use doorstep_core::change::Change;
@@ -83,6 +89,38 @@ pub fn fresh(last_seq: i64, sorted: &[PushEntry]) -> HqResult<&[PushEntry]> {
     Ok(fresh)
 }
 
+/// Whether an op made in visit `op_visit` belongs to the job's current
+/// visit: only those replay into the visit HQ holds, set its status and its
+/// receipt, or run into dispatch state. A late op of an earlier visit (the
+/// laptop had not yet heard of the re-booking) must not undo it.
+pub fn in_current_visit(job: &Job, op_visit: u32) -> bool {
+    op_visit == job.visit
+}
+
+/// The ops of the job's current visit, in applied order, as `rebuild_visit`
+/// takes them.
+pub fn current_visit_ops<'a>(
+    job: &Job,
+    ops: &'a [StoredOp],
+) -> impl Iterator<Item = (&'a str, Timestamp)> + 'a {
+    let visit = job.visit;
+    ops.iter()
+        .filter(move |op| op.visit == visit)
+        .map(|op| (op.payload.as_str(), op.device_time))
+}
+
+/// The visit a dispatcher's re-booking (a new window) leaves the job on: a
+/// job the technician rescheduled comes back as its next visit, with its
+/// own steps, forms, signature and receipt; moving the window of a job not
+/// yet closed keeps its visit.
+pub fn visit_after_rebooking(job: &Job) -> u32 {
+    if job.status == JobStatus::Rescheduled {
+        job.visit + 1
+    } else {
+        job.visit
+    }
+}
+
 /// Whether a technician's change to a job runs into HQ's dispatch state.
 pub fn conflict_reason(
     status: JobStatus,
@@ -132,11 +170,12 @@ pub fn record_body(change: &Change) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// The latest state of each technician record of a job, from its ops in
-/// applied order, sorted by record key: the last op on a record sets it, and
-/// one that removes it keeps the body the record had.
+/// The latest state of each technician record of a job, per visit, from its
+/// ops in applied order: the latest visit first, then by record key. The
+/// last op on a record sets it, and one that removes it keeps the body the
+/// record had.
 pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
-    let mut records: BTreeMap<String, TechRecord> = BTreeMap::new();
+    let mut records: BTreeMap<(Reverse<u32>, String), TechRecord> = BTreeMap::new();
     for op in ops {
         // Every stored payload parsed when it was pushed; one that no longer
         // does (a change type since retired) names no record.
@@ -144,14 +183,16 @@ pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
             continue;
         };
         let (record_key, removed) = record_key(&change);
-        let body = match records.get(&record_key) {
+        let key = (Reverse(op.visit), record_key);
+        let body = match records.get(&key) {
             Some(earlier) if removed => earlier.body.clone(),
             _ => record_body(&change),
         };
         records.insert(
-            record_key.clone(),
+            key.clone(),
             TechRecord {
-                record_key,
+                record_key: key.1,
+                visit: op.visit,
                 kind: op.kind.clone(),
                 body,
                 op_id: op.op_id,
@@ -212,8 +253,13 @@ mod tests {
     use super::*;
 
     fn op(n: i64, change: Change) -> StoredOp {
+        op_in(1, n, change)
+    }
+
+    fn op_in(visit: u32, n: i64, change: Change) -> StoredOp {
         let at = Timestamp::from_timestamp(1_790_000_000 + n, 0).unwrap();
         StoredOp {
+            visit,
             op_id: Uuid::now_v7(),
             device_id: DeviceId::default(),
             seq: n,
@@ -277,5 +323,93 @@ mod tests {
         );
         assert_eq!(find(&lead_key).body, never_added.to_string());
         assert!(find("completion").body.is_null());
+    }
+
+    fn job(status: JobStatus, visit: u32) -> Job {
+        let at = Timestamp::from_timestamp(1_790_000_000, 0).unwrap();
+        Job {
+            id: JobId::default(),
+            customer: doorstep_core::Customer {
+                id: doorstep_core::CustomerId::default(),
+                name: "黄".into(),
+                phone: "13800000000".into(),
+                address: "福州".into(),
+            },
+            job_type: doorstep_core::JobType::Fault,
+            sub_case: doorstep_core::SubCase::Indoor,
+            fault_description: String::new(),
+            window_start: at,
+            window_end: at + chrono::Duration::hours(1),
+            status,
+            earlier_visits: vec![],
+            visit,
+        }
+    }
+
+    fn reschedule() -> Change {
+        let at = Timestamp::from_timestamp(1_790_100_000, 0).unwrap();
+        Change::Reschedule(doorstep_core::Reschedule {
+            reason: doorstep_core::RescheduleReason::NeedsSupport,
+            note: "needs a ladder".into(),
+            new_start: at,
+            new_end: at + chrono::Duration::hours(1),
+        })
+    }
+
+    #[test]
+    fn only_re_booking_a_rescheduled_job_starts_its_next_visit() {
+        assert_eq!(
+            visit_after_rebooking(&job(JobStatus::Rescheduled, 1)),
+            2,
+            "the technician closed visit 1 by rescheduling: the re-booking is visit 2"
+        );
+        assert_eq!(
+            visit_after_rebooking(&job(JobStatus::Rescheduled, 2)),
+            3,
+            "a second reschedule and re-booking is visit 3"
+        );
+        for status in [JobStatus::Scheduled, JobStatus::InProgress] {
+            assert_eq!(
+                visit_after_rebooking(&job(status, 1)),
+                1,
+                "moving the window of an open job ({status:?}) keeps its visit"
+            );
+        }
+    }
+
+    #[test]
+    fn the_current_visit_replays_only_its_own_ops() {
+        let ops = [
+            op_in(1, 1, Change::SetStep(doorstep_core::Step::Visit)),
+            op_in(1, 2, reschedule()),
+            op_in(2, 3, Change::SetStep(doorstep_core::Step::Operate)),
+            // Opened on the laptop before it heard of the re-booking.
+            op_in(1, 4, Change::SetStep(doorstep_core::Step::Phone)),
+        ];
+        let current = job(JobStatus::Scheduled, 2);
+        assert!(in_current_visit(&current, 2) && !in_current_visit(&current, 1));
+        let visit = rebuild_visit(current.clone(), current_visit_ops(&current, &ops));
+        assert_eq!(
+            progressed_status(current.status, &visit),
+            JobStatus::Scheduled,
+            "visit 1's reschedule must not turn the re-booked job back to rescheduled"
+        );
+        assert_eq!(
+            visit.step,
+            doorstep_core::Step::Operate,
+            "visit 1's late step is not visit 2's"
+        );
+        assert!(visit.reschedule.is_none(), "visit 2 was not rescheduled");
+
+        let records = latest_records(&ops);
+        let keyed: Vec<(u32, &str)> = records
+            .iter()
+            .map(|r| (r.visit, r.record_key.as_str()))
+            .collect();
+        assert_eq!(
+            keyed,
+            vec![(2, "step"), (1, "reschedule"), (1, "step")],
+            "each visit keeps its own records, the latest visit first"
+        );
     }
 }

@@ -112,6 +112,8 @@ pub struct TimelineEntry {
     #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
     pub payload: serde_json::Value,
+    /// The job's visit the op was made in.
+    pub visit: u32,
 }
 
 /// `GET /api/v1/jobs/{id}`.
@@ -123,7 +125,7 @@ pub struct JobDetail {
     pub timeline: Vec<TimelineEntry>,
     pub receipt: Option<Receipt>,
     pub conflicts: Vec<Conflict>,
-    /// The visit rebuilt from every change HQ holds.
+    /// The current visit rebuilt from every change HQ holds for it.
     pub visit: VisitRecord,
     pub service_form: ServiceForm,
     pub signature_valid: bool,
@@ -237,6 +239,7 @@ fn job_from(new: NewJob) -> DispatchedJob {
             window_end: new.window_end,
             status: JobStatus::Scheduled,
             earlier_visits: new.earlier_visits,
+            visit: doorstep_core::FIRST_VISIT,
         },
         technician_id: new.technician_id,
     }
@@ -647,10 +650,7 @@ impl Hq {
         };
         let mut visit = push::rebuild_visit(
             records.dispatch.job.clone(),
-            records
-                .ops
-                .iter()
-                .map(|op| (op.payload.as_str(), op.device_time)),
+            push::current_visit_ops(&records.dispatch.job, &records.ops),
         );
         // Show HQ's dispatch status (cancelled stays cancelled on the console).
         visit.job.status = records.dispatch.job.status;
@@ -671,6 +671,7 @@ impl Hq {
                     kind: op.kind,
                     device_time: op.device_time,
                     server_time: op.server_time,
+                    visit: op.visit,
                 })
                 .collect(),
             receipt: records.receipt,

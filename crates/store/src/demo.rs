@@ -69,6 +69,7 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                         summary: v.summary,
                     })
                     .collect(),
+                visit: doorstep_core::FIRST_VISIT,
             }
         })
         .collect()

@@ -82,6 +82,8 @@ pub struct StoredOp {
     pub device_time: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
+    /// The job's visit the change was made in.
+    pub visit: u32,
 }
 
 /// The latest state of one technician-owned record of a job.
@@ -89,6 +91,8 @@ pub struct StoredOp {
 pub struct TechRecord {
     /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
     pub record_key: String,
+    /// The job's visit the record belongs to.
+    pub visit: u32,
     pub kind: String,
     pub body: serde_json::Value,
     pub op_id: Uuid,

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/2026-11-23_initial.sql"),
     include_str!("../../migrations/postgres/2026-11-23_conflict_outcomes.sql"),
     include_str!("../../migrations/postgres/2026-11-25_records_from_ops.sql"),
+    include_str!("../../migrations/postgres/2026-12-02_visits.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.
@@ -45,7 +46,7 @@ pub struct PostgresStorage {
 }
 
 const JOB_COLUMNS: &str = "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
 
 fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     Ok(DispatchedJob {
@@ -64,9 +65,19 @@ fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             window_end: row.try_get(9)?,
             status: enum_parse(row.try_get(10)?)?,
             earlier_visits: serde_json::from_str(row.try_get(11)?).map_err(HqError::storage)?,
+            visit: visit_from_sql(row.try_get(13)?)?,
         },
         technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
     })
+}
+
+/// A visit number as PostgreSQL's INTEGER holds it.
+fn visit_to_sql(visit: u32) -> HqResult<i32> {
+    i32::try_from(visit).map_err(HqError::storage)
+}
+
+fn visit_from_sql(visit: i32) -> HqResult<u32> {
+    u32::try_from(visit).map_err(HqError::storage)
 }
 
 const DEVICE_COLUMNS: &str = "id, name, technician_id, enrolled_at, revoked_at, last_seq";
@@ -129,7 +140,7 @@ async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
 async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
     client
         .query(
-            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time
+            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
              FROM ops WHERE job_id = $1 ORDER BY id",
             &[&job.0],
         )
@@ -145,6 +156,7 @@ async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<Store
                 payload: row.try_get(5)?,
                 device_time: row.try_get(6)?,
                 server_time: row.try_get(7)?,
+                visit: visit_from_sql(row.try_get(8)?)?,
             })
         })
         .collect()
@@ -157,7 +169,7 @@ async fn rebuilt_visit<C: GenericClient>(
     let ops = job_ops(client, job.job.id).await?;
     Ok(push::rebuild_visit(
         job.job.clone(),
-        ops.iter().map(|op| (op.payload.as_str(), op.device_time)),
+        push::current_visit_ops(&job.job, &ops),
     ))
 }
 
@@ -564,8 +576,9 @@ impl Storage for PostgresStorage {
                 .execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14)
+                        earlier_visits, technician_id, change_seq, created_at, visit)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14,
+                        $15)
                      ON CONFLICT (id) DO NOTHING",
                     &[
                         &job.id.0,
@@ -582,6 +595,7 @@ impl Storage for PostgresStorage {
                         &earlier,
                         &seq,
                         &now,
+                        &visit_to_sql(job.visit)?,
                     ],
                 )
                 .await?;
@@ -623,15 +637,20 @@ impl Storage for PostgresStorage {
                 .await?;
             }
             DispatchChange::Reschedule { start, end } => {
+                // A next visit has no receipt until its own changes come.
                 tx.execute(
                     "UPDATE jobs SET window_start = $2, window_end = $3, status = $4,
-                         change_seq = $5 WHERE id = $1",
+                         change_seq = $5, visit = $6,
+                         content_hash = CASE WHEN visit = $6 THEN content_hash END,
+                         receipt_at = CASE WHEN visit = $6 THEN receipt_at END
+                     WHERE id = $1",
                     &[
                         &job.0,
                         &start,
                         &end,
                         &enum_text(&JobStatus::Scheduled),
                         &seq,
+                        &visit_to_sql(push::visit_after_rebooking(&current.job))?,
                     ],
                 )
                 .await?;
@@ -973,43 +992,46 @@ async fn push_in<C: GenericClient>(
     let insert_op = tx
         .prepare(
             "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                 server_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (op_id) DO NOTHING",
         )
         .await?;
     let payloads = fresh
         .iter()
-        .map(|entry| serde_json::to_string(&entry.payload).map_err(HqError::storage))
+        .map(|entry| {
+            let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+            Ok((payload, visit_to_sql(entry.visit)?))
+        })
         .collect::<HqResult<Vec<_>>>()?;
     let (insert_op, now) = (&insert_op, &now);
-    let inserted = try_join_all(
-        fresh
-            .iter()
-            .zip(&payloads)
-            .map(|(entry, payload)| async move {
-                tx.execute(
-                    insert_op,
-                    &[
-                        &entry.op_id,
-                        &device.id.0,
-                        &entry.seq,
-                        &entry.job_id.0,
-                        &entry.kind,
-                        payload,
-                        &entry.device_time,
-                        now,
-                    ],
-                )
-                .await
-            }),
-    )
+    let inserted = try_join_all(fresh.iter().zip(&payloads).map(
+        |(entry, (payload, visit))| async move {
+            tx.execute(
+                insert_op,
+                &[
+                    &entry.op_id,
+                    &device.id.0,
+                    &entry.seq,
+                    &entry.job_id.0,
+                    &entry.kind,
+                    payload,
+                    &entry.device_time,
+                    now,
+                    visit,
+                ],
+            )
+            .await
+        },
+    ))
     .await?;
-    // An op_id applied before (from another seq) changes nothing.
+    // An op_id applied before (from another seq) changes nothing; an op of
+    // an earlier visit is kept as evidence, nothing more.
     let applied: Vec<&PushEntry> = fresh
         .iter()
         .zip(inserted)
         .filter(|(_, count)| *count == 1)
         .map(|(entry, _)| entry)
+        .filter(|entry| push::in_current_visit(&jobs[&entry.job_id].job, entry.visit))
         .collect();
 
     let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();

@@ -50,6 +50,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/2026-11-25_lean_ops.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/2026-12-02_visits.sql"
+        )),
     ])
 }
 
@@ -206,7 +209,7 @@ fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
 }
 
 const JOB_COLUMNS: &str = "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
 
 fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     let technician: Option<String> = row.get(12)?;
@@ -227,6 +230,7 @@ fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             status: enum_parse(&row.get::<_, String>(10)?)?,
             earlier_visits: serde_json::from_str(&row.get::<_, String>(11)?)
                 .map_err(HqError::storage)?,
+            visit: row.get(13)?,
         },
         technician_id: technician.as_deref().map(id).transpose()?,
     })
@@ -302,7 +306,7 @@ fn next_change(tx: &Transaction) -> HqResult<i64> {
 fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
     collect(
         conn,
-        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time
+        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
          FROM ops WHERE job_id = ?1 ORDER BY id",
         [job],
         |row| {
@@ -315,6 +319,7 @@ fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
                 payload: row.get(5)?,
                 device_time: parse_ts(&row.get::<_, String>(6)?)?,
                 server_time: parse_ts(&row.get::<_, String>(7)?)?,
+                visit: row.get(8)?,
             })
         },
     )
@@ -325,7 +330,7 @@ fn rebuilt_visit(conn: &Connection, job: &DispatchedJob) -> HqResult<doorstep_co
     let ops = job_ops(conn, &job.job.id.to_string())?;
     Ok(push::rebuild_visit(
         job.job.clone(),
-        ops.iter().map(|op| (op.payload.as_str(), op.device_time)),
+        push::current_visit_ops(&job.job, &ops),
     ))
 }
 
@@ -770,8 +775,8 @@ impl Storage for SqliteStorage {
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14)
+                        earlier_visits, technician_id, change_seq, created_at, visit)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15)
                      ON CONFLICT (id) DO NOTHING",
                     params![
                         job.id.to_string(),
@@ -788,6 +793,7 @@ impl Storage for SqliteStorage {
                         serde_json::to_string(&job.earlier_visits).map_err(HqError::storage)?,
                         seq,
                         ts(&now),
+                        job.visit,
                     ],
                 )?;
                 if inserted == 0 {
@@ -828,15 +834,20 @@ impl Storage for SqliteStorage {
                     )?;
                 }
                 DispatchChange::Reschedule { start, end } => {
+                    // A next visit has no receipt until its own changes come.
                     tx.execute(
                         "UPDATE jobs SET window_start = ?2, window_end = ?3, status = ?4,
-                             change_seq = ?5 WHERE id = ?1",
+                             change_seq = ?5, visit = ?6,
+                             content_hash = CASE WHEN visit = ?6 THEN content_hash END,
+                             receipt_at = CASE WHEN visit = ?6 THEN receipt_at END
+                         WHERE id = ?1",
                         params![
                             key,
                             ts(&start),
                             ts(&end),
                             enum_text(&JobStatus::Scheduled),
-                            seq
+                            seq,
+                            push::visit_after_rebooking(&current.job)
                         ],
                     )?;
                 }
@@ -1132,8 +1143,8 @@ fn push_in(
     }
 
     let mut insert_op = tx.prepare_cached(
-        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
+        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time,
+             visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (op_id) DO NOTHING",
     )?;
     let mut conflict_open = tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
@@ -1156,13 +1167,17 @@ fn push_in(
             entry.kind,
             payload,
             device_time,
-            now_text
+            now_text,
+            entry.visit
         ])?;
         if inserted == 0 {
             continue; // this op_id was applied before (from another seq)
         }
-        applied.entry(entry.job_id).or_default().push(entry);
         let job = &jobs[&entry.job_id];
+        if !push::in_current_visit(&job.job, entry.visit) {
+            continue; // kept as evidence of an earlier visit, nothing more
+        }
+        applied.entry(entry.job_id).or_default().push(entry);
         if let Some(reason) =
             push::conflict_reason(job.job.status, job.technician_id, device.technician_id)
         {
@@ -1191,14 +1206,16 @@ fn push_in(
         "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
     )?;
     let mut earlier_ops = tx.prepare_cached(
-        "SELECT payload, device_time FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
+        "SELECT payload, device_time FROM ops WHERE job_id = ?1 AND id <= ?2 AND visit = ?3
+         ORDER BY id",
     )?;
     for (job_id, batch) in &applied {
         let job = &jobs[job_id];
         let earlier = earlier_ops
-            .query_map(params![job_id.to_string(), stored_through], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?
+            .query_map(
+                params![job_id.to_string(), stored_through, job.job.visit],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )?
             .map(|row| {
                 let (payload, at) = row?;
                 Ok((payload, parse_ts(&at)?))
