@@ -259,6 +259,85 @@ async fn sync_now_shows_progress_and_can_be_cancelled() {
     app.stop().await;
 }
 
+/// HQ revokes the laptop: the sync view says what happened and what was
+/// kept, and enrolling again with a new code sends what waited.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_revoked_device_explains_and_enrolls_again() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id: doorstep_core::JobId = row
+        .attr("data-job-id")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    row.click().await.unwrap();
+    log_call(&app, "客户确认上午在家", 1).await;
+
+    let device = hq.devices().await.unwrap().pop().unwrap();
+    hq.revoke_device(device.id).await.unwrap();
+    app.click("sync-open").await;
+    // The background sync may have met the revocation first.
+    wait_css(
+        &app,
+        "[data-testid='sync-enrolled'], [data-testid='sync-refused']",
+    )
+    .await;
+    if let Ok(button) = app
+        .client
+        .find(fantoccini::Locator::Css("[data-testid='sync-now']"))
+        .await
+    {
+        button.click().await.unwrap();
+    }
+    app.wait_attr("sync-refused", "data-code", "device_revoked")
+        .await;
+    let said = app.find("sync-refused").await.text().await.unwrap();
+    assert!(
+        said.contains("已被总部停用") && said.contains("新的登记码"),
+        "the technician reads what happened and how to enroll again: {said}"
+    );
+    assert!(
+        app.find("sync-refused-kept")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("仍保存在本机"),
+        "and that the call not yet sent is kept"
+    );
+    assert_eq!(
+        app.value("sync-hq-url").await,
+        url,
+        "the form offers the HQ it was enrolled at"
+    );
+
+    let again = hq
+        .issue_enrollment_code(device.technician_id)
+        .await
+        .unwrap();
+    app.type_into("sync-code", &again.code).await;
+    app.click("sync-enroll").await;
+    app.find("sync-summary").await;
+    assert_eq!(
+        hq.job_detail(job_id).await.unwrap().visit.call_logs.len(),
+        1,
+        "the call kept through the revocation reached HQ"
+    );
+    app.stop().await;
+}
+
 /// A real HQ on a temp SQLite file with the demo set, served on loopback,
 /// and the demo technician's enrollment code.
 /// Issue 14: the technician reschedules an overdue job from the panel (its

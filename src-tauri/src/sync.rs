@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use doorstep_core::Lang;
 use doorstep_store::{JobSyncState, SyncCounts};
-use doorstep_sync::{Enrollment, Progress, SyncError, SyncSummary};
+use doorstep_sync::{Enrollment, Progress, Refusal, SyncError, SyncSummary};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -85,6 +85,8 @@ pub fn start_background(app: AppHandle) {
 pub struct SyncStatus {
     enrollment: Option<Enrollment>,
     counts: SyncCounts,
+    /// Why HQ refused this device's token, until it enrolls again.
+    refused: Option<Refusal>,
     running: bool,
     default_hq_url: Option<String>,
 }
@@ -97,6 +99,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, IpcEr
     Ok(SyncStatus {
         enrollment: Enrollment::load(&store).map_err(map)?,
         counts: store.sync_counts().map_err(map)?,
+        refused: doorstep_sync::refusal(&store).map_err(map)?,
         running: state.sync_running.try_lock().is_err(),
         default_hq_url: std::env::var(HQ_URL_ENV).ok(),
     })

@@ -76,6 +76,13 @@ async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
     let late = storage
         .enroll("c2", DeviceId::new(), "c", "tok-c", at(61))
         .await;
+    let unknown = storage
+        .enroll("never-issued", DeviceId::new(), "d", "tok-d", t0())
+        .await;
+    assert!(
+        matches!(&unknown, Err(e) if e.code() == "invalid_code"),
+        "a code HQ never issued enrolls nothing: {unknown:?}"
+    );
     assert!(
         matches!(&late, Err(e) if e.code() == "invalid_code"),
         "an expired code must not enroll: {late:?}"
@@ -258,7 +265,8 @@ async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
         .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
         .await;
     assert!(
-        matches!(&refused, Err(HqError::Forbidden { job_id: Some(j), .. }) if *j == jb.job.id),
+        matches!(&refused, Err(e @ HqError::Forbidden { job_id: Some(j), .. })
+            if *j == jb.job.id && e.code() == "forbidden_job"),
         "a device may not write another technician's job: {refused:?}"
     );
     let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
@@ -551,7 +559,10 @@ async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
 async fn create_jobs_is_all_or_nothing(storage: Arc<dyn Storage>) {
     let one = job_for(None, "甲");
     let result = storage.create_jobs(&[one.clone(), one.clone()], t0()).await;
-    assert!(result.is_err(), "a duplicate id refuses the batch");
+    assert!(
+        matches!(&result, Err(e) if e.code() == "job_exists"),
+        "a duplicate id refuses the batch: {result:?}"
+    );
     let (from, to) = (at(-1000), at(1000));
     assert!(
         storage.jobs_between(from, to).await.unwrap().is_empty(),
@@ -709,6 +720,57 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
         .any(|r| r.visit == 1 && r.record_key == "reschedule"));
 }
 
+/// Cancelled and completed jobs are final: no dispatch change applies, and
+/// a refused change leaves the job and the pull cursor as they were.
+async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
+    let (a, _) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let cancelled = stored_job(&storage, Some(a), "甲").await;
+    storage
+        .change_job(cancelled.job.id, DispatchChange::Cancel)
+        .await
+        .unwrap();
+    let mut completed = job_for(Some(a), "乙");
+    completed.job.status = JobStatus::Completed;
+    storage
+        .create_jobs(std::slice::from_ref(&completed), t0())
+        .await
+        .unwrap();
+    let cursor = storage.pull(a, 0).await.unwrap().cursor;
+    let changes = [
+        DispatchChange::Cancel,
+        DispatchChange::Assign(b),
+        DispatchChange::Reschedule {
+            start: at(600),
+            end: at(660),
+        },
+    ];
+    for (job, code) in [(&cancelled, "job_cancelled"), (&completed, "job_completed")] {
+        for change in &changes {
+            let refused = storage.change_job(job.job.id, change.clone()).await;
+            assert!(
+                matches!(&refused, Err(e) if e.code() == code),
+                "{change:?} on a {code} job must be refused with {code}: {refused:?}"
+            );
+        }
+    }
+    let after = storage.pull(a, cursor).await.unwrap();
+    assert!(
+        after.jobs.is_empty() && after.removed.is_empty(),
+        "a refused change reaches no device: {after:?}"
+    );
+    let stored = storage
+        .job_records(completed.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.dispatch.technician_id, stored.dispatch.job.status),
+        (Some(a), JobStatus::Completed),
+        "the completed job stays with its technician, completed"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -749,5 +811,6 @@ conformance!(
     blobs_are_content_addressed,
     dispatcher_sessions_expire,
     create_jobs_is_all_or_nothing,
+    a_cancelled_or_completed_job_is_final,
     a_re_booked_job_starts_its_next_visit,
 );

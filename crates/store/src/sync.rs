@@ -328,6 +328,133 @@ impl Store {
     }
 }
 
+/// What a revocation left on the laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Forgotten {
+    /// Jobs removed: HQ held everything of them.
+    pub jobs_removed: i64,
+    /// Jobs kept because changes of theirs have not reached HQ.
+    pub jobs_kept: i64,
+}
+
+/// The blobs a job's photos and signature, an earlier visit's snapshot, or a
+/// change still in the outbox, name: what a clean-up must keep.
+const BLOBS_IN_USE: &str = "SELECT hash FROM (
+         SELECT blob_hash AS hash FROM photos
+         UNION SELECT png_hash FROM signatures
+         UNION SELECT strokes_hash FROM signatures
+         UNION SELECT json_extract(photo.value, '$.blob_hash')
+             FROM past_visits, json_each(past_visits.record, '$.photos') AS photo
+         UNION SELECT json_extract(record, '$.signature.png_hash') FROM past_visits
+         UNION SELECT json_extract(record, '$.signature.strokes_hash') FROM past_visits
+         UNION SELECT json_extract(payload, '$.data.png_hash') FROM outbox WHERE kind = 'sign'
+         UNION SELECT json_extract(payload, '$.data.strokes_hash') FROM outbox WHERE kind = 'sign'
+         UNION SELECT json_extract(payload, '$.data.blob_hash') FROM outbox WHERE kind = 'add_photo'
+     ) WHERE hash IS NOT NULL";
+
+impl Store {
+    /// Through which outbox seq HQ has acknowledged this device's changes.
+    pub fn acknowledged_through(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(max(through_seq), 0) FROM outbox_acks",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// HQ holds this device's changes through `held_through` and no further:
+    /// it came back from an older backup (or an answer was lost). What it
+    /// lacks becomes pending again, to be sent again (op ids make that
+    /// safe); the blobs it names are asked about again rather than trusted
+    /// to the marks of what was sent; the pull starts over, so HQ's dispatch
+    /// comes whole. One transaction.
+    pub fn rewind_to_hq(&mut self, held_through: i64, now: &Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM outbox_acks WHERE through_seq > ?1",
+            [held_through],
+        )?;
+        acknowledge_through(&tx, held_through, &time_to_sql(now))?;
+        tx.execute_batch("DELETE FROM sync_blobs_sent;")?;
+        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A new device identity (re-enrollment, or another HQ): the changes
+    /// still waiting are numbered again from 1, those HQ acknowledged are
+    /// dropped with their acknowledgements, the pull starts over, and no
+    /// blob counts as sent. `settings` (the new identity) are written in the
+    /// same transaction, so the old identity never meets the new numbers.
+    /// Returns how many changes wait.
+    pub fn start_outbox_over(
+        &mut self,
+        settings: &[(&str, Option<&str>)],
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        // Negative first: the new numbers overlap the old ones.
+        tx.execute_batch(
+            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);
+             DELETE FROM outbox_acks;
+             UPDATE outbox SET seq = -numbered.n FROM
+                 (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM outbox) AS numbered
+                 WHERE outbox.seq = numbered.seq;
+             UPDATE outbox SET seq = -seq;
+             DELETE FROM sqlite_sequence WHERE name = 'outbox';
+             INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', max(seq) FROM outbox
+                 WHERE EXISTS (SELECT 1 FROM outbox);
+             DELETE FROM sync_blobs_sent;",
+        )?;
+        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
+        for (key, value) in settings {
+            write_setting(&tx, key, *value)?;
+        }
+        let waiting = tx.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
+        tx.commit()?;
+        Ok(waiting)
+    }
+
+    /// After HQ revoked this device: removes every job HQ holds whole (with
+    /// its customer, records, photos and signature), and what HQ
+    /// acknowledged of the outbox. A job with a change HQ has not got is
+    /// kept whole, so nothing unsent is ever lost. One transaction.
+    pub fn forget_what_hq_holds(&mut self) -> Result<Forgotten, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);",
+        )?;
+        let jobs_removed = tx.execute(
+            "DELETE FROM jobs WHERE id NOT IN (SELECT job_id FROM outbox)",
+            [],
+        )? as i64;
+        tx.execute_batch(&format!(
+            "DELETE FROM customers WHERE id NOT IN (SELECT customer_id FROM jobs);
+             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});
+             DELETE FROM settings WHERE key = 'last_job'
+                 AND value NOT IN (SELECT id FROM jobs);"
+        ))?;
+        let jobs_kept = tx.query_row("SELECT count(*) FROM jobs", [], |row| row.get(0))?;
+        tx.commit()?;
+        Ok(Forgotten {
+            jobs_removed,
+            jobs_kept,
+        })
+    }
+}
+
+/// `Store::set_setting`, inside a transaction.
+fn write_setting(conn: &Connection, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(value) => conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )?,
+        None => conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+    };
+    Ok(())
+}
+
 /// Records that HQ holds every outbox entry through `seq`. HQ answers in seq
 /// order, so what it holds is a prefix, and an answer that says less than
 /// one already kept changes nothing.

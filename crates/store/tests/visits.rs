@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
-use doorstep_core::wire::PullResponse;
+use doorstep_core::wire::{PullResponse, PushResponse};
 use doorstep_core::*;
 use doorstep_store::{JobFilter, Store, Tab};
 
@@ -192,4 +192,35 @@ fn hq_s_same_visit_does_not_reopen_a_job_the_technician_rescheduled() {
         "the technician's reschedule stands until HQ starts a next visit"
     );
     assert!(store.past_visits(first.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_revoked_device_keeps_the_earlier_visit_of_a_job_it_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let first = job("2026-12-01T01:00:00Z");
+    let photo_blob = rescheduled_first_visit(&mut store, &first);
+    // HQ has the whole first visit, then re-books the job.
+    let answer = PushResponse {
+        applied_through_seq: 3,
+        receipts: vec![],
+        conflicts: vec![],
+    };
+    store.record_push(&answer, &Utc::now()).unwrap();
+    let mut rebooked = first.clone();
+    rebooked.visit = 2;
+    store.apply_dispatch(&pulled(vec![rebooked])).unwrap();
+    let now = at("2026-12-03T05:00:00Z");
+    store.apply(first.id, &call("下午到", now), now).unwrap();
+
+    let forgotten = store.forget_what_hq_holds().unwrap();
+    assert_eq!(
+        forgotten.jobs_kept, 1,
+        "visit 2's unsent call keeps the job"
+    );
+    assert_eq!(store.past_visits(first.id).unwrap().len(), 1);
+    assert!(
+        store.blob(&photo_blob).is_ok(),
+        "the first visit's photo stays while the job's snapshot of that visit shows it"
+    );
 }

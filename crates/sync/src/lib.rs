@@ -7,9 +7,11 @@
 mod background;
 mod client;
 mod error;
+mod recovery;
 mod run;
 
 pub use background::{background_loop, next_delay, SYNC_INTERVAL};
 pub use client::HqClient;
 pub use error::SyncError;
+pub use recovery::{refusal, Refusal};
 pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};

@@ -237,6 +237,8 @@ export interface Enrollment { hq_url: string; device_id: Uuid; technician: strin
 export interface SyncStatus {
   enrollment: Enrollment | null;
   counts: { pending_changes: number; pending_jobs: number; receipts: number; conflicts: number };
+  /** Why HQ refused this device's token, until it enrolls again. */
+  refused: { code: 'device_revoked' | 'unauthorized'; hq_url: string | null } | null;
   running: boolean;
   default_hq_url: string | null;
 }
