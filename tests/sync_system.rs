@@ -1341,3 +1341,172 @@ async fn a_token_hq_does_not_know_asks_for_enrollment_and_removes_nothing() {
     assert_eq!(said.hq_url.as_deref(), Some(other.url.as_str()));
     assert_eq!(Enrollment::load(&store.lock().unwrap()).unwrap(), None);
 }
+
+/// POSTs `body` to HQ's dispatcher API as a signed-in dispatcher, over a
+/// plain HTTP/1.1 connection: the status and the body of the answer.
+async fn dispatcher_post(
+    url: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(socket_of(url)).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+        host = url.trim_start_matches("http://"),
+        len = body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, rest) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk: its size line, then the JSON.
+        rest.split_once("\r\n")
+            .unwrap()
+            .1
+            .rsplit_once("\r\n0")
+            .unwrap()
+            .0
+    } else {
+        rest
+    };
+    (status, serde_json::from_str(json.trim()).unwrap())
+}
+
+/// Issue 14: a job the technician rescheduled and a dispatcher re-booked
+/// comes back as its next visit, and working it (even opening it before the
+/// laptop heard of the re-booking) never turns HQ's job back to rescheduled.
+#[tokio::test]
+async fn a_rescheduled_job_re_booked_by_a_dispatcher_is_worked_as_its_next_visit() {
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_device(&world, 1).await;
+    let id = ids[0];
+
+    // Offline on site: support is needed, the technician reschedules.
+    {
+        let mut store = store.lock().unwrap();
+        let now = Utc::now();
+        store.apply(id, &Change::SetStep(Step::Visit), now).unwrap();
+        let reschedule = Change::Reschedule(Reschedule {
+            reason: RescheduleReason::NeedsSupport,
+            note: "需要登高车".into(),
+            new_start: now + Duration::days(1),
+            new_end: now + Duration::days(1) + Duration::hours(1),
+        });
+        store.apply(id, &reschedule, now).unwrap();
+    }
+    sync(&store).await.unwrap();
+    let detail = world.hq.job_detail(id).await.unwrap();
+    assert_eq!(detail.job.status, JobStatus::Rescheduled);
+
+    // The dispatcher re-books it over the API.
+    let token = signed_in_dispatcher(&world.hq).await;
+    let start = Utc::now() + Duration::hours(3);
+    let (status, rebooked) = dispatcher_post(
+        &world.url,
+        &format!("/api/v1/jobs/{id}/reschedule"),
+        &token,
+        &serde_json::json!({
+            "window_start": start,
+            "window_end": start + Duration::hours(1),
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "the re-booking is accepted: {rebooked}");
+    assert_eq!(rebooked["job"]["visit"], 2, "the re-booking is visit 2");
+    assert_eq!(rebooked["job"]["status"], "scheduled");
+
+    // Before the laptop syncs, the technician opens the job: a visit-1 step.
+    store
+        .lock()
+        .unwrap()
+        .apply(id, &Change::SetStep(Step::Phone), Utc::now())
+        .unwrap();
+    sync(&store).await.unwrap();
+    assert_eq!(
+        world.hq.job_detail(id).await.unwrap().job.status,
+        JobStatus::Scheduled,
+        "opening the job must not undo the dispatcher's re-booking"
+    );
+
+    // The laptop now has visit 2, open, with visit 1 kept; the technician
+    // phones the customer and arrives.
+    {
+        let mut store = store.lock().unwrap();
+        let visit = store.visit(id).unwrap();
+        assert_eq!(
+            (visit.job.visit, visit.job.status),
+            (2, JobStatus::Scheduled),
+            "the laptop shows the re-booked job open, as its second visit"
+        );
+        let past = store.past_visits(id).unwrap();
+        assert_eq!(past.len(), 1, "the first visit is kept on the laptop");
+        assert_eq!(
+            past[0].record.reschedule.as_ref().map(|r| r.reason),
+            Some(RescheduleReason::NeedsSupport)
+        );
+        let now = Utc::now();
+        store
+            .apply(
+                id,
+                &Change::LogCall(CallLog {
+                    id: RecordId::new(),
+                    at: now,
+                    outcome: CallOutcome::Booked,
+                    note: "客户下午在家".into(),
+                }),
+                now,
+            )
+            .expect("a call can be logged on the re-booked job");
+        store
+            .apply(
+                id,
+                &Change::SaveArrival(Arrival {
+                    arrived_at: Some(now),
+                    badge_shown: true,
+                    ..Arrival::default()
+                }),
+                now,
+            )
+            .unwrap();
+    }
+    sync(&store).await.unwrap();
+
+    let detail = world.hq.job_detail(id).await.unwrap();
+    assert_eq!(detail.job.visit, 2);
+    assert_eq!(
+        detail.job.status,
+        JobStatus::InProgress,
+        "HQ's job is visit 2 under way, not rescheduled"
+    );
+    let first_visit: Vec<&str> = detail
+        .timeline
+        .iter()
+        .filter(|op| op.visit == 1)
+        .map(|op| op.kind.as_str())
+        .collect();
+    assert_eq!(
+        first_visit,
+        vec!["set_step", "reschedule", "set_step"],
+        "visit 1's changes are all kept at HQ"
+    );
+    let store = store.lock().unwrap();
+    let receipt = store
+        .job_sync_state(id)
+        .unwrap()
+        .receipt
+        .expect("a receipt");
+    assert_eq!(
+        receipt.content_hash,
+        ServiceForm::from_visit(&store.visit(id).unwrap()).content_hash(),
+        "HQ's receipt is for visit 2's own service form"
+    );
+    assert!(store.pending_outbox().unwrap().is_empty());
+}

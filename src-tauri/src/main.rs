@@ -67,6 +67,7 @@ fn main() {
             commands::list_jobs,
             commands::open_job,
             commands::close_job,
+            commands::past_visits,
             commands::apply_change,
             commands::save_signature,
             commands::add_photo,

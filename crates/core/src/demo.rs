@@ -4,7 +4,9 @@
 //! it out to technicians. Both read it from here, so neither depends on the
 //! other.
 
-use crate::{Customer, CustomerId, EarlierVisit, Job, JobId, JobStatus, JobType, SubCase};
+use crate::{
+    Customer, CustomerId, EarlierVisit, Job, JobId, JobStatus, JobType, SubCase, FIRST_VISIT,
+};
 use chrono::{Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use serde::Deserialize;
 
@@ -69,6 +71,7 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                         summary: v.summary,
                     })
                     .collect(),
+                visit: FIRST_VISIT,
             }
         })
         .collect()

@@ -81,6 +81,8 @@ pub struct TimelineEntry {
     #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
     pub payload: serde_json::Value,
+    /// The job's visit the op was made in.
+    pub visit: u32,
 }
 
 /// `GET /api/v1/jobs/{id}`.
@@ -92,7 +94,7 @@ pub struct JobDetail {
     pub timeline: Vec<TimelineEntry>,
     pub receipt: Option<Receipt>,
     pub conflicts: Vec<Conflict>,
-    /// The visit rebuilt from every change HQ holds.
+    /// The current visit rebuilt from every change HQ holds for it.
     pub visit: VisitRecord,
     pub service_form: ServiceForm,
     pub signature_valid: bool,

@@ -2,7 +2,11 @@
 //! the technician records read off it, conflicts. No I/O and no decisions
 //! (those are in `rules`): `storage` reads and writes these, `service` and
 //! `api` hand them out.
+//!
+//! A job can take more than one visit; every op and every technician record
+//! keeps the visit it belongs to, so an earlier visit's work stays on file.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use doorstep_core::change::Change;
@@ -71,6 +75,8 @@ pub struct StoredOp {
     pub device_time: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub server_time: Timestamp,
+    /// The job's visit the change was made in.
+    pub visit: u32,
 }
 
 /// The latest state of one technician-owned record of a job.
@@ -78,6 +84,8 @@ pub struct StoredOp {
 pub struct TechRecord {
     /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
     pub record_key: String,
+    /// The job's visit the record belongs to.
+    pub visit: u32,
     pub kind: String,
     pub body: serde_json::Value,
     pub op_id: Uuid,
@@ -170,11 +178,12 @@ pub fn record_body(change: &Change) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// The latest state of each technician record of a job, from its ops in
-/// applied order, sorted by record key: the last op on a record sets it, and
-/// one that removes it keeps the body the record had.
+/// The latest state of each technician record of a job, per visit, from its
+/// ops in applied order: the latest visit first, then by record key. The
+/// last op on a record sets it, and one that removes it keeps the body the
+/// record had.
 pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
-    let mut records: BTreeMap<String, TechRecord> = BTreeMap::new();
+    let mut records: BTreeMap<(Reverse<u32>, String), TechRecord> = BTreeMap::new();
     for op in ops {
         // Every stored payload parsed when it was pushed; one that no longer
         // does (a change type since retired) names no record.
@@ -182,14 +191,16 @@ pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
             continue;
         };
         let (record_key, removed) = record_key(&change);
-        let body = match records.get(&record_key) {
+        let key = (Reverse(op.visit), record_key);
+        let body = match records.get(&key) {
             Some(earlier) if removed => earlier.body.clone(),
             _ => record_body(&change),
         };
         records.insert(
-            record_key.clone(),
+            key.clone(),
             TechRecord {
-                record_key,
+                record_key: key.1,
+                visit: op.visit,
                 kind: op.kind.clone(),
                 body,
                 op_id: op.op_id,
@@ -204,13 +215,18 @@ pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{Photo, PhotoKind, RecordId, Work};
+    use doorstep_core::{Photo, PhotoKind, RecordId, Step, Work};
 
     use super::*;
 
     fn op(n: i64, change: Change) -> StoredOp {
+        op_in(1, n, change)
+    }
+
+    fn op_in(visit: u32, n: i64, change: Change) -> StoredOp {
         let at = Timestamp::from_timestamp(1_790_000_000 + n, 0).unwrap();
         StoredOp {
+            visit,
             op_id: Uuid::now_v7(),
             device_id: DeviceId::default(),
             seq: n,
@@ -274,5 +290,30 @@ mod tests {
         );
         assert_eq!(find(&lead_key).body, never_added.to_string());
         assert!(find("completion").body.is_null());
+    }
+
+    #[test]
+    fn each_visit_keeps_its_own_records_the_latest_first() {
+        let ops = [
+            op_in(1, 1, Change::SetStep(Step::Visit)),
+            op_in(1, 2, work("visit one")),
+            op_in(2, 3, Change::SetStep(Step::Operate)),
+            // Made on the laptop before it heard of the re-booking.
+            op_in(1, 4, Change::SetStep(Step::Phone)),
+        ];
+        let records = latest_records(&ops);
+        let keyed: Vec<(u32, &str)> = records
+            .iter()
+            .map(|r| (r.visit, r.record_key.as_str()))
+            .collect();
+        assert_eq!(
+            keyed,
+            vec![(2, "step"), (1, "step"), (1, "work")],
+            "each visit keeps its own records, the latest visit first"
+        );
+        assert_eq!(
+            records[1].op_id, ops[3].op_id,
+            "visit 1's late step sets visit 1's record, not visit 2's"
+        );
     }
 }

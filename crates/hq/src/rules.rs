@@ -10,12 +10,20 @@
 //!   a conflict unless one is open on the job already (`conflict_to_open`);
 //!   dispatch state is not touched (`status_after_push`).
 //! - The visit HQ holds is rebuilt by replaying every change it holds for the
-//!   job, in the order it applied them (`rebuild_visit`), and the receipt is
-//!   the service form's hash of it: the same bytes the app signs.
+//!   job's current visit, in the order it applied them (`current_visit_ops`,
+//!   `rebuild_visit`), and the receipt is the service form's hash of it: the
+//!   same bytes the app signs.
+//! - Visits: a job the technician rescheduled and a dispatcher re-books
+//!   starts its next visit (`visit_after_rebooking`), with no receipt until
+//!   its own changes come (`keeps_receipt`). Every op carries the visit it
+//!   was made in; an op of an earlier visit is kept (evidence, listed in the
+//!   job's records) but raises no conflict, sets neither the job's status nor
+//!   its receipt, and stays out of the current visit's replay
+//!   (`in_current_visit`).
 //! - A dispatcher may change a job until it is cancelled or completed
 //!   (`change_job`); a conflict is resolved once, and accepting a completion
-//!   gives the job back to that technician with their records' status
-//!   (`accept_completion`).
+//!   gives the job back to that technician with the status their records of
+//!   the current visit give it (`accept_completion`).
 
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
@@ -23,7 +31,7 @@ use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
 use doorstep_core::{Job, JobId, JobStatus, Timestamp, VisitRecord};
 
 use crate::error::{HqError, HqResult};
-use crate::records::{Conflict, DispatchChange, DispatchedJob};
+use crate::records::{Conflict, DispatchChange, DispatchedJob, StoredOp};
 
 /// Why HQ refuses a request its data does not allow. The backends return
 /// these as they are; each maps to one stable error `code`.
@@ -127,7 +135,8 @@ pub fn use_code(code: Option<&StoredCode>, now: Timestamp) -> Result<TechnicianI
 }
 
 /// The job as a dispatcher's change leaves it. A cancelled or completed job
-/// is final; rescheduling hands the job out again as scheduled.
+/// is final; rescheduling hands the job out again as scheduled, as its next
+/// visit if the technician had rescheduled it.
 pub fn change_job(
     current: &DispatchedJob,
     change: &DispatchChange,
@@ -145,9 +154,47 @@ pub fn change_job(
             next.job.window_start = start;
             next.job.window_end = end;
             next.job.status = JobStatus::Scheduled;
+            next.job.visit = visit_after_rebooking(&current.job);
         }
     }
     Ok(next)
+}
+
+/// The visit a dispatcher's re-booking (a new window) leaves the job on: a
+/// job the technician rescheduled comes back as its next visit, with its
+/// own steps, forms, signature and receipt; moving the window of a job not
+/// yet closed keeps its visit.
+pub fn visit_after_rebooking(job: &Job) -> u32 {
+    if job.status == JobStatus::Rescheduled {
+        job.visit + 1
+    } else {
+        job.visit
+    }
+}
+
+/// Whether the receipt HQ holds still stands after a dispatch change: a next
+/// visit has none until its own changes come.
+pub fn keeps_receipt(before: &DispatchedJob, after: &DispatchedJob) -> bool {
+    before.job.visit == after.job.visit
+}
+
+/// Whether an op made in visit `op_visit` belongs to the job's current
+/// visit: only those replay into the visit HQ holds, set its status and its
+/// receipt, or run into dispatch state. A late op of an earlier visit (the
+/// laptop had not yet heard of the re-booking) must not undo it.
+pub fn in_current_visit(job: &Job, op_visit: u32) -> bool {
+    op_visit == job.visit
+}
+
+/// The ops of the job's current visit, in applied order, as `rebuild_visit`
+/// takes them.
+pub fn current_visit_ops<'a>(
+    job: &'a Job,
+    ops: &'a [StoredOp],
+) -> impl Iterator<Item = (&'a str, Timestamp)> + 'a {
+    ops.iter()
+        .filter(|op| in_current_visit(job, op.visit))
+        .map(|op| (op.payload.as_str(), op.device_time))
 }
 
 /// A conflict is resolved once.
@@ -160,7 +207,8 @@ pub fn may_resolve(conflict: &Conflict) -> Result<(), Refusal> {
 }
 
 /// Accepting a technician's completion: the job goes back to the technician
-/// who raised the conflict, with the status their records give it.
+/// who raised the conflict, with the status their records give it (`visit`
+/// is the current visit rebuilt, so an earlier visit's ops do not count).
 pub fn accept_completion(
     job: &DispatchedJob,
     conflict: &Conflict,
@@ -268,7 +316,8 @@ pub fn status_after_push(
 }
 
 /// Rebuilds the visit from HQ's copy of the job and the changes that count
-/// for it: every change HQ holds for the job, in the order it applied them.
+/// for it: every change HQ holds for the job's current visit
+/// (`current_visit_ops`), in the order it applied them.
 /// A change the rules refuse on replay is skipped (the app applied it under
 /// the same rules, so this is rare).
 pub fn rebuild_visit<'a>(
@@ -305,7 +354,9 @@ pub fn content_hash(visit: &VisitRecord) -> String {
 mod tests {
     use chrono::Duration;
     use doorstep_core::wire::{ConflictId, DeviceId};
-    use doorstep_core::{Customer, CustomerId, JobType, SubCase};
+    use doorstep_core::{
+        Customer, CustomerId, JobType, Reschedule, RescheduleReason, Step, SubCase,
+    };
 
     use super::*;
 
@@ -330,6 +381,7 @@ mod tests {
                 window_end: t0() + Duration::hours(1),
                 status,
                 earlier_visits: vec![],
+                visit: 1,
             },
             technician_id: technician,
         }
@@ -516,5 +568,108 @@ mod tests {
             Err(Refusal::UsernameTaken("ann".into()))
         );
         assert_eq!(new_job(job, true), Err(Refusal::JobExists(job)));
+    }
+
+    fn in_visit(job: &DispatchedJob, visit: u32) -> DispatchedJob {
+        let mut job = job.clone();
+        job.job.visit = visit;
+        job
+    }
+
+    fn op_in(visit: u32, n: i64, change: Change) -> StoredOp {
+        let at = t0() + Duration::seconds(n);
+        StoredOp {
+            op_id: uuid::Uuid::now_v7(),
+            device_id: DeviceId::new(),
+            seq: n,
+            job_id: JobId::new(),
+            kind: change.kind().to_string(),
+            payload: serde_json::to_string(&change).unwrap(),
+            device_time: at,
+            server_time: at,
+            visit,
+        }
+    }
+
+    fn reschedule() -> Change {
+        Change::Reschedule(Reschedule {
+            reason: RescheduleReason::NeedsSupport,
+            note: "needs a ladder".into(),
+            new_start: t0() + Duration::days(1),
+            new_end: t0() + Duration::days(1) + Duration::hours(1),
+        })
+    }
+
+    #[test]
+    fn only_re_booking_a_rescheduled_job_starts_its_next_visit() {
+        let tech = TechnicianId::new();
+        let rescheduled = job(JobStatus::Rescheduled, Some(tech));
+        assert_eq!(
+            visit_after_rebooking(&rescheduled.job),
+            2,
+            "the technician closed visit 1 by rescheduling: the re-booking is visit 2"
+        );
+        assert_eq!(
+            visit_after_rebooking(&in_visit(&rescheduled, 2).job),
+            3,
+            "a second reschedule and re-booking is visit 3"
+        );
+        for status in [JobStatus::Scheduled, JobStatus::InProgress] {
+            assert_eq!(
+                visit_after_rebooking(&job(status, Some(tech)).job),
+                1,
+                "moving the window of an open job ({status:?}) keeps its visit"
+            );
+        }
+
+        let (start, end) = (
+            t0() + Duration::days(2),
+            t0() + Duration::days(2) + Duration::hours(1),
+        );
+        let rebooked =
+            change_job(&rescheduled, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert_eq!(
+            (rebooked.job.visit, rebooked.job.status),
+            (2, JobStatus::Scheduled),
+            "a re-booked rescheduled job is handed out as its next visit"
+        );
+        assert!(
+            !keeps_receipt(&rescheduled, &rebooked),
+            "the next visit has no receipt until its own changes come"
+        );
+        let open = job(JobStatus::InProgress, Some(tech));
+        let moved = change_job(&open, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert!(
+            moved.job.visit == 1 && keeps_receipt(&open, &moved),
+            "moving an open job's window keeps its visit and its receipt"
+        );
+        let reassigned = change_job(&rescheduled, &DispatchChange::Assign(tech)).unwrap();
+        assert_eq!(reassigned.job.visit, 1, "only a new window starts a visit");
+    }
+
+    #[test]
+    fn the_current_visit_replays_only_its_own_ops() {
+        let ops = [
+            op_in(1, 1, Change::SetStep(Step::Visit)),
+            op_in(1, 2, reschedule()),
+            op_in(2, 3, Change::SetStep(Step::Operate)),
+            // Opened on the laptop before it heard of the re-booking.
+            op_in(1, 4, Change::SetStep(Step::Phone)),
+        ];
+        let tech = TechnicianId::new();
+        let current = in_visit(&job(JobStatus::Scheduled, Some(tech)), 2);
+        assert!(in_current_visit(&current.job, 2) && !in_current_visit(&current.job, 1));
+        let visit = rebuild_visit(current.job.clone(), current_visit_ops(&current.job, &ops));
+        assert_eq!(
+            status_after_push(&current, tech, &visit),
+            JobStatus::Scheduled,
+            "visit 1's reschedule must not turn the re-booked job back to rescheduled"
+        );
+        assert_eq!(
+            visit.step,
+            Step::Operate,
+            "visit 1's late step is not visit 2's"
+        );
+        assert!(visit.reschedule.is_none(), "visit 2 was not rescheduled");
     }
 }

@@ -36,6 +36,7 @@ pub fn migrations() -> Migrations<'static> {
             "../migrations/2026-11-23_conflict_outcomes.sql"
         )),
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
+        M::up(include_str!("../migrations/2026-12-02_visits.sql")),
     ])
 }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
+use crate::visit::archive_visit;
 use crate::{Store, StoreError};
 
 /// Set when the store holds the demo set rather than jobs from HQ.
@@ -78,28 +79,38 @@ impl Store {
     /// one transaction. HQ owns dispatch fields; the technician owns what
     /// happened on site, so a job the technician closed keeps its status (a
     /// cancellation on HQ's side is HQ's conflict to show, not ours to hide).
+    /// A job HQ has moved to a later visit (re-booked after a reschedule)
+    /// starts that visit afresh with HQ's status, the earlier one kept as a
+    /// snapshot; its changes still pending stay pending, with their visit.
     /// Dispatchers' decisions on conflicts are kept beside the conflicts.
     pub fn apply_dispatch(&mut self, pulled: &PullResponse) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for job in &pulled.jobs {
-            let local: Option<String> = tx
+            let local: Option<(String, u32)> = tx
                 .query_row(
-                    "SELECT status FROM jobs WHERE id = ?1",
+                    "SELECT status, visit FROM jobs WHERE id = ?1",
                     [job.id.to_string()],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            let local: Option<JobStatus> = local.as_deref().map(enum_from_sql).transpose()?;
             let mut incoming = job.clone();
             match local {
-                Some(status @ (JobStatus::Completed | JobStatus::Rescheduled)) => {
-                    incoming.status = status
+                Some((_, visit)) if job.visit > visit => archive_visit(&tx, job.id)?,
+                Some((status, visit)) => {
+                    // The same visit (or an HQ behind ours): ours stands.
+                    incoming.visit = visit;
+                    match enum_from_sql(&status)? {
+                        status @ (JobStatus::Completed | JobStatus::Rescheduled) => {
+                            incoming.status = status
+                        }
+                        // HQ's "scheduled" must not undo a visit already under way.
+                        JobStatus::InProgress if job.status == JobStatus::Scheduled => {
+                            incoming.status = JobStatus::InProgress
+                        }
+                        _ => {}
+                    }
                 }
-                // HQ's "scheduled" must not undo a visit already under way.
-                Some(JobStatus::InProgress) if job.status == JobStatus::Scheduled => {
-                    incoming.status = JobStatus::InProgress
-                }
-                _ => {}
+                None => {}
             }
             upsert_job(&tx, &incoming)?;
         }
@@ -326,12 +337,16 @@ pub struct Forgotten {
     pub jobs_kept: i64,
 }
 
-/// The blobs a job's photos and signature, or a change still in the outbox,
-/// name: what a clean-up must keep.
+/// The blobs a job's photos and signature, an earlier visit's snapshot, or a
+/// change still in the outbox, name: what a clean-up must keep.
 const BLOBS_IN_USE: &str = "SELECT hash FROM (
          SELECT blob_hash AS hash FROM photos
          UNION SELECT png_hash FROM signatures
          UNION SELECT strokes_hash FROM signatures
+         UNION SELECT json_extract(photo.value, '$.blob_hash')
+             FROM past_visits, json_each(past_visits.record, '$.photos') AS photo
+         UNION SELECT json_extract(record, '$.signature.png_hash') FROM past_visits
+         UNION SELECT json_extract(record, '$.signature.strokes_hash') FROM past_visits
          UNION SELECT json_extract(payload, '$.data.png_hash') FROM outbox WHERE kind = 'sign'
          UNION SELECT json_extract(payload, '$.data.strokes_hash') FROM outbox WHERE kind = 'sign'
          UNION SELECT json_extract(payload, '$.data.blob_hash') FROM outbox WHERE kind = 'add_photo'

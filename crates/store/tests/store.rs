@@ -45,6 +45,7 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
             date: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
             summary: "重做 F 头".into(),
         }],
+        visit: 1,
     }
 }
 

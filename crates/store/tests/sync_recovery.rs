@@ -31,6 +31,7 @@ fn job(name: &str) -> Job {
         window_end: start + Duration::hours(1),
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
+        visit: FIRST_VISIT,
     }
 }
 

@@ -267,6 +267,7 @@ fn to_wire(entry: &OutboxEntry) -> Result<PushEntry, SyncError> {
         payload: serde_json::from_str(&entry.payload)
             .map_err(|e| corrupt(format!("outbox {}: {e}", entry.seq)))?,
         device_time: entry.device_time,
+        visit: entry.visit,
     })
 }
 
@@ -773,6 +774,7 @@ mod tests {
             kind: "set_step".into(),
             payload: "x".repeat(payload_bytes),
             device_time: Utc::now(),
+            visit: 1,
         };
         let queue: VecDeque<_> = (1..=4).map(|seq| entry(seq, 100)).collect();
         let per_entry = 100 + ENTRY_OVERHEAD;

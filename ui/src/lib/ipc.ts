@@ -61,6 +61,8 @@ export interface Job {
   window_end: Timestamp;
   status: JobStatus;
   earlier_visits: EarlierVisit[];
+  /** 1, then one more each time HQ re-books the job after a reschedule. */
+  visit: number;
 }
 
 export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string }
@@ -144,6 +146,9 @@ export interface ServiceForm {
 export type PunctualityKind = 'early' | 'on_time' | 'tight' | 'late';
 export interface Punctuality { kind: PunctualityKind; minutes: number }
 export interface MissingItem { code: string; label: string }
+
+/** An earlier visit of the same job, as it stood when the next one began. */
+export interface PastVisit { visit: number; record: VisitRecord; closed_at: Timestamp | null }
 
 export interface VisitView {
   visit: VisitRecord;
@@ -277,6 +282,7 @@ export const ipc = {
   syncNow: () => call<SyncSummary>('sync_now'),
   cancelSync: () => call<null>('cancel_sync'),
   jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
+  pastVisits: (jobId: Uuid) => call<PastVisit[]>('past_visits', { jobId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */

@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use doorstep_core::signature::{signature_is_valid, ServiceForm};
 use doorstep_core::wire::{ConflictId, TechnicianId};
 use doorstep_core::{
-    Customer, CustomerId, Job, JobId, JobStatus, Timestamp, LONG_TEXT_MAX, SHORT_TEXT_MAX,
+    Customer, CustomerId, Job, JobId, JobStatus, Timestamp, FIRST_VISIT, LONG_TEXT_MAX,
+    SHORT_TEXT_MAX,
 };
 
 use super::{check_text, Hq};
@@ -49,6 +50,7 @@ pub(super) fn job_from(new: NewJob) -> DispatchedJob {
             window_end: new.window_end,
             status: JobStatus::Scheduled,
             earlier_visits: new.earlier_visits,
+            visit: FIRST_VISIT,
         },
         technician_id: new.technician_id,
     }
@@ -153,10 +155,7 @@ impl Hq {
         };
         let mut visit = rules::rebuild_visit(
             records.dispatch.job.clone(),
-            records
-                .ops
-                .iter()
-                .map(|op| (op.payload.as_str(), op.device_time)),
+            rules::current_visit_ops(&records.dispatch.job, &records.ops),
         );
         // Show HQ's dispatch status (cancelled stays cancelled on the console).
         visit.job.status = records.dispatch.job.status;
@@ -177,6 +176,7 @@ impl Hq {
                     kind: op.kind,
                     device_time: op.device_time,
                     server_time: op.server_time,
+                    visit: op.visit,
                 })
                 .collect(),
             receipt: records.receipt,

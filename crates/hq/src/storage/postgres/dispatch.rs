@@ -7,8 +7,8 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
 use doorstep_core::{JobId, Timestamp};
 
 use super::rows::{
-    job_ops, load_job, next_change, read_conflict, read_job, rebuilt_visit, CONFLICT_COLUMNS,
-    JOB_COLUMNS,
+    job_ops, load_job, next_change, read_conflict, read_job, rebuilt_visit, visit_to_sql,
+    CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -30,8 +30,9 @@ impl DispatchStore for PostgresStorage {
                 .execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14)
+                        earlier_visits, technician_id, change_seq, created_at, visit)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14,
+                        $15)
                      ON CONFLICT (id) DO NOTHING",
                     &[
                         &job.id.0,
@@ -48,6 +49,7 @@ impl DispatchStore for PostgresStorage {
                         &earlier,
                         &seq,
                         &now,
+                        &visit_to_sql(job.visit)?,
                     ],
                 )
                 .await?;
@@ -225,7 +227,8 @@ async fn store_dispatch<C: GenericClient>(
 ) -> HqResult<()> {
     client
         .execute(
-            "UPDATE jobs SET window_start = $2, window_end = $3, status = $4, change_seq = $5
+            "UPDATE jobs SET window_start = $2, window_end = $3, status = $4, change_seq = $5,
+                 visit = $6
              WHERE id = $1",
             &[
                 &after.job.id.0,
@@ -233,9 +236,18 @@ async fn store_dispatch<C: GenericClient>(
                 &after.job.window_end,
                 &enum_text(&after.job.status),
                 &seq,
+                &visit_to_sql(after.job.visit)?,
             ],
         )
         .await?;
+    if !rules::keeps_receipt(before, after) {
+        client
+            .execute(
+                "UPDATE jobs SET content_hash = NULL, receipt_at = NULL WHERE id = $1",
+                &[&after.job.id.0],
+            )
+            .await?;
+    }
     match after.technician_id {
         Some(technician) if after.technician_id != before.technician_id => {
             assign(client, after.job.id, technician, seq).await

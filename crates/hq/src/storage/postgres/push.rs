@@ -14,7 +14,7 @@ use futures_util::future::try_join_all;
 use uuid::Uuid;
 
 use super::rows::{
-    load_job, read_conflict, read_job, rebuilt_visit, CONFLICT_COLUMNS, JOB_COLUMNS,
+    load_job, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -145,43 +145,46 @@ async fn push_in<C: GenericClient>(
     let insert_op = tx
         .prepare(
             "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                 server_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (op_id) DO NOTHING",
         )
         .await?;
-    let payloads = fresh
+    let columns = fresh
         .iter()
-        .map(|entry| serde_json::to_string(&entry.payload).map_err(HqError::storage))
+        .map(|entry| {
+            let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+            Ok((payload, visit_to_sql(entry.visit)?))
+        })
         .collect::<HqResult<Vec<_>>>()?;
     let (insert_op, now) = (&insert_op, &now);
-    let inserted = try_join_all(
-        fresh
-            .iter()
-            .zip(&payloads)
-            .map(|(entry, payload)| async move {
-                tx.execute(
-                    insert_op,
-                    &[
-                        &entry.op_id,
-                        &device.id.0,
-                        &entry.seq,
-                        &entry.job_id.0,
-                        &entry.kind,
-                        payload,
-                        &entry.device_time,
-                        now,
-                    ],
-                )
-                .await
-            }),
-    )
+    let inserted = try_join_all(fresh.iter().zip(&columns).map(
+        |(entry, (payload, visit))| async move {
+            tx.execute(
+                insert_op,
+                &[
+                    &entry.op_id,
+                    &device.id.0,
+                    &entry.seq,
+                    &entry.job_id.0,
+                    &entry.kind,
+                    payload,
+                    &entry.device_time,
+                    now,
+                    visit,
+                ],
+            )
+            .await
+        },
+    ))
     .await?;
-    // An op_id applied before (from another seq) changes nothing.
+    // An op_id applied before (from another seq) changes nothing; an op of
+    // an earlier visit is kept as evidence, nothing more.
     let applied: Vec<&PushEntry> = fresh
         .iter()
         .zip(inserted)
         .filter(|(_, count)| *count == 1)
         .map(|(entry, _)| entry)
+        .filter(|entry| rules::in_current_visit(&jobs[&entry.job_id].job, entry.visit))
         .collect();
 
     let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();

@@ -14,7 +14,7 @@ use crate::storage::codec::enum_parse;
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     Ok(DispatchedJob {
@@ -33,9 +33,19 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             window_end: row.try_get(9)?,
             status: enum_parse(row.try_get(10)?)?,
             earlier_visits: serde_json::from_str(row.try_get(11)?).map_err(HqError::storage)?,
+            visit: visit_from_sql(row.try_get(13)?)?,
         },
         technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
     })
+}
+
+/// A visit number as PostgreSQL's INTEGER holds it.
+pub(super) fn visit_to_sql(visit: u32) -> HqResult<i32> {
+    i32::try_from(visit).map_err(HqError::storage)
+}
+
+pub(super) fn visit_from_sql(visit: i32) -> HqResult<u32> {
+    u32::try_from(visit).map_err(HqError::storage)
 }
 
 pub(super) const DEVICE_COLUMNS: &str =
@@ -103,7 +113,7 @@ pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
 pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
     client
         .query(
-            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time
+            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
              FROM ops WHERE job_id = $1 ORDER BY id",
             &[&job.0],
         )
@@ -119,11 +129,13 @@ pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResul
                 payload: row.try_get(5)?,
                 device_time: row.try_get(6)?,
                 server_time: row.try_get(7)?,
+                visit: visit_from_sql(row.try_get(8)?)?,
             })
         })
         .collect()
 }
 
+/// The job's current visit as HQ holds it, rebuilt from its op log.
 pub(super) async fn rebuilt_visit<C: GenericClient>(
     client: &C,
     job: &DispatchedJob,
@@ -131,6 +143,6 @@ pub(super) async fn rebuilt_visit<C: GenericClient>(
     let ops = job_ops(client, job.job.id).await?;
     Ok(rules::rebuild_visit(
         job.job.clone(),
-        ops.iter().map(|op| (op.payload.as_str(), op.device_time)),
+        rules::current_visit_ops(&job.job, &ops),
     ))
 }

@@ -32,6 +32,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-11-25_lean_ops.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_visits.sql"
+        )),
     ])
 }
 

@@ -28,8 +28,8 @@ impl DispatchStore for SqliteStorage {
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14)
+                        earlier_visits, technician_id, change_seq, created_at, visit)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15)
                      ON CONFLICT (id) DO NOTHING",
                     params![
                         job.id.to_string(),
@@ -46,6 +46,7 @@ impl DispatchStore for SqliteStorage {
                         serde_json::to_string(&job.earlier_visits).map_err(HqError::storage)?,
                         seq,
                         ts(&now),
+                        job.visit,
                     ],
                 )?;
                 rules::new_job(job.id, inserted == 0)?;
@@ -198,16 +199,24 @@ fn store_dispatch(
 ) -> HqResult<()> {
     let key = after.job.id.to_string();
     tx.execute(
-        "UPDATE jobs SET window_start = ?2, window_end = ?3, status = ?4, change_seq = ?5
+        "UPDATE jobs SET window_start = ?2, window_end = ?3, status = ?4, change_seq = ?5,
+             visit = ?6
          WHERE id = ?1",
         params![
             key,
             ts(&after.job.window_start),
             ts(&after.job.window_end),
             enum_text(&after.job.status),
-            seq
+            seq,
+            after.job.visit
         ],
     )?;
+    if !rules::keeps_receipt(before, after) {
+        tx.execute(
+            "UPDATE jobs SET content_hash = NULL, receipt_at = NULL WHERE id = ?1",
+            [&key],
+        )?;
+    }
     match after.technician_id {
         Some(technician) if after.technician_id != before.technician_id => {
             assign(tx, &key, &technician.to_string(), seq)

@@ -137,8 +137,8 @@ fn push_in(
     }
 
     let mut insert_op = tx.prepare_cached(
-        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
+        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time,
+             visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (op_id) DO NOTHING",
     )?;
     let mut insert_conflict = tx.prepare_cached(
         "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
@@ -158,13 +158,17 @@ fn push_in(
             entry.kind,
             payload,
             device_time,
-            now_text
+            now_text,
+            entry.visit
         ])?;
         if inserted == 0 {
             continue; // this op_id was applied before (from another seq)
         }
-        applied.entry(entry.job_id).or_default().push(entry);
         let job = &jobs[&entry.job_id];
+        if !rules::in_current_visit(&job.job, entry.visit) {
+            continue; // kept as evidence of an earlier visit, nothing more
+        }
+        applied.entry(entry.job_id).or_default().push(entry);
         let open_on_job = open.contains(&entry.job_id);
         if let Some(reason) = rules::conflict_to_open(job, device.technician_id, open_on_job) {
             insert_conflict.execute(params![
@@ -191,19 +195,24 @@ fn push_in(
         "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
     )?;
     let mut earlier_ops = tx.prepare_cached(
-        "SELECT payload, device_time FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
+        "SELECT payload, device_time, visit FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
     )?;
     for (job_id, batch) in &applied {
         let job = &jobs[job_id];
-        let earlier = earlier_ops
-            .query_map(params![job_id.to_string(), stored_through], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?
-            .map(|row| {
-                let (payload, at) = row?;
-                Ok((payload, parse_ts(&at)?))
-            })
-            .collect::<HqResult<Vec<_>>>()?;
+        // Only the current visit's ops replay into the visit HQ holds.
+        let mut earlier = Vec::new();
+        for row in earlier_ops.query_map(params![job_id.to_string(), stored_through], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, u32>(2)?,
+            ))
+        })? {
+            let (payload, at, visit) = row?;
+            if rules::in_current_visit(&job.job, visit) {
+                earlier.push((payload, parse_ts(&at)?));
+            }
+        }
         let mut visit = rules::rebuild_visit(
             job.job.clone(),
             earlier.iter().map(|(payload, at)| (payload.as_str(), *at)),

@@ -31,7 +31,7 @@ pub(super) fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     let technician: Option<String> = row.get(12)?;
@@ -52,6 +52,7 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             status: enum_parse(&row.get::<_, String>(10)?)?,
             earlier_visits: serde_json::from_str(&row.get::<_, String>(11)?)
                 .map_err(HqError::storage)?,
+            visit: row.get(13)?,
         },
         technician_id: technician.as_deref().map(id).transpose()?,
     })
@@ -129,7 +130,7 @@ pub(super) fn next_change(tx: &Transaction) -> HqResult<i64> {
 pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
     collect(
         conn,
-        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time
+        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
          FROM ops WHERE job_id = ?1 ORDER BY id",
         [job],
         |row| {
@@ -142,16 +143,17 @@ pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
                 payload: row.get(5)?,
                 device_time: parse_ts(&row.get::<_, String>(6)?)?,
                 server_time: parse_ts(&row.get::<_, String>(7)?)?,
+                visit: row.get(8)?,
             })
         },
     )
 }
 
-/// The visit HQ holds for a job, rebuilt from its op log.
+/// The job's current visit as HQ holds it, rebuilt from its op log.
 pub(super) fn rebuilt_visit(conn: &Connection, job: &DispatchedJob) -> HqResult<VisitRecord> {
     let ops = job_ops(conn, &job.job.id.to_string())?;
     Ok(rules::rebuild_visit(
         job.job.clone(),
-        ops.iter().map(|op| (op.payload.as_str(), op.device_time)),
+        rules::current_visit_ops(&job.job, &ops),
     ))
 }
