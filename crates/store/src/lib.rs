@@ -22,9 +22,7 @@ use rusqlite_migration::{Migrations, M};
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobSummary, Tab};
 pub use key::{connect, StoreKey};
-pub use sync::{
-    ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED,
-};
+pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
 pub use visit::{BlobReader, OutboxEntry, OutboxSize, StoredBlob};
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.

@@ -7,7 +7,9 @@ use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::wire::{PullResponse, PushResponse};
 use doorstep_core::*;
-use doorstep_store::{JobFilter, Store, Tab};
+use doorstep_store::{JobFilter, Store, StoreKey, Tab};
+
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -85,7 +87,7 @@ fn rescheduled_first_visit(store: &mut Store, dispatched: &Job) -> String {
 #[test]
 fn a_re_booked_job_starts_its_next_visit_and_keeps_the_first() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = Store::open(&dir.path().join("db"), &KEY).unwrap();
     let first = job("2026-12-01T01:00:00Z");
     let photo_blob = rescheduled_first_visit(&mut store, &first);
 
@@ -180,7 +182,7 @@ fn a_re_booked_job_starts_its_next_visit_and_keeps_the_first() {
 #[test]
 fn hq_s_same_visit_does_not_reopen_a_job_the_technician_rescheduled() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = Store::open(&dir.path().join("db"), &KEY).unwrap();
     let first = job("2026-12-01T01:00:00Z");
     rescheduled_first_visit(&mut store, &first);
     // HQ has not yet heard of the reschedule: it still says scheduled.
@@ -197,7 +199,7 @@ fn hq_s_same_visit_does_not_reopen_a_job_the_technician_rescheduled() {
 #[test]
 fn a_revoked_device_keeps_the_earlier_visit_of_a_job_it_keeps() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = Store::open(&dir.path().join("db"), &KEY).unwrap();
     let first = job("2026-12-01T01:00:00Z");
     let photo_blob = rescheduled_first_visit(&mut store, &first);
     // HQ has the whole first visit, then re-books the job.

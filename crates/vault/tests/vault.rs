@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use doorstep_core::{Customer, CustomerId, Job, JobId, JobStatus, JobType, SubCase};
+use doorstep_core::{Customer, CustomerId, Job, JobId, JobStatus, JobType, SubCase, FIRST_VISIT};
 use doorstep_store::StoreError;
 use doorstep_vault::*;
 
@@ -27,6 +27,7 @@ fn job() -> Job {
         window_end: start + chrono::Duration::hours(1),
         status: JobStatus::Scheduled,
         earlier_visits: Vec::new(),
+        visit: FIRST_VISIT,
     }
 }
 
