@@ -12,7 +12,7 @@ bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 npm --prefix ui run build --silent
 cargo bench -p doorstep-store --bench store
-xvfb-run -a -s "-screen 0 1280x800x24" cargo bench --bench app
+bash scripts/keyring-session.sh xvfb-run -a -s "-screen 0 1280x800x24" cargo bench --bench app
 eval "$(bash scripts/postgres.sh env)"
 trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 cargo bench -p doorstep-sync --bench depot

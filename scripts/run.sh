@@ -39,9 +39,18 @@ export DOORSTEP_ENROLL_CODE="$code"
 echo "Doorstep app data: $DOORSTEP_DATA_DIR"
 echo "HQ: $DOORSTEP_HQ_URL (data: $hq_dir)"
 echo "Dispatcher console: $DOORSTEP_HQ_URL/console/  ($(sed -n 's/^dispatcher: //p' <<<"$demo"))"
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  target/debug/doorstep
-else
+app=(target/debug/doorstep)
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "No display: running under Xvfb (take a screenshot with: DISPLAY=<display> import -window root shot.png)"
-  xvfb-run -a -s "-screen 0 1280x800x24" target/debug/doorstep
+  app=(xvfb-run -a -s "-screen 0 1280x800x24" "${app[@]}")
 fi
+# The store's key goes to the OS keyring. Where no Secret Service answers
+# (a server, a bare session), the demo starts its own, keeping its keyring
+# in the demo folder so the key is there again at the next run.
+if ! dbus-send --session --print-reply --dest=org.freedesktop.secrets \
+  /org/freedesktop/secrets org.freedesktop.DBus.Peer.Ping >/dev/null 2>&1; then
+  echo "No keyring running: starting one for the demo (its keyring is kept in .demo-data/desktop)"
+  export DOORSTEP_KEYRING_HOME="${DOORSTEP_KEYRING_HOME:-$PWD/.demo-data/desktop}"
+  app=(bash scripts/keyring-session.sh "${app[@]}")
+fi
+"${app[@]}"

@@ -13,6 +13,7 @@ packages=(
   libssl-dev build-essential pkg-config file curl
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk chromium tzdata
   nodejs npm
+  dbus libdbus-1-dev gnome-keyring libsecret-tools sqlite3
 )
 missing=()
 for package in "${packages[@]}"; do

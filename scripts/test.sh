@@ -29,7 +29,9 @@ log=$(mktemp)
 trap 'rm -f "$log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 status=0
 # pipefail (set above) makes a failing cargo fail the pipeline despite tee.
-xvfb-run -a -s "-screen 0 1280x800x24" \
+# The app's store key lives in the OS keyring: the tests get a real one of
+# their own (a private session bus with gnome-keyring), never a mock.
+bash scripts/keyring-session.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --workspace --lib --bins --tests --quiet -- --include-ignored --test-threads=1 2>&1 \
   | tee "$log" || status=1
 

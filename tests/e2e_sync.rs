@@ -309,6 +309,173 @@ async fn a_failing_background_sync_shows_a_badge_and_why_until_a_sync_goes_throu
     app.stop().await;
 }
 
+/// HQ revokes the laptop: the sync view says what happened and what was
+/// kept, and enrolling again with a new code sends what waited.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_revoked_device_explains_and_enrolls_again() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id: doorstep_core::JobId = row
+        .attr("data-job-id")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    row.click().await.unwrap();
+    log_call(&app, "客户确认上午在家", 1).await;
+
+    let device = hq.devices().await.unwrap().pop().unwrap();
+    hq.revoke_device(device.id).await.unwrap();
+    app.click("sync-open").await;
+    // The background sync may have met the revocation first.
+    wait_css(
+        &app,
+        "[data-testid='sync-enrolled'], [data-testid='sync-refused']",
+    )
+    .await;
+    if let Ok(button) = app
+        .client
+        .find(fantoccini::Locator::Css("[data-testid='sync-now']"))
+        .await
+    {
+        button.click().await.unwrap();
+    }
+    app.wait_attr("sync-refused", "data-code", "device_revoked")
+        .await;
+    let said = app.find("sync-refused").await.text().await.unwrap();
+    assert!(
+        said.contains("已被总部停用") && said.contains("新的登记码"),
+        "the technician reads what happened and how to enroll again: {said}"
+    );
+    assert!(
+        app.find("sync-refused-kept")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("仍保存在本机"),
+        "and that the call not yet sent is kept"
+    );
+    assert_eq!(
+        app.value("sync-hq-url").await,
+        url,
+        "the form offers the HQ it was enrolled at"
+    );
+
+    let again = hq
+        .issue_enrollment_code(device.technician_id)
+        .await
+        .unwrap();
+    app.type_into("sync-code", &again.code).await;
+    app.click("sync-enroll").await;
+    app.find("sync-summary").await;
+    assert_eq!(
+        hq.job_detail(job_id).await.unwrap().visit.call_logs.len(),
+        1,
+        "the call kept through the revocation reached HQ"
+    );
+    app.stop().await;
+}
+
+/// Issue 14: the technician reschedules an overdue job from the panel (its
+/// proposed slot is accepted, not refused as past), a dispatcher re-books
+/// it, and after a sync the job is back under Today as its second visit,
+/// with the first shown, and a call can be logged on it.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_re_booked_job_comes_back_under_today_as_its_second_visit() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id = row.attr("data-job-id").await.unwrap().unwrap();
+    let id = job_id.parse().unwrap();
+    // Overdue: its window was yesterday.
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    hq.reschedule(id, yesterday, yesterday + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    open_job(&app, "today", &job_id).await;
+
+    // The panel's own proposal is taken as it is.
+    app.click("reschedule-open").await;
+    app.find("reschedule-reason")
+        .await
+        .select_by_value("needs_support")
+        .await
+        .unwrap();
+    app.type_into("reschedule-note", "需要登高车").await;
+    app.click("reschedule-submit").await;
+    wait_css(
+        &app,
+        "[data-testid='job-status'][data-status='rescheduled']",
+    )
+    .await;
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+
+    // A dispatcher re-books it for now; the next sync brings visit 2.
+    let now = chrono::Utc::now();
+    let rebooked = hq
+        .reschedule(
+            id,
+            now - chrono::Duration::minutes(30),
+            now + chrono::Duration::minutes(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rebooked.job.visit, 2, "the re-booking starts visit 2");
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    open_job(&app, "today", &job_id).await;
+    wait_css(&app, "[data-testid='job-visit'][data-visit='2']").await;
+    wait_css(&app, "[data-testid='job-status'][data-status='scheduled']").await;
+    let past = wait_css(&app, "[data-testid='past-visit'][data-visit='1']").await;
+    let shown = past.text().await.unwrap();
+    assert!(
+        shown.contains("需要登高车") && shown.contains("已改约"),
+        "the first visit shows how it ended: {shown}"
+    );
+    log_call(&app, "客户下午在家", 1).await;
+
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    let detail = hq.job_detail(id).await.unwrap();
+    assert_eq!(detail.job.visit, 2);
+    assert_ne!(
+        detail.job.status,
+        doorstep_core::JobStatus::Rescheduled,
+        "working visit 2 never turns HQ's job back to rescheduled"
+    );
+    assert_eq!(detail.visit.call_logs.len(), 1, "HQ holds visit 2's call");
+    app.stop().await;
+}
+
 /// A real HQ on a temp SQLite file with the demo set, served on loopback,
 /// and the demo technician's enrollment code.
 async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {

@@ -21,10 +21,13 @@ use doorstep_core::*;
 use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
-use doorstep_store::Store;
-use doorstep_sync::{enroll, sync_once, SyncError, SyncSummary};
+use doorstep_store::{Store, StoreKey};
+use doorstep_sync::{enroll, refusal, sync_once, Enrollment, SyncError, SyncSummary};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The app's store key in these tests (the keychain's part is doorstep-vault's).
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 const JOBS: usize = 50;
 
@@ -167,7 +170,7 @@ fn complete_offline(store: &Mutex<Store>, id: JobId, seed: usize) {
 
 /// HQ holds exactly what the app holds: every change once, every blob byte
 /// for byte, and a receipt whose hash is the app's own service form hash.
-async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId]) {
+async fn assert_hq_matches_app(hq: &Hq, store: &Mutex<Store>, ids: &[JobId]) {
     // Read the app's side first: the store's lock is not held across HQ calls.
     let mut local = Vec::new();
     {
@@ -196,7 +199,7 @@ async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId
         }
     }
     for (id, visit, receipt, blobs) in local {
-        let detail = world.hq.job_detail(id).await.unwrap();
+        let detail = hq.job_detail(id).await.unwrap();
         assert_eq!(
             detail.visit.job.status,
             JobStatus::Completed,
@@ -213,7 +216,7 @@ async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId
             "HQ's receipt hash is the hash of the form the customer signed"
         );
         for (hash, bytes) in blobs {
-            let on_hq = world.hq.blob(&hash).await.expect("HQ holds every blob");
+            let on_hq = hq.blob(&hash).await.expect("HQ holds every blob");
             assert_eq!(on_hq, bytes, "blob {hash} is byte-identical");
         }
     }
@@ -221,7 +224,7 @@ async fn assert_hq_matches_app(world: &World, store: &Mutex<Store>, ids: &[JobId
 
 fn app_store() -> (tempfile::TempDir, Mutex<Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("app.sqlite3")).unwrap();
+    let store = Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap();
     (dir, Mutex::new(store))
 }
 
@@ -329,7 +332,7 @@ async fn two_hq_servers_on_one_postgres_serve_as_one() {
         served.iter().all(|n| n.load(Ordering::SeqCst) > 0),
         "both servers answered: {served:?}"
     );
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
     assert_eq!(
         hq_b.job_detail(ids[0]).await.unwrap().visit,
         world.hq.job_detail(ids[0]).await.unwrap().visit,
@@ -409,12 +412,12 @@ async fn depot_day(world: World) {
         "the bar says changes ({first_push:?} items done) only once the {} blobs are up",
         summary.blobs_sent
     );
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 
     // Syncing again sends nothing and duplicates nothing.
     let again = sync(&store).await.unwrap();
     assert_eq!((again.changes_pushed, again.blobs_sent), (0, 0));
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 #[tokio::test]
@@ -594,7 +597,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     }
     assert!(done, "the sync completes despite the cuts");
     assert!(failures > 0, "the proxy really cut connections");
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 #[tokio::test]
@@ -630,7 +633,7 @@ async fn a_link_that_never_carries_a_whole_batch_still_gets_everything_up() {
         done,
         "smaller requests get everything up after {failures} cuts"
     );
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 /// A device enrolled at HQ that has pulled `jobs` freshly dispatched jobs.
@@ -682,14 +685,14 @@ async fn the_app_killed_mid_sync_resumes_without_loss_or_duplicates() {
     // Each round: open the store file, sync, and die after a few ms, as an
     // app closed or killed mid-sync would (the future is dropped where it is).
     for ms in [2, 5, 10, 20, 40, 80] {
-        let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+        let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap());
         let _ = tokio::time::timeout(std::time::Duration::from_millis(ms), sync(&store)).await;
     }
-    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap());
     sync(&store)
         .await
         .expect("the sync after the restarts completes");
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 /// The `doorstep-hq` binary, next to this test's own directory: `cargo test
@@ -821,7 +824,7 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     let _ = hq.wait();
     finished.expect("the sync against the restarted HQ completes");
     assert!(store.lock().unwrap().pending_outbox().unwrap().is_empty());
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 /// Stands in for an HQ of another protocol version, which cannot run here:
@@ -893,7 +896,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
         .set_setting("hq_url", Some(&world.url))
         .unwrap();
     sync(&store).await.unwrap();
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
 #[tokio::test]
@@ -942,5 +945,570 @@ async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
     let rest = sync(&store).await.unwrap();
     assert_eq!(rest.changes_pushed, left, "the next sync sends the rest");
     assert_eq!(rest.blobs_sent, 0, "and not the blobs again");
-    assert_hq_matches_app(&world, &store, &ids).await;
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
+}
+
+/// Where a `doorstep-hq` process keeps its data, backed up and restored
+/// as an operator would: SQLite's two files with SQLite's backup API,
+/// PostgreSQL's schema with `pg_dump` and `psql`.
+enum HqData {
+    Sqlite {
+        database: PathBuf,
+        backups: tempfile::TempDir,
+    },
+    Postgres {
+        url: String,
+        schema: String,
+        backups: tempfile::TempDir,
+    },
+}
+
+impl HqData {
+    /// The `--database` argument of `doorstep-hq serve`.
+    fn database_arg(&self) -> String {
+        match self {
+            HqData::Sqlite { database, .. } => format!("sqlite:{}", database.display()),
+            // The schema the test's storage made, through the server's options.
+            HqData::Postgres { url, schema, .. } => {
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joiner}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
+    /// A copy of everything HQ holds, as `name`.
+    fn back_up(&self, name: &str) {
+        match self {
+            HqData::Sqlite { database, backups } => {
+                for file in sqlite_files(database) {
+                    let from = rusqlite::Connection::open(&file).unwrap();
+                    from.backup(
+                        rusqlite::MAIN_DB,
+                        backups.path().join(backup_name(&file, name)),
+                        None,
+                    )
+                    .unwrap();
+                }
+            }
+            HqData::Postgres {
+                url,
+                schema,
+                backups,
+            } => run_pg_tool(
+                "pg_dump",
+                &[
+                    "--dbname",
+                    url,
+                    "--schema",
+                    schema,
+                    "--file",
+                    &backups.path().join(name).display().to_string(),
+                ],
+            ),
+        }
+    }
+
+    /// Puts backup `name` back in place of what HQ holds (HQ is stopped).
+    fn restore(&self, name: &str) {
+        match self {
+            HqData::Sqlite { database, backups } => {
+                for file in sqlite_files(database) {
+                    let mut into = rusqlite::Connection::open(&file).unwrap();
+                    into.restore(
+                        rusqlite::MAIN_DB,
+                        backups.path().join(backup_name(&file, name)),
+                        None::<fn(rusqlite::backup::Progress)>,
+                    )
+                    .unwrap();
+                }
+            }
+            HqData::Postgres {
+                url,
+                schema,
+                backups,
+            } => {
+                let drop = format!("DROP SCHEMA {schema} CASCADE");
+                run_pg_tool(
+                    "psql",
+                    &["--dbname", url, "-v", "ON_ERROR_STOP=1", "-c", &drop],
+                );
+                let file = backups.path().join(name).display().to_string();
+                run_pg_tool(
+                    "psql",
+                    &["--dbname", url, "-v", "ON_ERROR_STOP=1", "-q", "-f", &file],
+                );
+            }
+        }
+    }
+}
+
+/// HQ's database file and its blob file beside it (`NAME.blobs.sqlite3`):
+/// back up both.
+fn sqlite_files(database: &std::path::Path) -> [PathBuf; 2] {
+    [
+        database.to_path_buf(),
+        database.with_extension("blobs.sqlite3"),
+    ]
+}
+
+fn backup_name(file: &std::path::Path, name: &str) -> String {
+    format!("{name}-{}", file.file_name().unwrap().to_string_lossy())
+}
+
+/// Runs a PostgreSQL client tool: from PATH, else from the newest
+/// PostgreSQL installed where Debian puts it (as scripts/postgres.sh does).
+fn run_pg_tool(tool: &str, args: &[&str]) {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|version| version.path().join("bin").join(tool))
+        .filter(|path| path.exists())
+        .max();
+    let program = installed.unwrap_or_else(|| PathBuf::from(tool));
+    let output = Command::new(&program).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A `doorstep-hq` process serving `data` on `addr`; stopped when dropped.
+struct HqProcess(Child);
+
+impl HqProcess {
+    fn start(data: &HqData, addr: SocketAddr) -> HqProcess {
+        HqProcess(spawn_hq_process(&data.database_arg(), addr))
+    }
+}
+
+impl Drop for HqProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_loopback_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// HQ is restored from a backup older than the laptop's last sync, twice:
+/// once noticed by the pull (HQ's cursor went back; nothing waits to go
+/// up), once by the push (`sequence_gap` below what HQ had acknowledged).
+/// Each time the changes HQ lost go again, with their blobs, and HQ ends
+/// up holding exactly what the app holds.
+async fn hq_restored_from_an_older_backup(world: World, data: HqData) {
+    let ids = dispatch_jobs(&world, 9).await;
+    let addr = free_loopback_port();
+    let mut process = HqProcess::start(&data, addr);
+    let (_app_dir, store) = enrolled_store_at(&world, &format!("http://{addr}")).await;
+    sync(&store).await.unwrap();
+    for (n, id) in ids[..3].iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    sync(&store).await.unwrap();
+    data.back_up("first");
+
+    // After the backup: a dispatcher moves a job, the technician works on.
+    let start = Utc::now() + Duration::days(1);
+    world
+        .hq
+        .reschedule(ids[8], start, start + Duration::hours(1))
+        .await
+        .unwrap();
+    for (n, id) in ids[..6].iter().enumerate().skip(3) {
+        complete_offline(&store, *id, n);
+    }
+    sync(&store).await.unwrap();
+    assert_hq_matches_app(&world.hq, &store, &ids[..6]).await;
+
+    drop(process);
+    data.restore("first");
+    process = HqProcess::start(&data, addr);
+    let hq = hq_reading(&world, &data).await;
+    assert!(
+        hq.job_detail(ids[4]).await.unwrap().timeline.is_empty(),
+        "the restored HQ lost what came after the backup"
+    );
+    assert!(store.lock().unwrap().pending_outbox().unwrap().is_empty());
+    let summary = sync(&store).await.unwrap();
+    assert_eq!(
+        summary.changes_pushed,
+        3 * 8,
+        "the pull noticed HQ went back; the changes HQ lost went again"
+    );
+    assert_eq!(
+        summary.blobs_sent,
+        3 * 3,
+        "and the blobs they name, though marked sent before"
+    );
+    assert_eq!(
+        summary.jobs_pulled, 9,
+        "HQ's dispatch was pulled whole again"
+    );
+    assert_hq_matches_app(&hq, &store, &ids[..6]).await;
+
+    data.back_up("second");
+    complete_offline(&store, ids[6], 6);
+    sync(&store).await.unwrap();
+    drop(process);
+    data.restore("second");
+    process = HqProcess::start(&data, addr);
+    let hq = hq_reading(&world, &data).await;
+    complete_offline(&store, ids[7], 7);
+    let summary = sync(&store).await.unwrap();
+    assert_eq!(
+        summary.changes_pushed,
+        2 * 8,
+        "the push noticed HQ went back; what it lost went with the new work"
+    );
+    assert!(
+        summary.blobs_sent >= 3,
+        "the blobs HQ lost went again, though marked sent ({})",
+        summary.blobs_sent
+    );
+    assert_hq_matches_app(&hq, &store, &ids[..8]).await;
+    let again = sync(&store).await.unwrap();
+    assert_eq!(
+        (again.changes_pushed, again.blobs_sent),
+        (0, 0),
+        "nothing goes twice"
+    );
+    drop(process);
+}
+
+/// HQ as it is on disk now: SQLite is read through the world's own storage
+/// (restored in place); PostgreSQL through a fresh one, as a restarted
+/// server would.
+async fn hq_reading(world: &World, data: &HqData) -> Hq {
+    match data {
+        HqData::Sqlite { .. } => world.hq.clone(),
+        HqData::Postgres { url, schema, .. } => Hq::new(
+            Arc::new(PostgresStorage::connect(url, Some(schema)).await.unwrap()),
+            system_clock(),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn hq_restored_from_an_older_backup_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("hq.sqlite3");
+    let storage = doorstep_hq::storage::open(&format!("sqlite:{}", database.display()))
+        .await
+        .unwrap();
+    let world = start_hq_on(storage, dir).await;
+    let data = HqData::Sqlite {
+        database,
+        backups: tempfile::tempdir().unwrap(),
+    };
+    hq_restored_from_an_older_backup(world, data).await;
+}
+
+#[tokio::test]
+async fn hq_restored_from_an_older_backup_on_postgres() {
+    let Some((url, schema)) = postgres() else {
+        return;
+    };
+    let storage = PostgresStorage::connect(&url, Some(&schema)).await.unwrap();
+    let world = start_hq_on(Arc::new(storage), tempfile::tempdir().unwrap()).await;
+    let data = HqData::Postgres {
+        url: url.clone(),
+        schema: schema.clone(),
+        backups: tempfile::tempdir().unwrap(),
+    };
+    hq_restored_from_an_older_backup(world, data).await;
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// HQ revokes the laptop: the next sync removes every customer record HQ
+/// holds and keeps what it has not got. Enrolled again with a new code, the
+/// laptop is a new device whose numbers start at 1, and what waited goes up
+/// under it.
+#[tokio::test]
+async fn a_revoked_device_keeps_what_was_not_sent_and_sends_it_once_enrolled_again() {
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_device(&world, 4).await;
+    for (n, id) in ids[..2].iter().enumerate() {
+        complete_offline(&store, *id, n);
+    }
+    sync(&store).await.unwrap();
+    complete_offline(&store, ids[2], 2); // not sent when the revocation comes
+    let unsent = store.lock().unwrap().pending_outbox().unwrap();
+    let old = Enrollment::load(&store.lock().unwrap()).unwrap().unwrap();
+    world.hq.revoke_device(old.device_id).await.unwrap();
+
+    let refused = sync(&store).await.unwrap_err();
+    assert_eq!(refused.code(), "device_revoked", "{refused}");
+    assert!(refused.message(Lang::Zh).contains("重新登记"));
+    assert!(refused.message(Lang::En).contains("enroll again"));
+    {
+        let store = store.lock().unwrap();
+        assert_eq!(store.job_count().unwrap(), 1, "only the unsent job is left");
+        let kept = store.visit(ids[2]).unwrap();
+        assert_eq!(kept.job.status, JobStatus::Completed);
+        assert!(store.blob(&kept.signature.unwrap().png_hash).is_ok());
+        assert_eq!(
+            store.pending_outbox().unwrap(),
+            unsent,
+            "every unsent change is kept as it was"
+        );
+        assert_eq!(
+            refusal(&store).unwrap().map(|r| r.code).as_deref(),
+            Some("device_revoked"),
+            "the sync view can say what happened"
+        );
+        assert_eq!(
+            Enrollment::load(&store).unwrap(),
+            None,
+            "the dead token is dropped: the app asks to enroll again"
+        );
+    }
+    assert!(
+        matches!(sync(&store).await, Err(SyncError::NotEnrolled)),
+        "no more syncs with the revoked token"
+    );
+
+    let code = world
+        .hq
+        .issue_enrollment_code(world.technician)
+        .await
+        .unwrap();
+    let new = enroll(&store, &world.url, &code.code, "laptop-1", None)
+        .await
+        .unwrap();
+    assert_ne!(new.device_id, old.device_id, "a fresh identity");
+    let renumbered: Vec<i64> = store
+        .lock()
+        .unwrap()
+        .pending_outbox()
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(renumbered, (1..=8).collect::<Vec<_>>(), "numbered from 1");
+    assert_eq!(refusal(&store.lock().unwrap()).unwrap(), None);
+
+    let summary = sync(&store).await.unwrap();
+    assert_eq!(summary.changes_pushed, 8, "what waited went up");
+    assert_eq!(
+        summary.jobs_pulled, 4,
+        "the pull started over: HQ's dispatch came whole"
+    );
+    assert_hq_matches_app(&world.hq, &store, &ids[2..3]).await;
+    let detail = world.hq.job_detail(ids[2]).await.unwrap();
+    assert!(
+        detail
+            .timeline
+            .iter()
+            .all(|op| op.device_id == new.device_id),
+        "under the new identity"
+    );
+    for id in &ids[..2] {
+        assert_eq!(
+            world.hq.job_detail(*id).await.unwrap().timeline.len(),
+            8,
+            "what HQ held before the revocation is still there, once"
+        );
+    }
+}
+
+/// HQ no longer knows the device's token (another HQ answers at the
+/// address): nothing is removed, and enrolling there sends everything that
+/// waited.
+#[tokio::test]
+async fn a_token_hq_does_not_know_asks_for_enrollment_and_removes_nothing() {
+    let first = start_hq().await;
+    let (_dir, store, ids) = enrolled_device(&first, 2).await;
+    complete_offline(&store, ids[0], 0);
+    let jobs = store.lock().unwrap().job_count().unwrap();
+    let other = start_hq().await;
+    store
+        .lock()
+        .unwrap()
+        .set_setting("hq_url", Some(&other.url))
+        .unwrap();
+    let refused = sync(&store).await.unwrap_err();
+    assert_eq!(refused.code(), "unauthorized", "{refused}");
+    assert!(refused.message(Lang::Zh).contains("重新登记"));
+    let kept = store.lock().unwrap().job_count().unwrap();
+    assert_eq!(kept, jobs, "an unknown token removes nothing");
+    let said = refusal(&store.lock().unwrap()).unwrap().unwrap();
+    assert_eq!(said.code, "unauthorized");
+    assert_eq!(said.hq_url.as_deref(), Some(other.url.as_str()));
+    assert_eq!(Enrollment::load(&store.lock().unwrap()).unwrap(), None);
+}
+
+/// POSTs `body` to HQ's dispatcher API as a signed-in dispatcher, over a
+/// plain HTTP/1.1 connection: the status and the body of the answer.
+async fn dispatcher_post(
+    url: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(socket_of(url)).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+        host = url.trim_start_matches("http://"),
+        len = body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, rest) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk: its size line, then the JSON.
+        rest.split_once("\r\n")
+            .unwrap()
+            .1
+            .rsplit_once("\r\n0")
+            .unwrap()
+            .0
+    } else {
+        rest
+    };
+    (status, serde_json::from_str(json.trim()).unwrap())
+}
+
+/// Issue 14: a job the technician rescheduled and a dispatcher re-booked
+/// comes back as its next visit, and working it (even opening it before the
+/// laptop heard of the re-booking) never turns HQ's job back to rescheduled.
+#[tokio::test]
+async fn a_rescheduled_job_re_booked_by_a_dispatcher_is_worked_as_its_next_visit() {
+    let world = start_hq().await;
+    let (_dir, store, ids) = enrolled_device(&world, 1).await;
+    let id = ids[0];
+
+    // Offline on site: support is needed, the technician reschedules.
+    {
+        let mut store = store.lock().unwrap();
+        let now = Utc::now();
+        store.apply(id, &Change::SetStep(Step::Visit), now).unwrap();
+        let reschedule = Change::Reschedule(Reschedule {
+            reason: RescheduleReason::NeedsSupport,
+            note: "需要登高车".into(),
+            new_start: now + Duration::days(1),
+            new_end: now + Duration::days(1) + Duration::hours(1),
+        });
+        store.apply(id, &reschedule, now).unwrap();
+    }
+    sync(&store).await.unwrap();
+    let detail = world.hq.job_detail(id).await.unwrap();
+    assert_eq!(detail.job.status, JobStatus::Rescheduled);
+
+    // The dispatcher re-books it over the API.
+    let token = signed_in_dispatcher(&world.hq).await;
+    let start = Utc::now() + Duration::hours(3);
+    let (status, rebooked) = dispatcher_post(
+        &world.url,
+        &format!("/api/v1/jobs/{id}/reschedule"),
+        &token,
+        &serde_json::json!({
+            "window_start": start,
+            "window_end": start + Duration::hours(1),
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "the re-booking is accepted: {rebooked}");
+    assert_eq!(rebooked["job"]["visit"], 2, "the re-booking is visit 2");
+    assert_eq!(rebooked["job"]["status"], "scheduled");
+
+    // Before the laptop syncs, the technician opens the job: a visit-1 step.
+    store
+        .lock()
+        .unwrap()
+        .apply(id, &Change::SetStep(Step::Phone), Utc::now())
+        .unwrap();
+    sync(&store).await.unwrap();
+    assert_eq!(
+        world.hq.job_detail(id).await.unwrap().job.status,
+        JobStatus::Scheduled,
+        "opening the job must not undo the dispatcher's re-booking"
+    );
+
+    // The laptop now has visit 2, open, with visit 1 kept; the technician
+    // phones the customer and arrives.
+    {
+        let mut store = store.lock().unwrap();
+        let visit = store.visit(id).unwrap();
+        assert_eq!(
+            (visit.job.visit, visit.job.status),
+            (2, JobStatus::Scheduled),
+            "the laptop shows the re-booked job open, as its second visit"
+        );
+        let past = store.past_visits(id).unwrap();
+        assert_eq!(past.len(), 1, "the first visit is kept on the laptop");
+        assert_eq!(
+            past[0].record.reschedule.as_ref().map(|r| r.reason),
+            Some(RescheduleReason::NeedsSupport)
+        );
+        let now = Utc::now();
+        store
+            .apply(
+                id,
+                &Change::LogCall(CallLog {
+                    id: RecordId::new(),
+                    at: now,
+                    outcome: CallOutcome::Booked,
+                    note: "客户下午在家".into(),
+                }),
+                now,
+            )
+            .expect("a call can be logged on the re-booked job");
+        store
+            .apply(
+                id,
+                &Change::SaveArrival(Arrival {
+                    arrived_at: Some(now),
+                    badge_shown: true,
+                    ..Arrival::default()
+                }),
+                now,
+            )
+            .unwrap();
+    }
+    sync(&store).await.unwrap();
+
+    let detail = world.hq.job_detail(id).await.unwrap();
+    assert_eq!(detail.job.visit, 2);
+    assert_eq!(
+        detail.job.status,
+        JobStatus::InProgress,
+        "HQ's job is visit 2 under way, not rescheduled"
+    );
+    let first_visit: Vec<&str> = detail
+        .timeline
+        .iter()
+        .filter(|op| op.visit == 1)
+        .map(|op| op.kind.as_str())
+        .collect();
+    assert_eq!(
+        first_visit,
+        vec!["set_step", "reschedule", "set_step"],
+        "visit 1's changes are all kept at HQ"
+    );
+    let store = store.lock().unwrap();
+    let receipt = store
+        .job_sync_state(id)
+        .unwrap()
+        .receipt
+        .expect("a receipt");
+    assert_eq!(
+        receipt.content_hash,
+        ServiceForm::from_visit(&store.visit(id).unwrap()).content_hash(),
+        "HQ's receipt is for visit 2's own service form"
+    );
+    assert!(store.pending_outbox().unwrap().is_empty());
 }

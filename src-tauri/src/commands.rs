@@ -6,7 +6,7 @@ use doorstep_core::change::Change;
 use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
-use doorstep_core::{media, JobId, Lang, PhotoKind, PriceItem, PRICE_LIST};
+use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, PRICE_LIST};
 use doorstep_store::{JobFilter, JobSummary, Store, StoreError};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
@@ -107,6 +107,14 @@ pub async fn open_job(state: State<'_, AppState>, job_id: String) -> Result<Visi
         store.set_setting(LAST_JOB, Some(&job_id))?;
         Ok(VisitView::new(visit, lang))
     })
+}
+
+/// The job's earlier visits, as they stood when the next one began.
+#[tauri::command]
+pub async fn past_visits(state: State<'_, AppState>, job_id: String) -> Result<Vec<PastVisit>> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    with_store(&state, |store, _| store.past_visits(id))
 }
 
 #[tauri::command]

@@ -4,13 +4,15 @@
 mod commands;
 mod error;
 mod sync;
+mod unlock;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Local;
 use doorstep_store::Store;
-use tauri::Manager;
+use doorstep_vault::VaultError;
+use tauri::{AppHandle, Manager};
 
 /// The app's shared state: the one open store, and the sync in progress.
 pub struct AppState {
@@ -33,40 +35,41 @@ fn data_dir(app: &tauri::App) -> PathBuf {
     }
 }
 
-fn open_store(dir: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(dir)?;
-    let mut store = Store::open(&dir.join("doorstep.sqlite3"))?;
-    // With an HQ to sync with, the jobs come from HQ; without one, a newcomer
-    // sees the demo set.
+/// Starts the app on the open store: the demo set for a newcomer without an
+/// HQ (with one, the jobs come from HQ), the shared state, background sync.
+pub fn start(app: &AppHandle, data_dir: PathBuf, mut store: Store) -> Result<(), VaultError> {
     if std::env::var_os(sync::HQ_URL_ENV).is_none() {
         let now = Local::now();
         store.seed_demo_if_empty(now.date_naive(), *now.offset())?;
     }
-    Ok(store)
+    app.manage(AppState {
+        store: Mutex::new(store),
+        data_dir,
+        sync_running: tokio::sync::Mutex::new(()),
+        sync_cancel: Default::default(),
+        sync_health: Default::default(),
+    });
+    sync::start_background(app.clone());
+    Ok(())
 }
 
 fn main() {
     tauri::Builder::default()
         .setup(|app| {
             let dir = data_dir(app);
-            let store = open_store(&dir)
+            unlock::start(app.handle(), dir.clone())
                 .map_err(|e| format!("cannot open the local store in {}: {e}", dir.display()))?;
-            app.manage(AppState {
-                store: Mutex::new(store),
-                data_dir: dir,
-                sync_running: tokio::sync::Mutex::new(()),
-                sync_cancel: Default::default(),
-                sync_health: Default::default(),
-            });
-            sync::start_background(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            unlock::unlock_state,
+            unlock::unlock,
             commands::app_info,
             commands::set_locale,
             commands::list_jobs,
             commands::open_job,
             commands::close_job,
+            commands::past_visits,
             commands::apply_change,
             commands::save_signature,
             commands::add_photo,

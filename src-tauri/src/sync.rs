@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, Utc};
 use doorstep_core::Lang;
 use doorstep_store::{JobSyncState, SyncCounts};
-use doorstep_sync::{Enrollment, Progress, SyncError, SyncFailure, SyncSummary};
+use doorstep_sync::{Enrollment, Progress, Refusal, SyncError, SyncFailure, SyncSummary};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -115,6 +115,8 @@ impl FailureView {
 pub struct SyncStatus {
     enrollment: Option<Enrollment>,
     counts: SyncCounts,
+    /// Why HQ refused this device's token, until it enrolls again.
+    refused: Option<Refusal>,
     running: bool,
     default_hq_url: Option<String>,
     /// Set while syncs fail, cleared by one that goes through.
@@ -130,6 +132,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, IpcEr
     Ok(SyncStatus {
         enrollment: Enrollment::load(&store).map_err(map)?,
         counts: store.sync_counts().map_err(map)?,
+        refused: doorstep_sync::refusal(&store).map_err(map)?,
         running: state.sync_running.try_lock().is_err(),
         default_hq_url: std::env::var(HQ_URL_ENV).ok(),
         failure: health.failure().map(|f| FailureView::new(f, lang)),

@@ -7,6 +7,7 @@
 mod ids;
 
 pub mod change;
+pub mod demo;
 pub mod error;
 pub mod media;
 pub mod model;

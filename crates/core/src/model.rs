@@ -101,6 +101,19 @@ pub struct Job {
     pub window_end: Timestamp,
     pub status: JobStatus,
     pub earlier_visits: Vec<EarlierVisit>,
+    /// Which visit to the customer this is: 1, then one more each time a
+    /// dispatcher re-books the job after the technician rescheduled it.
+    /// Absent from older HQs, which know only one visit per job.
+    #[serde(default = "first_visit")]
+    #[schema(minimum = 1, default = 1)]
+    pub visit: u32,
+}
+
+/// The visit number of a job that has had no re-booking.
+pub const FIRST_VISIT: u32 = 1;
+
+pub fn first_visit() -> u32 {
+    FIRST_VISIT
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -524,7 +537,7 @@ pub fn fees_total_fen(lines: &[FeeLine]) -> u64 {
 }
 
 /// Everything recorded on site for one job: what the rules judge.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VisitRecord {
     pub job: Job,
     pub step: Step,
@@ -569,4 +582,15 @@ impl VisitRecord {
             completed_at: None,
         }
     }
+}
+
+/// An earlier visit of the same job, kept as it stood when the job was
+/// re-booked for the next one: what was recorded, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PastVisit {
+    pub visit: u32,
+    pub record: VisitRecord,
+    /// When the visit ended: rescheduled or completed, if it was.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<Timestamp>,
 }

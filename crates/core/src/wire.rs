@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::change::Change;
-use crate::model::{Job, JobId, Timestamp};
+use crate::model::{first_visit, Job, JobId, Timestamp};
 
 /// The protocol this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -125,6 +125,12 @@ pub struct PushEntry {
     pub payload: Change,
     #[schema(value_type = String, format = DateTime)]
     pub device_time: Timestamp,
+    /// The job's visit number when the change was made (`Job::visit`). HQ
+    /// keeps a change of an earlier visit but lets only the current visit's
+    /// changes set the job's status and receipt. Absent from older apps.
+    #[serde(default = "first_visit")]
+    #[schema(minimum = 1, default = 1)]
+    pub visit: u32,
 }
 
 /// `POST /api/v1/sync/push`.
@@ -223,4 +229,38 @@ pub struct StoredBlob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredBlobs {
     pub stored: Vec<StoredBlob>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An app or HQ from before visits were numbered sends neither field;
+    /// what it sends must still be read, as the first visit.
+    #[test]
+    fn a_job_or_push_entry_without_a_visit_number_is_the_first_visit() {
+        let entry: PushEntry = serde_json::from_value(serde_json::json!({
+            "seq": 1,
+            "op_id": "0192b3c4-0000-7000-8000-000000000001",
+            "job_id": "0192b3c4-0000-7000-8000-000000000002",
+            "kind": "complete",
+            "payload": {"type": "complete"},
+            "device_time": "2026-12-02T08:00:00Z"
+        }))
+        .expect("an entry without a visit number is still accepted");
+        assert_eq!(entry.visit, 1, "an older app's change belongs to visit 1");
+
+        let job: Job = serde_json::from_value(serde_json::json!({
+            "id": "0192b3c4-0000-7000-8000-000000000002",
+            "customer": {"id": "0192b3c4-0000-7000-8000-000000000003", "name": "黄",
+                         "phone": "13800000000", "address": "福州"},
+            "job_type": "fault", "sub_case": "indoor", "fault_description": "",
+            "window_start": "2026-12-02T09:00:00Z", "window_end": "2026-12-02T10:00:00Z",
+            "status": "scheduled", "earlier_visits": []
+        }))
+        .expect("a job without a visit number is still accepted");
+        assert_eq!(job.visit, 1, "an older HQ's job is on its first visit");
+        let again = serde_json::to_value(&job).unwrap();
+        assert_eq!(again["visit"], 1, "the visit number goes out on the wire");
+    }
 }

@@ -28,6 +28,7 @@ fn job(job_type: JobType) -> Job {
         window_end: at("2026-11-23T10:00:00+08:00"),
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
+        visit: 1,
     }
 }
 

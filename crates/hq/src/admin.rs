@@ -5,8 +5,8 @@ use doorstep_core::wire::{EnrollmentCode, TechnicianRef};
 use doorstep_core::JobStatus;
 
 use crate::error::HqResult;
+use crate::records::DispatchedJob;
 use crate::service::Hq;
-use crate::storage::DispatchedJob;
 
 pub const DEMO_DISPATCHER: &str = "dispatcher";
 pub const DEMO_PASSWORD: &str = "doorstep-demo";
@@ -22,7 +22,7 @@ pub struct Demo {
 /// today in China Standard Time), split between them; then an enrollment code
 /// for the first technician. Run twice, it adds nothing but a new code.
 pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
-    let existing = hq.storage.technicians().await?;
+    let existing = hq.technicians().await?;
     let mut technicians = Vec::new();
     for name in DEMO_TECHNICIANS {
         match existing.iter().find(|t| t.name == name) {
@@ -31,16 +31,11 @@ pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
         }
     }
     let mut jobs = 0;
-    if hq
-        .storage
-        .dispatcher_by_username(DEMO_DISPATCHER)
-        .await?
-        .is_none()
-    {
+    if !hq.has_dispatcher(DEMO_DISPATCHER).await? {
         hq.create_dispatcher(DEMO_DISPATCHER, DEMO_PASSWORD).await?;
         let china = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
         let today = hq.now().with_timezone(&china).date_naive();
-        let demo: Vec<DispatchedJob> = doorstep_store::demo::demo_jobs(today, china)
+        let demo: Vec<DispatchedJob> = doorstep_core::demo::demo_jobs(today, china)
             .into_iter()
             .enumerate()
             .map(|(i, mut job)| {
@@ -55,7 +50,7 @@ pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
             })
             .collect();
         jobs = demo.len();
-        hq.storage.create_jobs(&demo, hq.now()).await?;
+        hq.import_jobs(&demo).await?;
     }
     let code = hq.issue_enrollment_code(technicians[0].id).await?;
     Ok(Demo {

@@ -2,17 +2,21 @@
 //! and storage on SQLite (one box, zero set-up) or PostgreSQL (several
 //! stateless servers, one database).
 //!
-//! Layers: `api` (axum router, thin handlers) -> `service::Hq` (one function
-//! per request: checks, then storage) -> `storage::Storage` (one trait, one
-//! implementation per backend, each method one transaction). `push` holds
-//! the sync rules both backends share.
+//! Layers, each importing only the ones below it: `api` (axum router, thin
+//! handlers by audience) -> `service::Hq` (one function per request: checks,
+//! then storage; the only holder of the storage handle) -> `storage` (one
+//! trait per concern, one implementation per backend, each method one
+//! transaction). Beside them: `rules` (every decision about HQ's data, pure),
+//! `records` (the data HQ holds) and `dto` (request and response bodies).
 
 pub mod admin;
 pub mod api;
 pub mod console;
+pub mod dto;
 pub mod error;
 pub mod openapi;
-pub mod push;
+pub mod records;
+pub mod rules;
 pub mod service;
 pub mod storage;
 

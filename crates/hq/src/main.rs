@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {listen}"))?;
             eprintln!(
                 "doorstep-hq: {} backend, listening on http://{}",
-                hq.storage.backend(),
+                hq.backend(),
                 listener.local_addr()?
             );
             axum::serve(listener, router(hq))

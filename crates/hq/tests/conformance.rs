@@ -9,8 +9,8 @@ use std::sync::Arc;
 use common::*;
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::{ConflictReason, DeviceId, TechnicianId};
-use doorstep_core::{JobStatus, VisitRecord};
+use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
+use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, VisitRecord};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
 
@@ -76,6 +76,13 @@ async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
     let late = storage
         .enroll("c2", DeviceId::new(), "c", "tok-c", at(61))
         .await;
+    let unknown = storage
+        .enroll("never-issued", DeviceId::new(), "d", "tok-d", t0())
+        .await;
+    assert!(
+        matches!(&unknown, Err(e) if e.code() == "invalid_code"),
+        "a code HQ never issued enrolls nothing: {unknown:?}"
+    );
     assert!(
         matches!(&late, Err(e) if e.code() == "invalid_code"),
         "an expired code must not enroll: {late:?}"
@@ -258,7 +265,8 @@ async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
         .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
         .await;
     assert!(
-        matches!(&refused, Err(HqError::Forbidden { job_id: Some(j), .. }) if *j == jb.job.id),
+        matches!(&refused, Err(e @ HqError::Forbidden { job_id: Some(j), .. })
+            if *j == jb.job.id && e.code() == "forbidden_job"),
         "a device may not write another technician's job: {refused:?}"
     );
     let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
@@ -551,11 +559,215 @@ async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
 async fn create_jobs_is_all_or_nothing(storage: Arc<dyn Storage>) {
     let one = job_for(None, "甲");
     let result = storage.create_jobs(&[one.clone(), one.clone()], t0()).await;
-    assert!(result.is_err(), "a duplicate id refuses the batch");
+    assert!(
+        matches!(&result, Err(e) if e.code() == "job_exists"),
+        "a duplicate id refuses the batch: {result:?}"
+    );
     let (from, to) = (at(-1000), at(1000));
     assert!(
         storage.jobs_between(from, to).await.unwrap().is_empty(),
         "and nothing of it was created"
+    );
+}
+
+/// A visit's change as the app sends it: in the job's visit `visit`.
+fn entry_in(visit: u32, seq: i64, job: doorstep_core::JobId, change: Change) -> PushEntry {
+    PushEntry {
+        visit,
+        ..entry(seq, job, change)
+    }
+}
+
+async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    let id = job.job.id;
+    let reschedule = Change::Reschedule(Reschedule {
+        reason: RescheduleReason::NeedsSupport,
+        note: "needs a ladder".into(),
+        new_start: at(24 * 60),
+        new_end: at(25 * 60),
+    });
+    storage
+        .push(
+            &device,
+            &[
+                entry(1, id, Change::SetStep(Step::Visit)),
+                entry(2, id, reschedule),
+            ],
+            at(10),
+        )
+        .await
+        .unwrap();
+
+    // Moving the window of an open job keeps its visit; re-booking the
+    // rescheduled one starts the next.
+    let other = stored_job(&storage, Some(a), "乙").await;
+    let moved = storage
+        .change_job(
+            other.job.id,
+            DispatchChange::Reschedule {
+                start: at(300),
+                end: at(360),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.job.visit, 1, "a scheduled job moved is still visit 1");
+    let rebooked = storage
+        .change_job(
+            id,
+            DispatchChange::Reschedule {
+                start: at(48 * 60),
+                end: at(49 * 60),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (rebooked.job.visit, rebooked.job.status),
+        (2, JobStatus::Scheduled),
+        "re-booking a rescheduled job starts visit 2, scheduled"
+    );
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert!(
+        records.receipt.is_none(),
+        "visit 2 has no receipt until its own changes come"
+    );
+    let pulled = storage.pull(a, 0).await.unwrap();
+    let sent = pulled.jobs.iter().find(|j| j.id == id).unwrap();
+    assert_eq!(sent.visit, 2, "the technician's pull brings visit 2");
+
+    // The laptop opened the job before it heard of the re-booking.
+    let pushed = storage
+        .push(
+            &device,
+            &[entry_in(1, 3, id, Change::SetStep(Step::Phone))],
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert!(
+        pushed.receipts.is_empty(),
+        "a visit-1 op gives visit 2 no receipt"
+    );
+    assert!(
+        pushed.conflicts.is_empty(),
+        "a late visit-1 op is no conflict"
+    );
+    let status = |r: &doorstep_hq::storage::JobRecords| r.dispatch.job.status;
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert_eq!(
+        status(&records),
+        JobStatus::Scheduled,
+        "a late visit-1 op must not turn the re-booked job back to rescheduled"
+    );
+
+    // Visit 2's own work.
+    let mut visit = VisitRecord::new(rebooked.job.clone());
+    let changes = [kit(), work("fixed from the pole")];
+    for (i, change) in changes.iter().enumerate() {
+        change.apply(&mut visit, at(4 + i as i64)).unwrap();
+    }
+    let batch: Vec<_> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| entry_in(2, 4 + i as i64, id, c.clone()))
+        .collect();
+    let pushed = storage.push(&device, &batch, at(30)).await.unwrap();
+    let receipt = ServiceForm::from_visit(&visit).content_hash();
+    assert_eq!(
+        pushed.receipts[0].content_hash, receipt,
+        "visit 2's receipt is the hash of visit 2's form alone"
+    );
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert_eq!(
+        status(&records),
+        JobStatus::InProgress,
+        "visit 2 progresses; visit 1's reschedule does not count"
+    );
+
+    // Another late visit-1 op: kept, changing neither status nor receipt.
+    let late = entry_in(1, 6, id, work("visit one, late"));
+    let late_op = late.op_id;
+    let pushed = storage.push(&device, &[late], at(40)).await.unwrap();
+    assert_eq!(pushed.receipts[0].content_hash, receipt);
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert_eq!(status(&records), JobStatus::InProgress);
+    let kept = records.ops.iter().find(|op| op.op_id == late_op);
+    assert_eq!(
+        kept.map(|op| op.visit),
+        Some(1),
+        "the late op is kept as visit 1's evidence"
+    );
+    assert_eq!(records.ops.len(), 6, "every op is kept");
+    let work_of = |visit: u32| {
+        records
+            .records
+            .iter()
+            .find(|r| r.visit == visit && r.record_key == "work")
+            .map(|r| r.body["description"].clone())
+    };
+    assert_eq!(work_of(2), Some("fixed from the pole".into()));
+    assert_eq!(
+        work_of(1),
+        Some("visit one, late".into()),
+        "each visit keeps its own records"
+    );
+    assert!(records
+        .records
+        .iter()
+        .any(|r| r.visit == 1 && r.record_key == "reschedule"));
+}
+
+/// Cancelled and completed jobs are final: no dispatch change applies, and
+/// a refused change leaves the job and the pull cursor as they were.
+async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
+    let (a, _) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let cancelled = stored_job(&storage, Some(a), "甲").await;
+    storage
+        .change_job(cancelled.job.id, DispatchChange::Cancel)
+        .await
+        .unwrap();
+    let mut completed = job_for(Some(a), "乙");
+    completed.job.status = JobStatus::Completed;
+    storage
+        .create_jobs(std::slice::from_ref(&completed), t0())
+        .await
+        .unwrap();
+    let cursor = storage.pull(a, 0).await.unwrap().cursor;
+    let changes = [
+        DispatchChange::Cancel,
+        DispatchChange::Assign(b),
+        DispatchChange::Reschedule {
+            start: at(600),
+            end: at(660),
+        },
+    ];
+    for (job, code) in [(&cancelled, "job_cancelled"), (&completed, "job_completed")] {
+        for change in &changes {
+            let refused = storage.change_job(job.job.id, change.clone()).await;
+            assert!(
+                matches!(&refused, Err(e) if e.code() == code),
+                "{change:?} on a {code} job must be refused with {code}: {refused:?}"
+            );
+        }
+    }
+    let after = storage.pull(a, cursor).await.unwrap();
+    assert!(
+        after.jobs.is_empty() && after.removed.is_empty(),
+        "a refused change reaches no device: {after:?}"
+    );
+    let stored = storage
+        .job_records(completed.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.dispatch.technician_id, stored.dispatch.job.status),
+        (Some(a), JobStatus::Completed),
+        "the completed job stays with its technician, completed"
     );
 }
 
@@ -599,4 +811,6 @@ conformance!(
     blobs_are_content_addressed,
     dispatcher_sessions_expire,
     create_jobs_is_all_or_nothing,
+    a_cancelled_or_completed_job_is_final,
+    a_re_booked_job_starts_its_next_visit,
 );

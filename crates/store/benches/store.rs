@@ -1,6 +1,7 @@
 //! Store figures with 10,000 jobs in a real SQLite file: the job list, search,
-//! and saving a signature from pen-up to durable. Prints medians; run with
-//! `cargo bench -p doorstep-store --bench store`.
+//! and saving a signature from pen-up to durable, encrypted (SQLCipher, as the
+//! app runs) beside a plaintext baseline, with their ratio. Prints medians;
+//! run with `cargo bench -p doorstep-store --bench store`.
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
 use doorstep_core::media::clean_signature;
 use doorstep_core::*;
-use doorstep_store::{demo::demo_jobs, JobFilter, Store, Tab};
+use doorstep_store::{demo::demo_jobs, JobFilter, Store, StoreKey, Tab};
 use image::{ImageFormat, Rgba, RgbaImage};
 
 const JOBS: usize = 10_000;
@@ -51,11 +52,14 @@ fn signature_png() -> Vec<u8> {
     png
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
-    let zone = FixedOffset::east_opt(8 * 3600).unwrap();
-    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+/// One figure: what was measured, its median, and a note (rows, clean-up).
+struct Figure {
+    label: String,
+    median: Duration,
+    note: String,
+}
+
+fn jobs_around(today: NaiveDate, zone: FixedOffset) -> Vec<Job> {
     let mut jobs = Vec::with_capacity(JOBS);
     let mut day = 0;
     while jobs.len() < JOBS {
@@ -64,9 +68,19 @@ fn main() {
         day += 1;
     }
     jobs.truncate(JOBS);
+    jobs
+}
+
+/// Every figure on `store`, which is filled with `jobs` first.
+fn measure(mut store: Store, jobs: &[Job], today: NaiveDate, zone: FixedOffset) -> Vec<Figure> {
+    let mut figures = Vec::new();
     let start = Instant::now();
-    store.upsert_jobs(&jobs).unwrap();
-    println!("setup: {JOBS} jobs stored in {}", ms(start.elapsed()));
+    store.upsert_jobs(jobs).unwrap();
+    figures.push(Figure {
+        label: format!("setup: store {JOBS} jobs (one run)"),
+        median: start.elapsed(),
+        note: String::new(),
+    });
 
     let tomorrow = zone
         .from_local_datetime(
@@ -83,7 +97,6 @@ fn main() {
         };
         move |store: &Store| store.list_jobs(&filter, tomorrow).unwrap().len()
     };
-    println!("job list and search, {JOBS} jobs, median of {RUNS} runs:");
     for (label, tab, query) in [
         ("list: today", Tab::Today, ""),
         ("list: upcoming", Tab::Upcoming, ""),
@@ -95,10 +108,11 @@ fn main() {
     ] {
         let run = list(tab, query);
         let rows = run(&store);
-        println!(
-            "  {label:<26} {:>10}  ({rows} rows)",
-            ms(time(|| run(&store)))
-        );
+        figures.push(Figure {
+            label: label.into(),
+            median: time(|| run(&store)),
+            note: format!("{rows} rows"),
+        });
     }
 
     // Signature: decode, validate and trim the PNG, then store it bound to the
@@ -119,9 +133,36 @@ fn main() {
         samples.push(start.elapsed());
     }
     let clean_only = time(|| clean_signature(&png).unwrap());
+    figures.push(Figure {
+        label: "signature save, pen-up to durable".into(),
+        median: median(samples),
+        note: format!("PNG clean-up {}", ms(clean_only)),
+    });
+    figures
+}
+
+fn main() {
+    let zone = FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let jobs = jobs_around(today, zone);
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate().unwrap();
+    let encrypted = Store::open(&dir.path().join("encrypted.sqlite3"), &key).unwrap();
+    let encrypted = measure(encrypted, &jobs, today, zone);
+    let plain = Store::open_plaintext_baseline(&dir.path().join("plain.sqlite3")).unwrap();
+    let plain = measure(plain, &jobs, today, zone);
+
     println!(
-        "signature save, pen-up to durable (median of {RUNS}): {}  (of which PNG clean-up {})",
-        ms(median(samples)),
-        ms(clean_only)
+        "store with {JOBS} jobs, median of {RUNS} runs: plaintext, encrypted (SQLCipher), ratio"
     );
+    for (plain, encrypted) in plain.iter().zip(&encrypted) {
+        println!(
+            "  {:<36} {:>10} {:>10}  {:.2}x  ({})",
+            plain.label,
+            ms(plain.median),
+            ms(encrypted.median),
+            encrypted.median.as_secs_f64() / plain.median.as_secs_f64(),
+            encrypted.note
+        );
+    }
 }

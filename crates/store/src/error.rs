@@ -12,6 +12,16 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The key does not open the file: a different key, or not this store.
+    #[error("the key does not open the local database")]
+    WrongKey,
+    #[error("encryption key: {0}")]
+    Key(String),
+    /// Converting a plaintext store failed; the plain file is untouched.
+    #[error("encrypting the local database: {0}")]
+    Seal(String),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl StoreError {
@@ -19,7 +29,13 @@ impl StoreError {
         match self {
             StoreError::Domain(e) => e.code(),
             StoreError::NotFound(_) => "not_found",
-            StoreError::Sqlite(_) | StoreError::Migration(_) | StoreError::Corrupt(_) => "storage",
+            StoreError::WrongKey => "wrong_key",
+            StoreError::Sqlite(_)
+            | StoreError::Migration(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Key(_)
+            | StoreError::Seal(_)
+            | StoreError::Io(_) => "storage",
         }
     }
 
@@ -28,6 +44,10 @@ impl StoreError {
             (StoreError::Domain(e), _) => e.message(lang),
             (StoreError::NotFound(_), Lang::Zh) => "找不到该记录".into(),
             (StoreError::NotFound(_), Lang::En) => "That record was not found".into(),
+            (StoreError::WrongKey, Lang::Zh) => "密钥或口令无法打开本地数据库".into(),
+            (StoreError::WrongKey, Lang::En) => {
+                "The key or passphrase does not open the local database".into()
+            }
             (other, Lang::Zh) => format!("本地数据库出错,已保存的数据未受影响:{other}"),
             (other, Lang::En) => {
                 format!("Local database error; what was saved is unaffected: {other}")

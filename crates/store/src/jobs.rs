@@ -64,13 +64,14 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
     )?;
     conn.execute(
         "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
-             window_start, window_end, status, search_text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             window_start, window_end, status, search_text, visit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
              job_type = excluded.job_type, sub_case = excluded.sub_case,
              fault_description = excluded.fault_description,
              window_start = excluded.window_start, window_end = excluded.window_end,
-             status = excluded.status, search_text = excluded.search_text",
+             status = excluded.status, search_text = excluded.search_text,
+             visit = excluded.visit",
         params![
             job.id.to_string(),
             job.customer.id.to_string(),
@@ -81,6 +82,7 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
             time_to_sql(&job.window_end),
             enum_to_sql(&job.status),
             search_text(job),
+            job.visit,
         ],
     )?;
     conn.execute(

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
+use crate::visit::archive_visit;
 use crate::{Store, StoreError};
 
 /// Set when the store holds the demo set rather than jobs from HQ.
@@ -78,28 +79,38 @@ impl Store {
     /// one transaction. HQ owns dispatch fields; the technician owns what
     /// happened on site, so a job the technician closed keeps its status (a
     /// cancellation on HQ's side is HQ's conflict to show, not ours to hide).
+    /// A job HQ has moved to a later visit (re-booked after a reschedule)
+    /// starts that visit afresh with HQ's status, the earlier one kept as a
+    /// snapshot; its changes still pending stay pending, with their visit.
     /// Dispatchers' decisions on conflicts are kept beside the conflicts.
     pub fn apply_dispatch(&mut self, pulled: &PullResponse) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for job in &pulled.jobs {
-            let local: Option<String> = tx
+            let local: Option<(String, u32)> = tx
                 .query_row(
-                    "SELECT status FROM jobs WHERE id = ?1",
+                    "SELECT status, visit FROM jobs WHERE id = ?1",
                     [job.id.to_string()],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            let local: Option<JobStatus> = local.as_deref().map(enum_from_sql).transpose()?;
             let mut incoming = job.clone();
             match local {
-                Some(status @ (JobStatus::Completed | JobStatus::Rescheduled)) => {
-                    incoming.status = status
+                Some((_, visit)) if job.visit > visit => archive_visit(&tx, job.id)?,
+                Some((status, visit)) => {
+                    // The same visit (or an HQ behind ours): ours stands.
+                    incoming.visit = visit;
+                    match enum_from_sql(&status)? {
+                        status @ (JobStatus::Completed | JobStatus::Rescheduled) => {
+                            incoming.status = status
+                        }
+                        // HQ's "scheduled" must not undo a visit already under way.
+                        JobStatus::InProgress if job.status == JobStatus::Scheduled => {
+                            incoming.status = JobStatus::InProgress
+                        }
+                        _ => {}
+                    }
                 }
-                // HQ's "scheduled" must not undo a visit already under way.
-                Some(JobStatus::InProgress) if job.status == JobStatus::Scheduled => {
-                    incoming.status = JobStatus::InProgress
-                }
-                _ => {}
+                None => {}
             }
             upsert_job(&tx, &incoming)?;
         }
@@ -315,6 +326,133 @@ impl Store {
             },
         )?)
     }
+}
+
+/// What a revocation left on the laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Forgotten {
+    /// Jobs removed: HQ held everything of them.
+    pub jobs_removed: i64,
+    /// Jobs kept because changes of theirs have not reached HQ.
+    pub jobs_kept: i64,
+}
+
+/// The blobs a job's photos and signature, an earlier visit's snapshot, or a
+/// change still in the outbox, name: what a clean-up must keep.
+const BLOBS_IN_USE: &str = "SELECT hash FROM (
+         SELECT blob_hash AS hash FROM photos
+         UNION SELECT png_hash FROM signatures
+         UNION SELECT strokes_hash FROM signatures
+         UNION SELECT json_extract(photo.value, '$.blob_hash')
+             FROM past_visits, json_each(past_visits.record, '$.photos') AS photo
+         UNION SELECT json_extract(record, '$.signature.png_hash') FROM past_visits
+         UNION SELECT json_extract(record, '$.signature.strokes_hash') FROM past_visits
+         UNION SELECT json_extract(payload, '$.data.png_hash') FROM outbox WHERE kind = 'sign'
+         UNION SELECT json_extract(payload, '$.data.strokes_hash') FROM outbox WHERE kind = 'sign'
+         UNION SELECT json_extract(payload, '$.data.blob_hash') FROM outbox WHERE kind = 'add_photo'
+     ) WHERE hash IS NOT NULL";
+
+impl Store {
+    /// Through which outbox seq HQ has acknowledged this device's changes.
+    pub fn acknowledged_through(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(max(through_seq), 0) FROM outbox_acks",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// HQ holds this device's changes through `held_through` and no further:
+    /// it came back from an older backup (or an answer was lost). What it
+    /// lacks becomes pending again, to be sent again (op ids make that
+    /// safe); the blobs it names are asked about again rather than trusted
+    /// to the marks of what was sent; the pull starts over, so HQ's dispatch
+    /// comes whole. One transaction.
+    pub fn rewind_to_hq(&mut self, held_through: i64, now: &Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM outbox_acks WHERE through_seq > ?1",
+            [held_through],
+        )?;
+        acknowledge_through(&tx, held_through, &time_to_sql(now))?;
+        tx.execute_batch("DELETE FROM sync_blobs_sent;")?;
+        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A new device identity (re-enrollment, or another HQ): the changes
+    /// still waiting are numbered again from 1, those HQ acknowledged are
+    /// dropped with their acknowledgements, the pull starts over, and no
+    /// blob counts as sent. `settings` (the new identity) are written in the
+    /// same transaction, so the old identity never meets the new numbers.
+    /// Returns how many changes wait.
+    pub fn start_outbox_over(
+        &mut self,
+        settings: &[(&str, Option<&str>)],
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        // Negative first: the new numbers overlap the old ones.
+        tx.execute_batch(
+            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);
+             DELETE FROM outbox_acks;
+             UPDATE outbox SET seq = -numbered.n FROM
+                 (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM outbox) AS numbered
+                 WHERE outbox.seq = numbered.seq;
+             UPDATE outbox SET seq = -seq;
+             DELETE FROM sqlite_sequence WHERE name = 'outbox';
+             INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', max(seq) FROM outbox
+                 WHERE EXISTS (SELECT 1 FROM outbox);
+             DELETE FROM sync_blobs_sent;",
+        )?;
+        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
+        for (key, value) in settings {
+            write_setting(&tx, key, *value)?;
+        }
+        let waiting = tx.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
+        tx.commit()?;
+        Ok(waiting)
+    }
+
+    /// After HQ revoked this device: removes every job HQ holds whole (with
+    /// its customer, records, photos and signature), and what HQ
+    /// acknowledged of the outbox. A job with a change HQ has not got is
+    /// kept whole, so nothing unsent is ever lost. One transaction.
+    pub fn forget_what_hq_holds(&mut self) -> Result<Forgotten, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);",
+        )?;
+        let jobs_removed = tx.execute(
+            "DELETE FROM jobs WHERE id NOT IN (SELECT job_id FROM outbox)",
+            [],
+        )? as i64;
+        tx.execute_batch(&format!(
+            "DELETE FROM customers WHERE id NOT IN (SELECT customer_id FROM jobs);
+             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});
+             DELETE FROM settings WHERE key = 'last_job'
+                 AND value NOT IN (SELECT id FROM jobs);"
+        ))?;
+        let jobs_kept = tx.query_row("SELECT count(*) FROM jobs", [], |row| row.get(0))?;
+        tx.commit()?;
+        Ok(Forgotten {
+            jobs_removed,
+            jobs_kept,
+        })
+    }
+}
+
+/// `Store::set_setting`, inside a transaction.
+fn write_setting(conn: &Connection, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(value) => conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )?,
+        None => conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+    };
+    Ok(())
 }
 
 /// Records that HQ holds every outbox entry through `seq`. HQ answers in seq

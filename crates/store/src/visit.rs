@@ -4,8 +4,8 @@ use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::signature::{sha256_hex, ServiceForm};
 use doorstep_core::{
-    CallLog, Customer, EarlierVisit, Job, JobId, Lead, Photo, PhotoKind, RecordId, Replacement,
-    Signature, Timestamp, VisitRecord,
+    CallLog, Customer, EarlierVisit, Job, JobId, Lead, PastVisit, Photo, PhotoKind, RecordId,
+    Replacement, Signature, Timestamp, VisitRecord,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::de::DeserializeOwned;
@@ -24,6 +24,8 @@ pub struct OutboxEntry {
     pub kind: String,
     pub payload: String,
     pub device_time: Timestamp,
+    /// The job's visit when the change was made.
+    pub visit: u32,
 }
 
 /// The part of the outbox HQ has not acknowledged.
@@ -146,7 +148,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         .query_row(
             "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
                     j.fault_description, j.window_start, j.window_end, j.status, j.step,
-                    j.completed_at
+                    j.completed_at, j.visit
              FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
             [id],
             |row| {
@@ -165,13 +167,17 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
                         row.get(10)?,
                     ],
                     row.get::<_, Option<String>>(11)?,
+                    row.get::<_, u32>(12)?,
                 ))
             },
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-    let ([cid, name, phone, address, job_type, sub_case, fault, start, end, status, step], done) =
-        row;
+    let (
+        [cid, name, phone, address, job_type, sub_case, fault, start, end, status, step],
+        done,
+        visit,
+    ) = row;
     let earlier_visits = rows(
         conn,
         "SELECT date, summary FROM earlier_visits WHERE job_id = ?1 ORDER BY position",
@@ -201,6 +207,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         window_end: time_from_sql(&end)?,
         status: enum_from_sql(&status)?,
         earlier_visits,
+        visit,
     };
     Ok((job, step, done))
 }
@@ -301,6 +308,50 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
     )?
     .pop();
     Ok(visit)
+}
+
+/// Ends the job's current visit on the laptop when HQ has started the next
+/// one: what was recorded is kept as a snapshot (`past_visits`) and the
+/// visit's own records are cleared, so the next visit starts at the phone
+/// step with empty forms. Blobs stay: the snapshot, and any outbox entry
+/// still pending from the earlier visit, name them. The step log and the
+/// conflicts are the job's history and stay too.
+pub(crate) fn archive_visit(tx: &Transaction, job_id: JobId) -> Result<(), StoreError> {
+    let record = load_visit(tx, job_id)?;
+    let id = job_id.to_string();
+    let rescheduled_at: Option<String> = tx
+        .query_row(
+            "SELECT updated_at FROM visit_sections WHERE job_id = ?1 AND section = 'reschedule'",
+            [&id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let closed_at = record
+        .completed_at
+        .as_ref()
+        .map(time_to_sql)
+        .or(rescheduled_at);
+    tx.execute(
+        "INSERT INTO past_visits (job_id, visit, record, closed_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(job_id, visit) DO NOTHING",
+        params![id, record.job.visit, json_to_sql(&record), closed_at],
+    )?;
+    for table in [
+        "visit_sections",
+        "call_logs",
+        "replacements",
+        "leads",
+        "photos",
+        "signatures",
+        "sync_receipts",
+    ] {
+        tx.execute(&format!("DELETE FROM {table} WHERE job_id = ?1"), [&id])?;
+    }
+    tx.execute(
+        "UPDATE jobs SET step = 'phone', completed_at = NULL WHERE id = ?1",
+        [&id],
+    )?;
+    Ok(())
 }
 
 /// Writes what `change` altered in `visit` (already applied in memory).
@@ -463,6 +514,27 @@ impl Store {
         load_visit(&self.conn, job_id)
     }
 
+    /// The job's earlier visits, first visit first, as they stood when the
+    /// next one began.
+    pub fn past_visits(&self, job_id: JobId) -> Result<Vec<PastVisit>, StoreError> {
+        rows(
+            &self.conn,
+            "SELECT visit, record, closed_at FROM past_visits WHERE job_id = ?1 ORDER BY visit",
+            &job_id.to_string(),
+            |row| {
+                Ok(PastVisit {
+                    visit: row.get(0)?,
+                    record: json_from_sql(&row.get::<_, String>(1)?)?,
+                    closed_at: row
+                        .get::<_, Option<String>>(2)?
+                        .as_deref()
+                        .map(time_from_sql)
+                        .transpose()?,
+                })
+            },
+        )
+    }
+
     /// Applies one change and records it in the outbox, atomically. If the
     /// domain refuses the change, nothing is written.
     pub fn apply(
@@ -530,13 +602,15 @@ impl Store {
         change.apply(&mut visit, now)?;
         persist(&tx, &visit, &change, &now)?;
         tx.execute(
-            "INSERT INTO outbox (op_id, job_id, kind, payload, device_time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO outbox (op_id, job_id, kind, payload, device_time, visit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 uuid::Uuid::now_v7().to_string(),
                 job_id.to_string(),
                 change.kind(),
                 json_to_sql(&change),
-                time_to_sql(&now)
+                time_to_sql(&now),
+                visit.job.visit
             ],
         )?;
         tx.commit()?;
@@ -567,7 +641,11 @@ impl Store {
             .path()
             .filter(|path| !path.is_empty())
             .ok_or_else(|| StoreError::NotFound("the store's file".into()))?;
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let path = std::path::Path::new(path);
+        let conn = match &self.key {
+            Some(key) => crate::connect(path, key, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+            None => Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+        };
         // Mapped pages are read without a system call and a copy each: a
         // depot sync reads tens of MiB of blobs here (about 8% less CPU).
         conn.execute_batch(
@@ -616,7 +694,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT seq, op_id, job_id, kind, payload, device_time FROM pending_outbox
+            "SELECT seq, op_id, job_id, kind, payload, device_time, visit FROM pending_outbox
              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -628,10 +706,11 @@ impl Store {
                 row.get::<_, String>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, String>(5)?,
+                row.get::<_, u32>(6)?,
             ))
         })?;
         rows.map(|row| {
-            let (seq, op_id, job_id, kind, payload, device_time) = row?;
+            let (seq, op_id, job_id, kind, payload, device_time, visit) = row?;
             Ok(OutboxEntry {
                 seq,
                 op_id,
@@ -639,6 +718,7 @@ impl Store {
                 kind,
                 payload,
                 device_time: time_from_sql(&device_time)?,
+                visit,
             })
         })
         .collect()

@@ -5,8 +5,21 @@ use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::signature::signature_is_valid;
 use doorstep_core::*;
-use doorstep_store::{migrations, JobFilter, OutboxSize, Store, Tab};
-use rusqlite::Connection;
+use doorstep_store::{migrations, JobFilter, OutboxSize, Store, StoreKey, Tab};
+use rusqlite::{Connection, OpenFlags};
+
+/// One key for every store these tests open; the keychain's part is tested
+/// in doorstep-vault.
+const KEY: StoreKey = StoreKey::from_bytes([0x5a; 32]);
+
+fn open(path: &std::path::Path) -> Store {
+    Store::open(path, &KEY).expect("the store opens with its key")
+}
+
+/// A second connection to the encrypted file, as the tests' own eyes.
+fn raw(path: &std::path::Path) -> Connection {
+    doorstep_store::connect(path, &KEY, OpenFlags::default()).unwrap()
+}
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -32,12 +45,12 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
             date: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
             summary: "重做 F 头".into(),
         }],
+        visit: 1,
     }
 }
 
 fn outbox_len(dir: &std::path::Path) -> i64 {
-    Connection::open(dir.join("db"))
-        .unwrap()
+    raw(&dir.join("db"))
         .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
         .unwrap()
 }
@@ -48,10 +61,11 @@ fn migrates_from_empty_and_from_every_earlier_version() {
     migrations()
         .validate()
         .expect("the migrations are well-formed");
-    let store = Store::open(&dir.path().join("db")).unwrap();
+    let store = open(&dir.path().join("db"));
     assert!(store.schema_version().unwrap() >= 1);
 
-    // An older file with rows in it is upgraded without losing them.
+    // An older file with rows in it, plain as every release before
+    // encryption wrote it, is encrypted and upgraded without losing them.
     let total: usize = store.schema_version().unwrap() as usize;
     for version in 1..=total {
         let path = dir.path().join(format!("v{version}.db"));
@@ -65,10 +79,9 @@ fn migrates_from_empty_and_from_every_earlier_version() {
         )
         .unwrap();
         drop(conn);
-        let upgraded = Store::open(&path).unwrap();
+        let upgraded = open(&path);
         assert_eq!(upgraded.schema_version().unwrap() as usize, total);
-        let kept: i64 = Connection::open(&path)
-            .unwrap()
+        let kept: i64 = raw(&path)
             .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
             .unwrap();
         assert_eq!(kept, 1, "upgrading from v{version} keeps its rows");
@@ -109,9 +122,9 @@ fn pending_seqs(store: &Store) -> Vec<i64> {
 fn hq_acknowledges_a_prefix_of_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    drop(Store::open(&path).unwrap());
-    insert_outbox(&Connection::open(&path).unwrap(), 1..=5, &[]);
-    let mut store = Store::open(&path).unwrap();
+    drop(open(&path));
+    insert_outbox(&raw(&path), 1..=5, &[]);
+    let mut store = open(&path);
     assert_eq!(pending_seqs(&store), [1, 2, 3, 4, 5]);
 
     let now = at("2026-11-23T02:00:00Z");
@@ -146,14 +159,13 @@ fn entries_acknowledged_before_the_upgrade_stay_acknowledged() {
     insert_outbox(&conn, 1..=5, &[(1, t1), (2, t1), (3, t2)]);
     drop(conn);
 
-    let store = Store::open(&path).unwrap();
+    let store = open(&path);
     assert_eq!(
         pending_seqs(&store),
         [4, 5],
         "entries sent before stay sent"
     );
-    let acks: Vec<(i64, String)> = Connection::open(&path)
-        .unwrap()
+    let acks: Vec<(i64, String)> = raw(&path)
         .prepare("SELECT through_seq, acked_at FROM outbox_acks ORDER BY through_seq")
         .unwrap()
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -171,7 +183,7 @@ fn entries_acknowledged_before_the_upgrade_stay_acknowledged() {
 fn a_visit_round_trips_through_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = open(&path);
     let dispatched = job(
         "林建华",
         "18913909960",
@@ -240,7 +252,7 @@ fn a_visit_round_trips_through_the_file() {
     );
     drop(store);
 
-    let reopened = Store::open(&path).unwrap();
+    let reopened = open(&path);
     let visit = reopened.visit(dispatched.id).unwrap();
     assert_eq!(visit, signed, "everything reads back exactly as written");
     assert_eq!(visit.job.earlier_visits, dispatched.earlier_visits);
@@ -268,7 +280,7 @@ fn a_visit_round_trips_through_the_file() {
 #[test]
 fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = open(&dir.path().join("db"));
     let dispatched = job(
         "黄秀英",
         "13800000000",
@@ -335,7 +347,7 @@ fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
 #[test]
 fn lists_by_tab_and_searches_name_address_and_phone() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = open(&dir.path().join("db"));
     let tomorrow = at("2026-11-24T00:00:00+08:00");
     let today = job(
         "陈美玲",
@@ -401,7 +413,7 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
 #[test]
 fn the_demo_set_is_loaded_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = open(&dir.path().join("db"));
     let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let zone = FixedOffset::east_opt(8 * 3600).unwrap();
     assert!(store.seed_demo_if_empty(today, zone).unwrap());
@@ -449,7 +461,7 @@ fn kill_child_writer() {
         .unwrap()
         .parse()
         .unwrap();
-    let mut store = Store::open(std::path::Path::new(&path)).unwrap();
+    let mut store = open(std::path::Path::new(&path));
     let now = at("2026-11-23T00:50:00Z");
     for n in 0.. {
         store
@@ -481,8 +493,7 @@ fn sigkill_mid_write_loses_nothing_that_was_committed() {
         "2026-11-23T01:00:00Z",
         JobStatus::Scheduled,
     );
-    Store::open(&path)
-        .unwrap()
+    open(&path)
         .upsert_jobs(std::slice::from_ref(&dispatched))
         .unwrap();
 
@@ -512,9 +523,8 @@ fn sigkill_mid_write_loses_nothing_that_was_committed() {
     child.wait().unwrap();
     let last = last_committed.expect("the child committed something before it was killed");
 
-    let store = Store::open(&path).expect("the file opens after a kill");
-    let integrity: String = Connection::open(&path)
-        .unwrap()
+    let store = Store::open(&path, &KEY).expect("the file opens after a kill");
+    let integrity: String = raw(&path)
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");

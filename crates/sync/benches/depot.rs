@@ -19,8 +19,11 @@ use doorstep_core::*;
 use doorstep_hq::service::NewJob;
 use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
-use doorstep_store::Store;
+use doorstep_store::{Store, StoreKey};
 use doorstep_sync::{enroll, sync_once, SyncSummary};
+
+/// The app's store key in these tests (the keychain's part is doorstep-vault's).
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 const DEPOT_JOBS: usize = 1_000;
 const DEPOT_ROUNDS: u64 = 5;
@@ -83,7 +86,7 @@ async fn device_with_completed_jobs(
         ids.push(job.job.id);
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3")).unwrap());
+    let store = Mutex::new(Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap());
     let code = hq.issue_enrollment_code(technician).await.unwrap();
     enroll(&store, url, &code.code, name, None).await.unwrap();
     sync_once(&store, &mut |_| {}, &AtomicBool::new(false))

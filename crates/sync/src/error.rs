@@ -26,6 +26,10 @@ pub enum SyncError {
     NotEnrolled,
     #[error("cancelled")]
     Cancelled,
+    /// HQ holds this device's changes only through `held_through`, less
+    /// than it acknowledged: it was restored from an older backup.
+    #[error("HQ holds this device's changes only through {held_through}")]
+    HqBehind { held_through: i64 },
 }
 
 impl SyncError {
@@ -42,6 +46,7 @@ impl SyncError {
             SyncError::Store(e) => e.code().into(),
             SyncError::NotEnrolled => "not_enrolled".into(),
             SyncError::Cancelled => "cancelled".into(),
+            SyncError::HqBehind { .. } => "hq_behind".into(),
         }
     }
 
@@ -93,12 +98,10 @@ impl SyncError {
                 }
             }
             SyncError::Refused { error, .. } => match (error.code.as_str(), zh) {
-                ("device_revoked", true) => "本设备已被总部停用,请到站点重新登记".into(),
-                ("device_revoked", false) => "HQ has revoked this device: enroll again at the depot".into(),
-                ("unauthorized", true) => "总部不认可本设备的凭据(设备可能已被停用,或总部已更换),请到站点重新登记。数据已保存在本机".into(),
-                ("unauthorized", false) => {
-                    "HQ does not recognise this device's token (it may have been revoked, or HQ replaced): enroll again at the depot. Everything is saved on this laptop".into()
-                }
+                ("device_revoked", true) => "本设备已被总部停用。总部已有的客户资料已从本机删除,尚未发送的记录仍保留;请向调度员索取新的登记码重新登记,登记后会自动发送".into(),
+                ("device_revoked", false) => "HQ has revoked this device. Customer records HQ already holds were removed from this laptop; what was not sent is kept. Ask the dispatcher for a new code and enroll again: it goes up then".into(),
+                ("unauthorized", true) => "总部不认识本设备(登记已失效)。记录都保留在本机;请向调度员索取新的登记码重新登记,登记后会自动发送".into(),
+                ("unauthorized", false) => "HQ does not know this device (its enrollment is no longer valid). Everything is kept on this laptop; ask the dispatcher for a new code and enroll again: it goes up then".into(),
                 ("invalid_code" | "code_used" | "code_expired", true) => "登记码无效、已用过或已过期,请向调度员索取新的登记码".into(),
                 ("invalid_code" | "code_used" | "code_expired", false) => {
                     "The enrollment code is invalid, used or expired: ask the dispatcher for a new one".into()
@@ -111,6 +114,10 @@ impl SyncError {
             SyncError::NotEnrolled => "This device is not enrolled at HQ yet".into(),
             SyncError::Cancelled if zh => "同步已取消,已发送的部分已确认,其余下次继续".into(),
             SyncError::Cancelled => "Sync cancelled; what went is confirmed, the rest goes next time".into(),
+            SyncError::HqBehind { .. } if zh => "总部已从较早的备份恢复,缺少本机已发送的部分记录;下次同步会重新发送".into(),
+            SyncError::HqBehind { .. } => {
+                "HQ was restored from an older backup and lacks changes this laptop sent; the next sync sends them again".into()
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod background;
 mod client;
 mod error;
 mod health;
+mod recovery;
 mod run;
 mod secure;
 
@@ -15,4 +16,5 @@ pub use background::{background_loop, next_delay, SYNC_INTERVAL};
 pub use client::HqClient;
 pub use error::SyncError;
 pub use health::{SyncFailure, SyncHealth};
+pub use recovery::{refusal, Refusal};
 pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};

@@ -19,6 +19,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::recovery::{self, REFUSED};
 use crate::{HqClient, SyncError};
 
 /// Outbox entries per push request.
@@ -37,14 +38,14 @@ const ENTRY_OVERHEAD: u64 = 200;
 /// and are hashed (with the depot bench, 2 MiB x 3 beat 4 MiB x 1 and x 2).
 const UPLOADS_IN_FLIGHT: usize = 3;
 
-const HQ_URL: &str = "hq_url";
+pub(crate) const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
-const DEVICE_TOKEN: &str = "device_token";
+pub(crate) const DEVICE_TOKEN: &str = "device_token";
 const TECHNICIAN: &str = "technician";
 const HQ_PRIVATE_CA: &str = "hq_private_ca";
 const LINK_REQUEST_BYTES: &str = "sync_request_bytes";
 
-fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -93,7 +94,9 @@ impl Enrollment {
 }
 
 /// Trades a one-time code for this device's token and remembers it. The demo
-/// set, if that is what the store holds, makes way for HQ's jobs.
+/// set, if that is what the store holds, makes way for HQ's jobs. Enrolling
+/// again (after a revocation, or at another HQ) makes a new identity: the
+/// changes still waiting are numbered from 1 and go up under it.
 /// `private_ca` (PEM) is trusted for HQ's certificate from then on.
 pub async fn enroll(
     store: &Mutex<Store>,
@@ -110,11 +113,14 @@ pub async fn enroll(
     } = client.enroll(code, device_name).await?;
     let mut store = locked(store);
     store.clear_demo_data()?;
-    store.set_setting(HQ_URL, Some(client.base_url()))?;
-    store.set_setting(DEVICE_ID, Some(&device_id.to_string()))?;
-    store.set_setting(DEVICE_TOKEN, Some(&token))?;
-    store.set_setting(TECHNICIAN, Some(&technician.name))?;
-    store.set_setting(HQ_PRIVATE_CA, private_ca)?;
+    store.start_outbox_over(&[
+        (HQ_URL, Some(client.base_url())),
+        (DEVICE_ID, Some(&device_id.to_string())),
+        (DEVICE_TOKEN, Some(&token)),
+        (TECHNICIAN, Some(&technician.name)),
+        (HQ_PRIVATE_CA, private_ca),
+        (REFUSED, None),
+    ])?;
     Ok(Enrollment {
         hq_url: client.base_url().to_string(),
         device_id,
@@ -275,6 +281,7 @@ fn to_wire(entry: &OutboxEntry) -> Result<PushEntry, SyncError> {
         payload: serde_json::from_str(&entry.payload)
             .map_err(|e| corrupt(format!("outbox {}: {e}", entry.seq)))?,
         device_time: entry.device_time,
+        visit: entry.visit,
     })
 }
 
@@ -311,7 +318,9 @@ impl Meter<'_> {
 }
 
 /// One whole sync. `cancel` is checked between requests: what HQ confirmed
-/// stays confirmed, the rest goes next time.
+/// stays confirmed, the rest goes next time. An HQ found behind the laptop
+/// (restored from an older backup) is caught up within the same sync; a
+/// refused token is handled as `recovery::after_refusal` says.
 pub async fn sync_once(
     store: &Mutex<Store>,
     report: &mut (dyn FnMut(&Progress) + Send),
@@ -319,16 +328,42 @@ pub async fn sync_once(
 ) -> Result<SyncSummary, SyncError> {
     let enrollment = Enrollment::load(&locked(store))?.ok_or(SyncError::NotEnrolled)?;
     let client = enrollment.client()?;
+    let device_id = enrollment.device_id;
+    let outcome = match sync_pass(store, &client, device_id, report, cancel).await {
+        Err(SyncError::HqBehind { held_through }) => {
+            locked(store).rewind_to_hq(held_through, &Utc::now())?;
+            sync_pass(store, &client, device_id, report, cancel).await
+        }
+        outcome => outcome,
+    };
+    if let Err(error) = &outcome {
+        recovery::after_refusal(store, error)?;
+    }
+    outcome
+}
+
+/// Pull, then blobs and push.
+async fn sync_pass(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    device_id: DeviceId,
+    report: &mut (dyn FnMut(&Progress) + Send),
+    cancel: &AtomicBool,
+) -> Result<SyncSummary, SyncError> {
     let mut summary = SyncSummary::default();
 
     // Pull HQ's dispatch first: it decides which jobs are still ours.
     let cursor = locked(store).pull_cursor()?;
-    let pulled = client.pull(cursor.as_deref()).await?;
+    let mut pulled = client.pull(cursor.as_deref()).await?;
+    if recovery::cursor_went_back(cursor.as_deref(), &pulled.cursor) {
+        recovery::rewind_to_hq(store, client, device_id).await?;
+        pulled = client.pull(None).await?;
+    }
     summary.jobs_pulled = pulled.jobs.len();
     summary.jobs_removed = pulled.removed.len();
     locked(store).apply_dispatch(&pulled)?;
 
-    let plan = plan_upload(store, &client).await?;
+    let plan = plan_upload(store, client).await?;
     let meter = Meter {
         progress: Progress {
             phase: "blobs",
@@ -352,7 +387,7 @@ pub async fn sync_once(
         tokio::try_join!(
             send_blobs(
                 store,
-                &client,
+                client,
                 plan.reader,
                 blobs,
                 &blobs_through,
@@ -361,8 +396,8 @@ pub async fn sync_once(
             ),
             push_outbox(
                 store,
-                &client,
-                enrollment.device_id,
+                client,
+                device_id,
                 max_bytes,
                 blobs_ready,
                 &tally,
@@ -646,6 +681,15 @@ async fn push_outbox(
                 locked(store).mark_sent_through(through, &Utc::now())?;
                 read_again(&mut queue)?;
             }
+            // HQ lacks entries it acknowledged: it was restored from an
+            // older backup. The sync starts over from what it holds.
+            Err(SyncError::Refused { error, .. })
+                if error.code == "sequence_gap"
+                    && error.expected_seq.is_some_and(|next| next < first_seq) =>
+            {
+                let held_through = error.expected_seq.unwrap_or(1) - 1;
+                return Err(SyncError::HqBehind { held_through });
+            }
             Err(SyncError::Refused { error, .. }) if error.job_id.is_some() => {
                 // Order per device is kept, so nothing after this entry goes.
                 locked(tally).summary.not_sent.push(NotSent {
@@ -744,6 +788,7 @@ mod tests {
             kind: "set_step".into(),
             payload: "x".repeat(payload_bytes),
             device_time: Utc::now(),
+            visit: 1,
         };
         let queue: VecDeque<_> = (1..=4).map(|seq| entry(seq, 100)).collect();
         let per_entry = 100 + ENTRY_OVERHEAD;

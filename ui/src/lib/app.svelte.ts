@@ -1,9 +1,9 @@
 // App-wide state: who is signed in, the UI language, which screen is shown.
-import { ipc, type AppInfo, type Locale, toAppError, type AppError } from './ipc';
+import { ipc, type AppInfo, type Locale, type LockState, toAppError, type AppError } from './ipc';
 import { setUiLocale } from './i18n';
 import { VisitSession } from './visit/session.svelte';
 
-export type Screen = 'loading' | 'list' | 'job' | 'report' | 'sync';
+export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync';
 
 class AppState {
   info: AppInfo | null = $state(null);
@@ -14,9 +14,16 @@ class AppState {
   error: AppError | null = $state(null);
   /** Bumped on every language switch, so views re-read Rust-localized text. */
   localeVersion = $state(0);
+  /** Why the store is locked, while it is (the unlock screen). */
+  lock: LockState | null = $state(null);
 
   async start() {
     try {
+      this.lock = await ipc.unlockState(this.locale);
+      if (this.lock) {
+        this.screen = 'locked';
+        return;
+      }
       const info = await ipc.appInfo();
       this.info = info;
       this.locale = info.locale === 'en' ? 'en' : 'zh-CN';
@@ -33,6 +40,13 @@ class AppState {
   }
 
   async setLocale(l: Locale) {
+    if (this.screen === 'locked') {
+      // No store to remember the choice in yet.
+      this.locale = l;
+      setUiLocale(l);
+      this.lock = await ipc.unlockState(l).catch(() => this.lock);
+      return;
+    }
     const before = this.locale;
     this.locale = l;
     setUiLocale(l);
@@ -51,6 +65,16 @@ class AppState {
       this.session.dismissError();
       await this.session.refresh();
     }
+  }
+
+  /** Opens the store with the passphrase; rejects with the reason. */
+  async unlock(passphrase: string) {
+    await ipc.unlock(passphrase, this.locale);
+    this.lock = null;
+    this.screen = 'loading';
+    await this.start();
+    // The store's remembered language wins over the one chosen while locked.
+    if (this.info && this.info.locale !== this.locale) await this.setLocale(this.locale);
   }
 
   toggleLocale() {

@@ -61,6 +61,8 @@ export interface Job {
   window_end: Timestamp;
   status: JobStatus;
   earlier_visits: EarlierVisit[];
+  /** 1, then one more each time HQ re-books the job after a reschedule. */
+  visit: number;
 }
 
 export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string }
@@ -144,6 +146,9 @@ export interface ServiceForm {
 export type PunctualityKind = 'early' | 'on_time' | 'tight' | 'late';
 export interface Punctuality { kind: PunctualityKind; minutes: number }
 export interface MissingItem { code: string; label: string }
+
+/** An earlier visit of the same job, as it stood when the next one began. */
+export interface PastVisit { visit: number; record: VisitRecord; closed_at: Timestamp | null }
 
 export interface VisitView {
   visit: VisitRecord;
@@ -234,6 +239,8 @@ export interface SyncFailure { code: string; message: string; since: Timestamp; 
 export interface SyncStatus {
   enrollment: Enrollment | null;
   counts: { pending_changes: number; pending_jobs: number; receipts: number; conflicts: number };
+  /** Why HQ refused this device's token, until it enrolls again. */
+  refused: { code: 'device_revoked' | 'unauthorized'; hq_url: string | null } | null;
   running: boolean;
   default_hq_url: string | null;
   /** Set while syncs fail; cleared by one that goes through. */
@@ -242,7 +249,19 @@ export interface SyncStatus {
 /** What the background sync and "Sync now" report when they finish. */
 export interface SyncOutcome { ok: boolean; code: string | null; message: string | null; summary: SyncSummary | null }
 
+/** Why the local store is still locked at start (null once it is open). */
+export interface LockState {
+  code: string;
+  /** A passphrase opens it; else `message` says what happened. */
+  passphrase: boolean;
+  /** No passphrase set yet: it is chosen (and typed twice) now. */
+  first: boolean;
+  message: string;
+}
+
 export const ipc = {
+  unlockState: (locale: Locale) => call<LockState | null>('unlock_state', { locale }),
+  unlock: (passphrase: string, locale: Locale) => call<null>('unlock', { passphrase, locale }),
   appInfo: () => call<AppInfo>('app_info'),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
   listJobs: (tab: Tab, query: string) => call<JobSummary[]>('list_jobs', { tab, query }),
@@ -269,6 +288,7 @@ export const ipc = {
   syncNow: () => call<SyncSummary>('sync_now'),
   cancelSync: () => call<null>('cancel_sync'),
   jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
+  pastVisits: (jobId: Uuid) => call<PastVisit[]>('past_visits', { jobId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */

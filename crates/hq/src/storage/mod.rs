@@ -1,157 +1,47 @@
-//! HQ's storage: one trait, one implementation per backend (SQLite for one
-//! box, PostgreSQL for several stateless servers), one conformance suite
-//! (`tests/conformance.rs`) that every backend must pass.
+//! HQ's storage: four traits by concern (who: `AuthStore`; the dispatcher's
+//! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
+//! `BlobStore`), one implementation of each per backend (SQLite for one box,
+//! PostgreSQL for several stateless servers) with the same file names on both
+//! sides, and one conformance suite (`tests/conformance.rs`) that every
+//! backend must pass. Backends read and write; every decision is a call to
+//! `crate::rules`, whose refusals they pass up unchanged.
 //!
 //! Every method that writes takes the time as an argument; nothing here reads
 //! a clock. Each method is one transaction.
 
+mod codec;
 mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use doorstep_core::wire::{
-    ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, PushResponse, Receipt,
-    TechnicianId, TechnicianRef,
+    ConflictId, DeviceId, DispatcherId, PushEntry, PushResponse, TechnicianId, TechnicianRef,
 };
-use doorstep_core::{Job, JobId, Timestamp};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
+use doorstep_core::{JobId, Timestamp};
 
 use crate::error::HqResult;
 
+pub use crate::records::{
+    Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
+    DispatcherSession, JobRecords, PullBatch, StoredOp, TechRecord,
+};
+pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
 pub use postgres::PostgresStorage;
-pub use sqlite::{enum_parse, enum_text, SqliteStorage};
+pub use sqlite::SqliteStorage;
 
-/// A device as HQ's console lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DeviceInfo {
-    pub id: DeviceId,
-    pub name: String,
-    pub technician_id: TechnicianId,
-    #[schema(value_type = String, format = DateTime)]
-    pub enrolled_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub revoked_at: Option<Timestamp>,
-    /// The last outbox seq HQ applied from this device.
-    pub last_seq: i64,
-}
-
-/// Who a bearer token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceAuth {
-    pub id: DeviceId,
-    pub technician_id: TechnicianId,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DispatcherLogin {
-    pub id: DispatcherId,
-    pub username: String,
-    /// PHC string (Argon2id).
-    pub password_hash: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DispatcherSession {
-    pub dispatcher_id: DispatcherId,
-    pub username: String,
-}
-
-/// A job as HQ dispatches it: the job plus whom it is assigned to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DispatchedJob {
-    pub job: Job,
-    pub technician_id: Option<TechnicianId>,
-}
-
-/// One outbox entry as HQ stored it, with both clocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct StoredOp {
-    pub op_id: Uuid,
-    pub device_id: DeviceId,
-    pub seq: i64,
-    pub job_id: JobId,
-    pub kind: String,
-    /// The `Change` as JSON text, exactly as received (re-serialized).
-    pub payload: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub device_time: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub server_time: Timestamp,
-}
-
-/// The latest state of one technician-owned record of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct TechRecord {
-    /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
-    pub record_key: String,
-    pub kind: String,
-    pub body: serde_json::Value,
-    pub op_id: Uuid,
-    #[schema(value_type = String, format = DateTime)]
-    pub device_time: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub server_time: Timestamp,
-    /// The technician removed it (a photo, a lead); the body is what it was.
-    pub removed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Conflict {
-    pub id: ConflictId,
-    pub job_id: JobId,
-    pub device_id: DeviceId,
-    pub technician_id: TechnicianId,
-    pub reason: ConflictReason,
-    /// The first change that ran into HQ's dispatch state.
-    pub op_id: Uuid,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub resolved_at: Option<Timestamp>,
-    pub resolution: Option<Resolution>,
-    pub note: Option<String>,
-    pub resolved_by: Option<String>,
-}
-
-/// Everything HQ holds about one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct JobRecords {
-    pub dispatch: DispatchedJob,
-    pub records: Vec<TechRecord>,
-    /// In the order HQ applied them.
-    pub ops: Vec<StoredOp>,
-    pub receipt: Option<Receipt>,
-    pub conflicts: Vec<Conflict>,
-}
-
-/// A pull: the jobs changed since a cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullBatch {
-    pub cursor: i64,
-    pub jobs: Vec<Job>,
-    pub removed: Vec<JobId>,
-    /// The technician's conflicts resolved since the cursor.
-    pub resolved: Vec<Conflict>,
-}
-
-/// A dispatch change to a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DispatchChange {
-    Assign(TechnicianId),
-    Cancel,
-    Reschedule { start: Timestamp, end: Timestamp },
-}
-
-#[async_trait]
-pub trait Storage: Send + Sync + 'static {
-    /// Which backend this is, for logs and test output.
+/// One backend: every concern, and its name for logs and test output.
+pub trait Storage:
+    AuthStore + DispatchStore + SyncStore + BlobStore + Send + Sync + 'static
+{
     fn backend(&self) -> &'static str;
+}
 
+/// Who: technicians, dispatchers and their sessions, enrollment codes and
+/// the devices they enroll.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
     async fn create_technician(&self, name: &str, now: Timestamp) -> HqResult<TechnicianRef>;
     async fn technicians(&self) -> HqResult<Vec<TechnicianRef>>;
     async fn technician(&self, id: TechnicianId) -> HqResult<Option<TechnicianRef>>;
@@ -198,24 +88,17 @@ pub trait Storage: Send + Sync + 'static {
     async fn device_by_token(&self, token_hash: &str) -> HqResult<Option<DeviceAuth>>;
     async fn revoke_device(&self, id: DeviceId, now: Timestamp) -> HqResult<DeviceInfo>;
     async fn devices(&self) -> HqResult<Vec<DeviceInfo>>;
+}
 
+/// The dispatcher's side: jobs, their records, conflicts.
+#[async_trait]
+pub trait DispatchStore: Send + Sync {
     /// Creates all the jobs or none.
     async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()>;
     async fn change_job(&self, id: JobId, change: DispatchChange) -> HqResult<DispatchedJob>;
-    async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch>;
     /// Jobs whose window starts in [from, to).
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>>;
     async fn job_records(&self, id: JobId) -> HqResult<Option<JobRecords>>;
-
-    /// Applies a batch in one transaction (see `crate::push` for the rules).
-    /// Entries are sorted by seq and checked (`kind` matches) by the caller.
-    async fn push(
-        &self,
-        device: &DeviceAuth,
-        entries: &[PushEntry],
-        now: Timestamp,
-    ) -> HqResult<PushResponse>;
-
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
     async fn resolve_conflict(
         &self,
@@ -225,7 +108,25 @@ pub trait Storage: Send + Sync + 'static {
         by: &str,
         now: Timestamp,
     ) -> HqResult<Conflict>;
+}
 
+/// Device sync: what a technician's device pulls and pushes.
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch>;
+    /// Applies a batch in one transaction (see `crate::rules` for the rules).
+    /// Entries are sorted by seq and checked (`kind` matches) by the caller.
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        entries: &[PushEntry],
+        now: Timestamp,
+    ) -> HqResult<PushResponse>;
+}
+
+/// Photos and signatures, named by their SHA-256.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
     /// The hashes among `hashes` that HQ does not hold.
     async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>>;
     /// Stores every blob in one transaction; for each, true when it is new.

@@ -44,6 +44,7 @@ pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {
             window_end: at(120),
             status: JobStatus::Scheduled,
             earlier_visits: vec![],
+            visit: 1,
         },
         technician_id: technician,
     }
@@ -76,6 +77,7 @@ pub fn entry(seq: i64, job: JobId, change: Change) -> PushEntry {
         kind: change.kind().to_string(),
         payload: change,
         device_time: at(seq),
+        visit: 1,
     }
 }
 

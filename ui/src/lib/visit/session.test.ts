@@ -35,6 +35,7 @@ function view(change?: Change): VisitView {
         window_end: '2026-01-01T09:30:00Z',
         status: 'scheduled',
         earlier_visits: [],
+        visit: 1,
       },
       step: 'phone',
       call_logs: [],

@@ -1,0 +1,159 @@
+//! The console's API: enrollment codes, devices, technicians, jobs, the
+//! board, conflicts, blob downloads. Every route needs a dispatcher session.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use doorstep_core::wire::{ConflictId, DeviceId, EnrollmentCodeRequest};
+use doorstep_core::JobId;
+
+use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
+use crate::dto::{
+    AssignRequest, BoardQuery, ConflictsQuery, NewJob, NewTechnician, RescheduleRequest,
+    ResolveRequest,
+};
+use crate::error::HqResult;
+use crate::service::Hq;
+
+pub(super) async fn get_blob(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(hash): PathParam<String>,
+) -> HqResult<impl IntoResponse> {
+    let bytes = hq.blob(&hash).await?;
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static(sniff_mime(&bytes)))],
+        bytes,
+    ))
+}
+
+fn sniff_mime(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"[") || bytes.starts_with(b"{") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+pub(super) async fn issue_code(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    JsonBody(request): JsonBody<EnrollmentCodeRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.issue_enrollment_code(request.technician_id).await?),
+    ))
+}
+
+pub(super) async fn devices(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.devices().await?))
+}
+
+pub(super) async fn revoke(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<DeviceId>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.revoke_device(id).await?))
+}
+
+pub(super) async fn technicians(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.technicians().await?))
+}
+
+pub(super) async fn create_technician(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    JsonBody(request): JsonBody<NewTechnician>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.create_technician(&request.name).await?),
+    ))
+}
+
+pub(super) async fn create_job(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    JsonBody(request): JsonBody<NewJob>,
+) -> HqResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, Json(hq.create_job(request).await?)))
+}
+
+pub(super) async fn job_detail(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.job_detail(id).await?))
+}
+
+pub(super) async fn assign(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+    JsonBody(request): JsonBody<AssignRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.assign(id, request.technician_id).await?))
+}
+
+pub(super) async fn cancel(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.cancel(id).await?))
+}
+
+pub(super) async fn reschedule(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+    JsonBody(request): JsonBody<RescheduleRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.reschedule(id, request.window_start, request.window_end)
+            .await?,
+    ))
+}
+
+pub(super) async fn board(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<BoardQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.board(query.date, query.utc_offset_minutes).await?))
+}
+
+pub(super) async fn conflicts(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<ConflictsQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.conflicts(!query.all).await?))
+}
+
+pub(super) async fn resolve(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<ConflictId>,
+    JsonBody(request): JsonBody<ResolveRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.resolve_conflict(id, request.resolution, &request.note, &dispatcher)
+            .await?,
+    ))
+}

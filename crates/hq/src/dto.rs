@@ -1,0 +1,151 @@
+//! Every request and response body of HQ's own API (the device protocol's
+//! are `doorstep_core::wire`), in one place: `api` parses and returns them,
+//! `service` builds them, `openapi` derives their schemas.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
+use doorstep_core::{EarlierVisit, Job, JobId, JobType, SubCase, Timestamp, VisitRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::records::{Conflict, TechRecord};
+
+/// `POST /api/v1/login`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub username: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/v1/jobs`: a job as a dispatcher types it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    pub customer_name: String,
+    pub phone: String,
+    pub address: String,
+    pub job_type: JobType,
+    pub sub_case: SubCase,
+    #[serde(default)]
+    pub fault_description: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub window_end: Timestamp,
+    #[serde(default)]
+    pub technician_id: Option<TechnicianId>,
+    #[serde(default)]
+    pub earlier_visits: Vec<EarlierVisit>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    pub created: Vec<JobId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BoardColumn {
+    pub technician: Option<TechnicianRef>,
+    /// Jobs per status, e.g. `{"scheduled": 3, "completed": 2}`.
+    pub counts: BTreeMap<String, usize>,
+    pub jobs: Vec<Job>,
+}
+
+/// `GET /api/v1/board?date=`: the day's jobs by technician (unassigned last).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Board {
+    pub date: NaiveDate,
+    pub columns: Vec<BoardColumn>,
+}
+
+/// One op of a job's timeline, both clocks side by side.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    pub op_id: uuid::Uuid,
+    pub device_id: DeviceId,
+    pub seq: i64,
+    pub kind: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: Timestamp,
+    pub payload: serde_json::Value,
+    /// The job's visit the op was made in.
+    pub visit: u32,
+}
+
+/// `GET /api/v1/jobs/{id}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobDetail {
+    pub job: Job,
+    pub technician: Option<TechnicianRef>,
+    pub records: Vec<TechRecord>,
+    pub timeline: Vec<TimelineEntry>,
+    pub receipt: Option<Receipt>,
+    pub conflicts: Vec<Conflict>,
+    /// The current visit rebuilt from every change HQ holds for it.
+    pub visit: VisitRecord,
+    pub service_form: ServiceForm,
+    pub signature_valid: bool,
+}
+
+/// `POST /api/v1/technicians`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewTechnician {
+    pub name: String,
+}
+
+/// `POST /api/v1/jobs/{id}/assign`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssignRequest {
+    pub technician_id: TechnicianId,
+}
+
+/// `POST /api/v1/jobs/{id}/reschedule`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RescheduleRequest {
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub window_end: Timestamp,
+}
+
+/// `POST /api/v1/conflicts/{id}/resolve`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResolveRequest {
+    pub resolution: Resolution,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `GET /api/v1/sync/jobs?since=CURSOR`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullQuery {
+    pub since: Option<String>,
+}
+
+/// `GET /api/v1/board?date=YYYY-MM-DD&utc_offset_minutes=480`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BoardQuery {
+    pub date: NaiveDate,
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
+}
+
+/// `GET /api/v1/conflicts?all=true`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConflictsQuery {
+    #[serde(default)]
+    pub all: bool,
+}

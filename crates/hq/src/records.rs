@@ -1,0 +1,319 @@
+//! What HQ holds, as plain data: jobs as dispatched, devices, the op log,
+//! the technician records read off it, conflicts. No I/O and no decisions
+//! (those are in `rules`): `storage` reads and writes these, `service` and
+//! `api` hand them out.
+//!
+//! A job can take more than one visit; every op and every technician record
+//! keeps the visit it belongs to, so an earlier visit's work stays on file.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use doorstep_core::change::Change;
+use doorstep_core::wire::{
+    ConflictId, ConflictReason, DeviceId, DispatcherId, Receipt, Resolution, TechnicianId,
+};
+use doorstep_core::{Job, JobId, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A device as HQ's console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub name: String,
+    pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
+    pub enrolled_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+    /// The last outbox seq HQ applied from this device.
+    pub last_seq: i64,
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub id: DeviceId,
+    pub technician_id: TechnicianId,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherLogin {
+    pub id: DispatcherId,
+    pub username: String,
+    /// PHC string (Argon2id).
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispatcherSession {
+    pub dispatcher_id: DispatcherId,
+    pub username: String,
+}
+
+/// A job as HQ dispatches it: the job plus whom it is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchedJob {
+    pub job: Job,
+    pub technician_id: Option<TechnicianId>,
+}
+
+/// One outbox entry as HQ stored it, with both clocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoredOp {
+    pub op_id: Uuid,
+    pub device_id: DeviceId,
+    pub seq: i64,
+    pub job_id: JobId,
+    pub kind: String,
+    /// The `Change` as JSON text, exactly as received (re-serialized).
+    pub payload: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: Timestamp,
+    /// The job's visit the change was made in.
+    pub visit: u32,
+}
+
+/// The latest state of one technician-owned record of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TechRecord {
+    /// `work`, `kit`, `photo:<id>`, `call_log:<id>`, `signature`, ...
+    pub record_key: String,
+    /// The job's visit the record belongs to.
+    pub visit: u32,
+    pub kind: String,
+    pub body: serde_json::Value,
+    pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub device_time: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub server_time: Timestamp,
+    /// The technician removed it (a photo, a lead); the body is what it was.
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Conflict {
+    pub id: ConflictId,
+    pub job_id: JobId,
+    pub device_id: DeviceId,
+    pub technician_id: TechnicianId,
+    pub reason: ConflictReason,
+    /// The first change that ran into HQ's dispatch state.
+    pub op_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub resolution: Option<Resolution>,
+    pub note: Option<String>,
+    pub resolved_by: Option<String>,
+}
+
+/// Everything HQ holds about one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobRecords {
+    pub dispatch: DispatchedJob,
+    pub records: Vec<TechRecord>,
+    /// In the order HQ applied them.
+    pub ops: Vec<StoredOp>,
+    pub receipt: Option<Receipt>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A pull: the jobs changed since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullBatch {
+    pub cursor: i64,
+    pub jobs: Vec<Job>,
+    pub removed: Vec<JobId>,
+    /// The technician's conflicts resolved since the cursor.
+    pub resolved: Vec<Conflict>,
+}
+
+/// A dispatch change to a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatchChange {
+    Assign(TechnicianId),
+    Cancel,
+    Reschedule { start: Timestamp, end: Timestamp },
+}
+
+/// Where a change lands among the job's technician records: the record key,
+/// and whether the change removes the record.
+pub fn record_key(change: &Change) -> (String, bool) {
+    match change {
+        Change::SetStep(_) => ("step".to_string(), false),
+        Change::LogCall(c) => (format!("call_log:{}", c.id), false),
+        Change::SaveDeparture(_) => ("departure".into(), false),
+        Change::SaveArrival(_) => ("arrival".into(), false),
+        Change::SaveKit(_) => ("kit".into(), false),
+        Change::SaveWork(_) => ("work".into(), false),
+        Change::AddReplacement(r) => (format!("replacement:{}", r.id), false),
+        Change::RemoveReplacement(id) => (format!("replacement:{id}"), true),
+        Change::SetFees(_) => ("fees".into(), false),
+        Change::SaveCommunicate(_) => ("communicate".into(), false),
+        Change::SaveFeedback(_) => ("feedback".into(), false),
+        Change::SaveCleanup(_) => ("cleanup".into(), false),
+        Change::AddLead(l) => (format!("lead:{}", l.id), false),
+        Change::RemoveLead(id) => (format!("lead:{id}"), true),
+        Change::AddPhoto(p) => (format!("photo:{}", p.id), false),
+        Change::RemovePhoto(id) => (format!("photo:{id}"), true),
+        Change::Sign(_) => ("signature".into(), false),
+        Change::Reschedule(_) => ("reschedule".into(), false),
+        Change::Complete => ("completion".into(), false),
+    }
+}
+
+/// The body of the record a change writes: the change's data.
+pub fn record_body(change: &Change) -> serde_json::Value {
+    serde_json::to_value(change)
+        .ok()
+        .and_then(|v| v.get("data").cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The latest state of each technician record of a job, per visit, from its
+/// ops in applied order: the latest visit first, then by record key. The
+/// last op on a record sets it, and one that removes it keeps the body the
+/// record had.
+pub fn latest_records(ops: &[StoredOp]) -> Vec<TechRecord> {
+    let mut records: BTreeMap<(Reverse<u32>, String), TechRecord> = BTreeMap::new();
+    for op in ops {
+        // Every stored payload parsed when it was pushed; one that no longer
+        // does (a change type since retired) names no record.
+        let Ok(change) = serde_json::from_str::<Change>(&op.payload) else {
+            continue;
+        };
+        let (record_key, removed) = record_key(&change);
+        let key = (Reverse(op.visit), record_key);
+        let body = match records.get(&key) {
+            Some(earlier) if removed => earlier.body.clone(),
+            _ => record_body(&change),
+        };
+        records.insert(
+            key.clone(),
+            TechRecord {
+                record_key: key.1,
+                visit: op.visit,
+                kind: op.kind.clone(),
+                body,
+                op_id: op.op_id,
+                device_time: op.device_time,
+                server_time: op.server_time,
+                removed,
+            },
+        );
+    }
+    records.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::{Photo, PhotoKind, RecordId, Step, Work};
+
+    use super::*;
+
+    fn op(n: i64, change: Change) -> StoredOp {
+        op_in(1, n, change)
+    }
+
+    fn op_in(visit: u32, n: i64, change: Change) -> StoredOp {
+        let at = Timestamp::from_timestamp(1_790_000_000 + n, 0).unwrap();
+        StoredOp {
+            visit,
+            op_id: Uuid::now_v7(),
+            device_id: DeviceId::default(),
+            seq: n,
+            job_id: JobId::default(),
+            kind: change.kind().to_string(),
+            payload: serde_json::to_string(&change).unwrap(),
+            device_time: at,
+            server_time: at,
+        }
+    }
+
+    fn work(description: &str) -> Change {
+        Change::SaveWork(Work {
+            description: description.into(),
+            ..Work::default()
+        })
+    }
+
+    #[test]
+    fn the_last_op_on_a_record_sets_it_and_a_removal_keeps_its_body() {
+        let photo = Photo {
+            id: RecordId::new(),
+            kind: PhotoKind::Before,
+            blob_hash: "ab".repeat(32),
+            width: 4,
+            height: 3,
+            added_at: Timestamp::from_timestamp(1_790_000_000, 0).unwrap(),
+        };
+        let never_added = RecordId::new();
+        let ops = [
+            op(1, work("first")),
+            op(2, Change::AddPhoto(photo.clone())),
+            op(3, work("second")),
+            op(4, Change::RemovePhoto(photo.id)),
+            op(5, Change::RemoveLead(never_added)),
+            op(6, Change::Complete),
+        ];
+        let records = latest_records(&ops);
+        let keys: Vec<&str> = records.iter().map(|r| r.record_key.as_str()).collect();
+        let photo_key = format!("photo:{}", photo.id);
+        let lead_key = format!("lead:{never_added}");
+        let mut expected = vec!["completion", lead_key.as_str(), photo_key.as_str(), "work"];
+        expected.sort();
+        assert_eq!(keys, expected, "one record per key, sorted by key");
+
+        let find = |key: &str| records.iter().find(|r| r.record_key == key).unwrap();
+        let work = find("work");
+        assert_eq!(work.body["description"], "second");
+        assert_eq!(
+            (work.op_id, work.device_time),
+            (ops[2].op_id, ops[2].device_time)
+        );
+        let removed = find(&photo_key);
+        assert!(removed.removed);
+        assert_eq!(removed.kind, "remove_photo");
+        assert_eq!(removed.op_id, ops[3].op_id);
+        assert_eq!(
+            removed.body,
+            serde_json::to_value(&photo).unwrap(),
+            "a removed photo still shows what it was"
+        );
+        assert_eq!(find(&lead_key).body, never_added.to_string());
+        assert!(find("completion").body.is_null());
+    }
+
+    #[test]
+    fn each_visit_keeps_its_own_records_the_latest_first() {
+        let ops = [
+            op_in(1, 1, Change::SetStep(Step::Visit)),
+            op_in(1, 2, work("visit one")),
+            op_in(2, 3, Change::SetStep(Step::Operate)),
+            // Made on the laptop before it heard of the re-booking.
+            op_in(1, 4, Change::SetStep(Step::Phone)),
+        ];
+        let records = latest_records(&ops);
+        let keyed: Vec<(u32, &str)> = records
+            .iter()
+            .map(|r| (r.visit, r.record_key.as_str()))
+            .collect();
+        assert_eq!(
+            keyed,
+            vec![(2, "step"), (1, "step"), (1, "work")],
+            "each visit keeps its own records, the latest visit first"
+        );
+        assert_eq!(
+            records[1].op_id, ops[3].op_id,
+            "visit 1's late step sets visit 1's record, not visit 2's"
+        );
+    }
+}

@@ -1,0 +1,675 @@
+//! Every decision HQ makes about its data, in one place. Pure: no I/O, no
+//! clock. The storage backends read the facts a rule needs, call it, write
+//! what it returns, and pass a refusal up unchanged; the service calls the
+//! same rules where it checks before storage.
+//!
+//! - A push: seqs in order without holes (`fresh`), one op per op_id, and a
+//!   device writes only jobs ever assigned to its technician (`may_write_job`).
+//!   A revoked device syncs nothing (`may_sync`).
+//! - A write to a job HQ has since cancelled or reassigned is kept, and opens
+//!   a conflict unless one is open on the job already (`conflict_to_open`);
+//!   dispatch state is not touched (`status_after_push`).
+//! - The visit HQ holds is rebuilt by replaying every change it holds for the
+//!   job's current visit, in the order it applied them (`current_visit_ops`,
+//!   `rebuild_visit`), and the receipt is the service form's hash of it: the
+//!   same bytes the app signs.
+//! - Visits: a job the technician rescheduled and a dispatcher re-books
+//!   starts its next visit (`visit_after_rebooking`), with no receipt until
+//!   its own changes come (`keeps_receipt`). Every op carries the visit it
+//!   was made in; an op of an earlier visit is kept (evidence, listed in the
+//!   job's records) but raises no conflict, sets neither the job's status nor
+//!   its receipt, and stays out of the current visit's replay
+//!   (`in_current_visit`).
+//! - A dispatcher may change a job until it is cancelled or completed
+//!   (`change_job`); a conflict is resolved once, and accepting a completion
+//!   gives the job back to that technician with the status their records of
+//!   the current visit give it (`accept_completion`).
+
+use doorstep_core::change::Change;
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
+use doorstep_core::{Job, JobId, JobStatus, Timestamp, VisitRecord};
+
+use crate::error::{HqError, HqResult};
+use crate::records::{Conflict, DispatchChange, DispatchedJob, StoredOp};
+
+/// Why HQ refuses a request its data does not allow. The backends return
+/// these as they are; each maps to one stable error `code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The job is cancelled: a dispatcher may no longer change it.
+    JobCancelled,
+    /// The job is completed: a dispatcher may no longer change it.
+    JobCompleted,
+    /// The conflict was resolved before.
+    AlreadyResolved,
+    UsernameTaken(String),
+    JobExists(JobId),
+    /// The job was never assigned to the pushing device's technician.
+    ForbiddenJob(JobId),
+    DeviceRevoked,
+    /// The enrollment code is unknown, used or expired.
+    InvalidCode,
+}
+
+impl From<Refusal> for HqError {
+    fn from(refusal: Refusal) -> HqError {
+        match refusal {
+            Refusal::JobCancelled => HqError::conflict("job_cancelled", "the job is cancelled"),
+            Refusal::JobCompleted => HqError::conflict("job_completed", "the job is completed"),
+            Refusal::AlreadyResolved => {
+                HqError::conflict("already_resolved", "the conflict is already resolved")
+            }
+            Refusal::UsernameTaken(username) => HqError::conflict(
+                "username_taken",
+                format!("a dispatcher named {username} exists"),
+            ),
+            Refusal::JobExists(job) => HqError::conflict("job_exists", format!("job {job} exists")),
+            Refusal::ForbiddenJob(job) => HqError::Forbidden {
+                code: "forbidden_job",
+                message: format!("job {job} is not one of this technician's jobs"),
+                job_id: Some(job),
+            },
+            Refusal::DeviceRevoked => HqError::unauthorized(
+                "device_revoked",
+                "this device was revoked at HQ; enroll it again",
+            ),
+            Refusal::InvalidCode => HqError::unauthorized(
+                "invalid_code",
+                "the enrollment code is unknown, used or expired",
+            ),
+        }
+    }
+}
+
+/// A revoked device neither pulls nor pushes.
+pub fn may_sync(revoked: bool) -> Result<(), Refusal> {
+    if revoked {
+        Err(Refusal::DeviceRevoked)
+    } else {
+        Ok(())
+    }
+}
+
+/// A device writes only jobs that were ever assigned to its technician.
+pub fn may_write_job(job: JobId, ever_assigned: bool) -> Result<(), Refusal> {
+    if ever_assigned {
+        Ok(())
+    } else {
+        Err(Refusal::ForbiddenJob(job))
+    }
+}
+
+/// A dispatcher's username names one dispatcher.
+pub fn new_username(username: &str, taken: bool) -> Result<(), Refusal> {
+    if taken {
+        Err(Refusal::UsernameTaken(username.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// A job id is created once.
+pub fn new_job(job: JobId, exists: bool) -> Result<(), Refusal> {
+    if exists {
+        Err(Refusal::JobExists(job))
+    } else {
+        Ok(())
+    }
+}
+
+/// An enrollment code as HQ stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    pub technician: TechnicianId,
+    pub used: bool,
+    pub expires_at: Timestamp,
+}
+
+/// A code enrolls one device, before it expires: the technician it is for.
+pub fn use_code(code: Option<&StoredCode>, now: Timestamp) -> Result<TechnicianId, Refusal> {
+    match code {
+        Some(code) if !code.used && code.expires_at > now => Ok(code.technician),
+        _ => Err(Refusal::InvalidCode),
+    }
+}
+
+/// The job as a dispatcher's change leaves it. A cancelled or completed job
+/// is final; rescheduling hands the job out again as scheduled, as its next
+/// visit if the technician had rescheduled it.
+pub fn change_job(
+    current: &DispatchedJob,
+    change: &DispatchChange,
+) -> Result<DispatchedJob, Refusal> {
+    match current.job.status {
+        JobStatus::Cancelled => return Err(Refusal::JobCancelled),
+        JobStatus::Completed => return Err(Refusal::JobCompleted),
+        _ => {}
+    }
+    let mut next = current.clone();
+    match *change {
+        DispatchChange::Assign(technician) => next.technician_id = Some(technician),
+        DispatchChange::Cancel => next.job.status = JobStatus::Cancelled,
+        DispatchChange::Reschedule { start, end } => {
+            next.job.window_start = start;
+            next.job.window_end = end;
+            next.job.status = JobStatus::Scheduled;
+            next.job.visit = visit_after_rebooking(&current.job);
+        }
+    }
+    Ok(next)
+}
+
+/// The visit a dispatcher's re-booking (a new window) leaves the job on: a
+/// job the technician rescheduled comes back as its next visit, with its
+/// own steps, forms, signature and receipt; moving the window of a job not
+/// yet closed keeps its visit.
+pub fn visit_after_rebooking(job: &Job) -> u32 {
+    if job.status == JobStatus::Rescheduled {
+        job.visit + 1
+    } else {
+        job.visit
+    }
+}
+
+/// Whether the receipt HQ holds still stands after a dispatch change: a next
+/// visit has none until its own changes come.
+pub fn keeps_receipt(before: &DispatchedJob, after: &DispatchedJob) -> bool {
+    before.job.visit == after.job.visit
+}
+
+/// Whether an op made in visit `op_visit` belongs to the job's current
+/// visit: only those replay into the visit HQ holds, set its status and its
+/// receipt, or run into dispatch state. A late op of an earlier visit (the
+/// laptop had not yet heard of the re-booking) must not undo it.
+pub fn in_current_visit(job: &Job, op_visit: u32) -> bool {
+    op_visit == job.visit
+}
+
+/// The ops of the job's current visit, in applied order, as `rebuild_visit`
+/// takes them.
+pub fn current_visit_ops<'a>(
+    job: &'a Job,
+    ops: &'a [StoredOp],
+) -> impl Iterator<Item = (&'a str, Timestamp)> + 'a {
+    ops.iter()
+        .filter(|op| in_current_visit(job, op.visit))
+        .map(|op| (op.payload.as_str(), op.device_time))
+}
+
+/// A conflict is resolved once.
+pub fn may_resolve(conflict: &Conflict) -> Result<(), Refusal> {
+    if conflict.resolved_at.is_some() {
+        Err(Refusal::AlreadyResolved)
+    } else {
+        Ok(())
+    }
+}
+
+/// Accepting a technician's completion: the job goes back to the technician
+/// who raised the conflict, with the status their records give it (`visit`
+/// is the current visit rebuilt, so an earlier visit's ops do not count).
+pub fn accept_completion(
+    job: &DispatchedJob,
+    conflict: &Conflict,
+    visit: &VisitRecord,
+) -> DispatchedJob {
+    let mut next = job.clone();
+    next.technician_id = Some(conflict.technician_id);
+    next.job.status = visit.job.status;
+    next
+}
+
+/// Checks what can be checked without the database: seq positive, kind
+/// matches payload, one op_id per seq. Returns the entries sorted by seq,
+/// duplicates (same seq and op_id) dropped.
+pub fn prepare(mut entries: Vec<PushEntry>) -> HqResult<Vec<PushEntry>> {
+    for entry in &entries {
+        if entry.seq < 1 {
+            return Err(HqError::invalid(
+                "bad_seq",
+                format!("seq must be 1 or more, got {}", entry.seq),
+            ));
+        }
+        if entry.kind != entry.payload.kind() {
+            return Err(HqError::invalid(
+                "kind_mismatch",
+                format!(
+                    "entry {} says kind {} but its payload is {}",
+                    entry.seq,
+                    entry.kind,
+                    entry.payload.kind()
+                ),
+            ));
+        }
+    }
+    entries.sort_by_key(|e| e.seq);
+    let mut out: Vec<PushEntry> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if let Some(prev) = out.last() {
+            if prev.seq == entry.seq {
+                if prev.op_id == entry.op_id {
+                    continue;
+                }
+                return Err(HqError::invalid(
+                    "duplicate_seq",
+                    format!("seq {} appears with two different op_ids", entry.seq),
+                ));
+            }
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// The entries of a sorted batch that HQ has not applied yet, given the last
+/// seq it applied from the device; a hole is a `sequence_gap`.
+pub fn fresh(last_seq: i64, sorted: &[PushEntry]) -> HqResult<&[PushEntry]> {
+    let start = sorted.partition_point(|e| e.seq <= last_seq);
+    let fresh = &sorted[start..];
+    for (expected, entry) in (last_seq + 1..).zip(fresh) {
+        if entry.seq != expected {
+            return Err(HqError::SequenceGap {
+                expected_seq: expected,
+            });
+        }
+    }
+    Ok(fresh)
+}
+
+/// Whether a technician's change to a job runs into HQ's dispatch state.
+pub fn conflict_reason(job: &DispatchedJob, pusher: TechnicianId) -> Option<ConflictReason> {
+    if job.job.status == JobStatus::Cancelled {
+        Some(ConflictReason::Cancelled)
+    } else if job.technician_id != Some(pusher) {
+        Some(ConflictReason::Reassigned)
+    } else {
+        None
+    }
+}
+
+/// The conflict a newly applied change opens: one runs into dispatch state
+/// and none is open on the job yet (one open conflict per job, settled by one
+/// decision).
+pub fn conflict_to_open(
+    job: &DispatchedJob,
+    pusher: TechnicianId,
+    open_on_job: bool,
+) -> Option<ConflictReason> {
+    conflict_reason(job, pusher).filter(|_| !open_on_job)
+}
+
+/// The status HQ shows for a job after a push: a conflict holds dispatch
+/// state as it was; otherwise only progress the technician made shows.
+pub fn status_after_push(
+    job: &DispatchedJob,
+    pusher: TechnicianId,
+    visit: &VisitRecord,
+) -> JobStatus {
+    if conflict_reason(job, pusher).is_some() {
+        return job.job.status;
+    }
+    match visit.job.status {
+        JobStatus::InProgress | JobStatus::Completed | JobStatus::Rescheduled => visit.job.status,
+        _ => job.job.status,
+    }
+}
+
+/// Rebuilds the visit from HQ's copy of the job and the changes that count
+/// for it: every change HQ holds for the job's current visit
+/// (`current_visit_ops`), in the order it applied them.
+/// A change the rules refuse on replay is skipped (the app applied it under
+/// the same rules, so this is rare).
+pub fn rebuild_visit<'a>(
+    job: Job,
+    ops: impl IntoIterator<Item = (&'a str, Timestamp)>,
+) -> VisitRecord {
+    let mut job = job;
+    // Dispatch state (cancelled, reassigned) must not stop the replay of what
+    // the technician did: replay from the job as it was handed out.
+    job.status = JobStatus::Scheduled;
+    let mut visit = VisitRecord::new(job);
+    for (payload, device_time) in ops {
+        // Every stored payload parsed when it was pushed; one that no longer
+        // does (a change type since retired) changes nothing.
+        if let Ok(change) = serde_json::from_str::<Change>(payload) {
+            replay(&mut visit, &change, device_time);
+        }
+    }
+    visit
+}
+
+/// Applies one more change to a rebuilt visit, in applied order.
+pub fn replay(visit: &mut VisitRecord, change: &Change, device_time: Timestamp) {
+    // Refused on replay: skipped (see rebuild_visit).
+    let _ = change.apply(visit, device_time);
+}
+
+/// The receipt's hash: the service form's canonical content.
+pub fn content_hash(visit: &VisitRecord) -> String {
+    ServiceForm::from_visit(visit).content_hash()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use doorstep_core::wire::{ConflictId, DeviceId};
+    use doorstep_core::{
+        Customer, CustomerId, JobType, Reschedule, RescheduleReason, Step, SubCase,
+    };
+
+    use super::*;
+
+    fn t0() -> Timestamp {
+        Timestamp::from_timestamp(1_796_000_000, 0).unwrap()
+    }
+
+    fn job(status: JobStatus, technician: Option<TechnicianId>) -> DispatchedJob {
+        DispatchedJob {
+            job: Job {
+                id: JobId::new(),
+                customer: Customer {
+                    id: CustomerId::new(),
+                    name: "黄".into(),
+                    phone: "13800000000".into(),
+                    address: "福州".into(),
+                },
+                job_type: JobType::Fault,
+                sub_case: SubCase::Indoor,
+                fault_description: String::new(),
+                window_start: t0(),
+                window_end: t0() + Duration::hours(1),
+                status,
+                earlier_visits: vec![],
+                visit: 1,
+            },
+            technician_id: technician,
+        }
+    }
+
+    fn conflict(technician: TechnicianId, resolved: bool) -> Conflict {
+        Conflict {
+            id: ConflictId::new(),
+            job_id: JobId::new(),
+            device_id: DeviceId::new(),
+            technician_id: technician,
+            reason: ConflictReason::Reassigned,
+            op_id: uuid::Uuid::now_v7(),
+            created_at: t0(),
+            resolved_at: resolved.then(t0),
+            resolution: None,
+            note: None,
+            resolved_by: None,
+        }
+    }
+
+    #[test]
+    fn a_cancelled_or_completed_job_is_final_for_the_dispatcher() {
+        let tech = TechnicianId::new();
+        for change in [
+            DispatchChange::Cancel,
+            DispatchChange::Assign(tech),
+            DispatchChange::Reschedule {
+                start: t0(),
+                end: t0() + Duration::hours(2),
+            },
+        ] {
+            assert_eq!(
+                change_job(&job(JobStatus::Cancelled, Some(tech)), &change),
+                Err(Refusal::JobCancelled),
+                "{change:?} must not revive a cancelled job"
+            );
+            assert_eq!(
+                change_job(&job(JobStatus::Completed, Some(tech)), &change),
+                Err(Refusal::JobCompleted),
+                "{change:?} must not undo a completed job"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dispatch_change_touches_only_what_it_names() {
+        let (a, b) = (TechnicianId::new(), TechnicianId::new());
+        let current = job(JobStatus::Rescheduled, Some(a));
+        let assigned = change_job(&current, &DispatchChange::Assign(b)).unwrap();
+        assert_eq!(assigned.technician_id, Some(b));
+        assert_eq!(
+            assigned.job, current.job,
+            "assigning keeps the job as it is"
+        );
+        let cancelled = change_job(&current, &DispatchChange::Cancel).unwrap();
+        assert_eq!(cancelled.job.status, JobStatus::Cancelled);
+        assert_eq!(
+            cancelled.technician_id,
+            Some(a),
+            "cancelling keeps the technician"
+        );
+        let (start, end) = (
+            t0() + Duration::days(1),
+            t0() + Duration::days(1) + Duration::hours(1),
+        );
+        let moved = change_job(&current, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert_eq!(
+            (
+                moved.job.window_start,
+                moved.job.window_end,
+                moved.job.status
+            ),
+            (start, end, JobStatus::Scheduled),
+            "a new window hands the job out again as scheduled"
+        );
+    }
+
+    #[test]
+    fn a_push_to_a_cancelled_or_reassigned_job_conflicts_and_keeps_its_status() {
+        let (a, b) = (TechnicianId::new(), TechnicianId::new());
+        let mut visit = VisitRecord::new(job(JobStatus::Scheduled, Some(a)).job);
+        visit.job.status = JobStatus::Completed;
+        let cancelled = job(JobStatus::Cancelled, Some(a));
+        assert_eq!(
+            conflict_reason(&cancelled, a),
+            Some(ConflictReason::Cancelled)
+        );
+        assert_eq!(
+            status_after_push(&cancelled, a, &visit),
+            JobStatus::Cancelled
+        );
+        let elsewhere = job(JobStatus::Scheduled, Some(b));
+        assert_eq!(
+            conflict_reason(&elsewhere, a),
+            Some(ConflictReason::Reassigned)
+        );
+        assert_eq!(
+            status_after_push(&elsewhere, a, &visit),
+            JobStatus::Scheduled
+        );
+        assert_eq!(
+            conflict_to_open(&elsewhere, a, true),
+            None,
+            "one open conflict per job"
+        );
+        let own = job(JobStatus::Scheduled, Some(a));
+        assert_eq!(conflict_to_open(&own, a, false), None);
+        assert_eq!(
+            status_after_push(&own, a, &visit),
+            JobStatus::Completed,
+            "the technician's progress shows"
+        );
+        visit.job.status = JobStatus::Scheduled;
+        let started = job(JobStatus::InProgress, Some(a));
+        assert_eq!(
+            status_after_push(&started, a, &visit),
+            JobStatus::InProgress,
+            "a push never moves a job back"
+        );
+    }
+
+    #[test]
+    fn a_conflict_is_resolved_once_and_acceptance_gives_the_job_back() {
+        let (a, b) = (TechnicianId::new(), TechnicianId::new());
+        assert_eq!(
+            may_resolve(&conflict(a, true)),
+            Err(Refusal::AlreadyResolved)
+        );
+        assert_eq!(may_resolve(&conflict(a, false)), Ok(()));
+        let current = job(JobStatus::Scheduled, Some(b));
+        let mut visit = VisitRecord::new(current.job.clone());
+        visit.job.status = JobStatus::Completed;
+        let accepted = accept_completion(&current, &conflict(a, false), &visit);
+        assert_eq!(accepted.technician_id, Some(a));
+        assert_eq!(accepted.job.status, JobStatus::Completed);
+    }
+
+    #[test]
+    fn a_code_enrolls_once_before_it_expires() {
+        let tech = TechnicianId::new();
+        let code = |used, minutes| StoredCode {
+            technician: tech,
+            used,
+            expires_at: t0() + Duration::minutes(minutes),
+        };
+        assert_eq!(use_code(Some(&code(false, 1)), t0()), Ok(tech));
+        assert_eq!(
+            use_code(Some(&code(true, 1)), t0()),
+            Err(Refusal::InvalidCode)
+        );
+        assert_eq!(
+            use_code(Some(&code(false, 0)), t0()),
+            Err(Refusal::InvalidCode)
+        );
+        assert_eq!(use_code(None, t0()), Err(Refusal::InvalidCode));
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_code() {
+        let job = JobId::new();
+        let cases = [
+            (Refusal::JobCancelled, "job_cancelled", 409),
+            (Refusal::JobCompleted, "job_completed", 409),
+            (Refusal::AlreadyResolved, "already_resolved", 409),
+            (Refusal::UsernameTaken("ann".into()), "username_taken", 409),
+            (Refusal::JobExists(job), "job_exists", 409),
+            (Refusal::ForbiddenJob(job), "forbidden_job", 403),
+            (Refusal::DeviceRevoked, "device_revoked", 401),
+            (Refusal::InvalidCode, "invalid_code", 401),
+        ];
+        for (refusal, code, status) in cases {
+            let error = HqError::from(refusal);
+            assert_eq!(
+                (error.code(), error.status().as_u16()),
+                (code, status),
+                "clients branch on these codes"
+            );
+        }
+        assert_eq!(may_sync(true), Err(Refusal::DeviceRevoked));
+        assert_eq!(may_write_job(job, false), Err(Refusal::ForbiddenJob(job)));
+        assert_eq!(
+            new_username("ann", true),
+            Err(Refusal::UsernameTaken("ann".into()))
+        );
+        assert_eq!(new_job(job, true), Err(Refusal::JobExists(job)));
+    }
+
+    fn in_visit(job: &DispatchedJob, visit: u32) -> DispatchedJob {
+        let mut job = job.clone();
+        job.job.visit = visit;
+        job
+    }
+
+    fn op_in(visit: u32, n: i64, change: Change) -> StoredOp {
+        let at = t0() + Duration::seconds(n);
+        StoredOp {
+            op_id: uuid::Uuid::now_v7(),
+            device_id: DeviceId::new(),
+            seq: n,
+            job_id: JobId::new(),
+            kind: change.kind().to_string(),
+            payload: serde_json::to_string(&change).unwrap(),
+            device_time: at,
+            server_time: at,
+            visit,
+        }
+    }
+
+    fn reschedule() -> Change {
+        Change::Reschedule(Reschedule {
+            reason: RescheduleReason::NeedsSupport,
+            note: "needs a ladder".into(),
+            new_start: t0() + Duration::days(1),
+            new_end: t0() + Duration::days(1) + Duration::hours(1),
+        })
+    }
+
+    #[test]
+    fn only_re_booking_a_rescheduled_job_starts_its_next_visit() {
+        let tech = TechnicianId::new();
+        let rescheduled = job(JobStatus::Rescheduled, Some(tech));
+        assert_eq!(
+            visit_after_rebooking(&rescheduled.job),
+            2,
+            "the technician closed visit 1 by rescheduling: the re-booking is visit 2"
+        );
+        assert_eq!(
+            visit_after_rebooking(&in_visit(&rescheduled, 2).job),
+            3,
+            "a second reschedule and re-booking is visit 3"
+        );
+        for status in [JobStatus::Scheduled, JobStatus::InProgress] {
+            assert_eq!(
+                visit_after_rebooking(&job(status, Some(tech)).job),
+                1,
+                "moving the window of an open job ({status:?}) keeps its visit"
+            );
+        }
+
+        let (start, end) = (
+            t0() + Duration::days(2),
+            t0() + Duration::days(2) + Duration::hours(1),
+        );
+        let rebooked =
+            change_job(&rescheduled, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert_eq!(
+            (rebooked.job.visit, rebooked.job.status),
+            (2, JobStatus::Scheduled),
+            "a re-booked rescheduled job is handed out as its next visit"
+        );
+        assert!(
+            !keeps_receipt(&rescheduled, &rebooked),
+            "the next visit has no receipt until its own changes come"
+        );
+        let open = job(JobStatus::InProgress, Some(tech));
+        let moved = change_job(&open, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert!(
+            moved.job.visit == 1 && keeps_receipt(&open, &moved),
+            "moving an open job's window keeps its visit and its receipt"
+        );
+        let reassigned = change_job(&rescheduled, &DispatchChange::Assign(tech)).unwrap();
+        assert_eq!(reassigned.job.visit, 1, "only a new window starts a visit");
+    }
+
+    #[test]
+    fn the_current_visit_replays_only_its_own_ops() {
+        let ops = [
+            op_in(1, 1, Change::SetStep(Step::Visit)),
+            op_in(1, 2, reschedule()),
+            op_in(2, 3, Change::SetStep(Step::Operate)),
+            // Opened on the laptop before it heard of the re-booking.
+            op_in(1, 4, Change::SetStep(Step::Phone)),
+        ];
+        let tech = TechnicianId::new();
+        let current = in_visit(&job(JobStatus::Scheduled, Some(tech)), 2);
+        assert!(in_current_visit(&current.job, 2) && !in_current_visit(&current.job, 1));
+        let visit = rebuild_visit(current.job.clone(), current_visit_ops(&current.job, &ops));
+        assert_eq!(
+            status_after_push(&current, tech, &visit),
+            JobStatus::Scheduled,
+            "visit 1's reschedule must not turn the re-booked job back to rescheduled"
+        );
+        assert_eq!(
+            visit.step,
+            Step::Operate,
+            "visit 1's late step is not visit 2's"
+        );
+        assert!(visit.reschedule.is_none(), "visit 2 was not rescheduled");
+    }
+}

@@ -1,0 +1,207 @@
+//! The dispatcher's work: jobs, the day's board, a job's full record, and
+//! conflicts.
+
+use chrono::NaiveDate;
+use doorstep_core::signature::{signature_is_valid, ServiceForm};
+use doorstep_core::wire::{ConflictId, TechnicianId};
+use doorstep_core::{
+    Customer, CustomerId, Job, JobId, JobStatus, Timestamp, FIRST_VISIT, LONG_TEXT_MAX,
+    SHORT_TEXT_MAX,
+};
+
+use super::{check_text, Hq};
+use crate::dto::{Board, BoardColumn, JobDetail, NewJob, TimelineEntry};
+use crate::error::{HqError, HqResult};
+use crate::rules;
+use crate::storage::{
+    day_range, enum_text, Conflict, DispatchChange, DispatchedJob, DispatcherSession, Resolution,
+};
+
+pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
+    check_text("customer_name", &job.customer_name, SHORT_TEXT_MAX, true)?;
+    check_text("phone", &job.phone, SHORT_TEXT_MAX, true)?;
+    check_text("address", &job.address, SHORT_TEXT_MAX, true)?;
+    check_text(
+        "fault_description",
+        &job.fault_description,
+        LONG_TEXT_MAX,
+        false,
+    )?;
+    if job.window_end <= job.window_start {
+        return Err("window_end must be after window_start".into());
+    }
+    Ok(())
+}
+
+pub(super) fn job_from(new: NewJob) -> DispatchedJob {
+    DispatchedJob {
+        job: Job {
+            id: JobId::new(),
+            customer: Customer {
+                id: CustomerId::new(),
+                name: new.customer_name.trim().to_string(),
+                phone: new.phone.trim().to_string(),
+                address: new.address.trim().to_string(),
+            },
+            job_type: new.job_type,
+            sub_case: new.sub_case,
+            fault_description: new.fault_description.trim().to_string(),
+            window_start: new.window_start,
+            window_end: new.window_end,
+            status: JobStatus::Scheduled,
+            earlier_visits: new.earlier_visits,
+            visit: FIRST_VISIT,
+        },
+        technician_id: new.technician_id,
+    }
+}
+
+impl Hq {
+    pub(super) async fn check_technician(&self, technician: Option<TechnicianId>) -> HqResult<()> {
+        if let Some(id) = technician {
+            if self.storage.technician(id).await?.is_none() {
+                return Err(HqError::invalid(
+                    "unknown_technician",
+                    format!("no technician {id}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_job(&self, new: NewJob) -> HqResult<DispatchedJob> {
+        check_new_job(&new).map_err(|m| HqError::invalid("invalid_field", m))?;
+        self.check_technician(new.technician_id).await?;
+        let job = job_from(new);
+        self.storage
+            .create_jobs(std::slice::from_ref(&job), self.now())
+            .await?;
+        Ok(job)
+    }
+
+    pub async fn assign(&self, job: JobId, technician: TechnicianId) -> HqResult<DispatchedJob> {
+        self.check_technician(Some(technician)).await?;
+        self.storage
+            .change_job(job, DispatchChange::Assign(technician))
+            .await
+    }
+
+    pub async fn cancel(&self, job: JobId) -> HqResult<DispatchedJob> {
+        self.storage.change_job(job, DispatchChange::Cancel).await
+    }
+
+    pub async fn reschedule(
+        &self,
+        job: JobId,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> HqResult<DispatchedJob> {
+        if end <= start {
+            return Err(HqError::invalid(
+                "bad_window",
+                "window_end must be after window_start",
+            ));
+        }
+        self.storage
+            .change_job(job, DispatchChange::Reschedule { start, end })
+            .await
+    }
+
+    pub async fn board(&self, date: NaiveDate, utc_offset_minutes: i32) -> HqResult<Board> {
+        if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
+            return Err(HqError::bad_request(
+                "bad_query",
+                "utc_offset_minutes is between -840 and 840",
+            ));
+        }
+        let (from, to) = day_range(date, utc_offset_minutes);
+        let jobs = self.storage.jobs_between(from, to).await?;
+        let technicians = self.storage.technicians().await?;
+        let mut columns: Vec<BoardColumn> = technicians
+            .into_iter()
+            .map(|t| BoardColumn {
+                technician: Some(t),
+                counts: Default::default(),
+                jobs: Vec::new(),
+            })
+            .collect();
+        columns.push(BoardColumn {
+            technician: None,
+            counts: Default::default(),
+            jobs: Vec::new(),
+        });
+        for dispatched in jobs {
+            let column = columns
+                .iter_mut()
+                .find(|c| c.technician.as_ref().map(|t| t.id) == dispatched.technician_id);
+            if let Some(column) = column {
+                let status = enum_text(&dispatched.job.status);
+                *column.counts.entry(status).or_default() += 1;
+                column.jobs.push(dispatched.job);
+            }
+        }
+        Ok(Board { date, columns })
+    }
+
+    pub async fn job_detail(&self, job: JobId) -> HqResult<JobDetail> {
+        let records = self
+            .storage
+            .job_records(job)
+            .await?
+            .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+        let technician = match records.dispatch.technician_id {
+            Some(id) => self.storage.technician(id).await?,
+            None => None,
+        };
+        let mut visit = rules::rebuild_visit(
+            records.dispatch.job.clone(),
+            rules::current_visit_ops(&records.dispatch.job, &records.ops),
+        );
+        // Show HQ's dispatch status (cancelled stays cancelled on the console).
+        visit.job.status = records.dispatch.job.status;
+        let service_form = ServiceForm::from_visit(&visit);
+        let signature_valid = signature_is_valid(&visit);
+        Ok(JobDetail {
+            job: records.dispatch.job,
+            technician,
+            records: records.records,
+            timeline: records
+                .ops
+                .into_iter()
+                .map(|op| TimelineEntry {
+                    payload: serde_json::from_str(&op.payload).unwrap_or(serde_json::Value::Null),
+                    op_id: op.op_id,
+                    device_id: op.device_id,
+                    seq: op.seq,
+                    kind: op.kind,
+                    device_time: op.device_time,
+                    server_time: op.server_time,
+                    visit: op.visit,
+                })
+                .collect(),
+            receipt: records.receipt,
+            conflicts: records.conflicts,
+            visit,
+            service_form,
+            signature_valid,
+        })
+    }
+
+    pub async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>> {
+        self.storage.conflicts(open_only).await
+    }
+
+    pub async fn resolve_conflict(
+        &self,
+        id: ConflictId,
+        resolution: Resolution,
+        note: &str,
+        by: &DispatcherSession,
+    ) -> HqResult<Conflict> {
+        check_text("note", note, LONG_TEXT_MAX, false)
+            .map_err(|m| HqError::invalid("invalid_field", m))?;
+        self.storage
+            .resolve_conflict(id, resolution, note, &by.username, self.now())
+            .await
+    }
+}

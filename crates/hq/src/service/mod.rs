@@ -1,0 +1,71 @@
+//! What HQ does, one function per request, split by audience: `auth`
+//! (dispatchers, technicians, enrollment and devices), `sync` (a device's
+//! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
+//! `import` (CSV and the demo set). Handlers and admin commands parse, call
+//! one of these, and map the error; these check inputs and call the storage,
+//! which only `Hq` holds. Decisions about stored data are `crate::rules`'.
+
+mod auth;
+mod dispatch;
+mod import;
+mod sync;
+
+use std::sync::Arc;
+
+use doorstep_core::Timestamp;
+
+use crate::storage::Storage;
+
+pub use crate::dto::{
+    Board, BoardColumn, ImportResult, JobDetail, LoginRequest, LoginResponse, NewJob, TimelineEntry,
+};
+pub use auth::{
+    enrollment_code, hash_password, normalize_code, random_token, token_hash,
+    ENROLLMENT_CODE_TTL_HOURS, SESSION_TTL_HOURS,
+};
+pub use sync::check_hash;
+
+/// Where HQ gets the time; tests pass a fixed one.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(chrono::Utc::now)
+}
+
+#[derive(Clone)]
+pub struct Hq {
+    storage: Arc<dyn Storage>,
+    clock: Clock,
+}
+
+impl Hq {
+    pub fn new(storage: Arc<dyn Storage>, clock: Clock) -> Hq {
+        Hq { storage, clock }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Which storage backend serves this HQ, for logs.
+    pub fn backend(&self) -> &'static str {
+        self.storage.backend()
+    }
+}
+
+/// Text a person typed: required or not, and at most `max` characters.
+pub(crate) fn check_text(
+    field: &str,
+    text: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), String> {
+    if required && text.trim().is_empty() {
+        return Err(format!("{field} is required"));
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(format!("{field} is {len} characters; at most {max}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! Device sync: the pull, and the push in one transaction. The push's
+//! statements go out pipelined, so a batch costs a few round trips rather
+//! than a few per entry; what each change does is `rules`' call.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use doorstep_core::wire::{
+    ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
+};
+use doorstep_core::{JobId, Timestamp};
+use futures_util::future::try_join_all;
+use uuid::Uuid;
+
+use super::rows::{
+    load_job, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
+};
+use super::PostgresStorage;
+use crate::error::{HqError, HqResult};
+use crate::records::{DeviceAuth, DispatchedJob, PullBatch};
+use crate::rules;
+use crate::storage::codec::{enum_parse, enum_text};
+use crate::storage::SyncStore;
+
+#[async_trait]
+impl SyncStore for PostgresStorage {
+    async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch> {
+        let mut client = self.pool.get().await?;
+        // One snapshot for the cursor and the rows it covers.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let cursor: i64 = tx
+            .query_one("SELECT value FROM counters WHERE name = 'job_change'", &[])
+            .await?
+            .try_get(0)?;
+        let jobs = tx
+            .query(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = $1 AND change_seq > $2
+                     ORDER BY change_seq"
+                ),
+                &[&technician.0, &since],
+            )
+            .await?
+            .iter()
+            .map(|row| read_job(row).map(|d| d.job))
+            .collect::<HqResult<Vec<_>>>()?;
+        let removed = tx
+            .query(
+                "SELECT job_id FROM job_assignments
+                 WHERE technician_id = $1 AND unassigned_seq > $2 ORDER BY unassigned_seq",
+                &[&technician.0, &since],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(JobId(row.try_get(0)?)))
+            .collect::<HqResult<Vec<_>>>()?;
+        let resolved = tx
+            .query(
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
+                ),
+                &[&technician.0, &since],
+            )
+            .await?
+            .iter()
+            .map(read_conflict)
+            .collect::<HqResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(PullBatch {
+            cursor,
+            jobs,
+            removed,
+            resolved,
+        })
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        entries: &[PushEntry],
+        now: Timestamp,
+    ) -> HqResult<PushResponse> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let response = push_in(&tx, device, entries, now).await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+}
+
+async fn push_in<C: GenericClient>(
+    tx: &C,
+    device: &DeviceAuth,
+    entries: &[PushEntry],
+    now: Timestamp,
+) -> HqResult<PushResponse> {
+    // The device row lock: one batch per device at a time.
+    let row = tx
+        .query_one(
+            "SELECT last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE",
+            &[&device.id.0],
+        )
+        .await?;
+    let last_seq: i64 = row.try_get(0)?;
+    rules::may_sync(row.try_get::<_, bool>(1)?)?;
+    let fresh = rules::fresh(last_seq, entries)?;
+
+    let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
+    named.sort();
+    named.dedup();
+    let named_ids: Vec<Uuid> = named.iter().map(|j| j.0).collect();
+    let allowed: Vec<Uuid> = tx
+        .query(
+            "SELECT job_id FROM job_assignments WHERE job_id = ANY($1) AND technician_id = $2",
+            &[&named_ids, &device.technician_id.0],
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    for job in &named {
+        rules::may_write_job(*job, allowed.contains(&job.0))?;
+    }
+
+    // Statements go out pipelined (all sent, then all answered, in order),
+    // so a batch costs a few round trips, not a few per entry. The server
+    // runs them in the order sent, as if one by one.
+    let jobs: HashMap<JobId, DispatchedJob> = try_join_all(named.iter().map(|job| async move {
+        let found = load_job(tx, *job)
+            .await?
+            .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+        Ok::<_, HqError>((*job, found))
+    }))
+    .await?
+    .into_iter()
+    .collect();
+
+    let insert_op = tx
+        .prepare(
+            "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (op_id) DO NOTHING",
+        )
+        .await?;
+    let columns = fresh
+        .iter()
+        .map(|entry| {
+            let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+            Ok((payload, visit_to_sql(entry.visit)?))
+        })
+        .collect::<HqResult<Vec<_>>>()?;
+    let (insert_op, now) = (&insert_op, &now);
+    let inserted = try_join_all(fresh.iter().zip(&columns).map(
+        |(entry, (payload, visit))| async move {
+            tx.execute(
+                insert_op,
+                &[
+                    &entry.op_id,
+                    &device.id.0,
+                    &entry.seq,
+                    &entry.job_id.0,
+                    &entry.kind,
+                    payload,
+                    &entry.device_time,
+                    now,
+                    visit,
+                ],
+            )
+            .await
+        },
+    ))
+    .await?;
+    // An op_id applied before (from another seq) changes nothing; an op of
+    // an earlier visit is kept as evidence, nothing more.
+    let applied: Vec<&PushEntry> = fresh
+        .iter()
+        .zip(inserted)
+        .filter(|(_, count)| *count == 1)
+        .map(|(entry, _)| entry)
+        .filter(|entry| rules::in_current_visit(&jobs[&entry.job_id].job, entry.visit))
+        .collect();
+
+    let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();
+    touched.sort();
+    touched.dedup();
+    // The jobs a change would conflict on that have a conflict open already;
+    // the batch may open more.
+    let conflicting: Vec<Uuid> = named
+        .iter()
+        .filter(|job| rules::conflict_reason(&jobs[job], device.technician_id).is_some())
+        .map(|job| job.0)
+        .collect();
+    let mut open: HashSet<JobId> = HashSet::new();
+    if !conflicting.is_empty() {
+        for row in tx
+            .query(
+                "SELECT DISTINCT job_id FROM conflicts
+                 WHERE job_id = ANY($1) AND resolved_at IS NULL",
+                &[&conflicting],
+            )
+            .await?
+        {
+            open.insert(JobId(row.try_get(0)?));
+        }
+    }
+    for entry in &applied {
+        let job = &jobs[&entry.job_id];
+        let open_on_job = open.contains(&entry.job_id);
+        if let Some(reason) = rules::conflict_to_open(job, device.technician_id, open_on_job) {
+            tx.execute(
+                "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &ConflictId::new().0,
+                    &entry.job_id.0,
+                    &device.id.0,
+                    &device.technician_id.0,
+                    &enum_text(&reason),
+                    &entry.op_id,
+                    &now,
+                ],
+            )
+            .await?;
+            open.insert(entry.job_id);
+        }
+    }
+    if let Some(last) = fresh.last() {
+        tx.execute(
+            "UPDATE devices SET last_seq = $2 WHERE id = $1",
+            &[&device.id.0, &last.seq],
+        )
+        .await?;
+    }
+
+    // Receipts: recomputed for the jobs this batch changed.
+    let visits = try_join_all(touched.iter().map(|job| rebuilt_visit(tx, &jobs[job]))).await?;
+    let update_job = tx
+        .prepare("UPDATE jobs SET content_hash = $2, receipt_at = $3, status = $4 WHERE id = $1")
+        .await?;
+    let updates: Vec<(String, String)> = touched
+        .iter()
+        .zip(&visits)
+        .map(|(job_id, visit)| {
+            let status = rules::status_after_push(&jobs[job_id], device.technician_id, visit);
+            (rules::content_hash(visit), enum_text(&status))
+        })
+        .collect();
+    let update_job = &update_job;
+    try_join_all(
+        touched
+            .iter()
+            .zip(&updates)
+            .map(|(job_id, (hash, status))| async move {
+                tx.execute(update_job, &[&job_id.0, hash, now, status])
+                    .await
+            }),
+    )
+    .await?;
+
+    let mut receipts = Vec::new();
+    for row in tx
+        .query(
+            "SELECT id, content_hash, receipt_at FROM jobs
+             WHERE id = ANY($1) AND content_hash IS NOT NULL ORDER BY id",
+            &[&named_ids],
+        )
+        .await?
+    {
+        receipts.push(Receipt {
+            job_id: JobId(row.try_get(0)?),
+            content_hash: row.try_get(1)?,
+            server_time: row.try_get(2)?,
+        });
+    }
+    let mut conflicts = Vec::new();
+    for row in tx
+        .query(
+            "SELECT id, job_id, reason FROM conflicts
+             WHERE job_id = ANY($1) AND resolved_at IS NULL ORDER BY job_id",
+            &[&named_ids],
+        )
+        .await?
+    {
+        conflicts.push(ConflictNotice {
+            conflict_id: ConflictId(row.try_get(0)?),
+            job_id: JobId(row.try_get(1)?),
+            reason: enum_parse::<ConflictReason>(row.try_get(2)?)?,
+        });
+    }
+    Ok(PushResponse {
+        applied_through_seq: fresh.last().map(|e| e.seq).unwrap_or(last_seq),
+        receipts,
+        conflicts,
+    })
+}

@@ -1,0 +1,148 @@
+//! Row decoding and the reads every concern shares. Ids are UUID columns,
+//! times TIMESTAMPTZ, enums text (`codec`).
+
+use deadpool_postgres::GenericClient;
+use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId};
+use doorstep_core::{Customer, Job, JobId, VisitRecord};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::error::{HqError, HqResult};
+use crate::records::{Conflict, DeviceInfo, DispatchedJob, StoredOp};
+use crate::rules;
+use crate::storage::codec::enum_parse;
+
+pub(super) const JOB_COLUMNS: &str =
+    "id, customer_id, customer_name, phone, address, job_type, sub_case, \
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
+
+pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
+    Ok(DispatchedJob {
+        job: Job {
+            id: JobId(row.try_get(0)?),
+            customer: Customer {
+                id: doorstep_core::CustomerId(row.try_get(1)?),
+                name: row.try_get(2)?,
+                phone: row.try_get(3)?,
+                address: row.try_get(4)?,
+            },
+            job_type: enum_parse(row.try_get(5)?)?,
+            sub_case: enum_parse(row.try_get(6)?)?,
+            fault_description: row.try_get(7)?,
+            window_start: row.try_get(8)?,
+            window_end: row.try_get(9)?,
+            status: enum_parse(row.try_get(10)?)?,
+            earlier_visits: serde_json::from_str(row.try_get(11)?).map_err(HqError::storage)?,
+            visit: visit_from_sql(row.try_get(13)?)?,
+        },
+        technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
+    })
+}
+
+/// A visit number as PostgreSQL's INTEGER holds it.
+pub(super) fn visit_to_sql(visit: u32) -> HqResult<i32> {
+    i32::try_from(visit).map_err(HqError::storage)
+}
+
+pub(super) fn visit_from_sql(visit: i32) -> HqResult<u32> {
+    u32::try_from(visit).map_err(HqError::storage)
+}
+
+pub(super) const DEVICE_COLUMNS: &str =
+    "id, name, technician_id, enrolled_at, revoked_at, last_seq";
+
+pub(super) fn read_device(row: &Row) -> HqResult<DeviceInfo> {
+    Ok(DeviceInfo {
+        id: DeviceId(row.try_get(0)?),
+        name: row.try_get(1)?,
+        technician_id: TechnicianId(row.try_get(2)?),
+        enrolled_at: row.try_get(3)?,
+        revoked_at: row.try_get(4)?,
+        last_seq: row.try_get(5)?,
+    })
+}
+
+pub(super) const CONFLICT_COLUMNS: &str =
+    "id, job_id, device_id, technician_id, reason, op_id, created_at, \
+     resolved_at, resolution, note, resolved_by";
+
+pub(super) fn read_conflict(row: &Row) -> HqResult<Conflict> {
+    Ok(Conflict {
+        id: ConflictId(row.try_get(0)?),
+        job_id: JobId(row.try_get(1)?),
+        device_id: DeviceId(row.try_get(2)?),
+        technician_id: TechnicianId(row.try_get(3)?),
+        reason: enum_parse(row.try_get(4)?)?,
+        op_id: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        resolved_at: row.try_get(7)?,
+        resolution: row
+            .try_get::<_, Option<&str>>(8)?
+            .map(enum_parse)
+            .transpose()?,
+        note: row.try_get(9)?,
+        resolved_by: row.try_get(10)?,
+    })
+}
+
+pub(super) async fn load_job<C: GenericClient>(
+    client: &C,
+    job: JobId,
+) -> HqResult<Option<DispatchedJob>> {
+    client
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+            &[&job.0],
+        )
+        .await?
+        .as_ref()
+        .map(read_job)
+        .transpose()
+}
+
+pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
+    Ok(client
+        .query_one(
+            "UPDATE counters SET value = value + 1 WHERE name = 'job_change' RETURNING value",
+            &[],
+        )
+        .await?
+        .try_get(0)?)
+}
+
+pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
+    client
+        .query(
+            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
+             FROM ops WHERE job_id = $1 ORDER BY id",
+            &[&job.0],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredOp {
+                op_id: row.try_get(0)?,
+                device_id: DeviceId(row.try_get(1)?),
+                seq: row.try_get(2)?,
+                job_id: JobId(row.try_get(3)?),
+                kind: row.try_get(4)?,
+                payload: row.try_get(5)?,
+                device_time: row.try_get(6)?,
+                server_time: row.try_get(7)?,
+                visit: visit_from_sql(row.try_get(8)?)?,
+            })
+        })
+        .collect()
+}
+
+/// The job's current visit as HQ holds it, rebuilt from its op log.
+pub(super) async fn rebuilt_visit<C: GenericClient>(
+    client: &C,
+    job: &DispatchedJob,
+) -> HqResult<VisitRecord> {
+    let ops = job_ops(client, job.job.id).await?;
+    Ok(rules::rebuild_visit(
+        job.job.clone(),
+        rules::current_visit_ops(&job.job, &ops),
+    ))
+}

@@ -1,0 +1,245 @@
+//! The dispatcher's side: creating and changing jobs, reading them with
+//! their records, resolving conflicts. What a change does is `rules`' call.
+
+use async_trait::async_trait;
+use doorstep_core::wire::{ConflictId, Receipt, Resolution};
+use doorstep_core::{JobId, Timestamp};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::rows::{
+    collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
+    CONFLICT_COLUMNS, JOB_COLUMNS,
+};
+use super::SqliteStorage;
+use crate::error::{HqError, HqResult};
+use crate::records::{self, Conflict, DispatchChange, DispatchedJob, JobRecords};
+use crate::rules;
+use crate::storage::codec::enum_text;
+use crate::storage::DispatchStore;
+
+#[async_trait]
+impl DispatchStore for SqliteStorage {
+    async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()> {
+        let jobs = jobs.to_vec();
+        self.write(move |tx| {
+            for dispatched in &jobs {
+                let seq = next_change(tx)?;
+                let job = &dispatched.job;
+                let inserted = tx.execute(
+                    "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
+                        sub_case, fault_description, window_start, window_end, status,
+                        earlier_visits, technician_id, change_seq, created_at, visit)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![
+                        job.id.to_string(),
+                        job.customer.id.to_string(),
+                        job.customer.name,
+                        job.customer.phone,
+                        job.customer.address,
+                        enum_text(&job.job_type),
+                        enum_text(&job.sub_case),
+                        job.fault_description,
+                        ts(&job.window_start),
+                        ts(&job.window_end),
+                        enum_text(&job.status),
+                        serde_json::to_string(&job.earlier_visits).map_err(HqError::storage)?,
+                        seq,
+                        ts(&now),
+                        job.visit,
+                    ],
+                )?;
+                rules::new_job(job.id, inserted == 0)?;
+                if let Some(technician) = dispatched.technician_id {
+                    assign(tx, &job.id.to_string(), &technician.to_string(), seq)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_job(&self, job: JobId, change: DispatchChange) -> HqResult<DispatchedJob> {
+        self.write(move |tx| {
+            let key = job.to_string();
+            let current =
+                load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+            let next = rules::change_job(&current, &change)?;
+            store_dispatch(tx, &current, &next, next_change(tx)?)?;
+            load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))
+        })
+        .await
+    }
+
+    async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {
+        self.read(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE window_start >= ?1 AND window_start < ?2
+                     ORDER BY window_start, id"
+                ),
+                params![ts(&from), ts(&to)],
+                read_job,
+            )
+        })
+        .await
+    }
+
+    async fn job_records(&self, job: JobId) -> HqResult<Option<JobRecords>> {
+        self.read(move |conn| {
+            let key = job.to_string();
+            let Some(dispatch) = load_job(conn, &key)? else {
+                return Ok(None);
+            };
+            let ops = job_ops(conn, &key)?;
+            let records = records::latest_records(&ops);
+            let receipt: Option<(Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT content_hash, receipt_at FROM jobs WHERE id = ?1",
+                    [&key],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let receipt = match receipt {
+                Some((Some(content_hash), Some(at))) => Some(Receipt {
+                    job_id: job,
+                    server_time: parse_ts(&at)?,
+                    content_hash,
+                }),
+                _ => None,
+            };
+            let conflicts = collect(
+                conn,
+                &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE job_id = ?1 ORDER BY created_at, id"),
+                [&key],
+                read_conflict,
+            )?;
+            Ok(Some(JobRecords {
+                dispatch,
+                records,
+                ops,
+                receipt,
+                conflicts,
+            }))
+        })
+        .await
+    }
+
+    async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>> {
+        self.read(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY created_at, id"
+                ),
+                [open_only],
+                read_conflict,
+            )
+        })
+        .await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        conflict: ConflictId,
+        resolution: Resolution,
+        note: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> HqResult<Conflict> {
+        let (note, by) = (note.to_string(), by.to_string());
+        self.write(move |tx| {
+            let select = format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1");
+            let found = collect(tx, &select, [conflict.to_string()], read_conflict)?
+                .pop()
+                .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))?;
+            rules::may_resolve(&found)?;
+            let seq = next_change(tx)?;
+            if resolution == Resolution::AcceptCompletion {
+                let job = load_job(tx, &found.job_id.to_string())?
+                    .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
+                let visit = rebuilt_visit(tx, &job)?;
+                store_dispatch(
+                    tx,
+                    &job,
+                    &rules::accept_completion(&job, &found, &visit),
+                    seq,
+                )?;
+            }
+            // Every open conflict on the job is settled by the same decision.
+            tx.execute(
+                "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, note = ?4,
+                     resolved_by = ?5, resolved_seq = ?6 WHERE job_id = ?1 AND resolved_at IS NULL",
+                params![
+                    found.job_id.to_string(),
+                    ts(&now),
+                    enum_text(&resolution),
+                    note,
+                    by,
+                    seq
+                ],
+            )?;
+            collect(tx, &select, [conflict.to_string()], read_conflict)?
+                .pop()
+                .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))
+        })
+        .await
+    }
+}
+
+/// Writes the job as a rule left it, at change `seq`; a new technician also
+/// takes the job off the previous one's list.
+fn store_dispatch(
+    tx: &Transaction,
+    before: &DispatchedJob,
+    after: &DispatchedJob,
+    seq: i64,
+) -> HqResult<()> {
+    let key = after.job.id.to_string();
+    tx.execute(
+        "UPDATE jobs SET window_start = ?2, window_end = ?3, status = ?4, change_seq = ?5,
+             visit = ?6
+         WHERE id = ?1",
+        params![
+            key,
+            ts(&after.job.window_start),
+            ts(&after.job.window_end),
+            enum_text(&after.job.status),
+            seq,
+            after.job.visit
+        ],
+    )?;
+    if !rules::keeps_receipt(before, after) {
+        tx.execute(
+            "UPDATE jobs SET content_hash = NULL, receipt_at = NULL WHERE id = ?1",
+            [&key],
+        )?;
+    }
+    match after.technician_id {
+        Some(technician) if after.technician_id != before.technician_id => {
+            assign(tx, &key, &technician.to_string(), seq)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn assign(tx: &Transaction, job: &str, technician: &str, seq: i64) -> HqResult<()> {
+    tx.execute(
+        "UPDATE job_assignments SET unassigned_seq = ?3
+         WHERE job_id = ?1 AND technician_id <> ?2 AND unassigned_seq IS NULL",
+        params![job, technician, seq],
+    )?;
+    tx.execute(
+        "INSERT INTO job_assignments (job_id, technician_id, assigned_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (job_id, technician_id) DO UPDATE SET assigned_seq = excluded.assigned_seq,
+             unassigned_seq = NULL",
+        params![job, technician, seq],
+    )?;
+    tx.execute(
+        "UPDATE jobs SET technician_id = ?2, change_seq = ?3 WHERE id = ?1",
+        params![job, technician, seq],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Device sync: the pull, and the push in one transaction. The push reads
+//! each job it names once, replays the ops stored before the batch from the
+//! database and the batch's own from memory, and asks `rules` what each
+//! change does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+use doorstep_core::wire::{
+    ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
+};
+use doorstep_core::{JobId, Timestamp};
+use rusqlite::{params, Transaction};
+
+use super::rows::{
+    collect, id, load_job, parse_ts, read_conflict, read_job, ts, CONFLICT_COLUMNS, JOB_COLUMNS,
+};
+use super::SqliteStorage;
+use crate::error::{HqError, HqResult};
+use crate::records::{DeviceAuth, PullBatch};
+use crate::rules;
+use crate::storage::codec::{enum_parse, enum_text};
+use crate::storage::SyncStore;
+
+#[async_trait]
+impl SyncStore for SqliteStorage {
+    async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch> {
+        self.read(move |conn| {
+            let tech = technician.to_string();
+            let cursor: i64 = conn.query_row(
+                "SELECT value FROM counters WHERE name = 'job_change'",
+                [],
+                |row| row.get(0),
+            )?;
+            let jobs = collect(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = ?1 AND change_seq > ?2
+                     ORDER BY change_seq"
+                ),
+                params![tech, since],
+                read_job,
+            )?
+            .into_iter()
+            .map(|d| d.job)
+            .collect();
+            let removed = collect(
+                conn,
+                "SELECT job_id FROM job_assignments
+                 WHERE technician_id = ?1 AND unassigned_seq > ?2 ORDER BY unassigned_seq",
+                params![tech, since],
+                |row| id(&row.get::<_, String>(0)?),
+            )?;
+            let resolved = collect(
+                conn,
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE technician_id = ?1 AND resolved_seq > ?2 ORDER BY resolved_seq"
+                ),
+                params![tech, since],
+                read_conflict,
+            )?;
+            Ok(PullBatch {
+                cursor,
+                jobs,
+                removed,
+                resolved,
+            })
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        entries: &[PushEntry],
+        now: Timestamp,
+    ) -> HqResult<PushResponse> {
+        let device = device.clone();
+        let entries = entries.to_vec();
+        self.write(move |tx| push_in(tx, &device, &entries, now))
+            .await
+    }
+}
+
+fn push_in(
+    tx: &Transaction,
+    device: &DeviceAuth,
+    entries: &[PushEntry],
+    now: Timestamp,
+) -> HqResult<PushResponse> {
+    let device_key = device.id.to_string();
+    let tech_key = device.technician_id.to_string();
+    let now_text = ts(&now);
+    let (last_seq, revoked): (i64, Option<String>) = tx.query_row(
+        "SELECT last_seq, revoked_at FROM devices WHERE id = ?1",
+        [&device_key],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    rules::may_sync(revoked.is_some())?;
+    let fresh = rules::fresh(last_seq, entries)?;
+    // Ops up to this id were stored before the batch; the batch's own are
+    // replayed from memory rather than read back and parsed again.
+    let stored_through: i64 =
+        tx.query_row("SELECT COALESCE(MAX(id), 0) FROM ops", [], |row| row.get(0))?;
+
+    // Every job named in the batch: it must have been this technician's.
+    // Each is read once here; the batch changes only technician records.
+    let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
+    named.sort();
+    named.dedup();
+    let mut jobs = HashMap::with_capacity(named.len());
+    // The jobs a change would conflict on that have a conflict open already;
+    // the batch may open more.
+    let mut open = HashSet::new();
+    {
+        let mut ever = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM job_assignments WHERE job_id = ?1 AND technician_id = ?2)",
+        )?;
+        let mut has_open = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
+        )?;
+        for job in &named {
+            let ever_assigned = ever.query_row(params![job.to_string(), tech_key], |row| {
+                row.get::<_, bool>(0)
+            })?;
+            rules::may_write_job(*job, ever_assigned)?;
+            let dispatched = load_job(tx, &job.to_string())?
+                .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+            if rules::conflict_reason(&dispatched, device.technician_id).is_some()
+                && has_open.query_row([job.to_string()], |row| row.get::<_, bool>(0))?
+            {
+                open.insert(*job);
+            }
+            jobs.insert(*job, dispatched);
+        }
+    }
+
+    let mut insert_op = tx.prepare_cached(
+        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time,
+             visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    let mut insert_conflict = tx.prepare_cached(
+        "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut applied: BTreeMap<JobId, Vec<&PushEntry>> = BTreeMap::new();
+    for entry in fresh {
+        let op_key = entry.op_id.to_string();
+        let job_key = entry.job_id.to_string();
+        let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+        let device_time = ts(&entry.device_time);
+        let inserted = insert_op.execute(params![
+            op_key,
+            device_key,
+            entry.seq,
+            job_key,
+            entry.kind,
+            payload,
+            device_time,
+            now_text,
+            entry.visit
+        ])?;
+        if inserted == 0 {
+            continue; // this op_id was applied before (from another seq)
+        }
+        let job = &jobs[&entry.job_id];
+        if !rules::in_current_visit(&job.job, entry.visit) {
+            continue; // kept as evidence of an earlier visit, nothing more
+        }
+        applied.entry(entry.job_id).or_default().push(entry);
+        let open_on_job = open.contains(&entry.job_id);
+        if let Some(reason) = rules::conflict_to_open(job, device.technician_id, open_on_job) {
+            insert_conflict.execute(params![
+                ConflictId::new().to_string(),
+                job_key,
+                device_key,
+                tech_key,
+                enum_text(&reason),
+                op_key,
+                now_text
+            ])?;
+            open.insert(entry.job_id);
+        }
+    }
+    if let Some(last) = fresh.last() {
+        tx.execute(
+            "UPDATE devices SET last_seq = ?2 WHERE id = ?1",
+            params![device_key, last.seq],
+        )?;
+    }
+
+    // Receipts: recomputed for the jobs this batch changed.
+    let mut update_job = tx.prepare_cached(
+        "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
+    )?;
+    let mut earlier_ops = tx.prepare_cached(
+        "SELECT payload, device_time, visit FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
+    )?;
+    for (job_id, batch) in &applied {
+        let job = &jobs[job_id];
+        // Only the current visit's ops replay into the visit HQ holds.
+        let mut earlier = Vec::new();
+        for row in earlier_ops.query_map(params![job_id.to_string(), stored_through], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, u32>(2)?,
+            ))
+        })? {
+            let (payload, at, visit) = row?;
+            if rules::in_current_visit(&job.job, visit) {
+                earlier.push((payload, parse_ts(&at)?));
+            }
+        }
+        let mut visit = rules::rebuild_visit(
+            job.job.clone(),
+            earlier.iter().map(|(payload, at)| (payload.as_str(), *at)),
+        );
+        for entry in batch {
+            rules::replay(&mut visit, &entry.payload, entry.device_time);
+        }
+        let hash = rules::content_hash(&visit);
+        let status = rules::status_after_push(job, device.technician_id, &visit);
+        update_job.execute(params![
+            job_id.to_string(),
+            hash,
+            now_text,
+            enum_text(&status)
+        ])?;
+    }
+
+    let mut receipts = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut receipt_of =
+        tx.prepare_cached("SELECT content_hash, receipt_at FROM jobs WHERE id = ?1")?;
+    for job_id in &named {
+        let key = job_id.to_string();
+        let (hash, at): (Option<String>, Option<String>) =
+            receipt_of.query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        if let (Some(content_hash), Some(at)) = (hash, at) {
+            receipts.push(Receipt {
+                job_id: *job_id,
+                server_time: parse_ts(&at)?,
+                content_hash,
+            });
+        }
+        for (conflict, reason) in collect(
+            tx,
+            "SELECT id, reason FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL",
+            [&key],
+            |row| {
+                Ok((
+                    id::<ConflictId>(&row.get::<_, String>(0)?)?,
+                    enum_parse::<ConflictReason>(&row.get::<_, String>(1)?)?,
+                ))
+            },
+        )? {
+            conflicts.push(ConflictNotice {
+                conflict_id: conflict,
+                job_id: *job_id,
+                reason,
+            });
+        }
+    }
+    let applied_through_seq = fresh.last().map(|e| e.seq).unwrap_or(last_seq);
+    Ok(PushResponse {
+        applied_through_seq,
+        receipts,
+        conflicts,
+    })
+}
