@@ -11,9 +11,12 @@ use axum::response::IntoResponse;
 use axum::Json;
 use doorstep_core::Lang;
 use doorstep_hq::{router, system_clock, Hq};
-use doorstep_store::Store;
+use doorstep_store::{Store, StoreKey};
 use doorstep_sync::{enroll, sync_once, Enrollment, HqClient, SyncError, SyncSummary};
+
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
 /// A private certificate authority and a certificate it issued for
 /// `localhost`, as an operator running HQ on its own network would have.
@@ -75,7 +78,7 @@ async fn start_hq_over_tls(pki: &Pki) -> (Hq, tempfile::TempDir, String, String)
 
 fn app_store() -> (tempfile::TempDir, Mutex<Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("app.sqlite3")).unwrap();
+    let store = Store::open(&dir.path().join("app.sqlite3"), &KEY).unwrap();
     (dir, Mutex::new(store))
 }
 
