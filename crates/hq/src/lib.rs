@@ -7,7 +7,8 @@
 //! then storage; the only holder of the storage handle) -> `storage` (one
 //! trait per concern, one implementation per backend, each method one
 //! transaction). Beside them: `rules` (every decision about HQ's data, pure),
-//! `records` (the data HQ holds) and `dto` (request and response bodies).
+//! `records` (the data HQ holds), `dto` (request and response bodies) and
+//! `time_range` (the years a time may be in).
 
 pub mod admin;
 pub mod api;
@@ -19,6 +20,7 @@ pub mod records;
 pub mod rules;
 pub mod service;
 pub mod storage;
+pub mod time_range;
 
 pub use api::router;
 pub use error::{HqError, HqResult};

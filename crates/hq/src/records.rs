@@ -66,6 +66,9 @@ pub struct DispatchedJob {
 pub struct StoredOp {
     pub op_id: Uuid,
     pub device_id: DeviceId,
+    /// The technician the device belongs to: only the ops of the technician
+    /// the job is assigned to count in the visit HQ holds.
+    pub technician_id: TechnicianId,
     pub seq: i64,
     pub job_id: JobId,
     pub kind: String,
@@ -229,6 +232,7 @@ mod tests {
             visit,
             op_id: Uuid::now_v7(),
             device_id: DeviceId::default(),
+            technician_id: TechnicianId::default(),
             seq: n,
             job_id: JobId::default(),
             kind: change.kind().to_string(),

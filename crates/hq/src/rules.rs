@@ -13,6 +13,13 @@
 //!   job's current visit, in the order it applied them (`current_visit_ops`,
 //!   `rebuild_visit`), and the receipt is the service form's hash of it: the
 //!   same bytes the app signs.
+//! - Only the ops of the technician the job is assigned to now count in
+//!   that visit (`counts_in_visit`): after a reassignment, the previous
+//!   technician's changes are kept as evidence (and open a conflict) but
+//!   stay out of the new technician's visit and receipt, which are what the
+//!   new technician's app holds and signs; accepting the previous
+//!   technician's completion hands the job back (`handed_back`), and their
+//!   ops count again.
 //! - Visits: a job the technician rescheduled and a dispatcher re-books
 //!   starts its next visit (`visit_after_rebooking`), with no receipt until
 //!   its own changes come (`keeps_receipt`). Every op carries the visit it
@@ -186,14 +193,21 @@ pub fn in_current_visit(job: &Job, op_visit: u32) -> bool {
     op_visit == job.visit
 }
 
-/// The ops of the job's current visit, in applied order, as `rebuild_visit`
-/// takes them.
+/// Whether an op counts in the visit HQ holds: made in the job's current
+/// visit by a device of the technician the job is assigned to now. The
+/// others are kept as evidence only.
+pub fn counts_in_visit(job: &DispatchedJob, op_visit: u32, op_technician: TechnicianId) -> bool {
+    in_current_visit(&job.job, op_visit) && job.technician_id == Some(op_technician)
+}
+
+/// The ops that count in the job's visit (`counts_in_visit`), in applied
+/// order, as `rebuild_visit` takes them.
 pub fn current_visit_ops<'a>(
-    job: &'a Job,
+    job: &'a DispatchedJob,
     ops: &'a [StoredOp],
 ) -> impl Iterator<Item = (&'a str, Timestamp)> + 'a {
     ops.iter()
-        .filter(|op| in_current_visit(job, op.visit))
+        .filter(|op| counts_in_visit(job, op.visit, op.technician_id))
         .map(|op| (op.payload.as_str(), op.device_time))
 }
 
@@ -206,16 +220,24 @@ pub fn may_resolve(conflict: &Conflict) -> Result<(), Refusal> {
     }
 }
 
+/// The job as accepting a completion hands it back: to the technician who
+/// raised the conflict, so their ops count in its visit again.
+pub fn handed_back(job: &DispatchedJob, conflict: &Conflict) -> DispatchedJob {
+    let mut next = job.clone();
+    next.technician_id = Some(conflict.technician_id);
+    next
+}
+
 /// Accepting a technician's completion: the job goes back to the technician
 /// who raised the conflict, with the status their records give it (`visit`
-/// is the current visit rebuilt, so an earlier visit's ops do not count).
+/// is the current visit rebuilt for the job `handed_back`, so their ops
+/// count and an earlier visit's do not). Its receipt is that visit's hash.
 pub fn accept_completion(
     job: &DispatchedJob,
     conflict: &Conflict,
     visit: &VisitRecord,
 ) -> DispatchedJob {
-    let mut next = job.clone();
-    next.technician_id = Some(conflict.technician_id);
+    let mut next = handed_back(job, conflict);
     next.job.status = visit.job.status;
     next
 }
@@ -581,6 +603,7 @@ mod tests {
         StoredOp {
             op_id: uuid::Uuid::now_v7(),
             device_id: DeviceId::new(),
+            technician_id: TechnicianId::new(),
             seq: n,
             job_id: JobId::new(),
             kind: change.kind().to_string(),
@@ -648,18 +671,45 @@ mod tests {
     }
 
     #[test]
+    fn only_the_assigned_technicians_ops_count_in_the_visit() {
+        let (a, b) = (TechnicianId::new(), TechnicianId::new());
+        let reassigned = job(JobStatus::InProgress, Some(b));
+        assert!(
+            counts_in_visit(&reassigned, 1, b),
+            "the new technician's ops make up the visit"
+        );
+        assert!(
+            !counts_in_visit(&reassigned, 1, a),
+            "the previous technician's ops are evidence, not part of the new one's visit"
+        );
+        assert!(
+            !counts_in_visit(&reassigned, 2, b),
+            "an op of another visit never counts"
+        );
+        let back = handed_back(&reassigned, &conflict(a, false));
+        assert!(
+            counts_in_visit(&back, 1, a) && !counts_in_visit(&back, 1, b),
+            "accepting A's completion makes the visit A's again"
+        );
+    }
+
+    #[test]
     fn the_current_visit_replays_only_its_own_ops() {
+        let tech = TechnicianId::new();
         let ops = [
             op_in(1, 1, Change::SetStep(Step::Visit)),
             op_in(1, 2, reschedule()),
             op_in(2, 3, Change::SetStep(Step::Operate)),
             // Opened on the laptop before it heard of the re-booking.
             op_in(1, 4, Change::SetStep(Step::Phone)),
-        ];
-        let tech = TechnicianId::new();
+        ]
+        .map(|op| StoredOp {
+            technician_id: tech,
+            ..op
+        });
         let current = in_visit(&job(JobStatus::Scheduled, Some(tech)), 2);
         assert!(in_current_visit(&current.job, 2) && !in_current_visit(&current.job, 1));
-        let visit = rebuild_visit(current.job.clone(), current_visit_ops(&current.job, &ops));
+        let visit = rebuild_visit(current.job.clone(), current_visit_ops(&current, &ops));
         assert_eq!(
             status_after_push(&current, tech, &visit),
             JobStatus::Scheduled,

@@ -1297,3 +1297,227 @@ async fn sync_over_a_real_listener() {
     );
     server.abort();
 }
+
+/// A CSV upload as the logged-in dispatcher, under the expected header.
+fn csv_import(api: &Api, rows: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/jobs/import")
+        .header("cookie", format!("doorstep_session={}", api.session))
+        .header("content-type", "text/csv")
+        .body(Body::from(format!(
+            "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician\n{rows}"
+        )))
+        .unwrap()
+}
+
+/// A refusal that names the field and the years HQ accepts.
+fn assert_out_of_range(reply: &Reply, status: StatusCode, code: &str, field: &str, why: &str) {
+    assert_error(reply, status, code, why);
+    let message = reply.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(field) && message.contains("2000 to 2100"),
+        "{why}: the message must name {field} and the accepted years: {message}"
+    );
+}
+
+#[tokio::test]
+async fn times_outside_2000_to_2100_are_refused_where_they_enter() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = api.job(&a).await;
+
+    // The dispatcher's job: created, imported, re-booked.
+    for (start, end) in [
+        ("2101-01-01T09:00:00Z", "2101-01-01T10:00:00Z"),
+        ("1999-12-31T09:00:00Z", "2026-12-01T10:00:00Z"),
+    ] {
+        let created = api
+            .console(
+                Method::POST,
+                "/api/v1/jobs",
+                Some(json!({
+                    "customer_name": "王女士", "phone": "13800000000", "address": "福州",
+                    "job_type": "fault", "sub_case": "indoor",
+                    "window_start": start, "window_end": end,
+                    "technician_id": a.id,
+                })),
+            )
+            .await;
+        assert_out_of_range(
+            &created,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "window_start",
+            "a job window outside the years HQ accepts is refused",
+        );
+    }
+    let far = api
+        .console(
+            Method::POST,
+            "/api/v1/jobs",
+            Some(json!({
+                "customer_name": "王女士", "phone": "13800000000", "address": "福州",
+                "job_type": "fault", "sub_case": "indoor",
+                "window_start": at(60), "window_end": at(120),
+                "earlier_visits": [{"date": "2101-01-01", "summary": "?"}],
+            })),
+        )
+        .await;
+    assert_out_of_range(
+        &far,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        "earlier_visits",
+        "an earlier visit's date is checked too",
+    );
+    let imported = api
+        .raw(csv_import(
+            &api,
+            "王,1380,福州,fault,indoor,,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,A\n\
+             李,1381,厦门,fault,indoor,,2026-12-01T09:00:00+08:00,2101-12-01T10:00:00+08:00,A\n",
+        ))
+        .await;
+    assert_error(
+        &imported,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "import_invalid",
+        "a CSV row out of range refuses the import",
+    );
+    assert_eq!(imported.body["errors"][0]["row"], 2, "the bad row is named");
+    let message = imported.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("window_end") && message.contains("2000 to 2100"),
+        "the row's message names the field and the accepted years: {message}"
+    );
+    let rebooked = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/reschedule"),
+            Some(json!({"window_start": "9999-12-31T00:00:00Z", "window_end": "9999-12-31T01:00:00Z"})),
+        )
+        .await;
+    assert_out_of_range(
+        &rebooked,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "time_out_of_range",
+        "window_start",
+        "re-booking into year 9999 is refused",
+    );
+
+    // The board's date: in range, or a 400 (never a panic or a 500).
+    for date in [
+        "2101-01-01",
+        "%2B262142-12-31",
+        "+262142-12-31",
+        "-262143-01-01",
+    ] {
+        let board = api
+            .console(
+                Method::GET,
+                &format!("/api/v1/board?date={date}&utc_offset_minutes=480"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            board.status,
+            StatusCode::BAD_REQUEST,
+            "board date {date} is refused as a bad request: {:?}",
+            board.body
+        );
+    }
+    let board = api
+        .console(
+            Method::GET,
+            "/api/v1/board?date=2101-01-01&utc_offset_minutes=0",
+            None,
+        )
+        .await;
+    assert_out_of_range(
+        &board,
+        StatusCode::BAD_REQUEST,
+        "time_out_of_range",
+        "date",
+        "a board date outside the years HQ accepts",
+    );
+
+    // The device: an op's time, and the times HQ computes with inside it.
+    let job = job_id(&job);
+    let mut late_clock = entry(1, job, kit());
+    late_clock.device_time = "2101-01-01T00:00:00Z".parse().unwrap();
+    let arrival = Change::SaveArrival(doorstep_core::Arrival {
+        arrived_at: Some("1970-01-01T00:00:00Z".parse().unwrap()),
+        knock_started_at: None,
+        door_answered: true,
+        badge_shown: true,
+        fault_point_verified: true,
+        service_form_left: true,
+    });
+    let reschedule = Change::Reschedule(doorstep_core::Reschedule {
+        reason: doorstep_core::RescheduleReason::NeedsSupport,
+        note: "ladder".into(),
+        new_start: "2200-01-01T00:00:00Z".parse().unwrap(),
+        new_end: "2200-01-01T01:00:00Z".parse().unwrap(),
+    });
+    for (pushed, field) in [
+        (late_clock, "device_time"),
+        (entry(1, job, arrival), "arrived_at"),
+        (entry(1, job, reschedule), "new_start"),
+    ] {
+        let reply = api
+            .device(
+                &dev.token,
+                Method::POST,
+                "/api/v1/sync/push",
+                Some(push_body(&dev, vec![pushed])),
+            )
+            .await;
+        assert_out_of_range(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "time_out_of_range",
+            field,
+            "a device time outside the years HQ accepts is refused",
+        );
+    }
+    let pulled = api
+        .device(&dev.token, Method::GET, "/api/v1/sync/jobs", None)
+        .await;
+    assert_eq!(
+        pulled.status,
+        StatusCode::OK,
+        "nothing refused entered HQ, so the technician's pull still works: {:?}",
+        pulled.body
+    );
+}
+
+#[tokio::test]
+async fn csv_import_refuses_a_name_two_technicians_share() {
+    let api = Api::new().await;
+    let first = api.technician("林").await;
+    api.technician("林").await;
+    let row = |technician: &str| {
+        format!("王,1380,福州,fault,indoor,,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,{technician}\n")
+    };
+    let shared = api.raw(csv_import(&api, &row("林"))).await;
+    assert_error(
+        &shared,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "import_invalid",
+        "a shared name cannot say which technician is meant",
+    );
+    assert_eq!(shared.body["errors"][0]["row"], 1, "the row is named");
+    let message = shared.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than one") && message.contains("林"),
+        "the message says the name is shared: {message}"
+    );
+    let by_id = api.raw(csv_import(&api, &row(&first.id.to_string()))).await;
+    assert_eq!(
+        by_id.status,
+        StatusCode::CREATED,
+        "the technician's id still picks one of them: {:?}",
+        by_id.body
+    );
+}

@@ -720,6 +720,117 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
         .any(|r| r.visit == 1 && r.record_key == "reschedule"));
 }
 
+/// What a technician's app holds after applying `changes` to its copy of
+/// the job, the first at minute `from`: the receipt hash it expects.
+fn apps_hash(job: &doorstep_core::Job, from: i64, changes: &[Change]) -> String {
+    let mut visit = VisitRecord::new(job.clone());
+    for (i, change) in changes.iter().enumerate() {
+        change.apply(&mut visit, at(from + i as i64)).unwrap();
+    }
+    ServiceForm::from_visit(&visit).content_hash()
+}
+
+/// After a reassignment the previous technician's changes are evidence:
+/// kept, a conflict, but not in the new technician's visit or receipt;
+/// accepting their completion makes the visit theirs again.
+async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage>) {
+    let (a, device_a) = enrolled(&storage, "A").await;
+    let (b, device_b) = enrolled(&storage, "B").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    let id = job.job.id;
+    storage
+        .push(&device_a, &[entry(1, id, kit())], at(1))
+        .await
+        .unwrap();
+    storage
+        .change_job(id, DispatchChange::Assign(b))
+        .await
+        .unwrap();
+    let late = storage
+        .push(
+            &device_a,
+            &[entry(2, id, work("A, after the job left"))],
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        late.conflicts.first().map(|c| c.reason),
+        Some(ConflictReason::Reassigned),
+        "the previous technician's later change is a conflict"
+    );
+
+    let handed_out = storage.pull(b, 0).await.unwrap().jobs;
+    assert_eq!(handed_out.len(), 1, "B's pull brings the job");
+    let changes_b = [kit(), work("B fixed it")];
+    let batch: Vec<_> = changes_b
+        .iter()
+        .enumerate()
+        .map(|(i, c)| entry(i as i64 + 1, id, c.clone()))
+        .collect();
+    let pushed = storage.push(&device_b, &batch, at(10)).await.unwrap();
+    let expected_b = apps_hash(&handed_out[0], 1, &changes_b);
+    assert_eq!(
+        pushed.receipts[0].content_hash, expected_b,
+        "B's receipt is the hash of B's visit alone, as B's app signs it"
+    );
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert_eq!(
+        records.receipt.map(|r| r.content_hash),
+        Some(expected_b.clone()),
+        "HQ holds B's visit's receipt"
+    );
+    assert_eq!(records.ops.len(), 4, "A's changes are kept as evidence");
+
+    // A later change of A moves neither B's receipt nor the job's status.
+    let again = storage
+        .push(
+            &device_a,
+            &[entry(3, id, work("A, second thought"))],
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.receipts[0].content_hash, expected_b,
+        "A's later change stays out of B's receipt"
+    );
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    assert_eq!(
+        (records.dispatch.technician_id, records.dispatch.job.status),
+        (Some(b), JobStatus::InProgress),
+        "the job stays B's, as B's visit left it"
+    );
+
+    let conflict = late.conflicts[0].conflict_id;
+    storage
+        .resolve_conflict(
+            conflict,
+            Resolution::AcceptCompletion,
+            "A did it",
+            "d",
+            at(30),
+        )
+        .await
+        .unwrap();
+    let records = storage.job_records(id).await.unwrap().unwrap();
+    let changes_a = [
+        kit(),
+        work("A, after the job left"),
+        work("A, second thought"),
+    ];
+    assert_eq!(
+        (records.dispatch.technician_id, records.dispatch.job.status),
+        (Some(a), JobStatus::InProgress),
+        "accepting A's work hands the job back, with the status A's changes give it"
+    );
+    assert_eq!(
+        records.receipt.map(|r| r.content_hash),
+        Some(apps_hash(&job.job, 1, &changes_a)),
+        "and the receipt is A's visit's hash"
+    );
+}
+
 /// Cancelled and completed jobs are final: no dispatch change applies, and
 /// a refused change leaves the job and the pull cursor as they were.
 async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
@@ -813,4 +924,5 @@ conformance!(
     create_jobs_is_all_or_nothing,
     a_cancelled_or_completed_job_is_final,
     a_re_booked_job_starts_its_next_visit,
+    a_reassigned_jobs_visit_is_the_new_technicians,
 );

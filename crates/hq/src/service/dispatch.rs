@@ -16,6 +16,7 @@ use crate::rules;
 use crate::storage::{
     day_range, enum_text, Conflict, DispatchChange, DispatchedJob, DispatcherSession, Resolution,
 };
+use crate::time_range;
 
 pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
     check_text("customer_name", &job.customer_name, SHORT_TEXT_MAX, true)?;
@@ -27,6 +28,11 @@ pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
         LONG_TEXT_MAX,
         false,
     )?;
+    time_range::check_time("window_start", job.window_start)?;
+    time_range::check_time("window_end", job.window_end)?;
+    for earlier in &job.earlier_visits {
+        time_range::check_date("earlier_visits.date", earlier.date)?;
+    }
     if job.window_end <= job.window_start {
         return Err("window_end must be after window_start".into());
     }
@@ -96,6 +102,10 @@ impl Hq {
         start: Timestamp,
         end: Timestamp,
     ) -> HqResult<DispatchedJob> {
+        for (field, time) in [("window_start", start), ("window_end", end)] {
+            time_range::check_time(field, time)
+                .map_err(|m| HqError::invalid("time_out_of_range", m))?;
+        }
         if end <= start {
             return Err(HqError::invalid(
                 "bad_window",
@@ -114,7 +124,10 @@ impl Hq {
                 "utc_offset_minutes is between -840 and 840",
             ));
         }
-        let (from, to) = day_range(date, utc_offset_minutes);
+        time_range::check_date("date", date)
+            .map_err(|m| HqError::bad_request("time_out_of_range", m))?;
+        let (from, to) = day_range(date, utc_offset_minutes)
+            .ok_or_else(|| HqError::bad_request("time_out_of_range", "date: off the calendar"))?;
         let jobs = self.storage.jobs_between(from, to).await?;
         let technicians = self.storage.technicians().await?;
         let mut columns: Vec<BoardColumn> = technicians
@@ -155,7 +168,7 @@ impl Hq {
         };
         let mut visit = rules::rebuild_visit(
             records.dispatch.job.clone(),
-            rules::current_visit_ops(&records.dispatch.job, &records.ops),
+            rules::current_visit_ops(&records.dispatch, &records.ops),
         );
         // Show HQ's dispatch status (cancelled stays cancelled on the console).
         visit.job.status = records.dispatch.job.status;

@@ -1,6 +1,6 @@
 //! Jobs in bulk: a dispatcher's CSV file, all rows or none.
 
-use doorstep_core::wire::{RowError, TechnicianRef};
+use doorstep_core::wire::{RowError, TechnicianId, TechnicianRef};
 
 use super::dispatch::{check_new_job, job_from};
 use super::Hq;
@@ -11,6 +11,22 @@ use crate::storage::DispatchedJob;
 fn parse_enum<T: serde::de::DeserializeOwned>(name: &str, text: String) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(text.clone()))
         .map_err(|_| format!("{name}: unknown value '{text}'"))
+}
+
+/// The technician a row's `technician` cell names: by id, or by a name
+/// exactly one technician has (a name two share would be a guess).
+fn technician_named(technicians: &[TechnicianRef], cell: &str) -> Result<TechnicianId, String> {
+    if let Some(by_id) = technicians.iter().find(|t| t.id.to_string() == cell) {
+        return Ok(by_id.id);
+    }
+    let mut named = technicians.iter().filter(|t| t.name == cell);
+    match (named.next(), named.next()) {
+        (Some(only), None) => Ok(only.id),
+        (None, _) => Err(format!("technician: no technician '{cell}'")),
+        (Some(_), Some(_)) => Err(format!(
+            "technician: more than one technician is named '{cell}'; give the technician's id"
+        )),
+    }
 }
 
 impl Hq {
@@ -92,13 +108,7 @@ impl Hq {
         let technician_id = if technician.is_empty() {
             None
         } else {
-            Some(
-                technicians
-                    .iter()
-                    .find(|t| t.id.to_string() == technician || t.name == technician)
-                    .map(|t| t.id)
-                    .ok_or_else(|| format!("technician: no technician '{technician}'"))?,
-            )
+            Some(technician_named(technicians, &technician)?)
         };
         let new = NewJob {
             customer_name: field(0),

@@ -11,6 +11,7 @@ use super::Hq;
 use crate::error::{HqError, HqResult};
 use crate::rules;
 use crate::storage::DeviceAuth;
+use crate::time_range;
 
 fn parse_cursor(since: Option<&str>) -> HqResult<i64> {
     match since {
@@ -66,6 +67,13 @@ impl Hq {
                 "device_mismatch",
                 "device_id is not the device this token belongs to",
             ));
+        }
+        for entry in &request.entries {
+            time_range::check_time("device_time", entry.device_time)
+                .and_then(|()| time_range::check_change(&entry.payload))
+                .map_err(|m| {
+                    HqError::invalid("time_out_of_range", format!("entry {}: {m}", entry.seq))
+                })?;
         }
         let entries = rules::prepare(request.entries)?;
         self.storage.push(device, &entries, self.now()).await

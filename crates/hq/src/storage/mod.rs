@@ -153,12 +153,12 @@ pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Storage>> {
     }
 }
 
-/// The day `date` in the zone `offset_minutes` east of UTC, as a UTC range.
-pub fn day_range(date: NaiveDate, offset_minutes: i32) -> (Timestamp, Timestamp) {
+/// The day `date` in the zone `offset_minutes` east of UTC, as a UTC range;
+/// None where it falls off the calendar chrono can count.
+pub fn day_range(date: NaiveDate, offset_minutes: i32) -> Option<(Timestamp, Timestamp)> {
     let start = date
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
+        .and_hms_opt(0, 0, 0)?
         .and_utc()
-        - chrono::Duration::minutes(offset_minutes as i64);
-    (start, start + chrono::Duration::days(1))
+        .checked_sub_signed(chrono::Duration::minutes(offset_minutes.into()))?;
+    Some((start, start.checked_add_signed(chrono::Duration::days(1))?))
 }

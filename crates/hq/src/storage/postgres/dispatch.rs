@@ -7,8 +7,8 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
 use doorstep_core::{JobId, Timestamp};
 
 use super::rows::{
-    job_ops, load_job, next_change, read_conflict, read_job, rebuilt_visit, visit_to_sql,
-    CONFLICT_COLUMNS, JOB_COLUMNS,
+    job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
+    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -67,6 +67,9 @@ impl DispatchStore for PostgresStorage {
         let tx = client.transaction().await?;
         // Take the counter first: dispatch writes commit in counter order.
         let seq = next_change(&tx).await?;
+        // The job's row lock, as a push takes it: no push writes the job
+        // back from a read older than this change.
+        lock_jobs(&tx, &[job.0]).await?;
         let current = load_job(&tx, job)
             .await?
             .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
@@ -186,12 +189,18 @@ impl DispatchStore for PostgresStorage {
         rules::may_resolve(&found)?;
         let seq = next_change(&tx).await?;
         if resolution == Resolution::AcceptCompletion {
+            lock_jobs(&tx, &[found.job_id.0]).await?;
             let job = load_job(&tx, found.job_id)
                 .await?
                 .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
-            let visit = rebuilt_visit(&tx, &job).await?;
+            let visit = rebuilt_visit(&tx, &rules::handed_back(&job, &found)).await?;
             let accepted = rules::accept_completion(&job, &found, &visit);
             store_dispatch(&tx, &job, &accepted, seq).await?;
+            tx.execute(
+                "UPDATE jobs SET content_hash = $2, receipt_at = $3 WHERE id = $1",
+                &[&found.job_id.0, &rules::content_hash(&visit), &now],
+            )
+            .await?;
         }
         tx.execute(
             "UPDATE conflicts SET resolved_at = $2, resolution = $3, note = $4, resolved_by = $5,

@@ -14,7 +14,8 @@ use futures_util::future::try_join_all;
 use uuid::Uuid;
 
 use super::rows::{
-    load_job, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
+    load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
+    JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -116,6 +117,10 @@ async fn push_in<C: GenericClient>(
     named.sort();
     named.dedup();
     let named_ids: Vec<Uuid> = named.iter().map(|j| j.0).collect();
+    // Locked before they are read: a dispatcher's change to one of them
+    // waits for this push, so the push never writes a job back over a
+    // change committed after it read the job.
+    lock_jobs(tx, &named_ids).await?;
     let allowed: Vec<Uuid> = tx
         .query(
             "SELECT job_id FROM job_assignments WHERE job_id = ANY($1) AND technician_id = $2",

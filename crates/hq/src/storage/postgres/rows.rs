@@ -100,6 +100,20 @@ pub(super) async fn load_job<C: GenericClient>(
         .transpose()
 }
 
+/// Locks the jobs' rows until the transaction ends, in id order so two
+/// transactions locking overlapping sets cannot deadlock. A push and a
+/// dispatcher's change to the same job take this lock before they read it,
+/// so neither writes back a job the other changed since it read.
+pub(super) async fn lock_jobs<C: GenericClient>(client: &C, jobs: &[Uuid]) -> HqResult<()> {
+    client
+        .query(
+            "SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&jobs],
+        )
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
     Ok(client
         .query_one(
@@ -113,8 +127,10 @@ pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
 pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
     client
         .query(
-            "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
-             FROM ops WHERE job_id = $1 ORDER BY id",
+            "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
+                 o.server_time, o.visit, d.technician_id
+             FROM ops o JOIN devices d ON d.id = o.device_id
+             WHERE o.job_id = $1 ORDER BY o.id",
             &[&job.0],
         )
         .await?
@@ -130,6 +146,7 @@ pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResul
                 device_time: row.try_get(6)?,
                 server_time: row.try_get(7)?,
                 visit: visit_from_sql(row.try_get(8)?)?,
+                technician_id: TechnicianId(row.try_get(9)?),
             })
         })
         .collect()
@@ -143,6 +160,6 @@ pub(super) async fn rebuilt_visit<C: GenericClient>(
     let ops = job_ops(client, job.job.id).await?;
     Ok(rules::rebuild_visit(
         job.job.clone(),
-        rules::current_visit_ops(&job.job, &ops),
+        rules::current_visit_ops(job, &ops),
     ))
 }

@@ -160,12 +160,20 @@ impl DispatchStore for SqliteStorage {
             if resolution == Resolution::AcceptCompletion {
                 let job = load_job(tx, &found.job_id.to_string())?
                     .ok_or_else(|| HqError::NotFound(format!("job {}", found.job_id)))?;
-                let visit = rebuilt_visit(tx, &job)?;
+                let visit = rebuilt_visit(tx, &rules::handed_back(&job, &found))?;
                 store_dispatch(
                     tx,
                     &job,
                     &rules::accept_completion(&job, &found, &visit),
                     seq,
+                )?;
+                tx.execute(
+                    "UPDATE jobs SET content_hash = ?2, receipt_at = ?3 WHERE id = ?1",
+                    params![
+                        found.job_id.to_string(),
+                        rules::content_hash(&visit),
+                        ts(&now)
+                    ],
                 )?;
             }
             // Every open conflict on the job is settled by the same decision.

@@ -195,21 +195,25 @@ fn push_in(
         "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
     )?;
     let mut earlier_ops = tx.prepare_cached(
-        "SELECT payload, device_time, visit FROM ops WHERE job_id = ?1 AND id <= ?2 ORDER BY id",
+        "SELECT o.payload, o.device_time, o.visit, d.technician_id
+         FROM ops o JOIN devices d ON d.id = o.device_id
+         WHERE o.job_id = ?1 AND o.id <= ?2 ORDER BY o.id",
     )?;
     for (job_id, batch) in &applied {
         let job = &jobs[job_id];
-        // Only the current visit's ops replay into the visit HQ holds.
+        // Only the ops that count (`counts_in_visit`) replay into the visit
+        // HQ holds.
         let mut earlier = Vec::new();
         for row in earlier_ops.query_map(params![job_id.to_string(), stored_through], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, u32>(2)?,
+                row.get::<_, String>(3)?,
             ))
         })? {
-            let (payload, at, visit) = row?;
-            if rules::in_current_visit(&job.job, visit) {
+            let (payload, at, visit, technician) = row?;
+            if rules::counts_in_visit(job, visit, id(&technician)?) {
                 earlier.push((payload, parse_ts(&at)?));
             }
         }
@@ -218,7 +222,9 @@ fn push_in(
             earlier.iter().map(|(payload, at)| (payload.as_str(), *at)),
         );
         for entry in batch {
-            rules::replay(&mut visit, &entry.payload, entry.device_time);
+            if rules::counts_in_visit(job, entry.visit, device.technician_id) {
+                rules::replay(&mut visit, &entry.payload, entry.device_time);
+            }
         }
         let hash = rules::content_hash(&visit);
         let status = rules::status_after_push(job, device.technician_id, &visit);

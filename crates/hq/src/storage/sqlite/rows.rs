@@ -130,8 +130,10 @@ pub(super) fn next_change(tx: &Transaction) -> HqResult<i64> {
 pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
     collect(
         conn,
-        "SELECT op_id, device_id, seq, job_id, kind, payload, device_time, server_time, visit
-         FROM ops WHERE job_id = ?1 ORDER BY id",
+        "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
+             o.server_time, o.visit, d.technician_id
+         FROM ops o JOIN devices d ON d.id = o.device_id
+         WHERE o.job_id = ?1 ORDER BY o.id",
         [job],
         |row| {
             Ok(StoredOp {
@@ -144,6 +146,7 @@ pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
                 device_time: parse_ts(&row.get::<_, String>(6)?)?,
                 server_time: parse_ts(&row.get::<_, String>(7)?)?,
                 visit: row.get(8)?,
+                technician_id: id(&row.get::<_, String>(9)?)?,
             })
         },
     )
@@ -154,6 +157,6 @@ pub(super) fn rebuilt_visit(conn: &Connection, job: &DispatchedJob) -> HqResult<
     let ops = job_ops(conn, &job.job.id.to_string())?;
     Ok(rules::rebuild_visit(
         job.job.clone(),
-        rules::current_visit_ops(&job.job, &ops),
+        rules::current_visit_ops(job, &ops),
     ))
 }
