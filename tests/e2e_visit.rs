@@ -127,6 +127,35 @@ async fn a_whole_visit_survives_a_restart() {
     app.stop().await;
 }
 
+/// The customer's MOT score is part of what they sign: changing it after
+/// signing must show the signature as needing to be redone.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn changing_the_mot_score_after_signing_asks_for_a_new_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(dir.path()).await;
+    open_first_job_today(&app).await;
+    app.click("step-evaluate").await;
+    app.click("mot-2").await;
+    app.wait_saved().await;
+    app.draw_signature().await;
+    app.click("signature-save").await;
+    app.find("signature-image").await;
+    assert!(
+        app.all("signature-invalid").await.is_empty(),
+        "a fresh signature covers the score the customer gave"
+    );
+
+    app.click("mot--1").await;
+    app.wait_saved().await;
+    app.find("signature-invalid").await;
+    assert!(
+        !app.all("signature-save").await.is_empty(),
+        "the pad is offered again, so the customer can sign what the form now says"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
 async fn sigkill_while_editing_loses_nothing_on_screen() {

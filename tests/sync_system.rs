@@ -213,7 +213,21 @@ async fn assert_hq_matches_app(hq: &Hq, store: &Mutex<Store>, ids: &[JobId]) {
         assert_eq!(
             receipt.content_hash,
             ServiceForm::from_visit(&visit).content_hash(),
-            "HQ's receipt hash is the hash of the form the customer signed"
+            "HQ's receipt hash is the hash of the form as the app holds it"
+        );
+        let signature = visit.signature.as_ref().unwrap();
+        assert_eq!(
+            receipt.content_hash, signature.signed_content_hash,
+            "HQ's replay rebuilt exactly the form and feedback the customer signed"
+        );
+        assert_eq!(
+            detail
+                .visit
+                .signature
+                .as_ref()
+                .map(|s| (&s.signed_content_hash, &s.png_hash)),
+            Some((&signature.signed_content_hash, &signature.png_hash)),
+            "HQ's replay accepted the genuine signature rather than skipping it"
         );
         for (hash, bytes) in blobs {
             let on_hq = hq.blob(&hash).await.expect("HQ holds every blob");

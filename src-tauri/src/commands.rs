@@ -122,6 +122,7 @@ pub async fn close_job(state: State<'_, AppState>) -> Result<()> {
     with_store(&state, |store, _| store.set_setting(LAST_JOB, None))
 }
 
+/// Any edit but a signature or a photo, which have their own commands.
 #[tauri::command]
 pub async fn apply_change(
     state: State<'_, AppState>,
@@ -132,6 +133,7 @@ pub async fn apply_change(
         let id = job_id
             .parse()
             .map_err(|_| StoreError::NotFound(job_id.clone()))?;
+        change.check_generic_edit()?;
         let visit = store.apply(id, &change, Utc::now())?;
         Ok(VisitView::new(visit, lang))
     })

@@ -6,13 +6,14 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::DomainError;
+use crate::error::{DomainError, OwnCommand};
 use crate::model::{
     Arrival, CallLog, Cleanup, Communicate, Departure, FeeLine, Feedback, JobStatus, KitCheck,
     Lead, Photo, RecordId, Replacement, Reschedule, Signature, Step, Timestamp, Validate,
     VisitRecord, Work,
 };
 use crate::rules;
+use crate::signature;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -61,6 +62,17 @@ impl Change {
             Change::Sign(_) => "sign",
             Change::Reschedule(_) => "reschedule",
             Change::Complete => "complete",
+        }
+    }
+
+    /// Refuses what may not come through the generic edit path. A signature
+    /// and a photo name blobs: they enter only through their own commands,
+    /// which check the image and store it with the change in one transaction.
+    pub fn check_generic_edit(&self) -> Result<(), DomainError> {
+        match self {
+            Change::Sign(_) => Err(DomainError::NeedsOwnCommand(OwnCommand::Sign)),
+            Change::AddPhoto(_) => Err(DomainError::NeedsOwnCommand(OwnCommand::AddPhoto)),
+            _ => Ok(()),
         }
     }
 
@@ -121,7 +133,10 @@ impl Change {
             Change::RemoveLead(id) => visit.leads.retain(|l| l.id != *id),
             Change::AddPhoto(photo) => upsert(&mut visit.photos, photo.clone(), |p| p.id),
             Change::RemovePhoto(id) => visit.photos.retain(|p| p.id != *id),
-            Change::Sign(signature) => visit.signature = Some(signature.clone()),
+            Change::Sign(signature) => {
+                signature::check_signs_current_form(visit, signature)?;
+                visit.signature = Some(signature.clone());
+            }
             Change::Reschedule(reschedule) => {
                 rules::check_reschedule(reschedule, now)?;
                 visit.reschedule = Some(reschedule.clone());

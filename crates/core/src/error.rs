@@ -57,6 +57,17 @@ pub enum DomainError {
     JobClosed,
     #[error("the reschedule slot must end after it starts and lie in the future")]
     BadSlot,
+    #[error("the signature was not made over the service form as it stands")]
+    SignatureMismatch,
+    #[error("{0:?} has its own command")]
+    NeedsOwnCommand(OwnCommand),
+}
+
+/// The changes that enter only through a command of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnCommand {
+    Sign,
+    AddPhoto,
 }
 
 impl DomainError {
@@ -73,6 +84,8 @@ impl DomainError {
             DomainError::Incomplete(_) => "incomplete",
             DomainError::JobClosed => "job_closed",
             DomainError::BadSlot => "bad_slot",
+            DomainError::SignatureMismatch => "signature_mismatch",
+            DomainError::NeedsOwnCommand(_) => "needs_own_command",
         }
     }
 
@@ -144,6 +157,22 @@ impl DomainError {
             (DomainError::BadSlot, Lang::Zh) => "新预约时间无效:结束须晚于开始,且在将来".into(),
             (DomainError::BadSlot, Lang::En) => {
                 "The new slot is invalid: it must end after it starts and lie in the future".into()
+            }
+            (DomainError::SignatureMismatch, Lang::Zh) => {
+                "签名与服务单当前内容不符,请客户阅读当前服务单后重新签名".into()
+            }
+            (DomainError::SignatureMismatch, Lang::En) => {
+                "The signature does not match the service form as it stands; ask the customer to read it and sign again".into()
+            }
+            (DomainError::NeedsOwnCommand(OwnCommand::Sign), Lang::Zh) => {
+                "签名只能由客户在签名板上签署后保存".into()
+            }
+            (DomainError::NeedsOwnCommand(OwnCommand::Sign), Lang::En) => {
+                "A signature can only be saved from the customer signing on the signature pad".into()
+            }
+            (DomainError::NeedsOwnCommand(OwnCommand::AddPhoto), Lang::Zh) => "照片只能通过“拍照 / 选择照片”添加".into(),
+            (DomainError::NeedsOwnCommand(OwnCommand::AddPhoto), Lang::En) => {
+                "A photo can only be added with \"Take / choose photo\"".into()
             }
         }
     }

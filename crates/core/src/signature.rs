@@ -1,21 +1,34 @@
 //! Binding a signature to what was signed.
 //!
-//! The customer signs the service form summary. Its canonical content is a
-//! fixed-order JSON document of exactly what the form shows; the signature
-//! stores that document's SHA-256. Any later edit to the form changes the hash,
-//! so the signature no longer matches and the UI asks for a new one.
+//! The customer signs the service form summary and their own feedback (MOT
+//! score and opinion). Its canonical content is a fixed-order JSON document
+//! of exactly that; the signature stores that document's SHA-256. Any later
+//! edit changes the hash, so the signature no longer matches and the UI asks
+//! for a new one.
+//!
+//! The document carries its layout's version (`form_version`). Version 1
+//! (before the feedback was part of it) is frozen in `FormV1`, so that
+//! signatures stores made under it stay valid until something version 1
+//! covered changes.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::error::DomainError;
 use crate::model::{
-    fees_total_fen, price_item, JobId, JobType, ReplacedItem, SubCase, VisitRecord,
+    fees_total_fen, price_item, JobId, JobType, ReplacedItem, Signature, SubCase, VisitRecord,
 };
 
-/// The service form (服务单) as the customer reads and signs it.
+/// The layout of the canonical content that signatures are made over now.
+/// Version 2 added the customer's MOT score and opinion.
+pub const FORM_VERSION: u32 = 2;
+
+/// The service form (服务单) as the customer reads and signs it, with their
+/// feedback.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ServiceForm {
+    pub form_version: u32,
     pub job_id: JobId,
     pub customer_name: String,
     pub address: String,
@@ -31,6 +44,31 @@ pub struct ServiceForm {
     pub replacements: Vec<ReplacementLine>,
     pub fees: Vec<FeeLineView>,
     pub total_fen: u64,
+    /// The customer's moment-of-truth score, -3 to +3.
+    pub mot: Option<i8>,
+    pub opinion: String,
+}
+
+/// Version 1 of the canonical content, frozen: what signatures made before
+/// form version 2 were hashed over (no version field, no feedback). Never
+/// change it, or those signatures turn invalid.
+#[derive(Serialize)]
+struct FormV1<'a> {
+    job_id: &'a JobId,
+    customer_name: &'a str,
+    address: &'a str,
+    job_type: &'a JobType,
+    sub_case: &'a SubCase,
+    fault_point: &'a str,
+    work_description: &'a str,
+    indoor: bool,
+    line_test: bool,
+    outdoor_line: bool,
+    replacement: bool,
+    drilling_wiring: bool,
+    replacements: &'a [ReplacementLine],
+    fees: &'a [FeeLineView],
+    total_fen: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -67,6 +105,7 @@ impl ServiceForm {
             })
             .collect();
         ServiceForm {
+            form_version: FORM_VERSION,
             job_id: visit.job.id,
             customer_name: visit.job.customer.name.clone(),
             address: visit.job.customer.address.clone(),
@@ -90,6 +129,8 @@ impl ServiceForm {
                 .collect(),
             fees,
             total_fen: fees_total_fen(&visit.fees),
+            mot: visit.feedback.mot,
+            opinion: visit.feedback.opinion.trim().to_string(),
         }
     }
 
@@ -102,6 +143,36 @@ impl ServiceForm {
     pub fn content_hash(&self) -> String {
         sha256_hex(&self.canonical_bytes())
     }
+
+    /// The hash a signature made under form version 1 holds for this form.
+    pub fn v1_content_hash(&self) -> String {
+        let v1 = FormV1 {
+            job_id: &self.job_id,
+            customer_name: &self.customer_name,
+            address: &self.address,
+            job_type: &self.job_type,
+            sub_case: &self.sub_case,
+            fault_point: &self.fault_point,
+            work_description: &self.work_description,
+            indoor: self.indoor,
+            line_test: self.line_test,
+            outdoor_line: self.outdoor_line,
+            replacement: self.replacement,
+            drilling_wiring: self.drilling_wiring,
+            replacements: &self.replacements,
+            fees: &self.fees,
+            total_fen: self.total_fen,
+        };
+        sha256_hex(&serde_json::to_vec(&v1).expect("a service form always serializes"))
+    }
+
+    /// Whether a signature holding `signed_hash` covers this form: it was
+    /// made over the form as it is now, or, made under version 1, over
+    /// everything version 1 shows as it is now (version 1 hashes never equal
+    /// version 2 ones: the bytes differ in the version field).
+    pub fn is_signed_by(&self, signed_hash: &str) -> bool {
+        signed_hash == self.content_hash() || signed_hash == self.v1_content_hash()
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -111,8 +182,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Whether the stored signature still covers the form as it is now.
 pub fn signature_is_valid(visit: &VisitRecord) -> bool {
     match &visit.signature {
-        Some(sig) => sig.signed_content_hash == ServiceForm::from_visit(visit).content_hash(),
+        Some(sig) => ServiceForm::from_visit(visit).is_signed_by(&sig.signed_content_hash),
         None => false,
+    }
+}
+
+/// A new signature must be made over the form as it stands, so no one can
+/// attach a signature to content the customer never saw.
+pub fn check_signs_current_form(
+    visit: &VisitRecord,
+    signature: &Signature,
+) -> Result<(), DomainError> {
+    if ServiceForm::from_visit(visit).is_signed_by(&signature.signed_content_hash) {
+        Ok(())
+    } else {
+        Err(DomainError::SignatureMismatch)
     }
 }
 

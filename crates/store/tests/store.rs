@@ -278,6 +278,71 @@ fn a_visit_round_trips_through_the_file() {
 }
 
 #[test]
+fn the_signed_feedback_binds_and_a_signature_over_another_form_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = open(&path);
+    let dispatched = job(
+        "郑志强",
+        "13905910001",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let now = at("2026-11-23T00:50:00Z");
+    let feedback = |mot| {
+        Change::SaveFeedback(Feedback {
+            mot: Some(mot),
+            opinion: "满意".into(),
+        })
+    };
+    store.apply(dispatched.id, &feedback(2), now).unwrap();
+    let png = CleanImage {
+        bytes: vec![0x89, b'P', b'N', b'G', 4, 5, 6],
+        width: 120,
+        height: 40,
+    };
+    let signed = store.sign(dispatched.id, &png, "[]", now).unwrap();
+    assert!(signature_is_valid(&signed), "signed over the stored form");
+
+    let rescored = store.apply(dispatched.id, &feedback(-2), now).unwrap();
+    assert!(
+        !signature_is_valid(&rescored),
+        "the customer signed a score of +2, not -2"
+    );
+    drop(store);
+    let mut store = open(&path);
+    assert!(
+        !signature_is_valid(&store.visit(dispatched.id).unwrap()),
+        "read back from the file, the signature is still outdated"
+    );
+
+    let queued = store.pending_outbox().unwrap().len();
+    let refused = store.apply(
+        dispatched.id,
+        &Change::Sign(signed.signature.clone().unwrap()),
+        now,
+    );
+    assert_eq!(
+        refused.unwrap_err().code(),
+        "signature_mismatch",
+        "an old signature cannot be put back over the changed score"
+    );
+    assert_eq!(
+        store.pending_outbox().unwrap().len(),
+        queued,
+        "a refused signature queues nothing"
+    );
+    assert_eq!(
+        store.visit(dispatched.id).unwrap(),
+        rescored,
+        "and changes nothing"
+    );
+}
+
+#[test]
 fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir.path().join("db"));

@@ -125,7 +125,9 @@ export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_s
 export interface FeeLineView {
   code: string; name_zh: string; name_en: string; quantity: number; unit_price_fen: number; line_total_fen: number;
 }
+/** What the customer signs: the form and their feedback, in layout `form_version`. */
 export interface ServiceForm {
+  form_version: number;
   job_id: Uuid;
   customer_name: string;
   address: string;
@@ -141,6 +143,8 @@ export interface ServiceForm {
   replacements: ReplacementLine[];
   fees: FeeLineView[];
   total_fen: number;
+  mot: number | null;
+  opinion: string;
 }
 
 export type PunctualityKind = 'early' | 'on_time' | 'tight' | 'late';
