@@ -14,4 +14,6 @@ pub use background::{background_loop, next_delay, SYNC_INTERVAL};
 pub use client::HqClient;
 pub use error::SyncError;
 pub use recovery::{refusal, Refusal};
-pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};
+pub use run::{
+    enroll, sync_once, sync_once_with_clock, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE,
+};
