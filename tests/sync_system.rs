@@ -22,7 +22,9 @@ use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::{PostgresStorage, Storage};
 use doorstep_hq::{router, system_clock, Hq};
 use doorstep_store::{Store, StoreKey};
-use doorstep_sync::{enroll, refusal, sync_once, Enrollment, SyncError, SyncSummary};
+use doorstep_sync::{
+    enroll, refusal, sync_once, sync_once_with_clock, Enrollment, SyncError, SyncSummary,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -1525,4 +1527,129 @@ async fn a_rescheduled_job_re_booked_by_a_dispatcher_is_worked_as_its_next_visit
         "HQ's receipt is for visit 2's own service form"
     );
     assert!(store.pending_outbox().unwrap().is_empty());
+}
+
+/// A change to a job HQ does not know sits between good changes: it never
+/// blocks them and is never dropped. Everything after it arrives, HQ keeps
+/// it as a conflict for a dispatcher, the app's summary names it, and the
+/// next sync has nothing left to send.
+#[tokio::test]
+async fn a_change_to_a_job_hq_does_not_know_is_kept_as_a_conflict_and_the_rest_goes_on() {
+    a_change_hq_cannot_apply_goes_on(start_hq().await).await;
+}
+
+#[tokio::test]
+async fn a_change_to_a_job_hq_does_not_know_is_kept_as_a_conflict_and_the_rest_goes_on_on_postgres()
+{
+    let Some((url, schema)) = postgres() else {
+        return;
+    };
+    let storage = PostgresStorage::connect(&url, Some(&schema)).await.unwrap();
+    a_change_hq_cannot_apply_goes_on(
+        start_hq_on(Arc::new(storage), tempfile::tempdir().unwrap()).await,
+    )
+    .await;
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
+async fn a_change_hq_cannot_apply_goes_on(world: World) {
+    let (_dir, store, ids) = enrolled_device(&world, 2).await;
+    // A job only the laptop holds (HQ never dispatched it, or lost it).
+    let mut stray = store.lock().unwrap().visit(ids[0]).unwrap().job;
+    stray.id = JobId::new();
+    store
+        .lock()
+        .unwrap()
+        .apply_dispatch(&wire::PullResponse {
+            cursor: "0".into(),
+            jobs: vec![stray.clone()],
+            removed: vec![],
+            outcomes: vec![],
+            server_time: None,
+        })
+        .unwrap();
+
+    complete_offline(&store, ids[0], 0);
+    store
+        .lock()
+        .unwrap()
+        .apply(stray.id, &Change::SetStep(Step::Visit), Utc::now())
+        .unwrap();
+    complete_offline(&store, ids[1], 1);
+
+    let summary = sync(&store).await.unwrap();
+    let refused: Vec<_> = summary
+        .conflicts
+        .iter()
+        .filter(|c| c.job_id == stray.id)
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "the summary names the change HQ could not apply: {summary:?}"
+    );
+    assert_eq!(refused[0].reason, wire::ConflictReason::UnknownJob);
+    assert!(
+        summary.not_sent.is_empty(),
+        "nothing is held back behind it: {summary:?}"
+    );
+    assert_eq!(
+        store.lock().unwrap().sync_counts().unwrap().pending_changes,
+        0,
+        "every change went up, the refused one too"
+    );
+    assert_hq_matches_app(&world.hq, &store, &ids).await;
+    let at_hq = world.hq.conflicts(true).await.unwrap();
+    assert!(
+        at_hq
+            .iter()
+            .any(|c| c.job_id == stray.id && c.reason == wire::ConflictReason::UnknownJob),
+        "HQ keeps the refused change for a dispatcher: {at_hq:?}"
+    );
+
+    let again = sync(&store).await.unwrap();
+    assert_eq!(
+        again.changes_pushed, 0,
+        "the refused change was delivered once and is not sent again: {again:?}"
+    );
+}
+
+/// A laptop whose clock is three days off either way: the sync measures it
+/// against HQ's clock, says so, and keeps the offset so punctuality is judged
+/// on HQ's clock. No sleeping: the laptop's clock is passed in.
+#[tokio::test]
+async fn a_laptop_clock_three_days_off_is_measured_and_warned_about() {
+    let world = start_hq().await;
+    let (_dir, store, _ids) = enrolled_device(&world, 1).await;
+    for days in [3, -3] {
+        let skew = Duration::days(days);
+        let laptop_clock = move || Utc::now() + skew;
+        let summary =
+            sync_once_with_clock(&store, &mut |_| {}, &AtomicBool::new(false), &laptop_clock)
+                .await
+                .unwrap();
+        let seen = summary
+            .clock_skew_seconds
+            .expect("a skew of days is reported for the sync view's warning");
+        assert!(
+            (seen - skew.num_seconds()).abs() < 60,
+            "the skew is measured against HQ's clock, sign included: {seen} for {days} days"
+        );
+        let offset = store.lock().unwrap().clock_offset().unwrap().unwrap();
+        assert_eq!(
+            offset.laptop_ahead_seconds, seen,
+            "the offset is kept for judging punctuality"
+        );
+        let stamped = Utc::now() + skew;
+        let corrected = clock::on_hq_clock(stamped, Some(&offset), stamped);
+        assert!(
+            (corrected - Utc::now()).num_seconds().abs() < 60,
+            "a time the laptop stamps reads as HQ's time"
+        );
+    }
+    let right = sync(&store).await.unwrap();
+    assert_eq!(
+        right.clock_skew_seconds, None,
+        "a clock set right raises no warning"
+    );
 }

@@ -6,7 +6,7 @@ use doorstep_core::change::Change;
 use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
-use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, PRICE_LIST};
+use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
 use doorstep_store::{JobFilter, JobSummary, Store, StoreError};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
@@ -98,6 +98,21 @@ pub async fn list_jobs(
     })
 }
 
+/// A visit as the UI shows it, punctuality judged on HQ's clock while the
+/// last sync's measurement of the laptop's clock is recent.
+fn visit_view(
+    store: &Store,
+    visit: VisitRecord,
+    lang: Lang,
+) -> std::result::Result<VisitView, StoreError> {
+    Ok(VisitView::new(
+        visit,
+        lang,
+        store.clock_offset()?.as_ref(),
+        Utc::now(),
+    ))
+}
+
 #[tauri::command]
 pub async fn open_job(state: State<'_, AppState>, job_id: String) -> Result<VisitView> {
     let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
@@ -105,7 +120,7 @@ pub async fn open_job(state: State<'_, AppState>, job_id: String) -> Result<Visi
     with_store(&state, |store, lang| {
         let visit = store.visit(id)?;
         store.set_setting(LAST_JOB, Some(&job_id))?;
-        Ok(VisitView::new(visit, lang))
+        visit_view(store, visit, lang)
     })
 }
 
@@ -135,7 +150,7 @@ pub async fn apply_change(
             .map_err(|_| StoreError::NotFound(job_id.clone()))?;
         change.check_generic_edit()?;
         let visit = store.apply(id, &change, Utc::now())?;
-        Ok(VisitView::new(visit, lang))
+        visit_view(store, visit, lang)
     })
 }
 
@@ -154,7 +169,7 @@ pub async fn save_signature(
     let clean = media::clean_signature(&png).map_err(|e| IpcError::domain(e, lang))?;
     with_store(&state, |store, lang| {
         let visit = store.sign(id, &clean, &strokes.to_string(), Utc::now())?;
-        Ok(VisitView::new(visit, lang))
+        visit_view(store, visit, lang)
     })
 }
 
@@ -192,7 +207,7 @@ pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> Resu
     let clean = media::clean_photo(&bytes).map_err(|e| IpcError::domain(e, lang))?;
     with_store(&state, |store, lang| {
         let visit = store.add_photo(id, kind, &clean, Utc::now())?;
-        Ok(VisitView::new(visit, lang))
+        visit_view(store, visit, lang)
     })
 }
 

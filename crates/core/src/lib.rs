@@ -7,6 +7,7 @@
 mod ids;
 
 pub mod change;
+pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod media;

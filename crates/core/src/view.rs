@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
+use crate::clock::{on_hq_clock, ClockOffset};
 use crate::error::Lang;
-use crate::model::VisitRecord;
+use crate::model::{Timestamp, VisitRecord};
 use crate::rules::{judge_arrival, missing_for_completion, Missing, Punctuality};
 use crate::signature::{signature_is_valid, ServiceForm};
 
@@ -24,7 +25,15 @@ pub struct VisitView {
 }
 
 impl VisitView {
-    pub fn new(visit: VisitRecord, lang: Lang) -> VisitView {
+    /// `clock` is the last measured offset of the laptop's clock from HQ's:
+    /// while it is recent (at `now`, on the laptop's clock), punctuality is
+    /// judged on HQ's clock.
+    pub fn new(
+        visit: VisitRecord,
+        lang: Lang,
+        clock: Option<&ClockOffset>,
+        now: Timestamp,
+    ) -> VisitView {
         let missing = if visit.job.status.is_closed() {
             Vec::new()
         } else {
@@ -43,7 +52,7 @@ impl VisitView {
             punctuality: visit
                 .arrival
                 .arrived_at
-                .map(|at| judge_arrival(at, visit.job.window_start)),
+                .map(|at| judge_arrival(on_hq_clock(at, clock, now), visit.job.window_start)),
             content_hash: service_form.content_hash(),
             service_form,
             visit,

@@ -44,7 +44,8 @@ pub struct ApiError {
     /// With `sequence_gap`: the seq HQ expects next from this device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seq: Option<i64>,
-    /// With `forbidden_job`: the job the device may not write.
+    /// With `forbidden_job` (an HQ before changes it cannot apply were kept
+    /// as conflicts): the job the device may not write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<JobId>,
     /// With `import_invalid`: what is wrong, row by row.
@@ -110,6 +111,11 @@ pub struct PullResponse {
     /// Absent from older HQs, which never send one.
     #[serde(default)]
     pub outcomes: Vec<ConflictOutcome>,
+    /// HQ's clock when it answered: the laptop measures its own against it.
+    /// Absent from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub server_time: Option<Timestamp>,
 }
 
 /// One outbox row, as the app stored it.
@@ -159,6 +165,11 @@ pub enum ConflictReason {
     Cancelled,
     /// HQ gave the job to another technician; the records were kept anyway.
     Reassigned,
+    /// HQ does not know the job; the change was kept apart, touching nothing.
+    UnknownJob,
+    /// The job was never this technician's; the change was kept apart,
+    /// touching nothing.
+    NotAssigned,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

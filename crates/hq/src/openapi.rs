@@ -69,7 +69,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/sync/jobs", "device", "Pull the technician's jobs changed since a cursor", "200",
         "Query `since=CURSOR` (omit for everything). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse"),
     route("POST", "/api/v1/sync/push", "device", "Push outbox entries", "200",
-        "409 `sequence_gap` with `expected_seq`; 403 `forbidden_job` with `job_id`; 422 `kind_mismatch`, `bad_seq`, `duplicate_seq`.").takes("PushRequest").returns("PushResponse"),
+        "409 `sequence_gap` with `expected_seq`; 422 `kind_mismatch`, `bad_seq`, `duplicate_seq`.").takes("PushRequest").returns("PushResponse"),
     route("POST", "/api/v1/blobs/missing", "device", "Which of these blobs HQ lacks", "200",
         "At most 10,000 hashes; answers lower-cased. 400 `bad_hash`; 413 `too_large`.").takes("BlobQuery").returns("MissingBlobs"),
     route("POST", "/api/v1/blobs", "device", "Upload many blobs in one transaction", "201",

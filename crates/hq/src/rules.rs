@@ -3,9 +3,12 @@
 //! what it returns, and pass a refusal up unchanged; the service calls the
 //! same rules where it checks before storage.
 //!
-//! - A push: seqs in order without holes (`fresh`), one op per op_id, and a
-//!   device writes only jobs ever assigned to its technician (`may_write_job`).
-//!   A revoked device syncs nothing (`may_sync`).
+//! - A push: seqs in order without holes (`fresh`), one op per op_id. A
+//!   device writes only jobs ever assigned to its technician: a change to a
+//!   job HQ does not know, or never gave this technician, is refused
+//!   (`refused_write`) yet kept, apart from the op log, with a conflict for a
+//!   dispatcher, and the batch goes on. A revoked device syncs nothing
+//!   (`may_sync`).
 //! - A write to a job HQ has since cancelled or reassigned is kept, and opens
 //!   a conflict unless one is open on the job already (`conflict_to_open`);
 //!   dispatch state is not touched (`status_after_push`).
@@ -52,8 +55,6 @@ pub enum Refusal {
     AlreadyResolved,
     UsernameTaken(String),
     JobExists(JobId),
-    /// The job was never assigned to the pushing device's technician.
-    ForbiddenJob(JobId),
     DeviceRevoked,
     /// The enrollment code is unknown, used or expired.
     InvalidCode,
@@ -72,11 +73,6 @@ impl From<Refusal> for HqError {
                 format!("a dispatcher named {username} exists"),
             ),
             Refusal::JobExists(job) => HqError::conflict("job_exists", format!("job {job} exists")),
-            Refusal::ForbiddenJob(job) => HqError::Forbidden {
-                code: "forbidden_job",
-                message: format!("job {job} is not one of this technician's jobs"),
-                job_id: Some(job),
-            },
             Refusal::DeviceRevoked => HqError::unauthorized(
                 "device_revoked",
                 "this device was revoked at HQ; enroll it again",
@@ -98,12 +94,18 @@ pub fn may_sync(revoked: bool) -> Result<(), Refusal> {
     }
 }
 
-/// A device writes only jobs that were ever assigned to its technician.
-pub fn may_write_job(job: JobId, ever_assigned: bool) -> Result<(), Refusal> {
-    if ever_assigned {
-        Ok(())
+/// Why HQ cannot apply a device's change to a job, if it cannot: a device
+/// writes only jobs HQ holds that were ever assigned to its technician. Such
+/// a change is not refused with the batch (that would hold back every change
+/// behind it for good): it is kept apart from the op log, where it touches
+/// no job, and a conflict with this reason tells a dispatcher.
+pub fn refused_write(known: bool, ever_assigned: bool) -> Option<ConflictReason> {
+    if !known {
+        Some(ConflictReason::UnknownJob)
+    } else if !ever_assigned {
+        Some(ConflictReason::NotAssigned)
     } else {
-        Err(Refusal::ForbiddenJob(job))
+        None
     }
 }
 
@@ -318,7 +320,14 @@ pub fn conflict_to_open(
     pusher: TechnicianId,
     open_on_job: bool,
 ) -> Option<ConflictReason> {
-    conflict_reason(job, pusher).filter(|_| !open_on_job)
+    unless_open(conflict_reason(job, pusher), open_on_job)
+}
+
+/// A conflict is opened once: while one is open (on the job, or for a
+/// refused change on the job from this technician), one decision settles
+/// every change behind it.
+pub fn unless_open(reason: Option<ConflictReason>, open: bool) -> Option<ConflictReason> {
+    reason.filter(|_| !open)
 }
 
 /// The status HQ shows for a job after a push: a conflict holds dispatch
@@ -571,7 +580,6 @@ mod tests {
             (Refusal::AlreadyResolved, "already_resolved", 409),
             (Refusal::UsernameTaken("ann".into()), "username_taken", 409),
             (Refusal::JobExists(job), "job_exists", 409),
-            (Refusal::ForbiddenJob(job), "forbidden_job", 403),
             (Refusal::DeviceRevoked, "device_revoked", 401),
             (Refusal::InvalidCode, "invalid_code", 401),
         ];
@@ -584,12 +592,30 @@ mod tests {
             );
         }
         assert_eq!(may_sync(true), Err(Refusal::DeviceRevoked));
-        assert_eq!(may_write_job(job, false), Err(Refusal::ForbiddenJob(job)));
         assert_eq!(
             new_username("ann", true),
             Err(Refusal::UsernameTaken("ann".into()))
         );
         assert_eq!(new_job(job, true), Err(Refusal::JobExists(job)));
+    }
+
+    #[test]
+    fn a_write_hq_cannot_apply_names_why() {
+        assert_eq!(
+            refused_write(false, false),
+            Some(ConflictReason::UnknownJob),
+            "a job HQ does not hold cannot take a change"
+        );
+        assert_eq!(
+            refused_write(true, false),
+            Some(ConflictReason::NotAssigned),
+            "a job never this technician's is not theirs to write"
+        );
+        assert_eq!(
+            refused_write(true, true),
+            None,
+            "a job once assigned to the technician takes their changes (a conflict, if any, is conflict_to_open's)"
+        );
     }
 
     fn in_visit(job: &DispatchedJob, visit: u32) -> DispatchedJob {

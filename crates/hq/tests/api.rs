@@ -312,7 +312,7 @@ async fn devices_see_and_write_only_their_technicians_jobs() {
     assert_eq!(pulled.jobs.len(), 1, "A's device gets only A's job");
     assert_eq!(pulled.jobs[0].id.to_string(), job_a);
 
-    let forbidden = api
+    let refused = api
         .device(
             &dev_a.token,
             Method::POST,
@@ -320,16 +320,24 @@ async fn devices_see_and_write_only_their_technicians_jobs() {
             Some(push_body(&dev_a, vec![entry(1, job_id(&job_b), kit())])),
         )
         .await;
-    assert_error(
-        &forbidden,
-        StatusCode::FORBIDDEN,
-        "forbidden_job",
-        "device A may not write B's job",
+    assert_eq!(
+        refused.status,
+        StatusCode::OK,
+        "a write to B's job does not refuse A's batch: {:?}",
+        refused.body
     );
     assert_eq!(
-        forbidden.body["job_id"],
-        json!(job_b),
-        "the error names the job"
+        (
+            &refused.body["conflicts"][0]["job_id"],
+            &refused.body["conflicts"][0]["reason"]
+        ),
+        (&json!(job_b), &json!("not_assigned")),
+        "the answer names the job A may not write, as a conflict"
+    );
+    assert_eq!(
+        refused.body["receipts"],
+        json!([]),
+        "and gives A no receipt of B's job"
     );
 
     let spoofed = api

@@ -257,18 +257,95 @@ async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
     );
 }
 
-async fn push_refuses_other_technicians_jobs(storage: Arc<dyn Storage>) {
-    let (_, device_a) = enrolled(&storage, "A").await;
+/// A change HQ cannot apply (a job it does not know, or one never this
+/// technician's) is kept as a conflict and the batch goes on: refusing the
+/// batch would hold back every change behind it for good.
+async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage>) {
+    let (a, device_a) = enrolled(&storage, "A").await;
     let (b, _) = enrolled(&storage, "B").await;
-    let jb = stored_job(&storage, Some(b), "乙").await;
-    let refused = storage
-        .push(&device_a, &[entry(1, jb.job.id, kit())], t0())
-        .await;
-    assert!(
-        matches!(&refused, Err(e @ HqError::Forbidden { job_id: Some(j), .. })
-            if *j == jb.job.id && e.code() == "forbidden_job"),
-        "a device may not write another technician's job: {refused:?}"
+    let mine = stored_job(&storage, Some(a), "甲").await;
+    let theirs = stored_job(&storage, Some(b), "乙").await;
+    let unknown = doorstep_core::JobId::new();
+    let answer = storage
+        .push(
+            &device_a,
+            &[
+                entry(1, mine.job.id, kit()),
+                entry(2, unknown, kit()),
+                entry(3, theirs.job.id, kit()),
+                entry(4, unknown, Change::SetStep(Step::Visit)),
+                entry(5, mine.job.id, Change::SetStep(Step::Visit)),
+            ],
+            t0(),
+        )
+        .await
+        .expect("a change HQ cannot apply does not refuse the batch");
+    assert_eq!(
+        answer.applied_through_seq, 5,
+        "every entry is durable, the refused ones too, so the device goes on"
     );
+    let mut reasons: Vec<_> = answer
+        .conflicts
+        .iter()
+        .map(|c| (c.job_id, c.reason))
+        .collect();
+    reasons.sort_by_key(|(job, _)| *job);
+    let mut expected = vec![
+        (unknown, ConflictReason::UnknownJob),
+        (theirs.job.id, ConflictReason::NotAssigned),
+    ];
+    expected.sort_by_key(|(job, _)| *job);
+    assert_eq!(
+        reasons, expected,
+        "the answer names each refused job once, with why"
+    );
+    assert_eq!(
+        answer.receipts.iter().map(|r| r.job_id).collect::<Vec<_>>(),
+        vec![mine.job.id],
+        "only the job the device may write gets a receipt; B's stays B's"
+    );
+    let listed = storage.conflicts(true).await.unwrap();
+    assert!(
+        listed.iter().any(|c| c.job_id == unknown
+            && c.reason == ConflictReason::UnknownJob
+            && c.technician_id == a),
+        "a dispatcher sees the change to an unknown job: {listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.job_id == theirs.job.id && c.reason == ConflictReason::NotAssigned),
+        "a dispatcher sees the change to another technician's job: {listed:?}"
+    );
+    let records = storage.job_records(theirs.job.id).await.unwrap().unwrap();
+    assert!(
+        records.ops.is_empty() && records.receipt.is_none(),
+        "a refused change touches nothing of B's job: {records:?}"
+    );
+    let mine_after = storage.job_records(mine.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        mine_after.ops.len(),
+        2,
+        "the changes around the refused ones are applied"
+    );
+
+    let again = storage
+        .push(&device_a, &[entry(6, unknown, kit())], at(1))
+        .await
+        .unwrap();
+    let open_on_unknown = storage
+        .conflicts(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.job_id == unknown)
+        .count();
+    assert_eq!(
+        open_on_unknown, 1,
+        "one open conflict per job: a dispatcher settles the changes behind it at once"
+    );
+    assert_eq!(again.applied_through_seq, 6, "and the seq still advances");
+
     let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     let after = storage.push(&device_a, &[], t0()).await;
@@ -914,7 +991,7 @@ conformance!(
     pull_follows_the_change_counter,
     push_is_idempotent,
     push_detects_a_gap,
-    push_refuses_other_technicians_jobs,
+    a_change_hq_cannot_apply_is_kept_as_a_conflict,
     conflict_keeps_both_and_resolves,
     accepting_a_completion_reassigns_back,
     a_decision_reaches_the_technicians_next_pull,

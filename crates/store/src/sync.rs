@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use doorstep_core::clock::ClockOffset;
 use doorstep_core::wire::{ConflictReason, PullResponse, PushResponse, Receipt, Resolution};
 use doorstep_core::{JobId, JobStatus, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -16,6 +17,8 @@ use crate::{Store, StoreError};
 /// Set when the store holds the demo set rather than jobs from HQ.
 pub const DEMO_SEEDED: &str = "demo_seeded";
 const PULL_CURSOR: &str = "pull_cursor";
+/// The last measured offset of the laptop's clock from HQ's (JSON).
+const CLOCK_OFFSET: &str = "clock_offset";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSyncState {
@@ -73,6 +76,21 @@ impl Store {
 
     pub fn pull_cursor(&self) -> Result<Option<String>, StoreError> {
         self.setting(PULL_CURSOR)
+    }
+
+    /// The offset of the laptop's clock from HQ's that the last sync measured.
+    pub fn clock_offset(&self) -> Result<Option<ClockOffset>, StoreError> {
+        self.setting(CLOCK_OFFSET)?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("clock offset: {e}")))
+            })
+            .transpose()
+    }
+
+    pub fn set_clock_offset(&self, offset: &ClockOffset) -> Result<(), StoreError> {
+        let text = serde_json::to_string(offset).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.set_setting(CLOCK_OFFSET, Some(&text))
     }
 
     /// Applies what HQ dispatched since the last pull, and the new cursor, in

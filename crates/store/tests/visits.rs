@@ -42,6 +42,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         jobs,
         removed: vec![],
         outcomes: vec![],
+        server_time: None,
     }
 }
 

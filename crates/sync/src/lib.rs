@@ -17,4 +17,6 @@ pub use client::HqClient;
 pub use error::SyncError;
 pub use health::{SyncFailure, SyncHealth};
 pub use recovery::{refusal, Refusal};
-pub use run::{enroll, sync_once, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE};
+pub use run::{
+    enroll, sync_once, sync_once_with_clock, Enrollment, NotSent, Progress, SyncSummary, BATCH_SIZE,
+};

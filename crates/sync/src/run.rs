@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use chrono::Utc;
 use doorstep_core::change::Change;
+use doorstep_core::clock::ClockOffset;
 use doorstep_core::wire::{
     ConflictNotice, DeviceId, EnrollResponse, PushEntry, PushRequest, PushResponse, Receipt,
     StoredBlobs, MAX_BLOB_QUERY,
 };
-use doorstep_core::JobId;
+use doorstep_core::{JobId, Timestamp};
 use doorstep_store::{BlobReader, OutboxEntry, Store, StoreError};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -160,6 +161,9 @@ pub struct SyncSummary {
     pub receipts: Vec<Receipt>,
     pub conflicts: Vec<ConflictNotice>,
     pub not_sent: Vec<NotSent>,
+    /// How far ahead of HQ's the laptop's clock runs (negative: behind), when
+    /// more than `clock::SKEW_WORTH_A_WARNING`: the sync view warns.
+    pub clock_skew_seconds: Option<i64>,
     /// The customer of each job named above, as the store knows them.
     pub customers: BTreeMap<JobId, String>,
 }
@@ -326,13 +330,24 @@ pub async fn sync_once(
     report: &mut (dyn FnMut(&Progress) + Send),
     cancel: &AtomicBool,
 ) -> Result<SyncSummary, SyncError> {
+    sync_once_with_clock(store, report, cancel, &Utc::now).await
+}
+
+/// `sync_once` with the laptop's clock passed in, as it is read to measure
+/// the clock against HQ's (tests set it days off).
+pub async fn sync_once_with_clock(
+    store: &Mutex<Store>,
+    report: &mut (dyn FnMut(&Progress) + Send),
+    cancel: &AtomicBool,
+    clock: &(dyn Fn() -> Timestamp + Sync),
+) -> Result<SyncSummary, SyncError> {
     let enrollment = Enrollment::load(&locked(store))?.ok_or(SyncError::NotEnrolled)?;
     let client = enrollment.client()?;
     let device_id = enrollment.device_id;
-    let outcome = match sync_pass(store, &client, device_id, report, cancel).await {
+    let outcome = match sync_pass(store, &client, device_id, report, cancel, clock).await {
         Err(SyncError::HqBehind { held_through }) => {
             locked(store).rewind_to_hq(held_through, &Utc::now())?;
-            sync_pass(store, &client, device_id, report, cancel).await
+            sync_pass(store, &client, device_id, report, cancel, clock).await
         }
         outcome => outcome,
     };
@@ -349,6 +364,7 @@ async fn sync_pass(
     device_id: DeviceId,
     report: &mut (dyn FnMut(&Progress) + Send),
     cancel: &AtomicBool,
+    clock: &(dyn Fn() -> Timestamp + Sync),
 ) -> Result<SyncSummary, SyncError> {
     let mut summary = SyncSummary::default();
 
@@ -358,6 +374,13 @@ async fn sync_pass(
     if recovery::cursor_went_back(cursor.as_deref(), &pulled.cursor) {
         recovery::rewind_to_hq(store, client, device_id).await?;
         pulled = client.pull(None).await?;
+    }
+    if let Some(hq_now) = pulled.server_time {
+        let offset = ClockOffset::measure(clock(), hq_now);
+        locked(store).set_clock_offset(&offset)?;
+        summary.clock_skew_seconds = offset
+            .worth_a_warning()
+            .then_some(offset.laptop_ahead_seconds);
     }
     summary.jobs_pulled = pulled.jobs.len();
     summary.jobs_removed = pulled.removed.len();

@@ -22,7 +22,7 @@ export interface TimelineEntry {
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
-  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned';
+  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned';
   op_id: Uuid; created_at: Timestamp; resolved_at: Timestamp | null; resolution: Resolution | null;
   note: string | null; resolved_by: string | null;
 }

@@ -207,7 +207,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
-export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' }
+export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 /** A dispatcher's decision on a conflict, brought by a later pull. */
 export interface ConflictDecision { resolution: Resolution; note: string; resolved_at: Timestamp }
@@ -226,6 +226,8 @@ export interface SyncSummary {
   receipts: Receipt[];
   conflicts: ConflictNotice[];
   not_sent: NotSent[];
+  /** How far ahead of HQ's the laptop's clock runs (negative: behind), when over five minutes. */
+  clock_skew_seconds: number | null;
   /** The customer of each job named above. */
   customers: Record<Uuid, string>;
 }

@@ -41,6 +41,7 @@ impl Hq {
         let since = parse_cursor(since)?;
         let batch = self.storage.pull(device.technician_id, since).await?;
         Ok(PullResponse {
+            server_time: Some(self.now()),
             cursor: batch.cursor.to_string(),
             jobs: batch.jobs,
             removed: batch.removed,

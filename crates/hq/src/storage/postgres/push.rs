@@ -130,22 +130,32 @@ async fn push_in<C: GenericClient>(
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
-    for job in &named {
-        rules::may_write_job(*job, allowed.contains(&job.0))?;
-    }
 
     // Statements go out pipelined (all sent, then all answered, in order),
     // so a batch costs a few round trips, not a few per entry. The server
     // runs them in the order sent, as if one by one.
-    let jobs: HashMap<JobId, DispatchedJob> = try_join_all(named.iter().map(|job| async move {
-        let found = load_job(tx, *job)
-            .await?
-            .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
-        Ok::<_, HqError>((*job, found))
-    }))
-    .await?
-    .into_iter()
-    .collect();
+    let found = try_join_all(named.iter().map(|job| load_job(tx, *job))).await?;
+    // A job HQ does not hold, or never this technician's: its changes are
+    // kept apart (`refused_ops`) with a conflict, and the batch goes on.
+    let mut jobs: HashMap<JobId, DispatchedJob> = HashMap::with_capacity(named.len());
+    let mut refused: HashMap<JobId, ConflictReason> = HashMap::new();
+    for (job, found) in named.iter().zip(found) {
+        let ever_assigned = allowed.contains(&job.0);
+        match rules::refused_write(found.is_some(), ever_assigned) {
+            Some(reason) => {
+                refused.insert(*job, reason);
+            }
+            None => {
+                let found = found.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+                jobs.insert(*job, found);
+            }
+        }
+    }
+    let refused_ids: Vec<Uuid> = refused.keys().map(|job| job.0).collect();
+    let accepted_ids: Vec<Uuid> = jobs.keys().map(|job| job.0).collect();
+    let (accepted, kept_apart): (Vec<&PushEntry>, Vec<&PushEntry>) = fresh
+        .iter()
+        .partition(|entry| !refused.contains_key(&entry.job_id));
 
     let insert_op = tx
         .prepare(
@@ -154,7 +164,7 @@ async fn push_in<C: GenericClient>(
              ON CONFLICT (op_id) DO NOTHING",
         )
         .await?;
-    let columns = fresh
+    let columns = accepted
         .iter()
         .map(|entry| {
             let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
@@ -162,7 +172,7 @@ async fn push_in<C: GenericClient>(
         })
         .collect::<HqResult<Vec<_>>>()?;
     let (insert_op, now) = (&insert_op, &now);
-    let inserted = try_join_all(fresh.iter().zip(&columns).map(
+    let inserted = try_join_all(accepted.iter().zip(&columns).map(
         |(entry, (payload, visit))| async move {
             tx.execute(
                 insert_op,
@@ -184,8 +194,9 @@ async fn push_in<C: GenericClient>(
     .await?;
     // An op_id applied before (from another seq) changes nothing; an op of
     // an earlier visit is kept as evidence, nothing more.
-    let applied: Vec<&PushEntry> = fresh
+    let applied: Vec<&PushEntry> = accepted
         .iter()
+        .copied()
         .zip(inserted)
         .filter(|(_, count)| *count == 1)
         .map(|(entry, _)| entry)
@@ -197,10 +208,10 @@ async fn push_in<C: GenericClient>(
     touched.dedup();
     // The jobs a change would conflict on that have a conflict open already;
     // the batch may open more.
-    let conflicting: Vec<Uuid> = named
+    let conflicting: Vec<Uuid> = jobs
         .iter()
-        .filter(|job| rules::conflict_reason(&jobs[job], device.technician_id).is_some())
-        .map(|job| job.0)
+        .filter(|(_, job)| rules::conflict_reason(job, device.technician_id).is_some())
+        .map(|(id, _)| id.0)
         .collect();
     let mut open: HashSet<JobId> = HashSet::new();
     if !conflicting.is_empty() {
@@ -236,6 +247,7 @@ async fn push_in<C: GenericClient>(
             open.insert(entry.job_id);
         }
     }
+    keep_refused(tx, device, &kept_apart, &refused, &refused_ids, now).await?;
     if let Some(last) = fresh.last() {
         tx.execute(
             "UPDATE devices SET last_seq = $2 WHERE id = $1",
@@ -274,7 +286,7 @@ async fn push_in<C: GenericClient>(
         .query(
             "SELECT id, content_hash, receipt_at FROM jobs
              WHERE id = ANY($1) AND content_hash IS NOT NULL ORDER BY id",
-            &[&named_ids],
+            &[&accepted_ids],
         )
         .await?
     {
@@ -287,9 +299,12 @@ async fn push_in<C: GenericClient>(
     let mut conflicts = Vec::new();
     for row in tx
         .query(
+            // Of a job it may not write, the device hears only its own conflicts.
             "SELECT id, job_id, reason FROM conflicts
-             WHERE job_id = ANY($1) AND resolved_at IS NULL ORDER BY job_id",
-            &[&named_ids],
+             WHERE resolved_at IS NULL
+                 AND (job_id = ANY($1) OR (job_id = ANY($2) AND technician_id = $3))
+             ORDER BY job_id",
+            &[&accepted_ids, &refused_ids, &device.technician_id.0],
         )
         .await?
     {
@@ -304,4 +319,69 @@ async fn push_in<C: GenericClient>(
         receipts,
         conflicts,
     })
+}
+
+/// Keeps the changes HQ cannot apply apart from the op log, and opens one
+/// conflict per job for this technician's refused changes, unless one is open.
+async fn keep_refused<C: GenericClient>(
+    tx: &C,
+    device: &DeviceAuth,
+    entries: &[&PushEntry],
+    refused: &HashMap<JobId, ConflictReason>,
+    refused_ids: &[Uuid],
+    now: &Timestamp,
+) -> HqResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut open: HashSet<JobId> = HashSet::new();
+    for row in tx
+        .query(
+            "SELECT DISTINCT job_id FROM conflicts
+             WHERE job_id = ANY($1) AND technician_id = $2 AND resolved_at IS NULL",
+            &[&refused_ids, &device.technician_id.0],
+        )
+        .await?
+    {
+        open.insert(JobId(row.try_get(0)?));
+    }
+    for entry in entries {
+        let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
+        tx.execute(
+            "INSERT INTO refused_ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (op_id) DO NOTHING",
+            &[
+                &entry.op_id,
+                &device.id.0,
+                &entry.seq,
+                &entry.job_id.0,
+                &entry.kind,
+                &payload,
+                &entry.device_time,
+                now,
+                &visit_to_sql(entry.visit)?,
+            ],
+        )
+        .await?;
+        let reason = refused.get(&entry.job_id).copied();
+        if let Some(reason) = rules::unless_open(reason, open.contains(&entry.job_id)) {
+            tx.execute(
+                "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &ConflictId::new().0,
+                    &entry.job_id.0,
+                    &device.id.0,
+                    &device.technician_id.0,
+                    &enum_text(&reason),
+                    &entry.op_id,
+                    now,
+                ],
+            )
+            .await?;
+            open.insert(entry.job_id);
+        }
+    }
+    Ok(())
 }

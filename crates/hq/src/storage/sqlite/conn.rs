@@ -35,6 +35,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_visits.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_refused_ops.sql"
+        )),
     ])
 }
 

@@ -104,12 +104,14 @@ fn push_in(
     let stored_through: i64 =
         tx.query_row("SELECT COALESCE(MAX(id), 0) FROM ops", [], |row| row.get(0))?;
 
-    // Every job named in the batch: it must have been this technician's.
+    // Every job named in the batch: it must be one HQ holds that was ever
+    // this technician's, or its changes are kept apart (`refused`).
     // Each is read once here; the batch changes only technician records.
     let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
     named.sort();
     named.dedup();
     let mut jobs = HashMap::with_capacity(named.len());
+    let mut refused = HashMap::new();
     // The jobs a change would conflict on that have a conflict open already;
     // the batch may open more.
     let mut open = HashSet::new();
@@ -120,13 +122,25 @@ fn push_in(
         let mut has_open = tx.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL)",
         )?;
+        let mut has_open_refusal = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conflicts
+                 WHERE job_id = ?1 AND technician_id = ?2 AND resolved_at IS NULL)",
+        )?;
         for job in &named {
             let ever_assigned = ever.query_row(params![job.to_string(), tech_key], |row| {
                 row.get::<_, bool>(0)
             })?;
-            rules::may_write_job(*job, ever_assigned)?;
-            let dispatched = load_job(tx, &job.to_string())?
-                .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+            let found = load_job(tx, &job.to_string())?;
+            if let Some(reason) = rules::refused_write(found.is_some(), ever_assigned) {
+                if has_open_refusal
+                    .query_row(params![job.to_string(), tech_key], |row| row.get(0))?
+                {
+                    open.insert(*job);
+                }
+                refused.insert(*job, reason);
+                continue;
+            }
+            let dispatched = found.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
             if rules::conflict_reason(&dispatched, device.technician_id).is_some()
                 && has_open.query_row([job.to_string()], |row| row.get::<_, bool>(0))?
             {
@@ -144,12 +158,44 @@ fn push_in(
         "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
              created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut insert_refused = tx.prepare_cached(
+        "INSERT INTO refused_ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+             server_time, visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (op_id) DO NOTHING",
+    )?;
     let mut applied: BTreeMap<JobId, Vec<&PushEntry>> = BTreeMap::new();
     for entry in fresh {
         let op_key = entry.op_id.to_string();
         let job_key = entry.job_id.to_string();
         let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
         let device_time = ts(&entry.device_time);
+        if let Some(&reason) = refused.get(&entry.job_id) {
+            insert_refused.execute(params![
+                op_key,
+                device_key,
+                entry.seq,
+                job_key,
+                entry.kind,
+                payload,
+                device_time,
+                now_text,
+                entry.visit
+            ])?;
+            let open_on_job = open.contains(&entry.job_id);
+            if let Some(reason) = rules::unless_open(Some(reason), open_on_job) {
+                insert_conflict.execute(params![
+                    ConflictId::new().to_string(),
+                    job_key,
+                    device_key,
+                    tech_key,
+                    enum_text(&reason),
+                    op_key,
+                    now_text
+                ])?;
+                open.insert(entry.job_id);
+            }
+            continue;
+        }
         let inserted = insert_op.execute(params![
             op_key,
             device_key,
@@ -242,19 +288,24 @@ fn push_in(
         tx.prepare_cached("SELECT content_hash, receipt_at FROM jobs WHERE id = ?1")?;
     for job_id in &named {
         let key = job_id.to_string();
-        let (hash, at): (Option<String>, Option<String>) =
-            receipt_of.query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        if let (Some(content_hash), Some(at)) = (hash, at) {
-            receipts.push(Receipt {
-                job_id: *job_id,
-                server_time: parse_ts(&at)?,
-                content_hash,
-            });
+        // Of a job it may not write, the device hears only its own conflicts.
+        let others_too = !refused.contains_key(job_id);
+        if others_too {
+            let (hash, at): (Option<String>, Option<String>) =
+                receipt_of.query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            if let (Some(content_hash), Some(at)) = (hash, at) {
+                receipts.push(Receipt {
+                    job_id: *job_id,
+                    server_time: parse_ts(&at)?,
+                    content_hash,
+                });
+            }
         }
         for (conflict, reason) in collect(
             tx,
-            "SELECT id, reason FROM conflicts WHERE job_id = ?1 AND resolved_at IS NULL",
-            [&key],
+            "SELECT id, reason FROM conflicts
+             WHERE job_id = ?1 AND resolved_at IS NULL AND (?2 OR technician_id = ?3)",
+            params![key, others_too, tech_key],
             |row| {
                 Ok((
                     id::<ConflictId>(&row.get::<_, String>(0)?)?,
