@@ -21,19 +21,41 @@ trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 echo "== unit, integration and end-to-end tests"
 # The end-to-end tests drive target/debug/doorstep, which this build embeds
-# the fresh UI into; they run one at a time, each with its own window. The
-# sync system test kills and restarts target/debug/doorstep-hq.
+# the fresh UI into. The sync system test kills and restarts
+# target/debug/doorstep-hq. Everything is built once, up front.
 cargo build --bin doorstep --quiet
 cargo build -p doorstep-hq --bin doorstep-hq --quiet
+cargo test --workspace --lib --bins --tests --no-run --quiet
 log=$(mktemp)
-trap 'rm -f "$log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
-status=0
-# pipefail (set above) makes a failing cargo fail the pipeline despite tee.
+window_log=$(mktemp)
+trap 'rm -f "$log" "$window_log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+
+# Two groups at once, each one test at a time: the tests of the real window
+# (tests/e2e_*.rs), which share tauri-driver's port, and all the others. Most
+# of either group's time is spent waiting on a window, a server or a kill, so
+# running them side by side shortens the run without sharing a port.
+window_tests=()
+other_tests=()
+for file in tests/*.rs crates/*/tests/*.rs; do
+  case "$file" in
+    tests/e2e_*) window_tests+=(--test "$(basename "$file" .rs)") ;;
+    *) other_tests+=(--test "$(basename "$file" .rs)") ;;
+  esac
+done
 # The app's store key lives in the OS keyring: the tests get a real one of
 # their own (a private session bus with gnome-keyring), never a mock.
-bash scripts/keyring-session.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo test --workspace --lib --bins --tests --quiet -- --include-ignored --test-threads=1 2>&1 \
-  | tee "$log" || status=1
+run_tests() {
+  bash scripts/keyring-session.sh xvfb-run -a -s "-screen 0 1280x800x24" \
+    cargo test --workspace --no-fail-fast "$@" --quiet -- --include-ignored --test-threads=1
+}
+status=0
+run_tests "${window_tests[@]}" >"$window_log" 2>&1 &
+window_pid=$!
+# pipefail (set above) makes a failing cargo fail the pipeline despite tee.
+run_tests --lib --bins "${other_tests[@]}" 2>&1 | tee "$log" || status=1
+wait "$window_pid" || status=1
+echo "== end-to-end tests of the real window"
+tee -a "$log" <"$window_log"
 
 echo "== dispatcher console in headless Chromium"
 bash scripts/console-test.sh 2>&1 | tee -a "$log" || status=1

@@ -285,9 +285,18 @@ fn sigkill_at_any_moment_of_the_conversion_loses_nothing() {
     std::fs::remove_file(&path).unwrap();
     std::fs::copy(&plain, &path).unwrap();
     let (mut seen_plain_after_kill, mut seen_encrypted_after_kill) = (0, 0);
-    for step in 0..16u32 {
-        // A spread with jitter: 0%..120% of the whole run.
-        let fraction = (step as f64 + 0.37 * ((step * 7919) % 11) as f64 / 11.0) / 13.0;
+    // A spread with jitter over 0%..120% of the whole run; then, since a
+    // loaded machine can run slower than it did when timed, later and later
+    // kills until one has landed after the rename too (at most 16 more).
+    for step in 0..32u32 {
+        if step >= 16 && seen_encrypted_after_kill > 0 && seen_plain_after_kill > 0 {
+            break;
+        }
+        let fraction = if step < 16 {
+            (step as f64 + 0.37 * ((step * 7919) % 11) as f64 / 11.0) / 13.0
+        } else {
+            1.2 + 0.25 * (step - 15) as f64
+        };
         run_child(&path, Some(whole.mul_f64(fraction)));
         let rows = if is_plain(&path) {
             // The next child starts from what this kill left.
