@@ -1620,10 +1620,11 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
 #[tokio::test]
 async fn a_laptop_clock_three_days_off_is_measured_and_warned_about() {
     let world = start_hq().await;
-    let (_dir, store, _ids) = enrolled_device(&world, 1).await;
-    for days in [3, -3] {
+    let (_dir, store, ids) = enrolled_device(&world, 2).await;
+    for (days, id) in [3, -3].into_iter().zip(&ids) {
         let skew = Duration::days(days);
         let laptop_clock = move || Utc::now() + skew;
+        complete_offline(&store, *id, 1);
         let summary =
             sync_once_with_clock(&store, &mut |_| {}, &AtomicBool::new(false), &laptop_clock)
                 .await
@@ -1645,6 +1646,19 @@ async fn a_laptop_clock_three_days_off_is_measured_and_warned_about() {
         assert!(
             (corrected - Utc::now()).num_seconds().abs() < 60,
             "a time the laptop stamps reads as HQ's time"
+        );
+        // HQ flags every change of that sync: a dispatcher must not read
+        // their device times as the real ones.
+        let ops = world.hq.job_detail(*id).await.unwrap().timeline;
+        assert!(
+            !ops.is_empty()
+                && ops.iter().all(|op| op
+                    .clock_skew_seconds
+                    .is_some_and(|flag| (flag - skew.num_seconds()).abs() < 60)),
+            "each change of a sync {days} days off is flagged at HQ: {:?}",
+            ops.iter()
+                .map(|op| op.clock_skew_seconds)
+                .collect::<Vec<_>>()
         );
     }
     let right = sync(&store).await.unwrap();

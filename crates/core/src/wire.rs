@@ -144,6 +144,12 @@ pub struct PushEntry {
 pub struct PushRequest {
     pub device_id: DeviceId,
     pub entries: Vec<PushEntry>,
+    /// The device's clock when it sent the batch. HQ compares it with its
+    /// own and flags the batch's changes when the two are far apart.
+    /// Absent from older apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
 }
 
 /// HQ's receipt for one job: what it holds, and when it got it.
@@ -170,6 +176,9 @@ pub enum ConflictReason {
     /// The job was never this technician's; the change was kept apart,
     /// touching nothing.
     NotAssigned,
+    /// The change carries a time outside the years HQ accepts (the device's
+    /// clock was far off); it was kept apart, touching nothing.
+    ImpossibleTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

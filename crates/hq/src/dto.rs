@@ -83,6 +83,11 @@ pub struct TimelineEntry {
     pub payload: serde_json::Value,
     /// The job's visit the op was made in.
     pub visit: u32,
+    /// Seconds the device's clock ran ahead of HQ's (negative: behind) when
+    /// it sent this op, when over five minutes: its device time is not the
+    /// real time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<i64>,
 }
 
 /// `GET /api/v1/jobs/{id}`.

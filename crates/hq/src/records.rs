@@ -7,11 +7,12 @@
 //! keeps the visit it belongs to, so an earlier visit's work stays on file.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
-    ConflictId, ConflictReason, DeviceId, DispatcherId, Receipt, Resolution, TechnicianId,
+    ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
+    TechnicianId,
 };
 use doorstep_core::{Job, JobId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,11 @@ pub struct StoredOp {
     pub server_time: Timestamp,
     /// The job's visit the change was made in.
     pub visit: u32,
+    /// How far ahead of HQ the device's clock ran when it sent this change,
+    /// in seconds, when that was over five minutes (`rules::clock_skew_flag`):
+    /// its `device_time` is then not to be read as the real time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<i64>,
 }
 
 /// The latest state of one technician-owned record of a job.
@@ -127,6 +133,24 @@ pub struct JobRecords {
     pub ops: Vec<StoredOp>,
     pub receipt: Option<Receipt>,
     pub conflicts: Vec<Conflict>,
+}
+
+/// A device's push as storage takes it: the entries sorted by seq
+/// (`rules::prepare`), what the service found in them without the database,
+/// and the flag for the device's clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingPush {
+    pub entries: Vec<PushEntry>,
+    /// The seqs of entries carrying a time outside the years HQ accepts.
+    pub impossible_time: HashSet<i64>,
+    /// `rules::clock_skew_flag` of the batch, stored on each of its changes.
+    pub clock_skew_seconds: Option<i64>,
+}
+
+impl IncomingPush {
+    pub fn time_is_possible(&self, entry: &PushEntry) -> bool {
+        !self.impossible_time.contains(&entry.seq)
+    }
 }
 
 /// A pull: the jobs changed since a cursor.
@@ -239,6 +263,7 @@ mod tests {
             payload: serde_json::to_string(&change).unwrap(),
             device_time: at,
             server_time: at,
+            clock_skew_seconds: None,
         }
     }
 

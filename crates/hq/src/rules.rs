@@ -36,8 +36,9 @@
 //!   the current visit give it (`accept_completion`).
 
 use doorstep_core::change::Change;
+use doorstep_core::clock::ClockOffset;
 use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::{ConflictReason, PushEntry, TechnicianId};
+use doorstep_core::wire::{ConflictReason, PushEntry, Resolution, TechnicianId};
 use doorstep_core::{Job, JobId, JobStatus, Timestamp, VisitRecord};
 
 use crate::error::{HqError, HqResult};
@@ -58,6 +59,9 @@ pub enum Refusal {
     DeviceRevoked,
     /// The enrollment code is unknown, used or expired.
     InvalidCode,
+    /// A change kept apart (`refused_write`, `refused_entry`) cannot be
+    /// accepted into a job: it can only stay on file.
+    KeptApart,
 }
 
 impl From<Refusal> for HqError {
@@ -80,6 +84,11 @@ impl From<Refusal> for HqError {
             Refusal::InvalidCode => HqError::unauthorized(
                 "invalid_code",
                 "the enrollment code is unknown, used or expired",
+            ),
+            Refusal::KeptApart => HqError::conflict(
+                "kept_apart",
+                "HQ could not apply this change to a job it holds for this technician; \
+                 it can only be kept on file",
             ),
         }
     }
@@ -107,6 +116,27 @@ pub fn refused_write(known: bool, ever_assigned: bool) -> Option<ConflictReason>
     } else {
         None
     }
+}
+
+/// Why HQ keeps one change apart, if it does: its job's refusal
+/// (`refused_write`), else a time outside the years HQ accepts
+/// (`time_range`), which a device whose clock was far off can send. Either
+/// way the change is kept with a conflict, and the changes behind it go on.
+pub fn refused_entry(
+    job_refusal: Option<ConflictReason>,
+    time_is_possible: bool,
+) -> Option<ConflictReason> {
+    job_refusal.or((!time_is_possible).then_some(ConflictReason::ImpossibleTime))
+}
+
+/// How far ahead of HQ the device's clock ran when it sent a batch, in
+/// seconds, when that is worth flagging on the batch's changes (the same
+/// five minutes that warn the technician). Older apps do not say.
+pub fn clock_skew_flag(sent_at: Option<Timestamp>, now: Timestamp) -> Option<i64> {
+    let offset = ClockOffset::measure(sent_at?, now);
+    offset
+        .worth_a_warning()
+        .then_some(offset.laptop_ahead_seconds)
 }
 
 /// A dispatcher's username names one dispatcher.
@@ -213,12 +243,26 @@ pub fn current_visit_ops<'a>(
         .map(|op| (op.payload.as_str(), op.device_time))
 }
 
-/// A conflict is resolved once.
-pub fn may_resolve(conflict: &Conflict) -> Result<(), Refusal> {
+/// A conflict is resolved once. A change kept apart touches no job, so
+/// its conflict can only be settled by keeping it on file.
+pub fn may_resolve(conflict: &Conflict, resolution: Resolution) -> Result<(), Refusal> {
     if conflict.resolved_at.is_some() {
         Err(Refusal::AlreadyResolved)
+    } else if resolution == Resolution::AcceptCompletion && kept_apart(conflict.reason) {
+        Err(Refusal::KeptApart)
     } else {
         Ok(())
+    }
+}
+
+/// Whether a conflict of this reason is about a change kept apart from the
+/// op log (`refused_entry`) rather than one applied against dispatch state.
+pub fn kept_apart(reason: ConflictReason) -> bool {
+    match reason {
+        ConflictReason::UnknownJob
+        | ConflictReason::NotAssigned
+        | ConflictReason::ImpossibleTime => true,
+        ConflictReason::Cancelled | ConflictReason::Reassigned => false,
     }
 }
 
@@ -538,17 +582,67 @@ mod tests {
     #[test]
     fn a_conflict_is_resolved_once_and_acceptance_gives_the_job_back() {
         let (a, b) = (TechnicianId::new(), TechnicianId::new());
+        let accept = Resolution::AcceptCompletion;
         assert_eq!(
-            may_resolve(&conflict(a, true)),
+            may_resolve(&conflict(a, true), accept),
             Err(Refusal::AlreadyResolved)
         );
-        assert_eq!(may_resolve(&conflict(a, false)), Ok(()));
+        assert_eq!(may_resolve(&conflict(a, false), accept), Ok(()));
         let current = job(JobStatus::Scheduled, Some(b));
         let mut visit = VisitRecord::new(current.job.clone());
         visit.job.status = JobStatus::Completed;
         let accepted = accept_completion(&current, &conflict(a, false), &visit);
         assert_eq!(accepted.technician_id, Some(a));
         assert_eq!(accepted.job.status, JobStatus::Completed);
+    }
+
+    #[test]
+    fn a_change_kept_apart_can_only_stay_on_file() {
+        // It touched no job: accepting it would hand a job to a technician
+        // whose changes HQ never applied, and the receipt would lie.
+        let tech = TechnicianId::new();
+        for reason in [
+            ConflictReason::UnknownJob,
+            ConflictReason::NotAssigned,
+            ConflictReason::ImpossibleTime,
+        ] {
+            let mut kept = conflict(tech, false);
+            kept.reason = reason;
+            assert_eq!(
+                may_resolve(&kept, Resolution::AcceptCompletion),
+                Err(Refusal::KeptApart),
+                "{reason:?}"
+            );
+            assert_eq!(may_resolve(&kept, Resolution::KeepCancelled), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_change_with_an_impossible_time_is_kept_apart_unless_its_job_is_already() {
+        assert_eq!(refused_entry(None, true), None);
+        assert_eq!(
+            refused_entry(None, false),
+            Some(ConflictReason::ImpossibleTime)
+        );
+        assert_eq!(
+            refused_entry(Some(ConflictReason::UnknownJob), false),
+            Some(ConflictReason::UnknownJob),
+            "the job's own refusal says more"
+        );
+    }
+
+    #[test]
+    fn a_batch_is_flagged_when_the_device_clock_is_over_five_minutes_off() {
+        let minutes = |m: i64| Some(t0() + Duration::minutes(m));
+        assert_eq!(clock_skew_flag(None, t0()), None, "older apps do not say");
+        assert_eq!(clock_skew_flag(minutes(5), t0()), None);
+        assert_eq!(clock_skew_flag(minutes(-5), t0()), None);
+        assert_eq!(clock_skew_flag(minutes(6), t0()), Some(360));
+        assert_eq!(
+            clock_skew_flag(Some(t0() - Duration::days(3)), t0()),
+            Some(-3 * 86_400),
+            "a clock behind is negative"
+        );
     }
 
     #[test]
@@ -582,6 +676,7 @@ mod tests {
             (Refusal::JobExists(job), "job_exists", 409),
             (Refusal::DeviceRevoked, "device_revoked", 401),
             (Refusal::InvalidCode, "invalid_code", 401),
+            (Refusal::KeptApart, "kept_apart", 409),
         ];
         for (refusal, code, status) in cases {
             let error = HqError::from(refusal);
@@ -637,6 +732,7 @@ mod tests {
             device_time: at,
             server_time: at,
             visit,
+            clock_skew_seconds: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use doorstep_core::change::Change;
+use doorstep_core::wire::PushEntry;
 use doorstep_core::Timestamp;
 
 /// The first and last year HQ accepts a time in.
@@ -50,6 +51,48 @@ pub fn check_change(change: &Change) -> Result<(), String> {
         Change::Reschedule(reschedule) => {
             check_time("new_start", reschedule.new_start)?;
             check_time("new_end", reschedule.new_end)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a device's change carries only times HQ accepts: its own
+/// stamp and the times inside it (`check_change`).
+pub fn check_entry(entry: &PushEntry) -> Result<(), String> {
+    check_time("device_time", entry.device_time)?;
+    check_change(&entry.payload)
+}
+
+/// Whether any clock could have shown this time (years 1 to 9999, what the
+/// wire's four-digit years hold). A device's change outside HQ's years but
+/// inside these came from a clock set wrong and is kept apart with a
+/// conflict; one outside these is garbage, refused with the request, and
+/// could not be stored on every backend.
+pub fn check_entry_is_storable(entry: &PushEntry) -> Result<(), String> {
+    let storable = |field: &str, time: Timestamp| {
+        if (1..=9999).contains(&time.year()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{field}: {} is no time a clock shows",
+                time.to_rfc3339()
+            ))
+        }
+    };
+    storable("device_time", entry.device_time)?;
+    match &entry.payload {
+        Change::SaveArrival(arrival) => {
+            for at in [arrival.arrived_at, arrival.knock_started_at]
+                .into_iter()
+                .flatten()
+            {
+                storable("arrived_at", at)?;
+            }
+            Ok(())
+        }
+        Change::Reschedule(reschedule) => {
+            storable("new_start", reschedule.new_start)?;
+            storable("new_end", reschedule.new_end)
         }
         _ => Ok(()),
     }

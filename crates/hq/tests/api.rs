@@ -1330,7 +1330,7 @@ fn assert_out_of_range(reply: &Reply, status: StatusCode, code: &str, field: &st
 }
 
 #[tokio::test]
-async fn times_outside_2000_to_2100_are_refused_where_they_enter() {
+async fn times_outside_2000_to_2100_are_refused_or_kept_apart_where_they_enter() {
     let api = Api::new().await;
     let a = api.technician("A").await;
     let dev = api.enroll(&a).await;
@@ -1468,34 +1468,68 @@ async fn times_outside_2000_to_2100_are_refused_where_they_enter() {
         new_start: "2200-01-01T00:00:00Z".parse().unwrap(),
         new_end: "2200-01-01T01:00:00Z".parse().unwrap(),
     });
-    for (pushed, field) in [
-        (late_clock, "device_time"),
-        (entry(1, job, arrival), "arrived_at"),
-        (entry(1, job, reschedule), "new_start"),
-    ] {
-        let reply = api
-            .device(
-                &dev.token,
-                Method::POST,
-                "/api/v1/sync/push",
-                Some(push_body(&dev, vec![pushed])),
-            )
-            .await;
-        assert_out_of_range(
-            &reply,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "time_out_of_range",
-            field,
-            "a device time outside the years HQ accepts is refused",
-        );
-    }
+    // A clock set years wrong (a flat CMOS battery) must not stop the
+    // device's sync for good, nor lose its work: each such change is kept
+    // apart with a conflict, and the changes behind it go on.
+    let mut entries = vec![
+        late_clock,
+        entry(2, job, arrival),
+        entry(3, job, reschedule),
+    ];
+    entries.push(entry(4, job, kit()));
+    let mut body = push_body(&dev, entries);
+    body["sent_at"] = json!("2026-12-04T12:00:00Z");
+    let reply = api
+        .device(&dev.token, Method::POST, "/api/v1/sync/push", Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["applied_through_seq"], 4, "{:?}", reply.body);
+    assert_eq!(
+        reply.body["conflicts"][0]["reason"], "impossible_time",
+        "the device hears why: {:?}",
+        reply.body
+    );
+    let detail = api
+        .console(Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    let timeline = detail.body["timeline"].as_array().unwrap();
+    assert_eq!(
+        timeline.iter().map(|op| &op["seq"]).collect::<Vec<_>>(),
+        vec![&json!(4)],
+        "only the change with possible times entered the job: {timeline:?}"
+    );
+    assert_eq!(
+        timeline[0]["clock_skew_seconds"],
+        3 * 86_400,
+        "sent from a clock three days fast, the change is flagged"
+    );
+
+    // A time no clock shows is garbage: the request is refused whole.
+    let mut garbage = entry(5, job, kit());
+    garbage.device_time = "+10000-01-01T00:00:00Z".parse().unwrap();
+    let reply = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, vec![garbage])),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "time_out_of_range",
+        "a time outside years 1 to 9999 is refused with the request",
+    );
+    let message = reply.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("device_time"), "{message}");
     let pulled = api
         .device(&dev.token, Method::GET, "/api/v1/sync/jobs", None)
         .await;
     assert_eq!(
         pulled.status,
         StatusCode::OK,
-        "nothing refused entered HQ, so the technician's pull still works: {:?}",
+        "nothing impossible entered a job, so the technician's pull still works: {:?}",
         pulled.body
     );
 }

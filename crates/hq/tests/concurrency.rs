@@ -100,7 +100,7 @@ async fn race(
                 }),
             );
             storage
-                .push(&laptop.auth, &[start, reschedule], at(5))
+                .push(&laptop.auth, &plain(&[start, reschedule]), at(5))
                 .await
                 .unwrap();
             let change = DispatchChange::Reschedule {
@@ -111,9 +111,10 @@ async fn race(
         }
     };
 
+    let batch = plain(std::slice::from_ref(&pushed));
     let (dispatched, push) = tokio::join!(
         storage.change_job(id, change),
-        storage.push(&laptop.auth, std::slice::from_ref(&pushed), at(10)),
+        storage.push(&laptop.auth, &batch, at(10)),
     );
     let dispatched = dispatched.expect("the dispatcher's change applies");
     let push = push.expect("the push applies");

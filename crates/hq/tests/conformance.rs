@@ -183,10 +183,10 @@ async fn push_is_idempotent(storage: Arc<dyn Storage>) {
         entry(1, job.job.id, kit()),
         entry(2, job.job.id, work("replaced splitter")),
     ];
-    let first = storage.push(&device, &batch, at(10)).await.unwrap();
+    let first = storage.push(&device, &plain(&batch), at(10)).await.unwrap();
     assert_eq!(first.applied_through_seq, 2, "both entries were applied");
     assert_eq!(first.receipts.len(), 1, "one receipt per job in the batch");
-    let again = storage.push(&device, &batch, at(20)).await.unwrap();
+    let again = storage.push(&device, &plain(&batch), at(20)).await.unwrap();
     assert_eq!(
         again.applied_through_seq, 2,
         "a resent batch reports the same progress"
@@ -214,7 +214,10 @@ async fn push_is_idempotent(storage: Arc<dyn Storage>) {
         batch[1].clone(),
         entry(3, job.job.id, work("replaced splitter and connector")),
     ];
-    let resumed = storage.push(&device, &longer, at(30)).await.unwrap();
+    let resumed = storage
+        .push(&device, &plain(&longer), at(30))
+        .await
+        .unwrap();
     assert_eq!(resumed.applied_through_seq, 3, "the new entry applies");
     let records = storage.job_records(job.job.id).await.unwrap().unwrap();
     assert_eq!(records.ops.len(), 3, "no entry is stored twice");
@@ -233,7 +236,7 @@ async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = stored_job(&storage, Some(a), "甲").await;
     let gap = storage
-        .push(&device, &[entry(2, job.job.id, kit())], t0())
+        .push(&device, &plain(&[entry(2, job.job.id, kit())]), t0())
         .await;
     assert!(
         matches!(gap, Err(HqError::SequenceGap { expected_seq: 1 })),
@@ -242,7 +245,7 @@ async fn push_detects_a_gap(storage: Arc<dyn Storage>) {
     let hole = storage
         .push(
             &device,
-            &[entry(1, job.job.id, kit()), entry(3, job.job.id, kit())],
+            &plain(&[entry(1, job.job.id, kit()), entry(3, job.job.id, kit())]),
             t0(),
         )
         .await;
@@ -269,13 +272,13 @@ async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage
     let answer = storage
         .push(
             &device_a,
-            &[
+            &plain(&[
                 entry(1, mine.job.id, kit()),
                 entry(2, unknown, kit()),
                 entry(3, theirs.job.id, kit()),
                 entry(4, unknown, Change::SetStep(Step::Visit)),
                 entry(5, mine.job.id, Change::SetStep(Step::Visit)),
-            ],
+            ]),
             t0(),
         )
         .await
@@ -330,7 +333,7 @@ async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage
     );
 
     let again = storage
-        .push(&device_a, &[entry(6, unknown, kit())], at(1))
+        .push(&device_a, &plain(&[entry(6, unknown, kit())]), at(1))
         .await
         .unwrap();
     let open_on_unknown = storage
@@ -348,10 +351,88 @@ async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage
 
     let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
     assert!(revoked.revoked_at.is_some());
-    let after = storage.push(&device_a, &[], t0()).await;
+    let after = storage.push(&device_a, &plain(&[]), t0()).await;
     assert!(
         matches!(&after, Err(e) if e.code() == "device_revoked"),
         "a revoked device is refused even with a cached auth: {after:?}"
+    );
+}
+
+/// A laptop whose clock was set years wrong (a flat CMOS battery) sends
+/// changes stamped outside the years HQ accepts. Refusing the batch would
+/// hold every later change back for good; dropping them would lose work.
+/// They are kept apart with a conflict, and the rest goes on.
+async fn a_change_with_an_impossible_time_is_kept_apart(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    let mut batch = plain(&[
+        entry(1, job.job.id, kit()),
+        entry(2, job.job.id, Change::SetStep(Step::Visit)),
+    ]);
+    batch.impossible_time.insert(1);
+    batch.clock_skew_seconds = Some(-3 * 86_400);
+    let answer = storage.push(&device, &batch, at(1)).await.unwrap();
+    assert_eq!(answer.applied_through_seq, 2, "both entries are durable");
+    assert_eq!(
+        answer
+            .conflicts
+            .iter()
+            .map(|c| (c.job_id, c.reason))
+            .collect::<Vec<_>>(),
+        vec![(job.job.id, ConflictReason::ImpossibleTime)],
+        "the device hears why one change was kept apart"
+    );
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.ops.iter().map(|op| op.seq).collect::<Vec<_>>(),
+        vec![2],
+        "only the change with a possible time enters the job"
+    );
+    assert_eq!(
+        records.ops[0].clock_skew_seconds,
+        Some(-3 * 86_400),
+        "a change from a skewed clock is flagged for the console"
+    );
+
+    // More changes from the same clock: still one open conflict.
+    let mut later = plain(&[entry(3, job.job.id, kit())]);
+    later.impossible_time.insert(3);
+    storage.push(&device, &later, at(2)).await.unwrap();
+    let open = storage.conflicts(true).await.unwrap();
+    assert_eq!(
+        open.len(),
+        1,
+        "one open conflict settles them all: {open:?}"
+    );
+
+    let accepted = storage
+        .resolve_conflict(open[0].id, Resolution::AcceptCompletion, "", "d", at(3))
+        .await;
+    assert!(
+        matches!(&accepted, Err(e) if e.code() == "kept_apart"),
+        "a change HQ never applied cannot be accepted into the job: {accepted:?}"
+    );
+    let kept = storage
+        .resolve_conflict(
+            open[0].id,
+            Resolution::KeepCancelled,
+            "clock fixed",
+            "d",
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.resolution, Some(Resolution::KeepCancelled));
+    let unflagged = storage
+        .push(&device, &plain(&[entry(4, job.job.id, kit())]), at(4))
+        .await
+        .unwrap();
+    assert!(unflagged.conflicts.is_empty(), "{unflagged:?}");
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.ops.last().map(|op| (op.seq, op.clock_skew_seconds)),
+        Some((4, None)),
+        "a change from a right clock carries no flag"
     );
 }
 
@@ -359,7 +440,7 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
     let (a, device) = enrolled(&storage, "A").await;
     let job = stored_job(&storage, Some(a), "甲").await;
     storage
-        .push(&device, &[entry(1, job.job.id, kit())], at(1))
+        .push(&device, &plain(&[entry(1, job.job.id, kit())]), at(1))
         .await
         .unwrap();
     storage
@@ -369,10 +450,10 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
     let pushed = storage
         .push(
             &device,
-            &[
+            &plain(&[
                 entry(2, job.job.id, work("done")),
                 entry(3, job.job.id, Change::Complete),
-            ],
+            ]),
             at(5),
         )
         .await
@@ -436,7 +517,7 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     let pushed = storage
-        .push(&device, &[entry(1, job.job.id, kit())], at(2))
+        .push(&device, &plain(&[entry(1, job.job.id, kit())]), at(2))
         .await
         .unwrap();
     assert_eq!(
@@ -477,7 +558,7 @@ async fn a_decision_reaches_the_technicians_next_pull(storage: Arc<dyn Storage>)
         .await
         .unwrap();
     let pushed = storage
-        .push(&device, &[entry(1, job.job.id, kit())], at(2))
+        .push(&device, &plain(&[entry(1, job.job.id, kit())]), at(2))
         .await
         .unwrap();
     let before = storage.pull(a, 0).await.unwrap();
@@ -530,7 +611,7 @@ async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
         .enumerate()
         .map(|(i, c)| entry(i as i64 + 1, job.job.id, c.clone()))
         .collect();
-    let pushed = storage.push(&device, &batch, at(10)).await.unwrap();
+    let pushed = storage.push(&device, &plain(&batch), at(10)).await.unwrap();
     assert_eq!(
         pushed.receipts[0].content_hash, expected,
         "HQ's receipt hash equals the service form hash the app computes"
@@ -551,7 +632,7 @@ async fn receipt_hash_matches_the_apps(storage: Arc<dyn Storage>) {
     let later = work("replaced splitter and connector");
     later.apply(&mut visit, at(3)).unwrap();
     let pushed = storage
-        .push(&device, &[entry(3, job.job.id, later)], at(20))
+        .push(&device, &plain(&[entry(3, job.job.id, later)]), at(20))
         .await
         .unwrap();
     assert_eq!(
@@ -668,10 +749,10 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
     storage
         .push(
             &device,
-            &[
+            &plain(&[
                 entry(1, id, Change::SetStep(Step::Visit)),
                 entry(2, id, reschedule),
-            ],
+            ]),
             at(10),
         )
         .await
@@ -719,7 +800,7 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
     let pushed = storage
         .push(
             &device,
-            &[entry_in(1, 3, id, Change::SetStep(Step::Phone))],
+            &plain(&[entry_in(1, 3, id, Change::SetStep(Step::Phone))]),
             at(20),
         )
         .await
@@ -751,7 +832,7 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
         .enumerate()
         .map(|(i, c)| entry_in(2, 4 + i as i64, id, c.clone()))
         .collect();
-    let pushed = storage.push(&device, &batch, at(30)).await.unwrap();
+    let pushed = storage.push(&device, &plain(&batch), at(30)).await.unwrap();
     let receipt = ServiceForm::from_visit(&visit).content_hash();
     assert_eq!(
         pushed.receipts[0].content_hash, receipt,
@@ -767,7 +848,10 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
     // Another late visit-1 op: kept, changing neither status nor receipt.
     let late = entry_in(1, 6, id, work("visit one, late"));
     let late_op = late.op_id;
-    let pushed = storage.push(&device, &[late], at(40)).await.unwrap();
+    let pushed = storage
+        .push(&device, &plain(&[late]), at(40))
+        .await
+        .unwrap();
     assert_eq!(pushed.receipts[0].content_hash, receipt);
     let records = storage.job_records(id).await.unwrap().unwrap();
     assert_eq!(status(&records), JobStatus::InProgress);
@@ -816,7 +900,7 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
     let job = stored_job(&storage, Some(a), "甲").await;
     let id = job.job.id;
     storage
-        .push(&device_a, &[entry(1, id, kit())], at(1))
+        .push(&device_a, &plain(&[entry(1, id, kit())]), at(1))
         .await
         .unwrap();
     storage
@@ -826,7 +910,7 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
     let late = storage
         .push(
             &device_a,
-            &[entry(2, id, work("A, after the job left"))],
+            &plain(&[entry(2, id, work("A, after the job left"))]),
             at(3),
         )
         .await
@@ -845,7 +929,10 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
         .enumerate()
         .map(|(i, c)| entry(i as i64 + 1, id, c.clone()))
         .collect();
-    let pushed = storage.push(&device_b, &batch, at(10)).await.unwrap();
+    let pushed = storage
+        .push(&device_b, &plain(&batch), at(10))
+        .await
+        .unwrap();
     let expected_b = apps_hash(&handed_out[0], 1, &changes_b);
     assert_eq!(
         pushed.receipts[0].content_hash, expected_b,
@@ -863,7 +950,7 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
     let again = storage
         .push(
             &device_a,
-            &[entry(3, id, work("A, second thought"))],
+            &plain(&[entry(3, id, work("A, second thought"))]),
             at(20),
         )
         .await
@@ -992,6 +1079,7 @@ conformance!(
     push_is_idempotent,
     push_detects_a_gap,
     a_change_hq_cannot_apply_is_kept_as_a_conflict,
+    a_change_with_an_impossible_time_is_kept_apart,
     conflict_keeps_both_and_resolves,
     accepting_a_completion_reassigns_back,
     a_decision_reaches_the_technicians_next_pull,

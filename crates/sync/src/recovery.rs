@@ -37,6 +37,7 @@ pub(crate) async fn rewind_to_hq(
     let empty = PushRequest {
         device_id,
         entries: Vec::new(),
+        sent_at: None,
     };
     let held = client.push(&empty).await?.applied_through_seq;
     locked(store).rewind_to_hq(held, &Utc::now())?;

@@ -420,7 +420,7 @@ async fn sync_pass(
             push_outbox(
                 store,
                 client,
-                device_id,
+                Sender { device_id, clock },
                 max_bytes,
                 blobs_ready,
                 &tally,
@@ -598,6 +598,14 @@ async fn send_blobs(
     sent
 }
 
+/// Who sends the outbox, and the clock that stamps each batch: HQ flags
+/// the changes of a batch sent from a clock far from its own.
+#[derive(Clone, Copy)]
+struct Sender<'a> {
+    device_id: DeviceId,
+    clock: &'a (dyn Fn() -> Timestamp + Sync),
+}
+
 /// Pushes the outbox in order, a batch at a time. While HQ applies one
 /// batch, the app keeps HQ's answer to the one before and reads ahead.
 /// Entries are read once into a queue, however the blobs cut the batches.
@@ -606,7 +614,7 @@ async fn send_blobs(
 async fn push_outbox(
     store: &Mutex<Store>,
     client: &HqClient,
-    device_id: DeviceId,
+    sender: Sender<'_>,
     max_bytes: u64,
     mut blobs_through: watch::Receiver<i64>,
     tally: &Mutex<Tally<'_>>,
@@ -651,8 +659,9 @@ async fn push_outbox(
         }
         let (last_seq, first_job) = (last.seq, first.job_id);
         let request = PushRequest {
-            device_id,
+            device_id: sender.device_id,
             entries: batch.iter().map(to_wire).collect::<Result<_, _>>()?,
+            sent_at: Some((sender.clock)()),
         };
         let bytes: u64 = batch.iter().map(|e| e.payload.len() as u64).sum();
         let previous = unkept.take();

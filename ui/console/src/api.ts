@@ -18,11 +18,13 @@ export interface TechRecord {
 export interface TimelineEntry {
   op_id: Uuid; device_id: Uuid; seq: number; kind: string;
   device_time: Timestamp; server_time: Timestamp; payload: unknown;
+  /** Seconds the device's clock ran ahead of HQ's (negative: behind) when over five minutes. */
+  clock_skew_seconds?: number;
 }
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
-  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned';
+  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time';
   op_id: Uuid; created_at: Timestamp; resolved_at: Timestamp | null; resolution: Resolution | null;
   note: string | null; resolved_by: string | null;
 }

@@ -207,7 +207,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
-export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' }
+export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 /** A dispatcher's decision on a conflict, brought by a later pull. */
 export interface ConflictDecision { resolution: Resolution; note: string; resolved_at: Timestamp }

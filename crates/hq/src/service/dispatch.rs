@@ -190,6 +190,7 @@ impl Hq {
                     device_time: op.device_time,
                     server_time: op.server_time,
                     visit: op.visit,
+                    clock_skew_seconds: op.clock_skew_seconds,
                 })
                 .collect(),
             receipt: records.receipt,

@@ -7,8 +7,11 @@ use doorstep_core::wire::{
     MAX_BLOB_QUERY,
 };
 
+use std::collections::HashSet;
+
 use super::Hq;
 use crate::error::{HqError, HqResult};
+use crate::records::IncomingPush;
 use crate::rules;
 use crate::storage::DeviceAuth;
 use crate::time_range;
@@ -69,15 +72,22 @@ impl Hq {
                 "device_id is not the device this token belongs to",
             ));
         }
+        let mut impossible_time = HashSet::new();
         for entry in &request.entries {
-            time_range::check_time("device_time", entry.device_time)
-                .and_then(|()| time_range::check_change(&entry.payload))
-                .map_err(|m| {
-                    HqError::invalid("time_out_of_range", format!("entry {}: {m}", entry.seq))
-                })?;
+            time_range::check_entry_is_storable(entry).map_err(|m| {
+                HqError::invalid("time_out_of_range", format!("entry {}: {m}", entry.seq))
+            })?;
+            if time_range::check_entry(entry).is_err() {
+                impossible_time.insert(entry.seq);
+            }
         }
-        let entries = rules::prepare(request.entries)?;
-        self.storage.push(device, &entries, self.now()).await
+        let now = self.now();
+        let push = IncomingPush {
+            entries: rules::prepare(request.entries)?,
+            impossible_time,
+            clock_skew_seconds: rules::clock_skew_flag(request.sent_at, now),
+        };
+        self.storage.push(device, &push, now).await
     }
 
     /// Stores blobs after checking each one's bytes hash to its name: all of

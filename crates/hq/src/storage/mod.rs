@@ -16,7 +16,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use doorstep_core::wire::{
-    ConflictId, DeviceId, DispatcherId, PushEntry, PushResponse, TechnicianId, TechnicianRef,
+    ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
 };
 use doorstep_core::{JobId, Timestamp};
 
@@ -24,7 +24,7 @@ use crate::error::HqResult;
 
 pub use crate::records::{
     Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
-    DispatcherSession, JobRecords, PullBatch, StoredOp, TechRecord,
+    DispatcherSession, IncomingPush, JobRecords, PullBatch, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -115,11 +115,12 @@ pub trait DispatchStore: Send + Sync {
 pub trait SyncStore: Send + Sync {
     async fn pull(&self, technician: TechnicianId, since: i64) -> HqResult<PullBatch>;
     /// Applies a batch in one transaction (see `crate::rules` for the rules).
-    /// Entries are sorted by seq and checked (`kind` matches) by the caller.
+    /// Entries are sorted by seq and checked (`kind` matches, times) by the
+    /// caller.
     async fn push(
         &self,
         device: &DeviceAuth,
-        entries: &[PushEntry],
+        push: &IncomingPush,
         now: Timestamp,
     ) -> HqResult<PushResponse>;
 }

@@ -1,6 +1,7 @@
 //! Fixtures shared by the HQ tests.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -9,7 +10,7 @@ use doorstep_core::wire::{PushEntry, TechnicianId};
 use doorstep_core::{
     Customer, CustomerId, Job, JobId, JobStatus, JobType, KitCheck, SubCase, Timestamp, Work,
 };
-use doorstep_hq::storage::{DispatchedJob, PostgresStorage, SqliteStorage, Storage};
+use doorstep_hq::storage::{DispatchedJob, IncomingPush, PostgresStorage, SqliteStorage, Storage};
 use doorstep_hq::Clock;
 
 pub const PG_ENV: &str = "DOORSTEP_TEST_POSTGRES_URL";
@@ -82,6 +83,16 @@ pub fn entry(seq: i64, job: JobId, change: Change) -> PushEntry {
 }
 
 /// A fresh SQLite database in a temp dir (kept alive by the returned guard).
+/// A batch as the service hands it to storage when every time in it is
+/// one HQ accepts and the device's clock is right.
+pub fn plain(entries: &[PushEntry]) -> IncomingPush {
+    IncomingPush {
+        entries: entries.to_vec(),
+        impossible_time: HashSet::new(),
+        clock_skew_seconds: None,
+    }
+}
+
 pub fn sqlite() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let storage = SqliteStorage::open(&dir.path().join("hq.sqlite3")).unwrap();

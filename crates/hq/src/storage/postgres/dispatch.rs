@@ -186,7 +186,7 @@ impl DispatchStore for PostgresStorage {
             .map(read_conflict)
             .transpose()?
             .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))?;
-        rules::may_resolve(&found)?;
+        rules::may_resolve(&found, resolution)?;
         let seq = next_change(&tx).await?;
         if resolution == Resolution::AcceptCompletion {
             lock_jobs(&tx, &[found.job_id.0]).await?;

@@ -19,7 +19,7 @@ use super::rows::{
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{DeviceAuth, DispatchedJob, PullBatch};
+use crate::records::{DeviceAuth, DispatchedJob, IncomingPush, PullBatch};
 use crate::rules;
 use crate::storage::codec::{enum_parse, enum_text};
 use crate::storage::SyncStore;
@@ -85,12 +85,12 @@ impl SyncStore for PostgresStorage {
     async fn push(
         &self,
         device: &DeviceAuth,
-        entries: &[PushEntry],
+        push: &IncomingPush,
         now: Timestamp,
     ) -> HqResult<PushResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let response = push_in(&tx, device, entries, now).await?;
+        let response = push_in(&tx, device, push, now).await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -99,9 +99,10 @@ impl SyncStore for PostgresStorage {
 async fn push_in<C: GenericClient>(
     tx: &C,
     device: &DeviceAuth,
-    entries: &[PushEntry],
+    push: &IncomingPush,
     now: Timestamp,
 ) -> HqResult<PushResponse> {
+    let entries = &push.entries;
     // The device row lock: one batch per device at a time.
     let row = tx
         .query_one(
@@ -153,15 +154,25 @@ async fn push_in<C: GenericClient>(
     }
     let refused_ids: Vec<Uuid> = refused.keys().map(|job| job.0).collect();
     let accepted_ids: Vec<Uuid> = jobs.keys().map(|job| job.0).collect();
-    let (accepted, kept_apart): (Vec<&PushEntry>, Vec<&PushEntry>) = fresh
+    let reason_kept_apart = |entry: &PushEntry| {
+        rules::refused_entry(
+            refused.get(&entry.job_id).copied(),
+            push.time_is_possible(entry),
+        )
+    };
+    let (kept_apart, accepted): (Vec<&PushEntry>, Vec<&PushEntry>) = fresh
         .iter()
-        .partition(|entry| !refused.contains_key(&entry.job_id));
+        .partition(|entry| reason_kept_apart(entry).is_some());
+    let kept_apart: Vec<(&PushEntry, ConflictReason)> = kept_apart
+        .into_iter()
+        .filter_map(|entry| Some((entry, reason_kept_apart(entry)?)))
+        .collect();
 
     let insert_op = tx
         .prepare(
             "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (op_id) DO NOTHING",
+                 server_time, visit, clock_skew_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (op_id) DO NOTHING",
         )
         .await?;
     let columns = accepted
@@ -186,6 +197,7 @@ async fn push_in<C: GenericClient>(
                     &entry.device_time,
                     now,
                     visit,
+                    &push.clock_skew_seconds,
                 ],
             )
             .await
@@ -247,7 +259,7 @@ async fn push_in<C: GenericClient>(
             open.insert(entry.job_id);
         }
     }
-    keep_refused(tx, device, &kept_apart, &refused, &refused_ids, now).await?;
+    keep_refused(tx, device, &kept_apart, push.clock_skew_seconds, now).await?;
     if let Some(last) = fresh.last() {
         tx.execute(
             "UPDATE devices SET last_seq = $2 WHERE id = $1",
@@ -321,36 +333,37 @@ async fn push_in<C: GenericClient>(
     })
 }
 
-/// Keeps the changes HQ cannot apply apart from the op log, and opens one
-/// conflict per job for this technician's refused changes, unless one is open.
+/// Keeps the changes HQ cannot apply apart from the op log, each with the
+/// reason `rules::refused_entry` gave it, and opens one conflict per job for
+/// this technician's refused changes, unless one is open.
 async fn keep_refused<C: GenericClient>(
     tx: &C,
     device: &DeviceAuth,
-    entries: &[&PushEntry],
-    refused: &HashMap<JobId, ConflictReason>,
-    refused_ids: &[Uuid],
+    entries: &[(&PushEntry, ConflictReason)],
+    clock_skew_seconds: Option<i64>,
     now: &Timestamp,
 ) -> HqResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
+    let jobs: Vec<Uuid> = entries.iter().map(|(entry, _)| entry.job_id.0).collect();
     let mut open: HashSet<JobId> = HashSet::new();
     for row in tx
         .query(
             "SELECT DISTINCT job_id FROM conflicts
              WHERE job_id = ANY($1) AND technician_id = $2 AND resolved_at IS NULL",
-            &[&refused_ids, &device.technician_id.0],
+            &[&jobs, &device.technician_id.0],
         )
         .await?
     {
         open.insert(JobId(row.try_get(0)?));
     }
-    for entry in entries {
+    for &(entry, reason) in entries {
         let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
         tx.execute(
             "INSERT INTO refused_ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                 server_time, visit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (op_id) DO NOTHING",
+                 server_time, visit, clock_skew_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (op_id) DO NOTHING",
             &[
                 &entry.op_id,
                 &device.id.0,
@@ -361,11 +374,11 @@ async fn keep_refused<C: GenericClient>(
                 &entry.device_time,
                 now,
                 &visit_to_sql(entry.visit)?,
+                &clock_skew_seconds,
             ],
         )
         .await?;
-        let reason = refused.get(&entry.job_id).copied();
-        if let Some(reason) = rules::unless_open(reason, open.contains(&entry.job_id)) {
+        if let Some(reason) = rules::unless_open(Some(reason), open.contains(&entry.job_id)) {
             tx.execute(
                 "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
                      created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -128,7 +128,7 @@ pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResul
     client
         .query(
             "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
-                 o.server_time, o.visit, d.technician_id
+                 o.server_time, o.visit, d.technician_id, o.clock_skew_seconds
              FROM ops o JOIN devices d ON d.id = o.device_id
              WHERE o.job_id = $1 ORDER BY o.id",
             &[&job.0],
@@ -147,6 +147,7 @@ pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResul
                 server_time: row.try_get(7)?,
                 visit: visit_from_sql(row.try_get(8)?)?,
                 technician_id: TechnicianId(row.try_get(9)?),
+                clock_skew_seconds: row.try_get(10)?,
             })
         })
         .collect()

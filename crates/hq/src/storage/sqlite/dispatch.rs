@@ -155,7 +155,7 @@ impl DispatchStore for SqliteStorage {
             let found = collect(tx, &select, [conflict.to_string()], read_conflict)?
                 .pop()
                 .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))?;
-            rules::may_resolve(&found)?;
+            rules::may_resolve(&found, resolution)?;
             let seq = next_change(tx)?;
             if resolution == Resolution::AcceptCompletion {
                 let job = load_job(tx, &found.job_id.to_string())?

@@ -17,7 +17,7 @@ use super::rows::{
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{DeviceAuth, PullBatch};
+use crate::records::{DeviceAuth, IncomingPush, PullBatch};
 use crate::rules;
 use crate::storage::codec::{enum_parse, enum_text};
 use crate::storage::SyncStore;
@@ -73,22 +73,22 @@ impl SyncStore for SqliteStorage {
     async fn push(
         &self,
         device: &DeviceAuth,
-        entries: &[PushEntry],
+        push: &IncomingPush,
         now: Timestamp,
     ) -> HqResult<PushResponse> {
         let device = device.clone();
-        let entries = entries.to_vec();
-        self.write(move |tx| push_in(tx, &device, &entries, now))
-            .await
+        let push = push.clone();
+        self.write(move |tx| push_in(tx, &device, &push, now)).await
     }
 }
 
 fn push_in(
     tx: &Transaction,
     device: &DeviceAuth,
-    entries: &[PushEntry],
+    push: &IncomingPush,
     now: Timestamp,
 ) -> HqResult<PushResponse> {
+    let entries = &push.entries;
     let device_key = device.id.to_string();
     let tech_key = device.technician_id.to_string();
     let now_text = ts(&now);
@@ -115,6 +115,13 @@ fn push_in(
     // The jobs a change would conflict on that have a conflict open already;
     // the batch may open more.
     let mut open = HashSet::new();
+    // A change kept apart for its time opens a conflict unless this
+    // technician has one open on the job.
+    let impossible_on: HashSet<JobId> = entries
+        .iter()
+        .filter(|entry| !push.time_is_possible(entry))
+        .map(|entry| entry.job_id)
+        .collect();
     {
         let mut ever = tx.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM job_assignments WHERE job_id = ?1 AND technician_id = ?2)",
@@ -141,82 +148,73 @@ fn push_in(
                 continue;
             }
             let dispatched = found.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
-            if rules::conflict_reason(&dispatched, device.technician_id).is_some()
-                && has_open.query_row([job.to_string()], |row| row.get::<_, bool>(0))?
-            {
+            let open_for_dispatch = rules::conflict_reason(&dispatched, device.technician_id)
+                .is_some()
+                && has_open.query_row([job.to_string()], |row| row.get::<_, bool>(0))?;
+            let open_for_time = impossible_on.contains(job)
+                && has_open_refusal
+                    .query_row(params![job.to_string(), tech_key], |row| row.get(0))?;
+            if open_for_dispatch || open_for_time {
                 open.insert(*job);
             }
             jobs.insert(*job, dispatched);
         }
     }
 
+    // The op log, or kept apart from it: the same columns either way.
     let mut insert_op = tx.prepare_cached(
         "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time, server_time,
-             visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (op_id) DO NOTHING",
+             visit, clock_skew_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    let mut insert_refused = tx.prepare_cached(
+        "INSERT INTO refused_ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+             server_time, visit, clock_skew_seconds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (op_id) DO NOTHING",
     )?;
     let mut insert_conflict = tx.prepare_cached(
         "INSERT INTO conflicts (id, job_id, device_id, technician_id, reason, op_id,
              created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut insert_refused = tx.prepare_cached(
-        "INSERT INTO refused_ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-             server_time, visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (op_id) DO NOTHING",
-    )?;
     let mut applied: BTreeMap<JobId, Vec<&PushEntry>> = BTreeMap::new();
     for entry in fresh {
         let op_key = entry.op_id.to_string();
         let job_key = entry.job_id.to_string();
-        let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
-        let device_time = ts(&entry.device_time);
-        if let Some(&reason) = refused.get(&entry.job_id) {
-            insert_refused.execute(params![
-                op_key,
-                device_key,
-                entry.seq,
-                job_key,
-                entry.kind,
-                payload,
-                device_time,
-                now_text,
-                entry.visit
-            ])?;
-            let open_on_job = open.contains(&entry.job_id);
-            if let Some(reason) = rules::unless_open(Some(reason), open_on_job) {
-                insert_conflict.execute(params![
-                    ConflictId::new().to_string(),
-                    job_key,
-                    device_key,
-                    tech_key,
-                    enum_text(&reason),
-                    op_key,
-                    now_text
-                ])?;
-                open.insert(entry.job_id);
-            }
-            continue;
-        }
-        let inserted = insert_op.execute(params![
+        let kept_apart = rules::refused_entry(
+            refused.get(&entry.job_id).copied(),
+            push.time_is_possible(entry),
+        );
+        let insert = if kept_apart.is_some() {
+            &mut insert_refused
+        } else {
+            &mut insert_op
+        };
+        let inserted = insert.execute(params![
             op_key,
             device_key,
             entry.seq,
             job_key,
             entry.kind,
-            payload,
-            device_time,
+            serde_json::to_string(&entry.payload).map_err(HqError::storage)?,
+            ts(&entry.device_time),
             now_text,
-            entry.visit
+            entry.visit,
+            push.clock_skew_seconds
         ])?;
-        if inserted == 0 {
-            continue; // this op_id was applied before (from another seq)
-        }
-        let job = &jobs[&entry.job_id];
-        if !rules::in_current_visit(&job.job, entry.visit) {
-            continue; // kept as evidence of an earlier visit, nothing more
-        }
-        applied.entry(entry.job_id).or_default().push(entry);
-        let open_on_job = open.contains(&entry.job_id);
-        if let Some(reason) = rules::conflict_to_open(job, device.technician_id, open_on_job) {
+        let reason = match kept_apart {
+            Some(reason) => Some(reason),
+            // An op_id applied before (from another seq) changes nothing.
+            None if inserted == 0 => continue,
+            None => {
+                let job = &jobs[&entry.job_id];
+                if !rules::in_current_visit(&job.job, entry.visit) {
+                    continue; // kept as evidence of an earlier visit, nothing more
+                }
+                applied.entry(entry.job_id).or_default().push(entry);
+                rules::conflict_reason(job, device.technician_id)
+            }
+        };
+        if let Some(reason) = rules::unless_open(reason, open.contains(&entry.job_id)) {
             insert_conflict.execute(params![
                 ConflictId::new().to_string(),
                 job_key,

@@ -131,7 +131,7 @@ pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
     collect(
         conn,
         "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
-             o.server_time, o.visit, d.technician_id
+             o.server_time, o.visit, d.technician_id, o.clock_skew_seconds
          FROM ops o JOIN devices d ON d.id = o.device_id
          WHERE o.job_id = ?1 ORDER BY o.id",
         [job],
@@ -147,6 +147,7 @@ pub(super) fn job_ops(conn: &Connection, job: &str) -> HqResult<Vec<StoredOp>> {
                 server_time: parse_ts(&row.get::<_, String>(7)?)?,
                 visit: row.get(8)?,
                 technician_id: id(&row.get::<_, String>(9)?)?,
+                clock_skew_seconds: row.get(10)?,
             })
         },
     )
