@@ -400,6 +400,38 @@ test('conflicts: a completion pushed for a cancelled job is queued and resolved'
   await card.locator(tid('conflict-resolution')).waitFor();
 });
 
+test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {
+  const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的时钟错误笔记本');
+  const job = await createJob({ customer_name: '时钟客户', technician_id: hq.technicians[LIN].id });
+  const threeDaysFast = new Date(Date.now() + 3 * 86_400_000).toISOString();
+  const answer = await device.push(
+    [
+      { job, change: { type: 'set_step', data: 'visit' }, deviceTime: '1970-01-01T08:00:00Z' },
+      { job, change: { type: 'set_step', data: 'operate' }, deviceTime: threeDaysFast },
+    ],
+    { sentAt: threeDaysFast },
+  );
+  assert.equal(answer.applied_through_seq, 2, 'neither change holds the sync back');
+  assert.equal(answer.conflicts[0]?.reason, 'impossible_time', 'the 1970 change is kept apart');
+
+  await signIn();
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  const skew = page.locator(tid('timeline-clock-skew'));
+  await skew.waitFor();
+  assert.equal(await skew.count(), 1, 'only the applied change is in the timeline, flagged');
+  assert.match(await skew.textContent(), /设备时钟快 3天/, 'the flag says how far the clock ran off');
+
+  await page.goto(`${hq.base}/console/#/conflicts`);
+  const card = page.locator(`${tid('conflict')}[data-job-id="${job}"]`);
+  await card.waitFor();
+  assert.equal(await card.locator(tid('conflict-reason')).getAttribute('data-reason'), 'impossible_time');
+  assert.equal(await card.locator(tid('resolution-accept_completion')).count(), 0, 'a change HQ never applied cannot be accepted');
+  await card.locator(tid('resolution-keep_cancelled')).check();
+  assert.match(await card.textContent(), /将修改存档/);
+  await card.locator(tid('resolve-submit')).click();
+  await eventually(async () => assert.equal(await card.count(), 0, 'the conflict leaves the open queue'));
+});
+
 test('language: the console switches to English and back, and remembers it', async () => {
   await signIn();
   assert.equal(await page.textContent(tid('nav-board')), '调度看板');

@@ -133,8 +133,9 @@ export async function enrollDevice(hq, technicianId, deviceName) {
   const auth = { Authorization: `Bearer ${enrolled.token}`, ...PROTOCOL };
   return {
     ...enrolled,
-    /** Pushes changes [{job, change, deviceTime}] as the next outbox entries. */
-    async push(items) {
+    /** Pushes changes [{job, change, deviceTime}] as the next outbox entries,
+     *  sent at `sentAt` on the device's clock when given. */
+    async push(items, { sentAt } = {}) {
       const entries = items.map(({ job, change, deviceTime }) => ({
         seq: ++seq,
         op_id: uuidv7(),
@@ -146,7 +147,7 @@ export async function enrollDevice(hq, technicianId, deviceName) {
       const r = await fetch(`${hq.base}/api/v1/sync/push`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...auth },
-        body: JSON.stringify({ device_id: enrolled.device_id, entries }),
+        body: JSON.stringify({ device_id: enrolled.device_id, entries, sent_at: sentAt }),
       });
       const body = await json(r);
       if (!r.ok) throw new Error(`push: ${r.status} ${JSON.stringify(body)}`);
