@@ -1345,12 +1345,14 @@ struct Laptop {
     seeds: usize,
 }
 
+/// Enrolled for a new technician with `jobs` jobs, and synced once.
 async fn laptop(hq: &Hq, url: &str, name: &str, jobs: usize, seeds: usize) -> Laptop {
     let technician = hq.create_technician(name).await.unwrap().id;
     let jobs = dispatch_jobs_to(hq, technician, jobs).await;
     let code = hq.issue_enrollment_code(technician).await.unwrap();
     let (dir, store) = app_store();
     enroll(&store, url, &code.code, name, None).await.unwrap();
+    sync(&store).await.unwrap();
     Laptop {
         _dir: dir,
         store: Arc::new(store),
