@@ -1301,14 +1301,27 @@ impl HqData {
             HqData::Sqlite { backups, .. } => {
                 let from = backups.path().join(format!("{name}.sqlite3"));
                 let from = from.display().to_string();
-                hq_admin(&["restore", "--from", &from, "--database", &self.database_arg()])
-                    .expect("the restore");
+                hq_admin(&[
+                    "restore",
+                    "--from",
+                    &from,
+                    "--database",
+                    &self.database_arg(),
+                ])
+                .expect("the restore");
             }
             HqData::Postgres { url, backups, .. } => {
                 let file = backups.path().join(name).display().to_string();
                 run_pg_tool(
                     "pg_restore",
-                    &["--clean", "--if-exists", "--no-owner", "--dbname", url, &file],
+                    &[
+                        "--clean",
+                        "--if-exists",
+                        "--no-owner",
+                        "--dbname",
+                        url,
+                        &file,
+                    ],
                 );
                 hq_admin(&["mark-restored", "--database", &self.database_arg()])
                     .expect("marking the database restored");
@@ -1428,7 +1441,10 @@ async fn every_laptop_recovers_from_a_restored_backup(data: HqData) {
     }
 
     // The backup, taken while the two busy laptops sync.
-    let (backed_up, synced) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let (backed_up, synced) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let load: Vec<_> = busy
         .iter()
         .map(|laptop| {
@@ -1442,7 +1458,10 @@ async fn every_laptop_recovers_from_a_restored_backup(data: HqData) {
         .collect();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while synced.load(Ordering::SeqCst) < 2 {
-        assert!(std::time::Instant::now() < deadline, "the laptops never synced");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the laptops never synced"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let during = synced.load(Ordering::SeqCst);
@@ -1475,7 +1494,13 @@ async fn every_laptop_recovers_from_a_restored_backup(data: HqData) {
 
     if let HqData::Sqlite { backups, .. } = &data {
         let from = backups.path().join("older.sqlite3").display().to_string();
-        let refused = hq_admin(&["restore", "--from", &from, "--database", &data.database_arg()]);
+        let refused = hq_admin(&[
+            "restore",
+            "--from",
+            &from,
+            "--database",
+            &data.database_arg(),
+        ]);
         let message = refused.expect_err("a restore under a running HQ is refused");
         assert!(
             message.contains("is in use") && message.contains("正在使用"),
@@ -1562,7 +1587,9 @@ async fn every_laptop_recovers_from_a_restored_backup_on_postgres() {
     };
     let refused = hq_admin(&["backup", "--database", &url, "--to", "unused"]);
     assert!(
-        refused.expect_err("PostgreSQL is backed up by pg_dump").contains("pg_dump"),
+        refused
+            .expect_err("PostgreSQL is backed up by pg_dump")
+            .contains("pg_dump"),
         "and the refusal says so"
     );
     every_laptop_recovers_from_a_restored_backup(data).await;

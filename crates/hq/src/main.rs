@@ -150,10 +150,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("restored from {}; new epoch {epoch}", from.display());
             }
             AdminCommand::MarkRestored { database } => {
-                let epoch = hq(&database)
-                    .await?
-                    .begin_epoch("marked restored")
-                    .await?;
+                let epoch = hq(&database).await?.begin_epoch("marked restored").await?;
                 println!("new epoch {epoch}");
             }
         },

@@ -35,7 +35,10 @@ async fn a_backup_is_put_back_whole_and_only_with_hq_stopped() {
     let backups = tempfile::tempdir().unwrap();
     let backup = backups.path().join("backup.sqlite3");
     let hq = open(&database).await;
-    let before = hq.create_technician("林", chrono::Utc::now()).await.unwrap();
+    let before = hq
+        .create_technician("林", chrono::Utc::now())
+        .await
+        .unwrap();
     let (kept, kept_bytes) = blob(1);
     hq.put_blobs(vec![(kept.clone(), kept_bytes.clone())], chrono::Utc::now())
         .await
@@ -58,7 +61,9 @@ async fn a_backup_is_put_back_whole_and_only_with_hq_stopped() {
         "a backup never overwrites another"
     );
 
-    hq.create_technician("陈", chrono::Utc::now()).await.unwrap();
+    hq.create_technician("陈", chrono::Utc::now())
+        .await
+        .unwrap();
     let (lost, lost_bytes) = blob(2);
     hq.put_blobs(vec![(lost.clone(), lost_bytes)], chrono::Utc::now())
         .await
@@ -80,7 +85,7 @@ async fn a_backup_is_put_back_whole_and_only_with_hq_stopped() {
     assert_eq!(hq.technicians().await.unwrap(), vec![before]);
     assert_eq!(hq.blob(&kept).await.unwrap(), Some(kept_bytes));
     assert_eq!(
-        hq.missing_blobs(&[lost.clone()]).await.unwrap(),
+        hq.missing_blobs(std::slice::from_ref(&lost)).await.unwrap(),
         vec![lost],
         "the blob file is the backup's too"
     );

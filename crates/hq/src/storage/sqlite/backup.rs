@@ -94,8 +94,7 @@ pub fn restore(from: &Path, database: &Path) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     for (source, target) in pair(from).iter().zip(&mut targets) {
         let source = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        copy_all(&source, target)
-            .with_context(|| format!("restoring {}", database.display()))?;
+        copy_all(&source, target).with_context(|| format!("restoring {}", database.display()))?;
     }
     Ok(())
 }
@@ -164,10 +163,7 @@ fn check(file: &Path) -> anyhow::Result<()> {
     let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let verdict: String = conn.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
     if verdict != "ok" {
-        bail!(
-            "{0} 已损坏 / {0} is damaged: {verdict}",
-            file.display()
-        );
+        bail!("{0} 已损坏 / {0} is damaged: {verdict}", file.display());
     }
     Ok(())
 }
