@@ -45,6 +45,10 @@ pub fn back_up(database: &Path, to: &Path) -> anyhow::Result<()> {
             );
         }
     }
+    let dir = parent(to);
+    if !dir.is_dir() {
+        bail!("目录 {0} 不存在 / there is no directory {0}", dir.display());
+    }
     let targets = pair(to);
     for target in &targets {
         if target.exists() {
@@ -178,12 +182,16 @@ fn same_file(a: &Path, b: &Path) -> anyhow::Result<bool> {
     Ok(a.canonicalize()? == b.canonicalize()?)
 }
 
-/// The renames into `file`'s directory survive a power cut.
-fn sync_dir(file: &Path) -> anyhow::Result<()> {
-    let dir = match file.parent() {
+/// The directory `file` is in.
+fn parent(file: &Path) -> &Path {
+    match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()?;
+    }
+}
+
+/// The renames into `file`'s directory survive a power cut.
+fn sync_dir(file: &Path) -> anyhow::Result<()> {
+    File::open(parent(file))?.sync_all()?;
     Ok(())
 }
