@@ -1,6 +1,6 @@
 //! Sync that recovers from what HQ does: a restore from an older backup (HQ
-//! is behind the laptop, or has another epoch), and a refused device token (revoked, or unknown to
-//! HQ). See ARCHITECTURE.md, "Recovery".
+//! has another epoch, or is behind the laptop), and a refused device token
+//! (revoked, or unknown to HQ). See ARCHITECTURE.md, "Recovery".
 
 use std::sync::Mutex;
 

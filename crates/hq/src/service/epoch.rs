@@ -8,10 +8,6 @@ use super::{random_token, Hq};
 use crate::error::HqResult;
 
 impl Hq {
-    pub async fn epoch(&self) -> HqResult<String> {
-        self.storage.epoch().await
-    }
-
     /// Starts a new epoch, after a backup was put back (`admin restore`,
     /// or `admin mark-restored` after pg_restore); returns it. `reason` is
     /// kept beside it for the operator.

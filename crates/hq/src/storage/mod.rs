@@ -1,8 +1,9 @@
 //! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
-//! `BlobStore`; the identity of HQ's history: `EpochStore`), one implementation of each per backend (SQLite for one box,
-//! PostgreSQL for several stateless servers) with the same file names on both
-//! sides, and one conformance suite (`tests/conformance.rs`) that every
+//! `BlobStore`; the identity of HQ's history: `EpochStore`), one
+//! implementation of each per backend (SQLite for one box, PostgreSQL for
+//! several stateless servers) with the same file names on both sides, and
+//! one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
 //! `crate::rules`, whose refusals they pass up unchanged.
 //!
