@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::{clean_photo, clean_signature};
 use doorstep_core::signature::ServiceForm;
@@ -72,11 +72,14 @@ async fn serve(hq: &Hq) -> (String, tokio::task::JoinHandle<std::io::Result<()>>
 }
 
 async fn dispatch_jobs(world: &World, count: usize) -> Vec<JobId> {
+    dispatch_jobs_to(&world.hq, world.technician, count).await
+}
+
+async fn dispatch_jobs_to(hq: &Hq, technician: TechnicianId, count: usize) -> Vec<JobId> {
     let start = Utc::now() + Duration::hours(2);
     let mut ids = Vec::new();
     for n in 0..count {
-        let job = world
-            .hq
+        let job = hq
             .create_job(NewJob {
                 customer_name: format!("客户{n}"),
                 phone: format!("1380000{n:04}"),
@@ -90,7 +93,7 @@ async fn dispatch_jobs(world: &World, count: usize) -> Vec<JobId> {
                 fault_description: "无信号".into(),
                 window_start: start,
                 window_end: start + Duration::hours(1),
-                technician_id: Some(world.technician),
+                technician_id: Some(technician),
                 earlier_visits: vec![],
             })
             .await
@@ -964,9 +967,11 @@ async fn a_cancelled_sync_keeps_what_went_and_the_next_one_sends_the_rest() {
     assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
 
-/// Where a `doorstep-hq` process keeps its data, backed up and restored
-/// as an operator would: SQLite's two files with SQLite's backup API,
-/// PostgreSQL's schema with `pg_dump` and `psql`.
+/// Where a `doorstep-hq` process keeps its data. `back_up` and `restore`
+/// copy it by other means than README's (SQLite's two files with SQLite's
+/// backup API, PostgreSQL's schema with `pg_dump` and `psql`), which leave
+/// HQ's epoch as it was: the app must notice the restore from HQ's
+/// counters. `back_up_online` and `restore_as_readme_says` are README's.
 enum HqData {
     Sqlite {
         database: PathBuf,
@@ -1113,9 +1118,10 @@ fn free_loopback_port() -> SocketAddr {
         .unwrap()
 }
 
-/// HQ is restored from a backup older than the laptop's last sync, twice:
-/// once noticed by the pull (HQ's cursor went back; nothing waits to go
-/// up), once by the push (`sequence_gap` below what HQ had acknowledged).
+/// HQ is restored from a backup older than the laptop's last sync, twice,
+/// with its epoch left as it was: once noticed by the pull (HQ's cursor
+/// went back; nothing waits to go up), once by the push (`sequence_gap`
+/// below what HQ had acknowledged).
 /// Each time the changes HQ lost go again, with their blobs, and HQ ends
 /// up holding exactly what the app holds.
 async fn hq_restored_from_an_older_backup(world: World, data: HqData) {
@@ -1239,6 +1245,354 @@ async fn hq_restored_from_an_older_backup_on_postgres() {
         backups: tempfile::tempdir().unwrap(),
     };
     hq_restored_from_an_older_backup(world, data).await;
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// The `doorstep-hq admin` command `args`, run to its end: what it printed,
+/// or its error output when it failed.
+fn hq_admin(args: &[&str]) -> Result<String, String> {
+    let output = Command::new(hq_binary())
+        .arg("admin")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    if output.status.success() {
+        Ok(text(&output.stdout))
+    } else {
+        Err(text(&output.stderr))
+    }
+}
+
+impl HqData {
+    /// Backs HQ up while it serves, as README says: `doorstep-hq admin
+    /// backup` on SQLite, `pg_dump --format=custom` on PostgreSQL.
+    fn back_up_online(&self, name: &str) {
+        match self {
+            HqData::Sqlite { backups, .. } => {
+                let to = backups.path().join(format!("{name}.sqlite3"));
+                let to = to.display().to_string();
+                hq_admin(&["backup", "--database", &self.database_arg(), "--to", &to])
+                    .expect("the online backup");
+            }
+            HqData::Postgres {
+                url,
+                schema,
+                backups,
+            } => run_pg_tool(
+                "pg_dump",
+                &[
+                    "--format=custom",
+                    "--schema",
+                    schema,
+                    "--file",
+                    &backups.path().join(name).display().to_string(),
+                    url,
+                ],
+            ),
+        }
+    }
+
+    /// Puts backup `name` back as README says, HQ stopped: `doorstep-hq
+    /// admin restore` on SQLite; `pg_restore --clean --if-exists`, then
+    /// `admin mark-restored`, on PostgreSQL. Either way HQ's epoch is new.
+    fn restore_as_readme_says(&self, name: &str) {
+        match self {
+            HqData::Sqlite { backups, .. } => {
+                let from = backups.path().join(format!("{name}.sqlite3"));
+                let from = from.display().to_string();
+                hq_admin(&[
+                    "restore",
+                    "--from",
+                    &from,
+                    "--database",
+                    &self.database_arg(),
+                ])
+                .expect("the restore");
+            }
+            HqData::Postgres { url, backups, .. } => {
+                let file = backups.path().join(name).display().to_string();
+                run_pg_tool(
+                    "pg_restore",
+                    &[
+                        "--clean",
+                        "--if-exists",
+                        "--no-owner",
+                        "--dbname",
+                        url,
+                        &file,
+                    ],
+                );
+                hq_admin(&["mark-restored", "--database", &self.database_arg()])
+                    .expect("marking the database restored");
+            }
+        }
+    }
+
+    /// HQ read and written in this process beside the `doorstep-hq`
+    /// process, on connections of its own: SQLite's files must have none
+    /// left open when they are restored, and PostgreSQL's pooled statements
+    /// do not outlive a restore.
+    async fn hq(&self) -> Hq {
+        let storage: Arc<dyn Storage> = match self {
+            HqData::Sqlite { database, .. } => {
+                doorstep_hq::storage::open(&format!("sqlite:{}", database.display()))
+                    .await
+                    .unwrap()
+            }
+            HqData::Postgres { url, schema, .. } => {
+                Arc::new(PostgresStorage::connect(url, Some(schema)).await.unwrap())
+            }
+        };
+        Hq::new(storage, system_clock())
+    }
+}
+
+/// A technician's laptop in the backup test.
+struct Laptop {
+    _dir: tempfile::TempDir,
+    store: Arc<Mutex<Store>>,
+    jobs: Vec<JobId>,
+    /// Offsets the seeds of its photos and signatures, so no two laptops
+    /// make the same blob.
+    seeds: usize,
+}
+
+/// Enrolled for a new technician with `jobs` jobs, and synced once.
+async fn laptop(hq: &Hq, url: &str, name: &str, jobs: usize, seeds: usize) -> Laptop {
+    let technician = hq.create_technician(name).await.unwrap().id;
+    let jobs = dispatch_jobs_to(hq, technician, jobs).await;
+    let code = hq.issue_enrollment_code(technician).await.unwrap();
+    let (dir, store) = app_store();
+    enroll(&store, url, &code.code, name, None).await.unwrap();
+    sync(&store).await.unwrap();
+    Laptop {
+        _dir: dir,
+        store: Arc::new(store),
+        jobs,
+        seeds,
+    }
+}
+
+impl Laptop {
+    fn complete(&self, n: usize) {
+        complete_offline(&self.store, self.jobs[n], self.seeds + n);
+    }
+
+    /// HQ's change counter now, as a pull from nothing answers it.
+    async fn hq_counter(&self) -> i64 {
+        let enrollment = Enrollment::load(&self.store.lock().unwrap())
+            .unwrap()
+            .unwrap();
+        let pulled = enrollment.client().unwrap().pull(None).await.unwrap();
+        pulled.cursor.parse().unwrap()
+    }
+
+    fn cursor(&self) -> i64 {
+        let cursor = self.store.lock().unwrap().pull_cursor().unwrap();
+        cursor.unwrap().parse().unwrap()
+    }
+}
+
+/// Completes the laptop's jobs from `first` on, syncing after each, until
+/// two were made after `backed_up` was set; returns how many it completed
+/// and how many of those after the backup.
+async fn work_through_a_backup(
+    laptop: Arc<Laptop>,
+    first: usize,
+    backed_up: Arc<AtomicBool>,
+    synced: Arc<AtomicUsize>,
+) -> (usize, usize) {
+    let (mut done, mut after) = (first, 0);
+    while after < 2 && done < laptop.jobs.len() {
+        // Read before the job is made: a job counted as after the backup
+        // cannot be in it.
+        let backup_done = backed_up.load(Ordering::SeqCst);
+        laptop.complete(done);
+        sync(&laptop.store).await.unwrap();
+        synced.fetch_add(1, Ordering::SeqCst);
+        done += 1;
+        after += usize::from(backup_done);
+    }
+    (done, after)
+}
+
+/// The whole round an operator goes through: two laptops sync job after
+/// job while HQ is backed up; they go on syncing; a third laptop, quiet,
+/// syncs after them. HQ is stopped, the older backup put back, HQ started.
+/// Then the quiet laptop's case: nothing waits on it, and by the time it
+/// syncs, HQ's change counter has passed its cursor again, so neither of
+/// the older signs of a restore (a cursor that went back, a sequence gap)
+/// shows; only HQ's new epoch tells it. Every laptop recovers: HQ then
+/// holds exactly what each app holds, each change once, every blob.
+async fn every_laptop_recovers_from_a_restored_backup(data: HqData) {
+    let addr = free_loopback_port();
+    let url = format!("http://{addr}");
+    let hq = data.hq().await;
+    let mut process = HqProcess::start(&data, addr);
+    let busy = [
+        Arc::new(laptop(&hq, &url, "林师傅", 14, 0).await),
+        Arc::new(laptop(&hq, &url, "陈师傅", 14, 40).await),
+    ];
+    let quiet = laptop(&hq, &url, "王师傅", 4, 80).await;
+    for laptop in busy.iter().map(|l| &**l).chain([&quiet]) {
+        laptop.complete(0);
+        sync(&laptop.store).await.unwrap();
+    }
+
+    // The backup, taken while the two busy laptops sync.
+    let (backed_up, synced) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let load: Vec<_> = busy
+        .iter()
+        .map(|laptop| {
+            tokio::spawn(work_through_a_backup(
+                laptop.clone(),
+                1,
+                backed_up.clone(),
+                synced.clone(),
+            ))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while synced.load(Ordering::SeqCst) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the laptops never synced"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let during = synced.load(Ordering::SeqCst);
+    // The laptops' tasks go on on the runtime's other worker.
+    tokio::task::block_in_place(|| data.back_up_online("older"));
+    backed_up.store(true, Ordering::SeqCst);
+    let mut done = Vec::new();
+    for task in load {
+        let (completed, after) = task.await.unwrap();
+        assert!(after >= 1, "the laptops synced on after the backup");
+        done.push(completed);
+    }
+    assert!(
+        synced.load(Ordering::SeqCst) > during,
+        "syncs went on while the backup was taken"
+    );
+    // After the backup: the quiet laptop works a job, a dispatcher moves
+    // one of its jobs and hands out others, and it syncs last: its cursor
+    // is HQ's counter, three changes or more past the backup's.
+    quiet.complete(1);
+    let later = Utc::now() + Duration::days(2);
+    hq.reschedule(quiet.jobs[3], later, later + Duration::hours(1))
+        .await
+        .unwrap();
+    let elsewhere = hq.create_technician("周师傅").await.unwrap().id;
+    dispatch_jobs_to(&hq, elsewhere, 2).await;
+    sync(&quiet.store).await.unwrap();
+    let quiet_cursor = quiet.cursor();
+    drop(hq);
+
+    if let HqData::Sqlite { backups, .. } = &data {
+        let from = backups.path().join("older.sqlite3").display().to_string();
+        let refused = hq_admin(&[
+            "restore",
+            "--from",
+            &from,
+            "--database",
+            &data.database_arg(),
+        ]);
+        let message = refused.expect_err("a restore under a running HQ is refused");
+        assert!(
+            message.contains("is in use") && message.contains("正在使用"),
+            "and says why, in Chinese and English: {message}"
+        );
+    }
+    drop(process);
+    data.restore_as_readme_says("older");
+    process = HqProcess::start(&data, addr);
+    let hq = data.hq().await;
+
+    // After the restore, before the quiet laptop syncs: a dispatcher moves
+    // another of its jobs (a change numbered below its cursor), the busy
+    // laptops catch up, and new jobs take HQ's counter past its cursor.
+    // Whole seconds: HQ keeps microseconds.
+    let moved = (Utc::now() + Duration::days(3)).trunc_subsecs(0);
+    hq.reschedule(quiet.jobs[2], moved, moved + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(
+        quiet.hq_counter().await < quiet_cursor,
+        "the restored HQ's counter is behind the quiet laptop's cursor"
+    );
+    for (laptop, &completed) in busy.iter().zip(&done) {
+        let summary = sync(&laptop.store).await.unwrap();
+        assert!(
+            summary.changes_pushed >= 8,
+            "what HQ lost went again ({} changes)",
+            summary.changes_pushed
+        );
+        let ids = &laptop.jobs[..completed];
+        assert_hq_matches_app(&hq, &laptop.store, ids).await;
+    }
+    let filler = hq.create_technician("赵师傅").await.unwrap().id;
+    while quiet.hq_counter().await < quiet_cursor {
+        dispatch_jobs_to(&hq, filler, 1).await;
+    }
+
+    let summary = sync(&quiet.store).await.unwrap();
+    assert_eq!(
+        (summary.changes_pushed, summary.blobs_sent),
+        (8, 3),
+        "the quiet laptop sent again the job HQ lost, with its blobs"
+    );
+    assert_eq!(summary.jobs_pulled, 4, "and pulled HQ's dispatch whole");
+    let window = quiet.store.lock().unwrap().visit(quiet.jobs[2]).unwrap();
+    assert_eq!(
+        window.job.window_start, moved,
+        "so it holds the dispatcher's change made after the restore"
+    );
+    assert_hq_matches_app(&hq, &quiet.store, &quiet.jobs[..2]).await;
+
+    for (laptop, completed) in busy.iter().map(|l| &**l).zip(done).chain([(&quiet, 2)]) {
+        let again = sync(&laptop.store).await.unwrap();
+        assert_eq!(
+            (again.changes_pushed, again.blobs_sent),
+            (0, 0),
+            "nothing goes twice"
+        );
+        assert_hq_matches_app(&hq, &laptop.store, &laptop.jobs[..completed]).await;
+    }
+    drop(process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_laptop_recovers_from_a_restored_backup_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = HqData::Sqlite {
+        database: dir.path().join("hq.sqlite3"),
+        backups: tempfile::tempdir().unwrap(),
+    };
+    every_laptop_recovers_from_a_restored_backup(data).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_laptop_recovers_from_a_restored_backup_on_postgres() {
+    let Some((url, schema)) = postgres() else {
+        return;
+    };
+    let data = HqData::Postgres {
+        url: url.clone(),
+        schema: schema.clone(),
+        backups: tempfile::tempdir().unwrap(),
+    };
+    let refused = hq_admin(&["backup", "--database", &url, "--to", "unused"]);
+    assert!(
+        refused
+            .expect_err("PostgreSQL is backed up by pg_dump")
+            .contains("pg_dump"),
+        "and the refusal says so"
+    );
+    every_laptop_recovers_from_a_restored_backup(data).await;
     PostgresStorage::drop_schema(&url, &schema).await.unwrap();
 }
 
@@ -1566,6 +1920,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             removed: vec![],
             outcomes: vec![],
             server_time: None,
+            hq_epoch: None,
         })
         .unwrap();
 

@@ -116,6 +116,11 @@ pub struct PullResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub server_time: Option<Timestamp>,
+    /// The identity of HQ's history, new each time HQ is restored from a
+    /// backup: a device that sees it change starts over from what HQ
+    /// holds. Absent from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hq_epoch: Option<String>,
 }
 
 /// One outbox row, as the app stored it.

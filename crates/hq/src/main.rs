@@ -53,6 +53,28 @@ enum AdminCommand {
         #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
         database: String,
     },
+    /// Back up a SQLite database while HQ serves it: PATH and its blob file
+    /// beside it. (PostgreSQL: pg_dump, see README.)
+    Backup {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a SQLite backup back, with HQ stopped; devices then send again
+    /// what the backup lacks. (PostgreSQL: pg_restore, then mark-restored.)
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+    },
+    /// After a database was restored by other means (pg_restore), before HQ
+    /// serves it: starts a new epoch, so devices send again what it lacks.
+    MarkRestored {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+    },
 }
 
 async fn hq(database: &str) -> anyhow::Result<Hq> {
@@ -112,6 +134,24 @@ async fn main() -> anyhow::Result<()> {
                     "enrollment code for {}: {} (expires {})",
                     demo.technicians[0].name, demo.code.code, demo.code.expires_at
                 );
+            }
+            AdminCommand::Backup { database, to } => {
+                storage::back_up(&database, &to).await?;
+                println!(
+                    "backed up to {} and {}",
+                    to.display(),
+                    storage::blob_file(&to).display()
+                );
+            }
+            AdminCommand::Restore { from, database } => {
+                storage::restore(&from, &database).await?;
+                let reason = format!("restored from {}", from.display());
+                let epoch = hq(&database).await?.begin_epoch(&reason).await?;
+                println!("restored from {}; new epoch {epoch}", from.display());
+            }
+            AdminCommand::MarkRestored { database } => {
+                let epoch = hq(&database).await?.begin_epoch("marked restored").await?;
+                println!("new epoch {epoch}");
             }
         },
     }

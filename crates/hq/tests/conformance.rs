@@ -1046,6 +1046,27 @@ async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
     );
 }
 
+/// A device tells HQ restored from a backup by its epoch, so a database
+/// must have one from its first migration, and a new one, once begun, must
+/// be the one every later read sees.
+async fn a_new_epoch_replaces_the_current_one(storage: Arc<dyn Storage>) {
+    let first = storage.epoch().await.unwrap();
+    assert!(!first.is_empty(), "a new database has an epoch");
+    assert_eq!(storage.epoch().await.unwrap(), first, "it stays put");
+    storage
+        .begin_epoch("c0ffee", "restored from a backup", at(5))
+        .await
+        .unwrap();
+    assert_eq!(storage.epoch().await.unwrap(), "c0ffee");
+    storage
+        .begin_epoch("decade", "marked restored", at(6))
+        .await
+        .unwrap();
+    assert_eq!(storage.epoch().await.unwrap(), "decade", "the latest wins");
+    let reused = storage.begin_epoch("c0ffee", "again", at(7)).await;
+    assert!(reused.is_err(), "an epoch names one history only");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1090,4 +1111,5 @@ conformance!(
     a_cancelled_or_completed_job_is_final,
     a_re_booked_job_starts_its_next_visit,
     a_reassigned_jobs_visit_is_the_new_technicians,
+    a_new_epoch_replaces_the_current_one,
 );

@@ -43,6 +43,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         removed: vec![],
         outcomes: vec![],
         server_time: None,
+        hq_epoch: None,
     }
 }
 

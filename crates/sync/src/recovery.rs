@@ -1,6 +1,6 @@
 //! Sync that recovers from what HQ does: a restore from an older backup (HQ
-//! is behind the laptop), and a refused device token (revoked, or unknown to
-//! HQ). See ARCHITECTURE.md, "Recovery".
+//! has another epoch, or is behind the laptop), and a refused device token
+//! (revoked, or unknown to HQ). See ARCHITECTURE.md, "Recovery".
 
 use std::sync::Mutex;
 
@@ -15,6 +15,20 @@ use crate::{HqClient, SyncError};
 /// The code of HQ's refusal of this device's token, kept until the device
 /// enrolls again, so the sync view can say what happened.
 pub(crate) const REFUSED: &str = "sync_refused";
+
+/// The epoch of HQ's history this device last synced with (see
+/// `epoch_changed`).
+pub(crate) const HQ_EPOCH: &str = "hq_epoch";
+
+/// HQ's epoch names its history and is new each time HQ is restored from a
+/// backup. Another one than the device last saw means HQ forgot what came
+/// after the backup, even once its change counter has passed the device's
+/// cursor again (other devices synced since), which `cursor_went_back`
+/// cannot see. The first epoch a device hears of, or an HQ too old to send
+/// one, says nothing.
+pub(crate) fn epoch_changed(seen: Option<&str>, answered: Option<&str>) -> bool {
+    matches!((seen, answered), (Some(seen), Some(answered)) if seen != answered)
+}
 
 /// HQ's cursor is its change counter, which only grows: one below the
 /// cursor the app stored means HQ forgot changes it had sent, so it was
@@ -86,6 +100,20 @@ pub fn refusal(store: &Store) -> Result<Option<Refusal>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_epoch_means_hq_was_restored() {
+        assert!(epoch_changed(Some("a1"), Some("b2")));
+        assert!(!epoch_changed(Some("a1"), Some("a1")), "the same history");
+        assert!(
+            !epoch_changed(None, Some("a1")),
+            "the first epoch heard of (a first sync, or HQ just upgraded)"
+        );
+        assert!(
+            !epoch_changed(Some("a1"), None),
+            "an HQ too old to send one says nothing"
+        );
+    }
 
     #[test]
     fn a_cursor_below_the_stored_one_means_hq_went_back() {

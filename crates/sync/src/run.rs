@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::recovery::{self, REFUSED};
+use crate::recovery::{self, HQ_EPOCH, REFUSED};
 use crate::{HqClient, SyncError};
 
 /// Outbox entries per push request.
@@ -121,6 +121,7 @@ pub async fn enroll(
         (TECHNICIAN, Some(&technician.name)),
         (HQ_PRIVATE_CA, private_ca),
         (REFUSED, None),
+        (HQ_EPOCH, None),
     ])?;
     Ok(Enrollment {
         hq_url: client.base_url().to_string(),
@@ -369,11 +370,23 @@ async fn sync_pass(
     let mut summary = SyncSummary::default();
 
     // Pull HQ's dispatch first: it decides which jobs are still ours.
-    let cursor = locked(store).pull_cursor()?;
+    let (cursor, seen_epoch) = {
+        let store = locked(store);
+        (store.pull_cursor()?, store.setting(HQ_EPOCH)?)
+    };
     let mut pulled = client.pull(cursor.as_deref()).await?;
-    if recovery::cursor_went_back(cursor.as_deref(), &pulled.cursor) {
+    let epoch = pulled.hq_epoch.clone();
+    if recovery::epoch_changed(seen_epoch.as_deref(), epoch.as_deref())
+        || recovery::cursor_went_back(cursor.as_deref(), &pulled.cursor)
+    {
         recovery::rewind_to_hq(store, client, device_id).await?;
         pulled = client.pull(None).await?;
+    }
+    // Kept only once the rewind is done: one cut short is done again. The
+    // epoch kept is the one the rewind answered, so a restore in between
+    // shows up at the next sync.
+    if epoch.is_some() && epoch != seen_epoch {
+        locked(store).set_setting(HQ_EPOCH, epoch.as_deref())?;
     }
     if let Some(hq_now) = pulled.server_time {
         let offset = ClockOffset::measure(clock(), hq_now);

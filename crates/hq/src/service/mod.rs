@@ -1,12 +1,14 @@
 //! What HQ does, one function per request, split by audience: `auth`
 //! (dispatchers, technicians, enrollment and devices), `sync` (a device's
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
-//! `import` (CSV and the demo set). Handlers and admin commands parse, call
+//! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
+//! renewed by a restore). Handlers and admin commands parse, call
 //! one of these, and map the error; these check inputs and call the storage,
 //! which only `Hq` holds. Decisions about stored data are `crate::rules`'.
 
 mod auth;
 mod dispatch;
+mod epoch;
 mod import;
 mod sync;
 

@@ -1,8 +1,9 @@
-//! HQ's storage: four traits by concern (who: `AuthStore`; the dispatcher's
+//! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
-//! `BlobStore`), one implementation of each per backend (SQLite for one box,
-//! PostgreSQL for several stateless servers) with the same file names on both
-//! sides, and one conformance suite (`tests/conformance.rs`) that every
+//! `BlobStore`; the identity of HQ's history: `EpochStore`), one
+//! implementation of each per backend (SQLite for one box, PostgreSQL for
+//! several stateless servers) with the same file names on both sides, and
+//! one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
 //! `crate::rules`, whose refusals they pass up unchanged.
 //!
@@ -33,7 +34,7 @@ pub use sqlite::SqliteStorage;
 
 /// One backend: every concern, and its name for logs and test output.
 pub trait Storage:
-    AuthStore + DispatchStore + SyncStore + BlobStore + Send + Sync + 'static
+    AuthStore + DispatchStore + SyncStore + BlobStore + EpochStore + Send + Sync + 'static
 {
     fn backend(&self) -> &'static str;
 }
@@ -137,20 +138,77 @@ pub trait BlobStore: Send + Sync {
     async fn blob(&self, hash: &str) -> HqResult<Option<Vec<u8>>>;
 }
 
-/// Opens the storage a `--database` URL names: `sqlite:PATH` or
-/// `postgres://...` (also `postgresql://`).
-pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Storage>> {
+/// HQ's epoch: the identity of its history. Restoring a backup starts a new
+/// one, so devices that synced with the history the backup left out can
+/// tell, whatever HQ's counters say.
+#[async_trait]
+pub trait EpochStore: Send + Sync {
+    /// The current epoch (a database starts with one, made by its migration).
+    async fn epoch(&self) -> HqResult<String>;
+    /// Makes `epoch` the current one; `reason` is kept beside it.
+    async fn begin_epoch(&self, epoch: &str, reason: &str, now: Timestamp) -> HqResult<()>;
+}
+
+/// What a `--database` URL names: `sqlite:PATH` or `postgres://...` (also
+/// `postgresql://`).
+enum Database<'a> {
+    Sqlite(&'a std::path::Path),
+    Postgres(&'a str),
+}
+
+fn database(url: &str) -> anyhow::Result<Database<'_>> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
-        Ok(std::sync::Arc::new(SqliteStorage::open(
-            std::path::Path::new(path),
-        )?))
+        Ok(Database::Sqlite(std::path::Path::new(path)))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(
-            PostgresStorage::connect(url, None).await?,
-        ))
+        Ok(Database::Postgres(url))
     } else {
         anyhow::bail!("--database must be sqlite:PATH or postgres://...")
+    }
+}
+
+/// Opens the storage a `--database` URL names.
+pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Storage>> {
+    Ok(match database(url)? {
+        Database::Sqlite(path) => std::sync::Arc::new(SqliteStorage::open(path)?),
+        Database::Postgres(url) => std::sync::Arc::new(PostgresStorage::connect(url, None).await?),
+    })
+}
+
+/// The blob file beside a SQLite database, or a backup of one, at `path`.
+pub fn blob_file(path: &std::path::Path) -> std::path::PathBuf {
+    sqlite::blob_file(path)
+}
+
+/// Backs up the SQLite database `url` names to `to` (and `to`'s blob file)
+/// while HQ serves it (see `sqlite::backup`). PostgreSQL is backed up with
+/// its own pg_dump.
+pub async fn back_up(url: &str, to: &std::path::Path) -> anyhow::Result<()> {
+    match database(url)? {
+        Database::Sqlite(path) => {
+            let (path, to) = (path.to_path_buf(), to.to_path_buf());
+            tokio::task::spawn_blocking(move || sqlite::backup::back_up(&path, &to)).await?
+        }
+        Database::Postgres(_) => anyhow::bail!(
+            "PostgreSQL 用 pg_dump 备份 / back PostgreSQL up with pg_dump: \
+             pg_dump --format=custom --file PATH URL (README, \"Backup and restore\")"
+        ),
+    }
+}
+
+/// Puts the SQLite backup at `from` in place of the database `url` names,
+/// with HQ stopped (see `sqlite::backup`). PostgreSQL is restored with its
+/// own pg_restore, then `admin mark-restored`.
+pub async fn restore(from: &std::path::Path, url: &str) -> anyhow::Result<()> {
+    match database(url)? {
+        Database::Sqlite(path) => {
+            let (from, path) = (from.to_path_buf(), path.to_path_buf());
+            tokio::task::spawn_blocking(move || sqlite::backup::restore(&from, &path)).await?
+        }
+        Database::Postgres(_) => anyhow::bail!(
+            "PostgreSQL 用 pg_restore 恢复，然后运行 admin mark-restored / restore PostgreSQL \
+             with pg_restore, then run admin mark-restored (README, \"Backup and restore\")"
+        ),
     }
 }
 

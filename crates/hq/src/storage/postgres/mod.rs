@@ -9,12 +9,13 @@
 //!
 //! One file per concern, the same names as the SQLite backend's: `conn`
 //! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `push`
-//! (device sync), `blobs`.
+//! (device sync), `blobs`, `epoch` (the identity of HQ's history).
 
 mod auth;
 mod blobs;
 mod conn;
 mod dispatch;
+mod epoch;
 mod push;
 mod rows;
 

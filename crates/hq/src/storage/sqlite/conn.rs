@@ -41,6 +41,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_clock_skew.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_epoch.sql"
+        )),
     ])
 }
 
@@ -52,7 +55,7 @@ pub(super) fn blob_migrations() -> Migrations<'static> {
 }
 
 /// The blob file that goes with the database at `path`.
-pub(super) fn blob_file(path: &Path) -> std::path::PathBuf {
+pub(in crate::storage) fn blob_file(path: &Path) -> std::path::PathBuf {
     path.with_extension("blobs.sqlite3")
 }
 

@@ -8,12 +8,16 @@
 //!
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
-//! `dispatch`, `push` (device sync), `blobs`.
+//! `dispatch`, `push` (device sync), `blobs`, `epoch` (the identity of
+//! HQ's history). `backup` has no PostgreSQL twin: there, pg_dump and
+//! pg_restore do its work (README).
 
 mod auth;
+pub(super) mod backup;
 mod blobs;
 mod conn;
 mod dispatch;
+mod epoch;
 mod push;
 mod rows;
 
@@ -23,7 +27,8 @@ use rusqlite::{Connection, Transaction};
 
 use super::Storage;
 use crate::error::{HqError, HqResult};
-use conn::{blob_file, blob_migrations, migrations, move_blobs_from_records, Db, BLOB_PAGE_SIZE};
+pub(super) use conn::blob_file;
+use conn::{blob_migrations, migrations, move_blobs_from_records, Db, BLOB_PAGE_SIZE};
 
 #[derive(Clone)]
 pub struct SqliteStorage {

@@ -1,0 +1,34 @@
+//! HQ's epoch: the identity of its history, renewed when a backup is
+//! restored (see `crate::service::epoch`).
+
+use async_trait::async_trait;
+use doorstep_core::Timestamp;
+
+use super::PostgresStorage;
+use crate::error::HqResult;
+use crate::storage::EpochStore;
+
+#[async_trait]
+impl EpochStore for PostgresStorage {
+    async fn epoch(&self) -> HqResult<String> {
+        Ok(self
+            .pool
+            .get()
+            .await?
+            .query_one("SELECT epoch FROM epochs ORDER BY n DESC LIMIT 1", &[])
+            .await?
+            .try_get(0)?)
+    }
+
+    async fn begin_epoch(&self, epoch: &str, reason: &str, now: Timestamp) -> HqResult<()> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO epochs (epoch, started_at, reason) VALUES ($1, $2, $3)",
+                &[&epoch, &now, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+}
