@@ -21,7 +21,8 @@ fi
 
 npm --prefix ui run build:console >/dev/null \
   || { echo "console-test: the console did not build"; echo "0 passed, 1 failed"; exit 1; }
-cargo build -q -p doorstep-hq \
+# The same selection as scripts/test.sh's build, so nothing is compiled twice.
+cargo test -q --workspace --lib --bins --tests --no-run \
   || { echo "console-test: doorstep-hq did not build"; echo "0 passed, 1 failed"; exit 1; }
 
 out="$(mktemp)"

@@ -22,9 +22,10 @@ trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 echo "== unit, integration and end-to-end tests"
 # The end-to-end tests drive target/debug/doorstep, which this build embeds
 # the fresh UI into. The sync system test kills and restarts
-# target/debug/doorstep-hq. Everything is built once, up front.
-cargo build --bin doorstep --quiet
-cargo build -p doorstep-hq --bin doorstep-hq --quiet
+# target/debug/doorstep-hq. Everything is built once, up front, and with
+# one selection (the whole workspace's tests, which builds both binaries
+# too): building a binary on its own would resolve other features and
+# compile every dependency a second time.
 cargo test --workspace --lib --bins --tests --no-run --quiet
 log=$(mktemp)
 window_log=$(mktemp)
