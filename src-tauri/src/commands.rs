@@ -7,7 +7,7 @@ use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
 use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
-use doorstep_store::{JobFilter, JobSummary, Store, StoreError};
+use doorstep_store::{JobFilter, JobPage, ListCursor, Store, StoreError};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
@@ -84,7 +84,8 @@ pub async fn list_jobs(
     state: State<'_, AppState>,
     tab: doorstep_store::Tab,
     query: String,
-) -> Result<Vec<JobSummary>> {
+    after: Option<ListCursor>,
+) -> Result<JobPage> {
     let now = Local::now();
     let tomorrow = (now.date_naive() + Duration::days(1))
         .and_hms_opt(0, 0, 0)
@@ -94,7 +95,7 @@ pub async fn list_jobs(
         .map(|t| t.to_utc())
         .unwrap_or_else(|| now.to_utc() + Duration::days(1));
     with_store(&state, |store, _| {
-        store.list_jobs(&JobFilter { tab, query }, tomorrow)
+        store.list_jobs(&JobFilter { tab, query }, tomorrow, after.as_ref())
     })
 }
 

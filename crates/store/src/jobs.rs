@@ -39,8 +39,25 @@ pub struct JobSummary {
     pub step: Step,
 }
 
-/// Most rows a list shows: a technician scrolls a day, not ten thousand jobs.
-const LIST_LIMIT: i64 = 200;
+/// Rows in one page of the list: a day's work fits one page, and a broad
+/// search over 100,000 jobs reads no more than a page before it answers.
+pub const LIST_PAGE: usize = 200;
+
+/// Where the next page of a list starts: after this row, in the list's
+/// order (window start, then id, so rows with one start are never skipped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCursor {
+    pub window_start: Timestamp,
+    pub id: JobId,
+}
+
+/// One page of the job list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobSummary>,
+    /// Where the next page starts; none when this page is the last.
+    pub next: Option<ListCursor>,
+}
 
 fn search_text(job: &Job) -> String {
     format!(
@@ -120,39 +137,52 @@ impl Store {
             .query_row("SELECT count(*) FROM jobs", [], |row| row.get(0))?)
     }
 
-    /// The job list for a tab, or a search across all jobs.
+    /// A page of the job list for a tab, or of a search across all jobs,
+    /// starting after `after` (the first page when none).
     /// `tomorrow_start` is the start of tomorrow in the technician's time zone.
     pub fn list_jobs(
         &self,
         filter: &JobFilter,
         tomorrow_start: Timestamp,
-    ) -> Result<Vec<JobSummary>, StoreError> {
+        after: Option<&ListCursor>,
+    ) -> Result<JobPage, StoreError> {
         let query = filter.query.trim().to_lowercase();
         const CLOSED: &str = "j.status IN ('completed', 'rescheduled', 'cancelled')";
         let tomorrow = time_to_sql(&tomorrow_start);
-        let (condition, order, bound): (String, &str, Vec<&str>) = if !query.is_empty() {
-            ("instr(j.search_text, ?1) > 0".into(), "DESC", vec![&query])
+        let (mut condition, order, mut bound): (String, &str, Vec<String>) = if !query.is_empty() {
+            ("instr(j.search_text, ?1) > 0".into(), "DESC", vec![query])
         } else {
             match filter.tab {
                 Tab::Today => (
                     format!("NOT {CLOSED} AND j.window_start < ?1"),
                     "ASC",
-                    vec![&tomorrow],
+                    vec![tomorrow],
                 ),
                 Tab::Upcoming => (
                     format!("NOT {CLOSED} AND j.window_start >= ?1"),
                     "ASC",
-                    vec![&tomorrow],
+                    vec![tomorrow],
                 ),
                 Tab::Done => (CLOSED.into(), "DESC", vec![]),
             }
         };
+        if let Some(after) = after {
+            let beyond = if order == "ASC" { ">" } else { "<" };
+            let (start, id) = (bound.len() + 1, bound.len() + 2);
+            condition.push_str(&format!(
+                " AND (j.window_start, j.id) {beyond} (?{start}, ?{id})"
+            ));
+            bound.push(time_to_sql(&after.window_start));
+            bound.push(after.id.to_string());
+        }
+        // One row past the page says whether another page follows.
         let sql = format!(
             "SELECT j.id, c.name, c.address, c.phone, j.job_type, j.sub_case,
                     j.window_start, j.window_end, j.status, j.step
              FROM jobs j JOIN customers c ON c.id = j.customer_id
              WHERE {condition}
-             ORDER BY j.window_start {order} LIMIT {LIST_LIMIT}"
+             ORDER BY j.window_start {order}, j.id {order} LIMIT {}",
+            LIST_PAGE + 1
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(bound), |row| {
@@ -187,6 +217,15 @@ impl Store {
                 step: enum_from_sql(&step)?,
             });
         }
-        Ok(jobs)
+        let next = if jobs.len() > LIST_PAGE {
+            jobs.truncate(LIST_PAGE);
+            jobs.last().map(|last| ListCursor {
+                window_start: last.window_start,
+                id: last.id,
+            })
+        } else {
+            None
+        };
+        Ok(JobPage { jobs, next })
     }
 }

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
 pub use error::StoreError;
-pub use jobs::{JobFilter, JobSummary, Tab};
+pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
 pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
 pub use visit::{BlobReader, OutboxEntry, OutboxSize, StoredBlob};

@@ -449,8 +449,10 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
                     query: query.into(),
                 },
                 tomorrow,
+                None,
             )
             .unwrap()
+            .jobs
             .into_iter()
             .map(|j| j.id)
             .collect()
@@ -473,6 +475,59 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
         ids(Tab::Today, "%").is_empty(),
         "LIKE wildcards are plain text"
     );
+}
+
+/// A list never stops silently: 450 jobs due today (many sharing a start
+/// time, as a day's slots do) come in pages of 200, 200 and 50, each job
+/// exactly once, in order; a search pages the same way.
+#[test]
+fn the_list_pages_past_200_without_skipping_or_repeating() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("db"));
+    let slots = ["2026-11-23T09:00:00+08:00", "2026-11-23T14:00:00+08:00"];
+    let jobs: Vec<Job> = (0..450)
+        .map(|n| {
+            job(
+                &format!("分页客户{n}"),
+                "13800000000",
+                slots[n % 2],
+                JobStatus::Scheduled,
+            )
+        })
+        .collect();
+    store.upsert_jobs(&jobs).unwrap();
+    let tomorrow = at("2026-11-24T00:00:00+08:00");
+    for (tab, query) in [(Tab::Today, ""), (Tab::Done, "分页客户")] {
+        let filter = JobFilter {
+            tab,
+            query: query.into(),
+        };
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list_jobs(&filter, tomorrow, after.as_ref()).unwrap();
+            sizes.push(page.jobs.len());
+            seen.extend(page.jobs.iter().map(|j| (j.window_start, j.id)));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(sizes, vec![200, 200, 50], "{query:?}: pages of 200");
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 450, "{query:?}: every job once");
+        let mut ordered = seen.clone();
+        ordered.sort();
+        if query.is_empty() {
+            assert_eq!(seen, ordered, "today's list runs by start time");
+        } else {
+            ordered.reverse();
+            assert_eq!(seen, ordered, "search results run newest first");
+        }
+    }
 }
 
 #[test]
@@ -500,8 +555,10 @@ fn the_demo_set_is_loaded_once() {
                 query: String::new(),
             },
             tomorrow,
+            None,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert!(!todays.is_empty(), "a newcomer sees jobs for today");
     let all = doorstep_store::demo::demo_jobs(today, zone);
     assert!(

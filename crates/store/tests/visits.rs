@@ -147,8 +147,10 @@ fn a_re_booked_job_starts_its_next_visit_and_keeps_the_first() {
                 query: String::new(),
             },
             at("2026-12-04T00:00:00Z"),
+            None,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert!(
         listed.iter().any(|j| j.id == first.id),
         "the re-booked job is listed as open"

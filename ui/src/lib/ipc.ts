@@ -36,6 +36,11 @@ export interface AppInfo {
   data_dir: string;
 }
 
+/** Where the next page of a list starts (`doorstep_store::ListCursor`). */
+export interface ListCursor { window_start: Timestamp; id: Uuid }
+/** One page of the job list; `next` is null on the last page. */
+export interface JobPage { jobs: JobSummary[]; next: ListCursor | null }
+
 export interface JobSummary {
   id: Uuid;
   customer_name: string;
@@ -270,7 +275,8 @@ export const ipc = {
   unlock: (passphrase: string, locale: Locale) => call<null>('unlock', { passphrase, locale }),
   appInfo: () => call<AppInfo>('app_info'),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
-  listJobs: (tab: Tab, query: string) => call<JobSummary[]>('list_jobs', { tab, query }),
+  listJobs: (tab: Tab, query: string, after: ListCursor | null = null) =>
+    call<JobPage>('list_jobs', { tab, query, after }),
   openJob: (jobId: Uuid) => call<VisitView>('open_job', { jobId }),
   closeJob: () => call<null>('close_job'),
   applyChange: (jobId: Uuid, change: Change) => call<VisitView>('apply_change', { jobId, change }),
