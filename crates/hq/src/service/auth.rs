@@ -85,6 +85,11 @@ pub struct NewSession {
     pub expires_at: Timestamp,
 }
 
+/// A client address for the log; `-` when HQ was not told it.
+fn shown(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "-".into(), |ip| ip.to_string())
+}
+
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|hash| {
@@ -156,7 +161,7 @@ impl Hq {
     ) -> HqResult<NewSession> {
         let username = request.username.trim();
         if let Err(wait) = self.throttle.login_attempt(client, username) {
-            tracing::warn!(username, ?client, "log-in refused: too many attempts");
+            tracing::warn!(username, client = %shown(client), "log-in refused: too many attempts");
             return Err(wait.into());
         }
         let refused = || HqError::unauthorized("bad_credentials", "wrong username or password");
@@ -179,7 +184,7 @@ impl Hq {
         let Some(login) = login.filter(|_| matches) else {
             tracing::warn!(
                 username,
-                ?client,
+                client = %shown(client),
                 "log-in refused: wrong username or password"
             );
             return Err(refused());
@@ -226,7 +231,7 @@ impl Hq {
         client: Option<IpAddr>,
     ) -> HqResult<EnrollResponse> {
         if let Err(wait) = self.throttle.enroll_attempt(client) {
-            tracing::warn!(?client, "enrollment refused: too many attempts");
+            tracing::warn!(client = %shown(client), "enrollment refused: too many attempts");
             return Err(wait.into());
         }
         check_text("device_name", &request.device_name, SHORT_TEXT_MAX, true)
