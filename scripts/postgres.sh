@@ -5,7 +5,11 @@
 #   scripts/postgres.sh url      print the URL
 #   scripts/postgres.sh stop     stop it and delete its files
 #   eval "$(scripts/postgres.sh env)"   start it and export DOORSTEP_TEST_POSTGRES_URL
+#                                       (and DOORSTEP_TEST_POSTGRES_CA, see below)
 #
+# Where openssl is installed, the cluster also speaks TLS with a certificate
+# from a CA of its own (DOORSTEP_TEST_POSTGRES_CA), so the tests can reach it
+# with sslmode=require; plain connections work as before.
 # Idempotent: starting a running cluster just prints its URL. As root, the
 # cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
 # DOORSTEP_PG_DIR and DOORSTEP_PG_PORT override where and on which port.
@@ -58,6 +62,28 @@ running() {
     [ -f "$DIR/data/PG_VERSION" ] && run pg_ctl -D "$DIR/data" status >/dev/null 2>&1
 }
 
+# A CA and a server certificate for 127.0.0.1, made once per cluster.
+make_tls() {
+    local tls="$DIR/tls"
+    if [ -f "$tls/server.pem" ] || ! command -v openssl >/dev/null 2>&1; then return; fi
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=doorstep test CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$tls/ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -CAcreateserial -days 3650 -extfile "$tls/ext" -out "$tls/server.pem" >/dev/null 2>&1
+    chmod 600 "$tls/server.key" "$tls/ca.key"
+    [ "$(id -u)" -ne 0 ] || chown -R postgres: "$tls"
+}
+
+tls_options() {
+    if [ -f "$DIR/tls/server.pem" ]; then
+        echo "-c ssl=on -c ssl_cert_file=$DIR/tls/server.pem -c ssl_key_file=$DIR/tls/server.key"
+    fi
+}
+
 start() {
     install_postgres
     if running; then
@@ -76,9 +102,10 @@ start() {
     fi
     mkdir -p "$DIR/sock"
     [ "$(id -u)" -ne 0 ] || chown postgres: "$DIR/sock"
+    make_tls
     # A test cluster: loopback only, no fsync (it is thrown away).
     run pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/sock -c fsync=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/sock -c fsync=off -c max_connections=200 $(tls_options)" \
         start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
     if ! run psql -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
@@ -99,7 +126,10 @@ stop() {
 case "${1:-start}" in
     start) start ;;
     url) echo "$URL" ;;
-    env) echo "export DOORSTEP_TEST_POSTGRES_URL=$(start)" ;;
+    env)
+        echo "export DOORSTEP_TEST_POSTGRES_URL=$(start)"
+        if [ -f "$DIR/tls/ca.pem" ]; then echo "export DOORSTEP_TEST_POSTGRES_CA=$DIR/tls/ca.pem"; fi
+        ;;
     stop) stop ;;
     *) echo "usage: $0 [start|url|env|stop]" >&2; exit 2 ;;
 esac

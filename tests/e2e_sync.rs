@@ -146,10 +146,13 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
 
     // A dispatcher gives the job back; the next sync tells the technician.
     let login = hq
-        .login(LoginRequest {
-            username: DEMO_DISPATCHER.into(),
-            password: DEMO_PASSWORD.into(),
-        })
+        .login(
+            LoginRequest {
+                username: DEMO_DISPATCHER.into(),
+                password: DEMO_PASSWORD.into(),
+            },
+            None,
+        )
         .await
         .unwrap();
     hq.resolve_conflict(

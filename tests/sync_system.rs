@@ -307,10 +307,13 @@ async fn signed_in_dispatcher(hq: &Hq) -> String {
         .await
         .unwrap();
     let login = hq
-        .login(LoginRequest {
-            username: "dispatcher".into(),
-            password: "correct horse".into(),
-        })
+        .login(
+            LoginRequest {
+                username: "dispatcher".into(),
+                password: "correct horse".into(),
+            },
+            None,
+        )
         .await
         .unwrap();
     login.token

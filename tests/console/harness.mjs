@@ -93,7 +93,7 @@ async function json(response) {
   }
 }
 
-/** The dispatcher API with the demo login (a Bearer session token). */
+/** The dispatcher API with the demo login (the session cookie, which is where HQ puts the token). */
 export async function dispatcherApi(base) {
   const login = await fetch(`${base}/api/v1/login`, {
     method: 'POST',
@@ -101,11 +101,13 @@ export async function dispatcherApi(base) {
     body: JSON.stringify({ username: 'dispatcher', password: 'doorstep-demo' }),
   });
   if (!login.ok) throw new Error(`demo login failed: ${login.status}`);
-  const { token } = await login.json();
+  const session = login.headers.getSetCookie().find((c) => c.startsWith('doorstep_session='));
+  if (!session) throw new Error('the login set no session cookie');
+  const cookie = session.split(';')[0];
   const call = async (method, url, body, contentType = 'application/json') => {
     const r = await fetch(base + url, {
       method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': contentType }) },
+      headers: { Cookie: cookie, ...(body === undefined ? {} : { 'Content-Type': contentType }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const data = await json(r);

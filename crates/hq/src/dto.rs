@@ -20,9 +20,10 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The session token is not here: it travels only in the HttpOnly cookie,
+/// out of reach of the page's scripts.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
-    pub token: String,
     pub username: String,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,

@@ -1,7 +1,8 @@
 //! One error type for the whole server. Each variant knows its HTTP status and
 //! its stable `code`; the body is always `doorstep_core::wire::ApiError`.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use doorstep_core::wire::{ApiError, RowError, SUPPORTED_PROTOCOLS};
@@ -46,6 +47,12 @@ pub enum HqError {
     /// 405.
     #[error("method not allowed here")]
     MethodNotAllowed,
+    /// 429: too many attempts (log-in, enrollment); sent with Retry-After.
+    #[error("too many attempts; try again in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    /// 503: the request took longer than HQ gives one.
+    #[error("HQ gave up on the request after {0} s; try again")]
+    TimedOut(u64),
     /// 500: the database failed; never caused by input.
     #[error("storage: {0}")]
     Storage(String),
@@ -98,6 +105,8 @@ impl HqError {
             HqError::Conflict { .. } | HqError::SequenceGap { .. } => StatusCode::CONFLICT,
             HqError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             HqError::ProtocolVersion(_) => StatusCode::UPGRADE_REQUIRED,
+            HqError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            HqError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             HqError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +124,8 @@ impl HqError {
             HqError::SequenceGap { .. } => "sequence_gap",
             HqError::TooLarge(_) => "too_large",
             HqError::ProtocolVersion(_) => "protocol_version",
+            HqError::TooManyRequests { .. } => "rate_limited",
+            HqError::TimedOut(_) => "timeout",
             HqError::Storage(_) => "internal",
         }
     }
@@ -148,9 +159,15 @@ impl HqError {
 impl IntoResponse for HqError {
     fn into_response(self) -> Response {
         if let HqError::Storage(detail) = &self {
-            eprintln!("doorstep-hq: storage error: {detail}");
+            tracing::error!("storage error: {detail}");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let HqError::TooManyRequests { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
     }
 }
 

@@ -7,8 +7,8 @@
 //! then storage; the only holder of the storage handle) -> `storage` (one
 //! trait per concern, one implementation per backend, each method one
 //! transaction). Beside them: `rules` (every decision about HQ's data, pure),
-//! `records` (the data HQ holds), `dto` (request and response bodies) and
-//! `time_range` (the years a time may be in).
+//! `records` (the data HQ holds), `dto` (request and response bodies),
+//! `time_range` (the years a time may be in) and `throttle` (rate limits).
 
 pub mod admin;
 pub mod api;
@@ -20,8 +20,9 @@ pub mod records;
 pub mod rules;
 pub mod service;
 pub mod storage;
+pub mod throttle;
 pub mod time_range;
 
-pub use api::router;
+pub use api::{router, router_with, HttpOptions};
 pub use error::{HqError, HqResult};
 pub use service::{system_clock, Clock, Hq};

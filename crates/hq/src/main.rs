@@ -1,10 +1,14 @@
 //! `doorstep-hq`: serve the HQ API, or set it up from the command line.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
 use clap::{Parser, Subcommand};
-use doorstep_hq::{admin, router, storage, system_clock, Hq};
+use doorstep_hq::api::{router_with, HttpOptions};
+use doorstep_hq::{admin, storage, system_clock, Hq};
 
 #[derive(Parser)]
 #[command(name = "doorstep-hq", version, about = "Doorstep's HQ server")]
@@ -19,9 +23,21 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// sqlite:PATH or postgres://USER@HOST/DB
+        /// sqlite:PATH or postgres://USER@HOST/DB (add ?sslmode=require, and
+        /// &sslrootcert=CA.pem for a private CA, to reach PostgreSQL over TLS)
         #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
         database: String,
+        /// Serve HTTPS with this certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// A reverse proxy in front serves HTTPS and appends the client's
+        /// address to X-Forwarded-For: the session cookie is Secure and rate
+        /// limits go by that address.
+        #[arg(long, env = "DOORSTEP_HQ_BEHIND_PROXY")]
+        behind_proxy: bool,
     },
     /// First set-up.
     Admin {
@@ -86,22 +102,73 @@ async fn hq(database: &str) -> anyhow::Result<Hq> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Request logs on stderr, one line each; RUST_LOG changes the level.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    // One TLS provider for HTTPS and PostgreSQL: ring, as the app's client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
-        Command::Serve { listen, database } => {
+        Command::Serve {
+            listen,
+            database,
+            tls_cert,
+            tls_key,
+            behind_proxy,
+        } => {
             let hq = hq(&database).await?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
+            let listener = std::net::TcpListener::bind(listen)
                 .with_context(|| format!("listening on {listen}"))?;
+            listener.set_nonblocking(true)?;
+            let tls = match tls_cert.zip(tls_key) {
+                Some((cert, key)) => Some(
+                    RustlsConfig::from_pem_file(&cert, &key)
+                        .await
+                        .with_context(|| {
+                            format!("reading {} and {}", cert.display(), key.display())
+                        })?,
+                ),
+                None => None,
+            };
+            let options = HttpOptions {
+                secure_cookie: tls.is_some() || behind_proxy,
+                behind_proxy,
+                ..HttpOptions::default()
+            };
+            let app = router_with(hq.clone(), options)
+                .into_make_service_with_connect_info::<SocketAddr>();
             eprintln!(
-                "doorstep-hq: {} backend, listening on http://{}",
+                "doorstep-hq: {} backend, listening on {}://{}",
                 hq.backend(),
+                if tls.is_some() { "https" } else { "http" },
                 listener.local_addr()?
             );
-            axum::serve(listener, router(hq))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            match tls {
+                Some(config) => {
+                    let handle = axum_server::Handle::new();
+                    let stop = handle.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::signal::ctrl_c().await;
+                        stop.graceful_shutdown(Some(Duration::from_secs(10)));
+                    });
+                    axum_server::from_tcp_rustls(listener, config)?
+                        .handle(handle)
+                        .serve(app)
+                        .await?;
+                }
+                None => {
+                    axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                        .with_graceful_shutdown(async {
+                            let _ = tokio::signal::ctrl_c().await;
+                        })
+                        .await?;
+                }
+            }
         }
         Command::Admin { command } => match command {
             AdminCommand::CreateDispatcher {

@@ -65,7 +65,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/health", "meta", "Liveness", "200", "`{status:\"ok\", protocol:1}`"),
     route("GET", "/openapi.json", "meta", "This document", "200", ""),
     route("POST", "/api/v1/enroll", "device", "Trade a one-time code for a device token", "201",
-        "401 `invalid_code` when the code is unknown, used or expired.").takes("EnrollRequest").returns("EnrollResponse"),
+        "401 `invalid_code` when the code is unknown, used or expired; 429 `rate_limited` with Retry-After when one address tries too often; 413 `too_large` over 4 KiB.").takes("EnrollRequest").returns("EnrollResponse"),
     route("GET", "/api/v1/sync/jobs", "device", "Pull the technician's jobs changed since a cursor", "200",
         "Query `since=CURSOR` (omit for everything). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse"),
     route("POST", "/api/v1/sync/push", "device", "Push outbox entries", "200",
@@ -77,9 +77,9 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/api/v1/blobs/{hash}", "device", "Upload one blob named by its SHA-256", "201",
         "Raw body, at most 16 MiB (413 `too_large`). 201 new, 200 already held; 422 `hash_mismatch`; 400 `bad_hash`.").returns("StoredBlob"),
     route("HEAD", "/api/v1/blobs/{hash}", "device", "Whether HQ holds a blob", "200", "200 held, 404 not held."),
-    route("GET", "/api/v1/blobs/{hash}", "dispatcher", "Download a blob", "200", "The bytes, with a sniffed Content-Type."),
+    route("GET", "/api/v1/blobs/{hash}", "dispatcher", "Download a blob", "200", "The bytes, with a sniffed Content-Type, `Content-Disposition: attachment` and `X-Content-Type-Options: nosniff`."),
     route("POST", "/api/v1/login", "dispatcher", "Log in", "200",
-        "Sets the `doorstep_session` cookie. 401 `bad_credentials`.").takes("LoginRequest").returns("LoginResponse"),
+        "Sets the `doorstep_session` cookie (HttpOnly, SameSite=Strict, Secure over https); the token is never in the body. 401 `bad_credentials`; 429 `rate_limited` with Retry-After when an address or a username tries too often; 413 `too_large` over 4 KiB.").takes("LoginRequest").returns("LoginResponse"),
     route("POST", "/api/v1/logout", "dispatcher", "Log out", "204",
         "Ends the session named by the cookie or Bearer token and clears the cookie."),
     route("POST", "/api/v1/enrollment-codes", "dispatcher", "Issue a one-time enrollment code", "201", "").takes("EnrollmentCodeRequest").returns("EnrollmentCode"),
@@ -194,7 +194,9 @@ pub fn document() -> String {
     info.description = Some(
         "Device endpoints need `X-Doorstep-Protocol: 1` and `Authorization: Bearer DEVICE_TOKEN`; \
          dispatcher endpoints need the `doorstep_session` cookie or `Authorization: Bearer SESSION_TOKEN`. \
-         Errors are `{code, message}`."
+         Errors are `{code, message}`. Any request that changes something and carries an `Origin` of another \
+         site gets 403 `cross_origin`; a request that takes longer than a minute gets 503 `timeout`. \
+         Every answer carries `x-request-id` (the caller's, or a new one)."
             .into(),
     );
     OpenApiBuilder::new()

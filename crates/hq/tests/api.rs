@@ -27,6 +27,16 @@ struct Reply {
     body: Value,
 }
 
+/// The session token from a log-in's `Set-Cookie`.
+fn session_of(login: &Reply) -> String {
+    let cookie = login.headers["set-cookie"].to_str().unwrap();
+    let token = cookie
+        .strip_prefix("doorstep_session=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    token.to_string()
+}
+
 impl Api {
     async fn new() -> Api {
         let (storage, dir) = sqlite();
@@ -47,7 +57,7 @@ impl Api {
             )
             .await;
         assert_eq!(login.status, StatusCode::OK, "the dispatcher can log in");
-        api.session = login.body["token"].as_str().unwrap().to_string();
+        api.session = session_of(&login);
         api
     }
 
@@ -527,9 +537,22 @@ async fn console_endpoints_need_a_login() {
         cookie.starts_with("doorstep_session=") && cookie.contains("HttpOnly"),
         "the session is an HttpOnly cookie: {cookie}"
     );
+    assert!(
+        !cookie.contains("Secure"),
+        "over plain http a Secure cookie would never come back: {cookie}"
+    );
+    // A script on the page (an XSS) must not be able to read the session:
+    // it is in the HttpOnly cookie only, never in the body.
+    let token = session_of(&login);
+    assert!(
+        !login.body.to_string().contains(&token),
+        "the login's body carries no session token: {}",
+        login.body
+    );
+    assert_eq!(login.body["username"], "ann");
 
     // Logging out ends the session on HQ, not just in the browser.
-    let session = format!("doorstep_session={}", login.body["token"].as_str().unwrap());
+    let session = format!("doorstep_session={token}");
     let devices = api
         .send(
             Method::GET,

@@ -7,7 +7,8 @@ export type { Job, JobType, SubCase, ServiceForm, VisitRecord, Timestamp, Uuid }
 export interface RowError { row: number; message: string }
 export interface ApiError { status: number; code: string; message: string; errors?: RowError[] }
 export interface Technician { id: Uuid; name: string }
-export interface LoginResponse { token: string; username: string; expires_at: Timestamp }
+/** The session itself is only in the HttpOnly cookie, out of scripts' reach. */
+export interface LoginResponse { username: string; expires_at: Timestamp }
 export interface DispatchedJob { job: Job; technician_id: Uuid | null }
 export interface BoardColumn { technician: Technician | null; counts: Record<string, number>; jobs: Job[] }
 export interface Board { date: string; columns: BoardColumn[] }

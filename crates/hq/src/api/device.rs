@@ -12,7 +12,7 @@ use doorstep_core::wire::{
     MAX_BLOB_BYTES,
 };
 
-use super::extract::{read_body, Device, JsonBody, PathParam, Protocol, QueryParam};
+use super::extract::{read_body, ClientAddr, Device, JsonBody, PathParam, Protocol, QueryParam};
 use crate::dto::PullQuery;
 use crate::error::{HqError, HqResult};
 use crate::service::Hq;
@@ -20,9 +20,10 @@ use crate::service::Hq;
 pub(super) async fn enroll(
     _: Protocol,
     State(hq): State<Hq>,
+    ClientAddr(client): ClientAddr,
     JsonBody(request): JsonBody<EnrollRequest>,
 ) -> HqResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, Json(hq.enroll(request).await?)))
+    Ok((StatusCode::CREATED, Json(hq.enroll(request, client).await?)))
 }
 
 pub(super) async fn pull(
@@ -85,10 +86,21 @@ pub(super) async fn put_blobs(
     let mut multipart = multipart
         .map_err(|rejection| HqError::bad_request("content_type", rejection.body_text()))?;
     let mut blobs = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    // The body streams in part by part; each blob is held whole (its hash
+    // is checked before it is stored, and the batch commits in one
+    // transaction), so a part is refused as soon as it outgrows a blob.
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let hash = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(multipart_error)?;
-        blobs.push((hash, bytes.to_vec()));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if bytes.len() + chunk.len() > MAX_BLOB_BYTES {
+                return Err(HqError::TooLarge(format!(
+                    "blob {hash}: a blob is at most {MAX_BLOB_BYTES} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        blobs.push((hash, bytes));
     }
     if blobs.is_empty() {
         return Err(HqError::invalid("no_blobs", "send at least one part"));

@@ -4,7 +4,9 @@
 
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +14,7 @@ use axum::Json;
 use doorstep_core::wire::{MAX_JSON_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
 
-use super::SESSION_COOKIE;
+use super::{HttpOptions, SESSION_COOKIE, X_FORWARDED_FOR};
 use crate::error::{HqError, HqResult};
 use crate::records::{DeviceAuth, DispatcherSession};
 use crate::service::Hq;
@@ -73,6 +75,38 @@ pub(super) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.trim())
         .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The client's address, for rate limits: the connection's peer or, when
+/// HQ sits behind a reverse proxy (`HttpOptions::behind_proxy`), the address
+/// the proxy appended last to `X-Forwarded-For` (earlier entries are the
+/// client's own word). `None` when HQ was not told (the router served
+/// without connection info).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = HqError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HqError> {
+        let behind_proxy = parts
+            .extensions
+            .get::<HttpOptions>()
+            .is_some_and(|options| options.behind_proxy);
+        let forwarded = || {
+            let last = parts.headers.get_all(X_FORWARDED_FOR).iter().next_back()?;
+            last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+        };
+        let peer = || {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip())
+        };
+        Ok(ClientAddr(if behind_proxy {
+            forwarded().or_else(peer)
+        } else {
+            peer()
+        }))
+    }
 }
 
 /// An enrolled, not revoked device (from `Authorization: Bearer`).

@@ -2,16 +2,18 @@
 //! codes and the devices they enroll.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::net::IpAddr;
+
 use argon2::Argon2;
 use chrono::Duration;
 use doorstep_core::signature::sha256_hex;
 use doorstep_core::wire::{
     DeviceId, EnrollRequest, EnrollResponse, EnrollmentCode, TechnicianId, TechnicianRef,
 };
-use doorstep_core::SHORT_TEXT_MAX;
+use doorstep_core::{Timestamp, SHORT_TEXT_MAX};
 
 use super::{check_text, Hq};
-use crate::dto::{LoginRequest, LoginResponse};
+use crate::dto::LoginRequest;
 use crate::error::{HqError, HqResult};
 use crate::rules;
 use crate::storage::{DeviceAuth, DeviceInfo, DispatcherSession};
@@ -68,6 +70,24 @@ pub fn hash_password(password: &str) -> HqResult<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(HqError::storage)
+}
+
+/// A stand-in for an unknown username's password hash: the parameters of
+/// `hash_password` (Argon2id, 19 MiB, 2 passes), a hash no password has.
+const UNKNOWN_USER_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// A session just opened: the token goes only into the HttpOnly cookie.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub username: String,
+    pub expires_at: Timestamp,
+}
+
+/// A client address for the log; `-` when HQ was not told it.
+fn shown(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "-".into(), |ip| ip.to_string())
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -130,29 +150,51 @@ impl Hq {
             .await
     }
 
-    pub async fn login(&self, request: LoginRequest) -> HqResult<LoginResponse> {
+    /// Checks a dispatcher's password and opens a session. Attempts are
+    /// rate-limited per client address and per username; the check runs
+    /// under the password-check cap; an unknown username costs the same
+    /// time as a wrong password. Refusals are logged, never the password.
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        client: Option<IpAddr>,
+    ) -> HqResult<NewSession> {
+        let username = request.username.trim();
+        if let Err(wait) = self.throttle.login_attempt(client, username) {
+            tracing::warn!(username, client = %shown(client), "log-in refused: too many attempts");
+            return Err(wait.into());
+        }
         let refused = || HqError::unauthorized("bad_credentials", "wrong username or password");
         if request.password.len() > 1024 {
             return Err(refused());
         }
-        let login = self
-            .storage
-            .dispatcher_by_username(request.username.trim())
-            .await?
-            .ok_or_else(refused)?;
-        let (password, phc) = (request.password, login.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-            .await
-            .map_err(HqError::storage)?;
-        if !ok {
+        let login = self.storage.dispatcher_by_username(username).await?;
+        // An unknown username is checked against a stand-in hash, so the
+        // answer takes as long as for a wrong password and its time does not
+        // tell which usernames exist.
+        let phc = login.as_ref().map_or_else(
+            || UNKNOWN_USER_HASH.to_string(),
+            |l| l.password_hash.clone(),
+        );
+        let password = request.password;
+        let matches = self
+            .throttle
+            .password_check(move || verify_password(&password, &phc))
+            .await?;
+        let Some(login) = login.filter(|_| matches) else {
+            tracing::warn!(
+                username,
+                client = %shown(client),
+                "log-in refused: wrong username or password"
+            );
             return Err(refused());
-        }
+        };
         let token = random_token()?;
         let expires_at = self.now() + Duration::hours(SESSION_TTL_HOURS);
         self.storage
             .create_session(&token_hash(&token), login.id, expires_at)
             .await?;
-        Ok(LoginResponse {
+        Ok(NewSession {
             token,
             username: login.username,
             expires_at,
@@ -181,7 +223,17 @@ impl Hq {
         })
     }
 
-    pub async fn enroll(&self, request: EnrollRequest) -> HqResult<EnrollResponse> {
+    /// Trades a one-time code for a device token; attempts are
+    /// rate-limited per client address.
+    pub async fn enroll(
+        &self,
+        request: EnrollRequest,
+        client: Option<IpAddr>,
+    ) -> HqResult<EnrollResponse> {
+        if let Err(wait) = self.throttle.enroll_attempt(client) {
+            tracing::warn!(client = %shown(client), "enrollment refused: too many attempts");
+            return Err(wait.into());
+        }
         check_text("device_name", &request.device_name, SHORT_TEXT_MAX, true)
             .map_err(|m| HqError::invalid("invalid_field", m))?;
         let code = normalize_code(&request.code);

@@ -17,10 +17,12 @@ use std::sync::Arc;
 use doorstep_core::Timestamp;
 
 use crate::storage::Storage;
+use crate::throttle::{Limits, Throttle};
 
 pub use crate::dto::{
     Board, BoardColumn, ImportResult, JobDetail, LoginRequest, LoginResponse, NewJob, TimelineEntry,
 };
+pub use auth::NewSession;
 pub use auth::{
     enrollment_code, hash_password, normalize_code, random_token, token_hash,
     ENROLLMENT_CODE_TTL_HOURS, SESSION_TTL_HOURS,
@@ -38,11 +40,24 @@ pub fn system_clock() -> Clock {
 pub struct Hq {
     storage: Arc<dyn Storage>,
     clock: Clock,
+    throttle: Arc<Throttle>,
 }
 
 impl Hq {
     pub fn new(storage: Arc<dyn Storage>, clock: Clock) -> Hq {
-        Hq { storage, clock }
+        Hq {
+            storage,
+            clock,
+            throttle: Arc::new(Throttle::new(&Limits::default())),
+        }
+    }
+
+    /// The same HQ with other rate limits and password-check cap (tests).
+    pub fn with_limits(self, limits: &Limits) -> Hq {
+        Hq {
+            throttle: Arc::new(Throttle::new(limits)),
+            ..self
+        }
     }
 
     pub fn now(&self) -> Timestamp {
