@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use uuid::Uuid;
 use doorstep_core::change::Change;
 use doorstep_core::wire::{DeviceId, PushEntry, TechnicianId};
 use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step};
@@ -22,10 +23,10 @@ const ROUNDS: usize = 100;
 const BUDGET: Duration = Duration::from_secs(30);
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
-    let tech = storage.create_technician(name, t0()).await.unwrap();
+    let tech = technician(&storage, name).await;
     let code = format!("code-{}", tech.id);
     storage
-        .create_enrollment_code(&code, tech.id, at(60))
+        .create_enrollment_code(Uuid::now_v7(), &code, tech.id, at(60), &any_entry())
         .await
         .unwrap();
     let device = DeviceId::new();
@@ -73,7 +74,7 @@ async fn race(
 ) {
     let job = job_for(Some(a), &format!("{action:?} {round}"));
     storage
-        .create_jobs(std::slice::from_ref(&job), t0())
+        .create_jobs(std::slice::from_ref(&job), t0(), &[])
         .await
         .unwrap();
     let id = job.job.id;
@@ -112,7 +113,7 @@ async fn race(
     };
 
     let (dispatched, push) = tokio::join!(
-        storage.change_job(id, change),
+        storage.change_job(id, change, &any_entry()),
         storage.push(&laptop.auth, std::slice::from_ref(&pushed), at(10)),
     );
     let dispatched = dispatched.expect("the dispatcher's change applies");

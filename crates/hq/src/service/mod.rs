@@ -1,10 +1,16 @@
 //! What HQ does, one function per request, split by audience: `auth`
 //! (dispatchers, technicians, enrollment and devices), `sync` (a device's
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
-//! `import` (CSV and the demo set). Handlers and admin commands parse, call
-//! one of these, and map the error; these check inputs and call the storage,
-//! which only `Hq` holds. Decisions about stored data are `crate::rules`'.
+//! `import` (CSV and the demo set), `audit` (the audit log). Handlers and
+//! admin commands parse, call one of these, and map the error; these check
+//! inputs and call the storage, which only `Hq` holds. Decisions about
+//! stored data are `crate::rules'`; what goes into the audit log is decided
+//! here, by each action, and storage writes it with the action.
+//!
+//! An `Hq` acts for someone: `Hq::new` for the command line, `Hq::by` for a
+//! signed-in dispatcher. Handlers of dispatcher routes act through `by`.
 
+mod audit;
 mod auth;
 mod dispatch;
 mod import;
@@ -14,11 +20,14 @@ use std::sync::Arc;
 
 use doorstep_core::Timestamp;
 
+use crate::records::DispatcherSession;
 use crate::storage::Storage;
 
 pub use crate::dto::{
-    Board, BoardColumn, ImportResult, JobDetail, LoginRequest, LoginResponse, NewJob, TimelineEntry,
+    Board, BoardColumn, ImportResult, IssuedCode, JobDetail, LoginRequest, LoginResponse, NewJob,
+    TimelineEntry,
 };
+pub use crate::records::Actor;
 pub use auth::{
     enrollment_code, hash_password, normalize_code, random_token, token_hash,
     ENROLLMENT_CODE_TTL_HOURS, SESSION_TTL_HOURS,
@@ -36,11 +45,26 @@ pub fn system_clock() -> Clock {
 pub struct Hq {
     storage: Arc<dyn Storage>,
     clock: Clock,
+    /// Who the actions of this handle are for, in the audit log.
+    actor: Actor,
 }
 
 impl Hq {
+    /// HQ acting for the command line (admin commands, tests).
     pub fn new(storage: Arc<dyn Storage>, clock: Clock) -> Hq {
-        Hq { storage, clock }
+        Hq {
+            storage,
+            clock,
+            actor: Actor::CommandLine,
+        }
+    }
+
+    /// The same HQ acting for a signed-in dispatcher.
+    pub fn by(&self, dispatcher: &DispatcherSession) -> Hq {
+        Hq {
+            actor: Actor::Dispatcher(dispatcher.clone()),
+            ..self.clone()
+        }
     }
 
     pub fn now(&self) -> Timestamp {

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-11-25_records_from_ops.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_visits.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_refused_ops.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_audit.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

@@ -38,6 +38,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_refused_ops.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_audit.sql"
+        )),
     ])
 }
 

@@ -8,8 +8,9 @@
 //!
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
-//! `dispatch`, `push` (device sync), `blobs`.
+//! `dispatch`, `push` (device sync), `blobs`, `audit`.
 
+mod audit;
 mod auth;
 mod blobs;
 mod conn;
