@@ -94,9 +94,10 @@ impl From<Refusal> for HqError {
             Refusal::AccountDisabled => {
                 HqError::forbidden("account_disabled", "this dispatcher account is disabled")
             }
-            Refusal::OwnAccount => {
-                HqError::conflict("own_account", "a dispatcher cannot disable their own account")
-            }
+            Refusal::OwnAccount => HqError::conflict(
+                "own_account",
+                "a dispatcher cannot disable their own account",
+            ),
             Refusal::CodeNotOutstanding => HqError::conflict(
                 "code_not_outstanding",
                 "the enrollment code was used or has expired",

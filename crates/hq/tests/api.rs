@@ -108,7 +108,13 @@ impl Api {
     }
 
     /// As the dispatcher whose session cookie this is.
-    async fn as_session(&self, session: &str, method: Method, uri: &str, body: Option<Value>) -> Reply {
+    async fn as_session(
+        &self,
+        session: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let cookie = format!("doorstep_session={session}");
         self.send(method, uri, &[("cookie", &cookie)], body).await
     }
@@ -498,7 +504,10 @@ async fn console_endpoints_need_a_login() {
         (Method::POST, format!("/api/v1/conflicts/{id}/resolve")),
         (Method::GET, format!("/api/v1/blobs/{hash}")),
         (Method::GET, "/api/v1/enrollment-codes".to_string()),
-        (Method::POST, format!("/api/v1/enrollment-codes/{id}/revoke")),
+        (
+            Method::POST,
+            format!("/api/v1/enrollment-codes/{id}/revoke"),
+        ),
         (Method::GET, "/api/v1/dispatchers".to_string()),
         (Method::POST, "/api/v1/dispatchers/ann/disable".to_string()),
         (Method::POST, "/api/v1/dispatchers/ann/enable".to_string()),
@@ -1591,8 +1600,14 @@ fn actions(entries: &[Value]) -> Vec<&str> {
 #[tokio::test]
 async fn every_dispatcher_action_is_in_the_audit_log() {
     let api = Api::new().await;
-    assert_eq!(api.login("ann", "wrong horse!").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(api.login("mallory", "correct horse").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.login("ann", "wrong horse!").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.login("mallory", "correct horse").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let a = api.technician("A").await;
     let dev = api.enroll(&a).await;
     let job = api.job(&a).await;
@@ -1631,11 +1646,17 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
             &dev.token,
             Method::POST,
             "/api/v1/sync/push",
-            Some(push_body(&dev, vec![entry(2, job_id(&job), Change::Complete)])),
+            Some(push_body(
+                &dev,
+                vec![entry(2, job_id(&job), Change::Complete)],
+            )),
         )
         .await;
     assert_eq!(pushed.body["conflicts"][0]["reason"], "cancelled");
-    let conflict = pushed.body["conflicts"][0]["id"].as_str().unwrap().to_string();
+    let conflict = pushed.body["conflicts"][0]["conflict_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let resolved = api
         .console(
             Method::POST,
@@ -1661,7 +1682,11 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     assert_eq!(import.status, StatusCode::CREATED, "{:?}", import.body);
     let imported = import.body["created"][0].as_str().unwrap().to_string();
     let revoke = api
-        .console(Method::POST, &format!("/api/v1/devices/{}/revoke", dev.device_id), None)
+        .console(
+            Method::POST,
+            &format!("/api/v1/devices/{}/revoke", dev.device_id),
+            None,
+        )
         .await;
     assert_eq!(revoke.status, StatusCode::OK);
 
@@ -1669,6 +1694,7 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     assert_eq!(
         actions(&entries),
         vec![
+            "create_dispatcher",
             "login",
             "login_failed",
             "login_failed",
@@ -1687,11 +1713,17 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     );
     let named = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap();
     for entry in &entries {
-        if entry["action"] != "login_failed" {
-            assert_eq!(entry["actor"], "ann", "who did it: {entry}");
+        match entry["action"].as_str() {
+            Some("create_dispatcher") => {
+                assert_eq!(entry["actor"], Value::Null, "the command line: {entry}")
+            }
+            Some("login_failed") => {}
+            _ => assert_eq!(entry["actor"], "ann", "who did it: {entry}"),
         }
         assert_eq!(
-            entry["at"].as_str().map(|t| t.parse::<doorstep_core::Timestamp>().unwrap()),
+            entry["at"]
+                .as_str()
+                .map(|t| t.parse::<doorstep_core::Timestamp>().unwrap()),
             Some(t0()),
             "when, on HQ's clock"
         );
@@ -1716,7 +1748,10 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     assert_eq!(named("cancel")["job_id"], json!(job));
     assert_eq!(named("assign")["technician_id"], json!(a.id));
     assert_eq!(named("resolve_conflict")["job_id"], json!(job));
-    assert_eq!(named("resolve_conflict")["detail"], "keep_cancelled: 客户取消");
+    assert_eq!(
+        named("resolve_conflict")["detail"],
+        "keep_cancelled: 客户取消"
+    );
     assert_eq!(named("import")["job_id"], json!(imported));
     assert_eq!(named("import")["technician_id"], json!(b.id));
     assert_eq!(named("revoke_device")["device_id"], json!(dev.device_id));
@@ -1726,17 +1761,32 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     // Filters, alone and together.
     assert_eq!(
         actions(&audit(&api, &format!("?job={job}")).await),
-        vec!["create_job", "assign", "reschedule", "cancel", "resolve_conflict"]
+        vec![
+            "create_job",
+            "assign",
+            "reschedule",
+            "cancel",
+            "resolve_conflict"
+        ]
     );
-    assert_eq!(actions(&audit(&api, "?action=cancel").await), vec!["cancel"]);
-    assert_eq!(actions(&audit(&api, "?actor=mallory").await), vec!["login_failed"]);
+    assert_eq!(
+        actions(&audit(&api, "?action=cancel").await),
+        vec!["cancel"]
+    );
+    assert_eq!(
+        actions(&audit(&api, "?actor=mallory").await),
+        vec!["login_failed"]
+    );
     assert_eq!(
         actions(&audit(&api, &format!("?actor=ann&job={imported}")).await),
         vec!["import"]
     );
     let from = at(0).to_rfc3339().replace('+', "%2B");
     let later = at(1).to_rfc3339().replace('+', "%2B");
-    assert_eq!(audit(&api, &format!("?from={from}")).await.len(), entries.len());
+    assert_eq!(
+        audit(&api, &format!("?from={from}")).await.len(),
+        entries.len()
+    );
     assert!(audit(&api, &format!("?from={later}")).await.is_empty());
     assert!(audit(&api, &format!("?to={from}")).await.is_empty());
 
@@ -1744,7 +1794,9 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
     let mut seen = Vec::new();
     let mut query = "?limit=5".to_string();
     loop {
-        let page = api.console(Method::GET, &format!("/api/v1/audit{query}"), None).await;
+        let page = api
+            .console(Method::GET, &format!("/api/v1/audit{query}"), None)
+            .await;
         let page_entries = page.body["entries"].as_array().unwrap();
         assert!(page_entries.len() <= 5);
         seen.extend(page_entries.iter().map(|e| e["id"].clone()));
@@ -1764,12 +1816,16 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
         ("?from=yesterday", "bad_query"),
         ("?from=1999-12-31T00:00:00Z", "time_out_of_range"),
     ] {
-        let reply = api.console(Method::GET, &format!("/api/v1/audit{query}"), None).await;
+        let reply = api
+            .console(Method::GET, &format!("/api/v1/audit{query}"), None)
+            .await;
         assert_error(&reply, StatusCode::BAD_REQUEST, code, query);
     }
 
     // The job's page shows the dispatchers' actions on it, oldest first.
-    let detail = api.console(Method::GET, &format!("/api/v1/jobs/{job}"), None).await;
+    let detail = api
+        .console(Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
     let on_job: Vec<&str> = detail.body["dispatcher_actions"]
         .as_array()
         .unwrap()
@@ -1778,7 +1834,13 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
         .collect();
     assert_eq!(
         on_job,
-        vec!["create_job", "assign", "reschedule", "cancel", "resolve_conflict"]
+        vec![
+            "create_job",
+            "assign",
+            "reschedule",
+            "cancel",
+            "resolve_conflict"
+        ]
     );
 }
 
@@ -1787,34 +1849,84 @@ async fn every_dispatcher_action_is_in_the_audit_log() {
 #[tokio::test]
 async fn a_disabled_dispatcher_is_locked_out() {
     let api = Api::new().await;
-    api.hq.create_dispatcher("bob", "battery staple").await.unwrap();
+    api.hq
+        .create_dispatcher("bob", "battery staple")
+        .await
+        .unwrap();
     let bob = session_cookie_of(&api.login("bob", "battery staple").await);
     assert_eq!(
-        api.as_session(&bob, Method::GET, "/api/v1/technicians", None).await.status,
+        api.as_session(&bob, Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
         StatusCode::OK
     );
-    let own = api.console(Method::POST, "/api/v1/dispatchers/ann/disable", None).await;
-    assert_error(&own, StatusCode::CONFLICT, "own_account", "the console never locks out its user");
-    let disabled = api.console(Method::POST, "/api/v1/dispatchers/bob/disable", None).await;
+    let own = api
+        .console(Method::POST, "/api/v1/dispatchers/ann/disable", None)
+        .await;
+    assert_error(
+        &own,
+        StatusCode::CONFLICT,
+        "own_account",
+        "the console never locks out its user",
+    );
+    let disabled = api
+        .console(Method::POST, "/api/v1/dispatchers/bob/disable", None)
+        .await;
     assert_eq!(disabled.status, StatusCode::OK, "{:?}", disabled.body);
     assert!(disabled.body["disabled_at"].is_string());
-    let locked = api.as_session(&bob, Method::GET, "/api/v1/technicians", None).await;
-    assert_error(&locked, StatusCode::UNAUTHORIZED, "unauthorized", "bob's session ended");
+    let locked = api
+        .as_session(&bob, Method::GET, "/api/v1/technicians", None)
+        .await;
+    assert_error(
+        &locked,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "bob's session ended",
+    );
     let login = api.login("bob", "battery staple").await;
-    assert_error(&login, StatusCode::FORBIDDEN, "account_disabled", "a disabled dispatcher cannot log in");
-    assert!(login.headers.get("set-cookie").is_none(), "and gets no session");
+    assert_error(
+        &login,
+        StatusCode::FORBIDDEN,
+        "account_disabled",
+        "a disabled dispatcher cannot log in",
+    );
+    assert!(
+        login.headers.get("set-cookie").is_none(),
+        "and gets no session"
+    );
     let wrong = api.login("bob", "not his password").await;
-    assert_error(&wrong, StatusCode::UNAUTHORIZED, "bad_credentials", "a wrong password says only that");
-    let missing = api.console(Method::POST, "/api/v1/dispatchers/nobody/disable", None).await;
+    assert_error(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a wrong password says only that",
+    );
+    let missing = api
+        .console(Method::POST, "/api/v1/dispatchers/nobody/disable", None)
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let listed = api.console(Method::GET, "/api/v1/dispatchers", None).await;
-    let names: Vec<(&str, bool)> = listed.body.as_array().unwrap().iter()
-        .map(|d| (d["username"].as_str().unwrap(), d["disabled_at"].is_string()))
+    let names: Vec<(&str, bool)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["username"].as_str().unwrap(),
+                d["disabled_at"].is_string(),
+            )
+        })
         .collect();
     assert_eq!(names, vec![("ann", false), ("bob", true)]);
-    let enabled = api.console(Method::POST, "/api/v1/dispatchers/bob/enable", None).await;
+    let enabled = api
+        .console(Method::POST, "/api/v1/dispatchers/bob/enable", None)
+        .await;
     assert_eq!(enabled.status, StatusCode::OK);
-    assert_eq!(api.login("bob", "battery staple").await.status, StatusCode::OK);
+    assert_eq!(
+        api.login("bob", "battery staple").await.status,
+        StatusCode::OK
+    );
 
     let entries = audit(&api, "?actor=bob").await;
     let details: Vec<(&str, &str)> = entries
@@ -1831,11 +1943,17 @@ async fn a_disabled_dispatcher_is_locked_out() {
             ("login", ""),
         ]
     );
-    let by_ann: Vec<(String, Value)> = audit(&api, "?actor=ann").await
+    let by_ann: Vec<(String, Value)> = audit(&api, "?actor=ann")
+        .await
         .iter()
         .rev()
         .filter(|e| e["action"] != "login")
-        .map(|e| (e["action"].as_str().unwrap().to_string(), e["username"].clone()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["username"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         by_ann,
@@ -1876,17 +1994,27 @@ async fn a_dispatcher_changes_their_own_password() {
     let changed = change("correct horse", "battery staple").await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
     assert_eq!(
-        api.console(Method::GET, "/api/v1/technicians", None).await.status,
+        api.console(Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
         StatusCode::OK,
         "the session that changed it goes on"
     );
     assert_eq!(
-        api.as_session(&other, Method::GET, "/api/v1/technicians", None).await.status,
+        api.as_session(&other, Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED,
         "another session of the same dispatcher ends"
     );
-    assert_eq!(api.login("ann", "correct horse").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(api.login("ann", "battery staple").await.status, StatusCode::OK);
+    assert_eq!(
+        api.login("ann", "correct horse").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.login("ann", "battery staple").await.status,
+        StatusCode::OK
+    );
     let changes = audit(&api, "?action=change_password").await;
     assert_eq!(changes.len(), 1, "one entry for the one change");
     assert_eq!(changes[0]["actor"], "ann");
@@ -1895,7 +2023,9 @@ async fn a_dispatcher_changes_their_own_password() {
     // The admin command's way: every session ends.
     api.hq.set_password("ann", "third password").await.unwrap();
     assert_eq!(
-        api.console(Method::GET, "/api/v1/technicians", None).await.status,
+        api.console(Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -1916,17 +2046,32 @@ async fn an_enrollment_code_can_be_revoked() {
     let kept = issue().await;
     let revoked = issue().await;
     assert_eq!(revoked.status, StatusCode::CREATED);
-    let listed = api.console(Method::GET, "/api/v1/enrollment-codes", None).await;
-    let ids: Vec<&Value> = listed.body.as_array().unwrap().iter().map(|c| &c["id"]).collect();
+    let listed = api
+        .console(Method::GET, "/api/v1/enrollment-codes", None)
+        .await;
+    let ids: Vec<&Value> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&&revoked.body["id"]) && ids.contains(&&kept.body["id"]));
     assert!(
-        !listed.body.to_string().contains(kept.body["code"].as_str().unwrap()),
+        !listed
+            .body
+            .to_string()
+            .contains(kept.body["code"].as_str().unwrap()),
         "the list never shows a code itself"
     );
     let id = revoked.body["id"].as_str().unwrap();
     let reply = api
-        .console(Method::POST, &format!("/api/v1/enrollment-codes/{id}/revoke"), None)
+        .console(
+            Method::POST,
+            &format!("/api/v1/enrollment-codes/{id}/revoke"),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
     let enroll = api
@@ -1937,12 +2082,23 @@ async fn an_enrollment_code_can_be_revoked() {
             Some(json!({"code": revoked.body["code"], "device_name": "laptop"})),
         )
         .await;
-    assert_error(&enroll, StatusCode::UNAUTHORIZED, "invalid_code", "a revoked code enrolls nothing");
+    assert_error(
+        &enroll,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+        "a revoked code enrolls nothing",
+    );
     let again = api
-        .console(Method::POST, &format!("/api/v1/enrollment-codes/{id}/revoke"), None)
+        .console(
+            Method::POST,
+            &format!("/api/v1/enrollment-codes/{id}/revoke"),
+            None,
+        )
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    let listed = api.console(Method::GET, "/api/v1/enrollment-codes", None).await;
+    let listed = api
+        .console(Method::GET, "/api/v1/enrollment-codes", None)
+        .await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
     let revokes = audit(&api, "?action=revoke_code").await;
     assert_eq!(revokes.len(), 1);

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use uuid::Uuid;
 use doorstep_core::change::Change;
 use doorstep_core::wire::{DeviceId, PushEntry, TechnicianId};
 use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Storage};
+use uuid::Uuid;
 
 /// Rounds of each dispatcher action: hundreds of races in all.
 const ROUNDS: usize = 100;

@@ -7,15 +7,15 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use uuid::Uuid;
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
-use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, VisitRecord};
 use doorstep_core::JobId;
+use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, VisitRecord};
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
+use uuid::Uuid;
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
     let tech = technician(&storage, name).await;
@@ -99,7 +99,10 @@ async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
 async fn revoked_device_is_marked(storage: Arc<dyn Storage>) {
     let (_, device) = enrolled(&storage, "林").await;
     assert!(!device.revoked, "a new device is not revoked");
-    let info = storage.revoke_device(device.id, at(5), &any_entry()).await.unwrap();
+    let info = storage
+        .revoke_device(device.id, at(5), &any_entry())
+        .await
+        .unwrap();
     assert_eq!(info.revoked_at, Some(at(5)), "revocation time is kept");
     let auth = storage
         .device_by_token(&format!("token-{}", device.id))
@@ -110,7 +113,9 @@ async fn revoked_device_is_marked(storage: Arc<dyn Storage>) {
         auth.revoked,
         "the token must now resolve to a revoked device"
     );
-    let missing = storage.revoke_device(DeviceId::new(), t0(), &any_entry()).await;
+    let missing = storage
+        .revoke_device(DeviceId::new(), t0(), &any_entry())
+        .await;
     assert!(
         matches!(missing, Err(HqError::NotFound(_))),
         "revoking an unknown device is a 404"
@@ -349,7 +354,10 @@ async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage
     );
     assert_eq!(again.applied_through_seq, 6, "and the seq still advances");
 
-    let revoked = storage.revoke_device(device_a.id, t0(), &any_entry()).await.unwrap();
+    let revoked = storage
+        .revoke_device(device_a.id, t0(), &any_entry())
+        .await
+        .unwrap();
     assert!(revoked.revoked_at.is_some());
     let after = storage.push(&device_a, &[], t0()).await;
     assert!(
@@ -407,7 +415,8 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
             Resolution::KeepCancelled,
             "customer called",
             "d",
-            at(9), &any_entry(),
+            at(9),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -422,7 +431,14 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
         "and stays on record"
     );
     let twice = storage
-        .resolve_conflict(open[0].id, Resolution::AcceptCompletion, "", "d", at(9), &any_entry())
+        .resolve_conflict(
+            open[0].id,
+            Resolution::AcceptCompletion,
+            "",
+            "d",
+            at(9),
+            &any_entry(),
+        )
         .await;
     assert!(
         matches!(&twice, Err(e) if e.code() == "already_resolved"),
@@ -453,7 +469,8 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
             Resolution::AcceptCompletion,
             "A did it",
             "d",
-            at(3), &any_entry(),
+            at(3),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -492,7 +509,8 @@ async fn a_decision_reaches_the_technicians_next_pull(storage: Arc<dyn Storage>)
             Resolution::KeepCancelled,
             "客户已改约",
             "d",
-            at(3), &any_entry(),
+            at(3),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -619,13 +637,21 @@ async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {
 }
 
 async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
-    let id = storage.create_dispatcher("ann", "phc", t0(), &any_entry()).await.unwrap();
-    let dup = storage.create_dispatcher("ann", "phc", t0(), &any_entry()).await;
+    let id = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await
+        .unwrap();
+    let dup = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await;
     assert!(
         matches!(&dup, Err(e) if e.code() == "username_taken"),
         "usernames are unique: {dup:?}"
     );
-    storage.create_session("s1", id, at(60), &any_entry()).await.unwrap();
+    storage
+        .create_session("s1", id, at(60), &any_entry())
+        .await
+        .unwrap();
     assert!(
         storage.session("s1", at(59)).await.unwrap().is_some(),
         "a session works until it expires"
@@ -638,7 +664,9 @@ async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
 
 async fn create_jobs_is_all_or_nothing(storage: Arc<dyn Storage>) {
     let one = job_for(None, "甲");
-    let result = storage.create_jobs(&[one.clone(), one.clone()], t0(), &[]).await;
+    let result = storage
+        .create_jobs(&[one.clone(), one.clone()], t0(), &[])
+        .await;
     assert!(
         matches!(&result, Err(e) if e.code() == "job_exists"),
         "a duplicate id refuses the batch: {result:?}"
@@ -689,7 +717,8 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
             DispatchChange::Reschedule {
                 start: at(300),
                 end: at(360),
-            }, &any_entry(),
+            },
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -700,7 +729,8 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
             DispatchChange::Reschedule {
                 start: at(48 * 60),
                 end: at(49 * 60),
-            }, &any_entry(),
+            },
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -889,7 +919,8 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
             Resolution::AcceptCompletion,
             "A did it",
             "d",
-            at(30), &any_entry(),
+            at(30),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -938,7 +969,9 @@ async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
     ];
     for (job, code) in [(&cancelled, "job_cancelled"), (&completed, "job_completed")] {
         for change in &changes {
-            let refused = storage.change_job(job.job.id, change.clone(), &any_entry()).await;
+            let refused = storage
+                .change_job(job.job.id, change.clone(), &any_entry())
+                .await;
             assert!(
                 matches!(&refused, Err(e) if e.code() == code),
                 "{change:?} on a {code} job must be refused with {code}: {refused:?}"
@@ -1013,11 +1046,19 @@ async fn every_action_writes_its_entry(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     storage
-        .change_job(id, DispatchChange::Cancel, &noted(AuditAction::Cancel, Some(id)))
+        .change_job(
+            id,
+            DispatchChange::Cancel,
+            &noted(AuditAction::Cancel, Some(id)),
+        )
         .await
         .unwrap();
     let refused = storage
-        .change_job(id, DispatchChange::Cancel, &noted(AuditAction::Cancel, Some(id)))
+        .change_job(
+            id,
+            DispatchChange::Cancel,
+            &noted(AuditAction::Cancel, Some(id)),
+        )
         .await;
     assert!(refused.is_err(), "a cancelled job stays cancelled");
     storage
@@ -1054,7 +1095,12 @@ async fn every_action_writes_its_entry(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     let ann = storage
-        .create_dispatcher("ann", "phc", t0(), &noted(AuditAction::CreateDispatcher, None))
+        .create_dispatcher(
+            "ann",
+            "phc",
+            t0(),
+            &noted(AuditAction::CreateDispatcher, None),
+        )
         .await
         .unwrap();
     storage
@@ -1062,11 +1108,20 @@ async fn every_action_writes_its_entry(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     storage
-        .set_password("ann", "phc2", None, &noted(AuditAction::ChangePassword, None))
+        .set_password(
+            "ann",
+            "phc2",
+            None,
+            &noted(AuditAction::ChangePassword, None),
+        )
         .await
         .unwrap();
     storage
-        .set_dispatcher_disabled("ann", Some(t0()), &noted(AuditAction::DisableDispatcher, None))
+        .set_dispatcher_disabled(
+            "ann",
+            Some(t0()),
+            &noted(AuditAction::DisableDispatcher, None),
+        )
         .await
         .unwrap();
     storage
@@ -1078,7 +1133,12 @@ async fn every_action_writes_its_entry(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     let unknown = storage
-        .set_password("nobody", "phc", None, &noted(AuditAction::ChangePassword, None))
+        .set_password(
+            "nobody",
+            "phc",
+            None,
+            &noted(AuditAction::ChangePassword, None),
+        )
         .await;
     assert!(matches!(unknown, Err(HqError::NotFound(_))), "{unknown:?}");
 
@@ -1194,7 +1254,10 @@ async fn the_audit_log_filters_and_pages(storage: Arc<dyn Storage>) {
         "from is inclusive, to exclusive"
     );
     let first = storage
-        .audit(&AuditFilter { limit: 4, ..all.clone() })
+        .audit(&AuditFilter {
+            limit: 4,
+            ..all.clone()
+        })
         .await
         .unwrap();
     let second = storage
@@ -1233,7 +1296,11 @@ async fn a_disabled_dispatcher_cannot_log_in(storage: Arc<dyn Storage>) {
         storage.session("s1", at(2)).await.unwrap().is_none(),
         "a disabled dispatcher's session ends at once"
     );
-    let login = storage.dispatcher_by_username("ann").await.unwrap().unwrap();
+    let login = storage
+        .dispatcher_by_username("ann")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(login.disabled, "the log-in sees the account disabled");
     let before = all_entries(&storage).await.len();
     let refused = storage
@@ -1284,7 +1351,11 @@ async fn a_new_password_ends_the_other_sessions(storage: Arc<dyn Storage>) {
         .set_password("ann", "phc2", Some("s1"), &any_entry())
         .await
         .unwrap();
-    let login = storage.dispatcher_by_username("ann").await.unwrap().unwrap();
+    let login = storage
+        .dispatcher_by_username("ann")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(login.password_hash, "phc2");
     assert!(storage.session("s1", t0()).await.unwrap().is_some());
     assert!(

@@ -23,7 +23,9 @@ pub(super) async fn disable(
     Dispatcher(dispatcher): Dispatcher,
     PathParam(username): PathParam<String>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.by(&dispatcher).disable_dispatcher(&username).await?))
+    Ok(Json(
+        hq.by(&dispatcher).disable_dispatcher(&username).await?,
+    ))
 }
 
 pub(super) async fn enable(
@@ -34,9 +36,11 @@ pub(super) async fn enable(
     Ok(Json(hq.by(&dispatcher).enable_dispatcher(&username).await?))
 }
 
-/// The session that asks keeps going; the dispatcher's others end.
+/// The session that asks keeps going; the dispatcher's others end. The
+/// session is checked before the body is read, as on every console route.
 pub(super) async fn change_password(
     State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
     headers: HeaderMap,
     JsonBody(request): JsonBody<ChangePasswordRequest>,
 ) -> HqResult<impl IntoResponse> {

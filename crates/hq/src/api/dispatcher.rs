@@ -50,7 +50,11 @@ pub(super) async fn issue_code(
 ) -> HqResult<impl IntoResponse> {
     Ok((
         StatusCode::CREATED,
-        Json(hq.by(&dispatcher).issue_enrollment_code(request.technician_id).await?),
+        Json(
+            hq.by(&dispatcher)
+                .issue_enrollment_code(request.technician_id)
+                .await?,
+        ),
     ))
 }
 
@@ -108,7 +112,10 @@ pub(super) async fn create_job(
     Dispatcher(dispatcher): Dispatcher,
     JsonBody(request): JsonBody<NewJob>,
 ) -> HqResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, Json(hq.by(&dispatcher).create_job(request).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).create_job(request).await?),
+    ))
 }
 
 pub(super) async fn job_detail(
@@ -125,7 +132,9 @@ pub(super) async fn assign(
     PathParam(id): PathParam<JobId>,
     JsonBody(request): JsonBody<AssignRequest>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.by(&dispatcher).assign(id, request.technician_id).await?))
+    Ok(Json(
+        hq.by(&dispatcher).assign(id, request.technician_id).await?,
+    ))
 }
 
 pub(super) async fn cancel(
@@ -143,7 +152,8 @@ pub(super) async fn reschedule(
     JsonBody(request): JsonBody<RescheduleRequest>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(
-        hq.by(&dispatcher).reschedule(id, request.window_start, request.window_end)
+        hq.by(&dispatcher)
+            .reschedule(id, request.window_start, request.window_end)
             .await?,
     ))
 }

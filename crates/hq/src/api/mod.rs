@@ -66,7 +66,10 @@ pub fn router(state: Hq) -> Router {
             "/api/v1/dispatchers/{username}/disable",
             post(account::disable),
         )
-        .route("/api/v1/dispatchers/{username}/enable", post(account::enable))
+        .route(
+            "/api/v1/dispatchers/{username}/enable",
+            post(account::enable),
+        )
         .route("/api/v1/account/password", post(account::change_password))
         .route("/api/v1/audit", get(dispatcher::audit))
         .route("/api/v1/devices", get(dispatcher::devices))

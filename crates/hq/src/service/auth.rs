@@ -101,7 +101,10 @@ async fn new_password_hash(password: &str) -> HqResult<String> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(HqError::invalid(
             "invalid_field",
-            format!("password is {} bytes; at most {MAX_PASSWORD_BYTES}", password.len()),
+            format!(
+                "password is {} bytes; at most {MAX_PASSWORD_BYTES}",
+                password.len()
+            ),
         ));
     }
     let password = password.to_string();

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use doorstep_core::change::Change;
+use doorstep_core::wire::TechnicianRef;
 use doorstep_core::wire::{PushEntry, TechnicianId};
 use doorstep_core::{
     Customer, CustomerId, Job, JobId, JobStatus, JobType, KitCheck, SubCase, Timestamp, Work,
 };
-use doorstep_core::wire::TechnicianRef;
 use doorstep_hq::records::{AuditAction, AuditRecord};
 use doorstep_hq::storage::{DispatchedJob, PostgresStorage, SqliteStorage, Storage};
 use doorstep_hq::Clock;

@@ -245,7 +245,10 @@ impl AuthStore for PostgresStorage {
             .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
             .await?;
         let codes = tx
-            .execute("DELETE FROM enrollment_codes WHERE expires_at <= $1", &[&now])
+            .execute(
+                "DELETE FROM enrollment_codes WHERE expires_at <= $1",
+                &[&now],
+            )
             .await?;
         tx.commit().await?;
         Ok(Purged { sessions, codes })

@@ -6,11 +6,11 @@ use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
 use doorstep_core::{JobId, Timestamp};
 
+use super::audit::write_audit;
 use super::rows::{
     job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
     visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
-use super::audit::write_audit;
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};

@@ -6,11 +6,11 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution};
 use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::audit::write_audit;
 use super::rows::{
     collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
     CONFLICT_COLUMNS, JOB_COLUMNS,
 };
-use super::audit::write_audit;
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};
