@@ -23,7 +23,7 @@ const ROUNDS: usize = 100;
 const BUDGET: Duration = Duration::from_secs(30);
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
-    let tech = technician(&storage, name).await;
+    let tech = technician(storage, name).await;
     let code = format!("code-{}", tech.id);
     storage
         .create_enrollment_code(Uuid::now_v7(), &code, tech.id, at(60), &any_entry())
@@ -112,8 +112,9 @@ async fn race(
         }
     };
 
+    let audit = any_entry();
     let (dispatched, push) = tokio::join!(
-        storage.change_job(id, change, &any_entry()),
+        storage.change_job(id, change, &audit),
         storage.push(&laptop.auth, std::slice::from_ref(&pushed), at(10)),
     );
     let dispatched = dispatched.expect("the dispatcher's change applies");

@@ -18,7 +18,7 @@ use doorstep_hq::HqError;
 use uuid::Uuid;
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
-    let tech = technician(&storage, name).await;
+    let tech = technician(storage, name).await;
     let code = format!("code-{}", tech.id);
     storage
         .create_enrollment_code(Uuid::now_v7(), &code, tech.id, at(60), &any_entry())
