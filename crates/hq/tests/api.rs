@@ -2104,3 +2104,83 @@ async fn an_enrollment_code_can_be_revoked() {
     assert_eq!(revokes.len(), 1);
     assert_eq!(revokes[0]["detail"], format!("code {id}"));
 }
+
+/// Admin commands take a password from standard input (or a prompt), never
+/// from their arguments, where every user of the machine could read it in
+/// the process list.
+#[tokio::test]
+async fn admin_commands_read_passwords_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("hq.sqlite3").display());
+    let admin = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-hq"))
+            .arg("admin")
+            .args(args)
+            .args(["--database", &database])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = admin(
+        &["create-dispatcher", "--username", "ann", "--password-stdin"],
+        "first password\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    let argv = admin(
+        &[
+            "create-dispatcher",
+            "--username",
+            "bob",
+            "--password",
+            "in plain sight",
+        ],
+        "",
+    );
+    assert!(
+        !argv.status.success(),
+        "a password argument is refused: {argv:?}"
+    );
+    let set = admin(
+        &["set-password", "--username", "ann", "--password-stdin"],
+        "second password\r\n",
+    );
+    assert!(set.status.success(), "{set:?}");
+    let disabled = admin(&["disable-dispatcher", "--username", "ann"], "");
+    assert!(disabled.status.success(), "{disabled:?}");
+
+    let storage = doorstep_hq::storage::open(&database).await.unwrap();
+    let hq = Hq::new(storage, fixed_clock());
+    let login = |password: &str| {
+        hq.login(doorstep_hq::dto::LoginRequest {
+            username: "ann".into(),
+            password: password.into(),
+        })
+    };
+    let refused = login("second password").await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        "account_disabled",
+        "disabled by the command"
+    );
+    let enabled = admin(&["enable-dispatcher", "--username", "ann"], "");
+    assert!(enabled.status.success(), "{enabled:?}");
+    assert!(
+        login("second password").await.is_ok(),
+        "the line read, without its line ending, is the password"
+    );
+    assert_eq!(
+        login("first password").await.unwrap_err().code(),
+        "bad_credentials"
+    );
+}
