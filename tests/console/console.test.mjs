@@ -298,6 +298,8 @@ test('audit log: filtered by dispatcher, action, job and time; a job page lists 
     assert.deepEqual((await rows()).map((r) => r.action), ['cancel', 'reschedule', 'create_job'], 'that job only, newest first'),
   );
   assert.ok((await rows()).every((r) => r.actor === 'dispatcher'), 'done by the demo dispatcher');
+  const rescheduled = page.locator(`${tid('audit-row')}[data-action="reschedule"] ${tid('audit-row-detail')}`);
+  assert.match(await rescheduled.textContent(), /13:00–14:00/, "the new window, in the dispatcher's time zone");
 
   await page.fill(tid('audit-actor'), '冒名者');
   await apply();
@@ -305,6 +307,7 @@ test('audit log: filtered by dispatcher, action, job and time; a job page lists 
   await page.fill(tid('audit-job'), '');
   await apply();
   await eventually(async () => assert.deepEqual((await rows()).map((r) => r.action), ['login_failed'], 'a failed sign-in, under the name typed'));
+  assert.equal(await page.locator(tid('audit-row-detail')).textContent(), '用户名不存在', 'and why, in Chinese');
 
   await page.fill(tid('audit-actor'), 'dispatcher');
   await page.fill(tid('audit-from'), `${chinaDate(1)}T00:00`);
