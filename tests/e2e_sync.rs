@@ -155,14 +155,14 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
         )
         .await
         .unwrap();
-    hq.resolve_conflict(
-        detail.conflicts[0].id,
-        Resolution::AcceptCompletion,
-        "客户改口,仍需上门",
-        &hq.dispatcher(&login.token).await.unwrap(),
-    )
-    .await
-    .unwrap();
+    hq.by(&hq.dispatcher(&login.token).await.unwrap())
+        .resolve_conflict(
+            detail.conflicts[0].id,
+            Resolution::AcceptCompletion,
+            "客户改口,仍需上门",
+        )
+        .await
+        .unwrap();
     app.click("sync-open").await;
     app.click("sync-now").await;
     app.find("sync-summary").await;

@@ -482,11 +482,11 @@ async fn a_cancelled_job_completed_offline_is_kept_as_a_conflict() {
     let dispatcher = world.hq.dispatcher(&token).await.unwrap();
     world
         .hq
+        .by(&dispatcher)
         .resolve_conflict(
             detail.conflicts[0].id,
             Resolution::KeepCancelled,
             "客户已另约时间",
-            &dispatcher,
         )
         .await
         .unwrap();

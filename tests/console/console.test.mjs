@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chinaDate, enrollDevice, eventually, png, startBrowser, startHq, uuidv7 } from './harness.mjs';
+import { admin, chinaDate, enrollDevice, eventually, login, png, startBrowser, startHq, uuidv7 } from './harness.mjs';
 
 let hq;
 let browser;
@@ -240,6 +240,142 @@ test('technicians: add one, issue an enrollment code shown large, and it enrolls
   });
   assert.equal(r.status, 201, 'the code shown enrolls a device');
   assert.equal((await r.json()).technician.name, '测试师傅', 'for the technician it was issued for');
+});
+
+test('enrollment codes: one not used yet is listed, and once revoked it enrolls nothing', async () => {
+  await signIn();
+  await page.click(tid('nav-technicians'));
+  const lin = page.locator(`${tid('technician-row')}[data-name="林师傅"]`);
+  await lin.locator(tid('issue-code')).click();
+  const code = (await page.locator(tid('enrollment-code')).textContent()).trim();
+  const codes = await hq.api.get('/api/v1/enrollment-codes');
+  const issued = codes.at(-1);
+  const row = page.locator(`${tid('code-row')}[data-code-id="${issued.id}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /林师傅/, 'the list says whom the code is for');
+  assert.ok(!(await page.locator(tid('codes')).textContent()).includes(code), 'the list never shows a code itself');
+  await row.locator(tid('revoke-code')).click();
+  await row.waitFor({ state: 'detached' });
+  assert.equal(await page.locator(tid('code-panel')).count(), 0, 'the revoked code is no longer shown');
+  const r = await fetch(`${hq.base}/api/v1/enroll`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Doorstep-Protocol': '1' },
+    body: JSON.stringify({ code, device_name: '捡到的笔记本' }),
+  });
+  assert.equal(r.status, 401, 'a revoked code enrolls no device');
+  assert.equal((await r.json()).code, 'invalid_code');
+});
+
+test('audit log: filtered by dispatcher, action, job and time; a job page lists the actions on it', async () => {
+  const job = await createJob({ customer_name: '审计测试', technician_id: hq.technicians[LIN].id });
+  await hq.api.post(`/api/v1/jobs/${job}/reschedule`, { window_start: at('13:00'), window_end: at('14:00') });
+  await hq.api.post(`/api/v1/jobs/${job}/cancel`);
+  assert.equal((await login(hq, '冒名者', 'guess-guess')).status, 401);
+
+  await signIn();
+  await page.click(tid('nav-audit'));
+  await page.locator(tid('audit-row')).first().waitFor();
+  assert.equal(await page.textContent(tid('nav-audit')), '审计日志');
+  const rows = () => page.locator(tid('audit-row')).evaluateAll((els) => els.map((e) => ({ ...e.dataset })));
+  const apply = async () => {
+    await page.click(tid('audit-apply'));
+    await page.waitForLoadState('networkidle');
+  };
+
+  await page.selectOption(tid('audit-action'), 'cancel');
+  await apply();
+  await eventually(async () => {
+    const shown = await rows();
+    assert.ok(shown.length >= 1 && shown.every((r) => r.action === 'cancel'), `only cancellations: ${JSON.stringify(shown)}`);
+    assert.ok(shown.some((r) => r.job === job), 'ours among them');
+  });
+  assert.equal(await page.locator(tid('audit-row-action')).first().textContent(), '取消工单', 'actions named in Chinese');
+
+  await page.selectOption(tid('audit-action'), '');
+  await page.fill(tid('audit-job'), job);
+  await apply();
+  await eventually(async () =>
+    assert.deepEqual((await rows()).map((r) => r.action), ['cancel', 'reschedule', 'create_job'], 'that job only, newest first'),
+  );
+  assert.ok((await rows()).every((r) => r.actor === 'dispatcher'), 'done by the demo dispatcher');
+  const rescheduled = page.locator(`${tid('audit-row')}[data-action="reschedule"] ${tid('audit-row-detail')}`);
+  assert.match(await rescheduled.textContent(), /13:00–14:00/, "the new window, in the dispatcher's time zone");
+
+  await page.fill(tid('audit-actor'), '冒名者');
+  await apply();
+  await page.locator(tid('audit-empty')).waitFor();
+  await page.fill(tid('audit-job'), '');
+  await apply();
+  await eventually(async () => assert.deepEqual((await rows()).map((r) => r.action), ['login_failed'], 'a failed sign-in, under the name typed'));
+  assert.equal(await page.locator(tid('audit-row-detail')).textContent(), '用户名不存在', 'and why, in Chinese');
+
+  await page.fill(tid('audit-actor'), 'dispatcher');
+  await page.fill(tid('audit-from'), `${chinaDate(1)}T00:00`);
+  await apply();
+  await page.locator(tid('audit-empty')).waitFor();
+  await page.fill(tid('audit-from'), `${chinaDate(-1)}T00:00`);
+  await apply();
+  await eventually(async () => assert.ok((await rows()).length > 0, 'today is after yesterday'));
+  await page.screenshot({ path: path.join(SHOTS, 'audit.png') });
+
+  await page.click(tid('audit-clear'));
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  await page.locator(tid('dispatcher-action')).first().waitFor();
+  const onJob = await page.locator(tid('dispatcher-action')).evaluateAll((els) => els.map((e) => e.dataset.action));
+  assert.deepEqual(onJob, ['create_job', 'reschedule', 'cancel'], "the job's page shows the dispatchers' actions, oldest first");
+});
+
+test('account: a dispatcher changes their own password, and disables another dispatcher', async () => {
+  // Dispatchers of their own, made with the admin command, which reads the
+  // password from standard input and never from its arguments.
+  admin(hq, ['create-dispatcher', '--username', '王调度', '--password-stdin'], 'first-password\n');
+  admin(hq, ['create-dispatcher', '--username', '赵调度', '--password-stdin'], 'zhao-password\n');
+  const own = await startBrowser();
+  try {
+    const mine = await own.context.newPage();
+    await mine.goto(`${hq.base}/console/`);
+    await mine.fill(tid('login-username'), '王调度');
+    await mine.fill(tid('login-password'), 'first-password');
+    await mine.click(tid('login-submit'));
+    await mine.locator(tid('board')).waitFor();
+    await mine.click(tid('nav-account'));
+
+    await mine.fill(tid('password-current'), 'not-my-password');
+    await mine.fill(tid('password-new'), 'second-password');
+    await mine.fill(tid('password-again'), 'second-password');
+    await mine.click(tid('password-submit'));
+    assert.equal((await mine.locator(tid('password-error')).textContent()).trim(), '当前密码不正确。');
+    await mine.fill(tid('password-current'), 'first-password');
+    await mine.fill(tid('password-again'), 'second-passwort');
+    await mine.click(tid('password-submit'));
+    assert.equal((await mine.locator(tid('password-error')).textContent()).trim(), '两次输入的新密码不一致');
+    await mine.fill(tid('password-again'), 'second-password');
+    await mine.click(tid('password-submit'));
+    await eventually(async () => assert.equal((await mine.textContent(tid('flash'))).trim(), '密码已修改'));
+    assert.equal((await login(hq, '王调度', 'first-password')).status, 401, 'the old password no longer works');
+    assert.equal((await login(hq, '王调度', 'second-password')).status, 200, 'the new one does');
+
+    const zhao = mine.locator(`${tid('dispatcher-row')}[data-name="赵调度"]`);
+    await zhao.locator(tid('disable')).click();
+    await zhao.locator(tid('disable-confirm')).click();
+    await eventually(async () => assert.equal(await zhao.getAttribute('data-disabled'), 'true'));
+    const refused = await login(hq, '赵调度', 'zhao-password');
+    assert.equal(refused.status, 403, 'a disabled dispatcher cannot sign in');
+    assert.equal((await refused.json()).code, 'account_disabled');
+    const me = mine.locator(`${tid('dispatcher-row')}[data-name="王调度"]`);
+    assert.equal(await me.locator(tid('disable')).count(), 0, 'no one is offered to disable themselves');
+
+    await mine.click(tid('nav-board'));
+    await mine.locator(tid('board')).waitFor();
+    const changes = await hq.api.get(`/api/v1/audit?actor=${encodeURIComponent('王调度')}`);
+    assert.deepEqual(
+      changes.entries.map((e) => e.action).filter((a) => !a.startsWith('login')),
+      ['disable_dispatcher', 'change_password'],
+      'both account changes are in the audit log',
+    );
+  } finally {
+    await own.close();
+  }
 });
 
 test('devices: an enrolled device is listed and revoking it locks it out', async () => {

@@ -70,6 +70,7 @@ export async function startHq() {
   const hq = {
     base,
     dir,
+    database,
     technicians,
     stderr: () => stderr,
     async stop() {
@@ -91,6 +92,20 @@ async function json(response) {
   } catch {
     return text;
   }
+}
+
+/** An admin command on HQ's database; `input` is its standard input. */
+export function admin(hq, args, input = '') {
+  return execFileSync(HQ_BIN, ['admin', ...args, '--database', hq.database], { encoding: 'utf8', input });
+}
+
+/** A log-in attempt, as the console makes it: the response. */
+export function login(hq, username, password) {
+  return fetch(`${hq.base}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
 }
 
 /** The dispatcher API with the demo login (the session cookie, which is where HQ puts the token). */

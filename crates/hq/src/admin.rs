@@ -1,9 +1,10 @@
 //! First set-up, from the command line: dispatchers, technicians, demo data.
 
 use chrono::FixedOffset;
-use doorstep_core::wire::{EnrollmentCode, TechnicianRef};
+use doorstep_core::wire::TechnicianRef;
 use doorstep_core::JobStatus;
 
+use crate::dto::IssuedCode;
 use crate::error::HqResult;
 use crate::records::DispatchedJob;
 use crate::service::Hq;
@@ -15,7 +16,7 @@ pub const DEMO_TECHNICIANS: [&str; 2] = ["林师傅", "陈师傅"];
 pub struct Demo {
     pub technicians: Vec<TechnicianRef>,
     pub jobs: usize,
-    pub code: EnrollmentCode,
+    pub code: IssuedCode,
 }
 
 /// A demo dispatcher, two technicians and the demo jobs (about 30, around

@@ -11,7 +11,7 @@ use doorstep_core::{EarlierVisit, Job, JobId, JobType, SubCase, Timestamp, Visit
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::records::{Conflict, TechRecord};
+use crate::records::{AuditAction, AuditEntry, Conflict, TechRecord};
 
 /// `POST /api/v1/login`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -104,6 +104,8 @@ pub struct JobDetail {
     pub visit: VisitRecord,
     pub service_form: ServiceForm,
     pub signature_valid: bool,
+    /// The dispatchers' actions on this job (the audit log's), oldest first.
+    pub dispatcher_actions: Vec<AuditEntry>,
 }
 
 /// `POST /api/v1/technicians`.
@@ -154,4 +156,45 @@ pub struct BoardQuery {
 pub struct ConflictsQuery {
     #[serde(default)]
     pub all: bool,
+}
+
+/// `POST /api/v1/enrollment-codes`: the code, shown once, and the id that
+/// names it for revoking.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IssuedCode {
+    pub id: uuid::Uuid,
+    pub code: String,
+    pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/v1/account/password`: a dispatcher changes their own password.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `GET /api/v1/audit?actor=&action=&job=&from=&to=&before=&limit=`: every
+/// filter given must match; `before` is the `next_before` of the last page.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub job: Option<JobId>,
+    /// At or after (RFC 3339).
+    pub from: Option<Timestamp>,
+    /// Before (RFC 3339).
+    pub to: Option<Timestamp>,
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page; null on the last page.
+    pub next_before: Option<i64>,
 }

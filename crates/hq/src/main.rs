@@ -39,7 +39,7 @@ enum Command {
         #[arg(long, env = "DOORSTEP_HQ_BEHIND_PROXY")]
         behind_proxy: bool,
     },
-    /// First set-up.
+    /// First set-up and accounts.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
@@ -48,14 +48,40 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a dispatcher login.
+    /// Create a dispatcher login; asks for the password (or reads it from
+    /// standard input).
     CreateDispatcher {
         #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
         database: String,
         #[arg(long)]
         username: String,
+        /// Read the password from the first line of standard input.
         #[arg(long)]
-        password: String,
+        password_stdin: bool,
+    },
+    /// Set a dispatcher's password; their sessions end.
+    SetPassword {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a dispatcher: no log-in, and their sessions end.
+    DisableDispatcher {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled dispatcher again.
+    EnableDispatcher {
+        #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
+        database: String,
+        #[arg(long)]
+        username: String,
     },
     /// Create a technician; prints the id.
     CreateTechnician {
@@ -91,6 +117,26 @@ enum AdminCommand {
         #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
         database: String,
     },
+}
+
+/// A new password: the first line of standard input with
+/// `--password-stdin`, else typed twice at the terminal without echo. Never
+/// an argument, which every user of the machine can read in the process
+/// list and which stays in shell history.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        return Ok(password.strip_suffix('\r').unwrap_or(password).to_string());
+    }
+    let password = rpassword::prompt_password("New password: ")
+        .context("asking for the password (no terminal? use --password-stdin)")?;
+    let again = rpassword::prompt_password("Same password again: ")?;
+    anyhow::ensure!(password == again, "the two passwords differ");
+    Ok(password)
 }
 
 async fn hq(database: &str) -> anyhow::Result<Hq> {
@@ -174,13 +220,34 @@ async fn main() -> anyhow::Result<()> {
             AdminCommand::CreateDispatcher {
                 database,
                 username,
-                password,
+                password_stdin,
             } => {
+                let password = read_password(password_stdin)?;
                 hq(&database)
                     .await?
                     .create_dispatcher(&username, &password)
                     .await?;
                 println!("dispatcher {username} created");
+            }
+            AdminCommand::SetPassword {
+                database,
+                username,
+                password_stdin,
+            } => {
+                let password = read_password(password_stdin)?;
+                hq(&database)
+                    .await?
+                    .set_password(&username, &password)
+                    .await?;
+                println!("password of {username} set; their sessions ended");
+            }
+            AdminCommand::DisableDispatcher { database, username } => {
+                hq(&database).await?.disable_dispatcher(&username).await?;
+                println!("dispatcher {username} disabled; their sessions ended");
+            }
+            AdminCommand::EnableDispatcher { database, username } => {
+                hq(&database).await?.enable_dispatcher(&username).await?;
+                println!("dispatcher {username} enabled");
             }
             AdminCommand::CreateTechnician { database, name } => {
                 let tech = hq(&database).await?.create_technician(&name).await?;

@@ -47,6 +47,118 @@ pub struct DispatcherLogin {
     pub username: String,
     /// PHC string (Argon2id).
     pub password_hash: String,
+    /// A disabled dispatcher may not log in.
+    pub disabled: bool,
+}
+
+/// A dispatcher login as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispatcherAccount {
+    pub id: DispatcherId,
+    pub username: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// An enrollment code not used, not expired and not revoked. The code
+/// itself is held only as its hash; the id names it for revoking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutstandingCode {
+    pub id: Uuid,
+    pub technician_id: TechnicianId,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// What expired and was deleted by one purge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Purged {
+    pub sessions: u64,
+    pub codes: u64,
+}
+
+/// Who acts at HQ: a dispatcher in the console, or an operator at the
+/// command line (admin commands, tests). The audit log names the first by
+/// username and the second by no one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Dispatcher(DispatcherSession),
+    CommandLine,
+}
+
+impl Actor {
+    /// The dispatcher's username; None for the command line.
+    pub fn username(&self) -> Option<&str> {
+        match self {
+            Actor::Dispatcher(session) => Some(&session.username),
+            Actor::CommandLine => None,
+        }
+    }
+}
+
+/// What was done, as the audit log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Login,
+    LoginFailed,
+    CreateJob,
+    Import,
+    Assign,
+    Reschedule,
+    Cancel,
+    ResolveConflict,
+    IssueCode,
+    RevokeCode,
+    RevokeDevice,
+    CreateTechnician,
+    CreateDispatcher,
+    DisableDispatcher,
+    EnableDispatcher,
+    ChangePassword,
+}
+
+/// One entry of the audit log as the service writes it: who, what, which
+/// target, when (HQ's clock), and a short detail. Targets are those the
+/// action names; the rest are None.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditRecord {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// The dispatcher's username; null for the command line.
+    pub actor: Option<String>,
+    pub action: AuditAction,
+    pub job_id: Option<JobId>,
+    pub technician_id: Option<TechnicianId>,
+    pub device_id: Option<DeviceId>,
+    /// The dispatcher account the action is about.
+    pub username: Option<String>,
+    pub detail: String,
+}
+
+/// An entry as the log holds it, numbered in the order written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(flatten)]
+    pub record: AuditRecord,
+}
+
+/// Which entries to read, newest first: every filter given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub job_id: Option<JobId>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+    /// Only entries numbered below this (the next page).
+    pub before: Option<i64>,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

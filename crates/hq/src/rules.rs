@@ -34,6 +34,10 @@
 //!   (`change_job`); a conflict is resolved once, and accepting a completion
 //!   gives the job back to that technician with the status their records of
 //!   the current visit give it (`accept_completion`).
+//! - Accounts: a disabled dispatcher does not log in (`may_log_in`), and no
+//!   dispatcher disables their own account (`may_disable`); an enrollment
+//!   code is good until used, expired or revoked (`code_outstanding`), and
+//!   only such a code can be revoked (`may_revoke_code`).
 
 use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
@@ -62,6 +66,12 @@ pub enum Refusal {
     /// A change kept apart (`refused_write`, `refused_entry`) cannot be
     /// accepted into a job: it can only stay on file.
     KeptApart,
+    /// The dispatcher account is disabled.
+    AccountDisabled,
+    /// A dispatcher tried to disable their own account.
+    OwnAccount,
+    /// The enrollment code was used or has expired: nothing to revoke.
+    CodeNotOutstanding,
 }
 
 impl From<Refusal> for HqError {
@@ -89,6 +99,17 @@ impl From<Refusal> for HqError {
                 "kept_apart",
                 "HQ could not apply this change to a job it holds for this technician; \
                  it can only be kept on file",
+            ),
+            Refusal::AccountDisabled => {
+                HqError::forbidden("account_disabled", "this dispatcher account is disabled")
+            }
+            Refusal::OwnAccount => HqError::conflict(
+                "own_account",
+                "a dispatcher cannot disable their own account",
+            ),
+            Refusal::CodeNotOutstanding => HqError::conflict(
+                "code_not_outstanding",
+                "the enrollment code was used or has expired",
             ),
         }
     }
@@ -165,11 +186,45 @@ pub struct StoredCode {
     pub expires_at: Timestamp,
 }
 
+/// A code is good until it is used or expires (a revoked code is deleted).
+pub fn code_outstanding(code: &StoredCode, now: Timestamp) -> bool {
+    !code.used && code.expires_at > now
+}
+
 /// A code enrolls one device, before it expires: the technician it is for.
 pub fn use_code(code: Option<&StoredCode>, now: Timestamp) -> Result<TechnicianId, Refusal> {
     match code {
-        Some(code) if !code.used && code.expires_at > now => Ok(code.technician),
+        Some(code) if code_outstanding(code, now) => Ok(code.technician),
         _ => Err(Refusal::InvalidCode),
+    }
+}
+
+/// Only an outstanding code can be revoked: a used one already made its
+/// device (revoke the device instead), an expired one does nothing.
+pub fn may_revoke_code(code: &StoredCode, now: Timestamp) -> Result<(), Refusal> {
+    if code_outstanding(code, now) {
+        Ok(())
+    } else {
+        Err(Refusal::CodeNotOutstanding)
+    }
+}
+
+/// A disabled dispatcher gets no session.
+pub fn may_log_in(disabled: bool) -> Result<(), Refusal> {
+    if disabled {
+        Err(Refusal::AccountDisabled)
+    } else {
+        Ok(())
+    }
+}
+
+/// A dispatcher may disable any account but their own, so the console
+/// never locks out the one using it.
+pub fn may_disable(actor: Option<&str>, username: &str) -> Result<(), Refusal> {
+    if actor == Some(username) {
+        Err(Refusal::OwnAccount)
+    } else {
+        Ok(())
     }
 }
 
@@ -677,6 +732,9 @@ mod tests {
             (Refusal::DeviceRevoked, "device_revoked", 401),
             (Refusal::InvalidCode, "invalid_code", 401),
             (Refusal::KeptApart, "kept_apart", 409),
+            (Refusal::AccountDisabled, "account_disabled", 403),
+            (Refusal::OwnAccount, "own_account", 409),
+            (Refusal::CodeNotOutstanding, "code_not_outstanding", 409),
         ];
         for (refusal, code, status) in cases {
             let error = HqError::from(refusal);
@@ -692,6 +750,36 @@ mod tests {
             Err(Refusal::UsernameTaken("ann".into()))
         );
         assert_eq!(new_job(job, true), Err(Refusal::JobExists(job)));
+        assert_eq!(may_log_in(true), Err(Refusal::AccountDisabled));
+        assert_eq!(may_log_in(false), Ok(()));
+    }
+
+    /// The console must not lock out the dispatcher using it; the command
+    /// line (no actor) may disable anyone.
+    #[test]
+    fn no_one_disables_their_own_account() {
+        assert_eq!(may_disable(Some("ann"), "ann"), Err(Refusal::OwnAccount));
+        assert_eq!(may_disable(Some("ann"), "bob"), Ok(()));
+        assert_eq!(may_disable(None, "ann"), Ok(()));
+    }
+
+    /// Revoking is for codes that could still enroll a device.
+    #[test]
+    fn only_an_outstanding_code_is_revoked() {
+        let code = |used, minutes| StoredCode {
+            technician: TechnicianId::new(),
+            used,
+            expires_at: t0() + Duration::minutes(minutes),
+        };
+        assert_eq!(may_revoke_code(&code(false, 1), t0()), Ok(()));
+        assert_eq!(
+            may_revoke_code(&code(true, 1), t0()),
+            Err(Refusal::CodeNotOutstanding)
+        );
+        assert_eq!(
+            may_revoke_code(&code(false, 0), t0()),
+            Err(Refusal::CodeNotOutstanding)
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 struct Api {
     app: Router,
+    hq: Hq,
     session: String,
     _dir: tempfile::TempDir,
 }
@@ -45,6 +46,7 @@ impl Api {
         let app = router(hq.clone());
         let mut api = Api {
             app,
+            hq,
             session: String::new(),
             _dir: dir,
         };
@@ -101,6 +103,29 @@ impl Api {
     /// As the logged-in dispatcher (cookie).
     async fn console(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
         let cookie = format!("doorstep_session={}", self.session);
+        self.send(method, uri, &[("cookie", &cookie)], body).await
+    }
+
+    /// A log-in attempt, as the console makes it.
+    async fn login(&self, username: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/login",
+            &[],
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// As the dispatcher whose session cookie this is.
+    async fn as_session(
+        &self,
+        session: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let cookie = format!("doorstep_session={session}");
         self.send(method, uri, &[("cookie", &cookie)], body).await
     }
 
@@ -203,6 +228,7 @@ async fn health_and_openapi_cover_every_route() {
         );
         let uri = path
             .replace("{hash}", &"0".repeat(64))
+            .replace("{username}", "nobody")
             .replace("{id}", &uuid::Uuid::now_v7().to_string());
         let method = Method::from_bytes(verb.as_bytes()).unwrap();
         let reply = api.console(method, &uri, None).await;
@@ -487,6 +513,16 @@ async fn console_endpoints_need_a_login() {
         (Method::GET, "/api/v1/conflicts".to_string()),
         (Method::POST, format!("/api/v1/conflicts/{id}/resolve")),
         (Method::GET, format!("/api/v1/blobs/{hash}")),
+        (Method::GET, "/api/v1/enrollment-codes".to_string()),
+        (
+            Method::POST,
+            format!("/api/v1/enrollment-codes/{id}/revoke"),
+        ),
+        (Method::GET, "/api/v1/dispatchers".to_string()),
+        (Method::POST, "/api/v1/dispatchers/ann/disable".to_string()),
+        (Method::POST, "/api/v1/dispatchers/ann/enable".to_string()),
+        (Method::POST, "/api/v1/account/password".to_string()),
+        (Method::GET, "/api/v1/audit".to_string()),
     ];
     for (method, uri) in endpoints {
         let reply = api.send(method.clone(), &uri, &[], Some(json!({}))).await;
@@ -1584,5 +1620,627 @@ async fn csv_import_refuses_a_name_two_technicians_share() {
         StatusCode::CREATED,
         "the technician's id still picks one of them: {:?}",
         by_id.body
+    );
+}
+
+/// The session a successful log-in set, from its cookie.
+fn session_cookie_of(reply: &Reply) -> String {
+    let cookie = reply.headers["set-cookie"].to_str().unwrap();
+    let value = cookie
+        .strip_prefix("doorstep_session=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    value.to_string()
+}
+
+/// The audit log's entries for a query, newest first.
+async fn audit(api: &Api, query: &str) -> Vec<Value> {
+    let reply = api
+        .console(Method::GET, &format!("/api/v1/audit{query}"), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}: {:?}", reply.body);
+    reply.body["entries"].as_array().unwrap().clone()
+}
+
+fn actions(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
+/// Every dispatcher action through the API lands in the audit log under the
+/// dispatcher who did it, naming what it acted on; failed log-ins too, under
+/// the name typed and without the password. The log filters by actor,
+/// action, job and time, pages, and a job's page shows its own entries.
+#[tokio::test]
+async fn every_dispatcher_action_is_in_the_audit_log() {
+    let api = Api::new().await;
+    assert_eq!(
+        api.login("ann", "wrong horse!").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.login("mallory", "correct horse").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = api.job(&a).await;
+    let b = api.technician("B").await;
+    let assign = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/assign"),
+            Some(json!({"technician_id": a.id})),
+        )
+        .await;
+    assert_eq!(assign.status, StatusCode::OK, "{:?}", assign.body);
+    let reschedule = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/reschedule"),
+            Some(json!({"window_start": at(180), "window_end": at(240)})),
+        )
+        .await;
+    assert_eq!(reschedule.status, StatusCode::OK, "{:?}", reschedule.body);
+    let pushed = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, vec![entry(1, job_id(&job), kit())])),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{:?}", pushed.body);
+    let cancel = api
+        .console(Method::POST, &format!("/api/v1/jobs/{job}/cancel"), None)
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK);
+    let pushed = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(
+                &dev,
+                vec![entry(2, job_id(&job), Change::Complete)],
+            )),
+        )
+        .await;
+    assert_eq!(pushed.body["conflicts"][0]["reason"], "cancelled");
+    let conflict = pushed.body["conflicts"][0]["conflict_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resolved = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/conflicts/{conflict}/resolve"),
+            Some(json!({"resolution": "keep_cancelled", "note": "客户取消"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
+    let import = api
+        .raw(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/jobs/import")
+                .header("cookie", format!("doorstep_session={}", api.session))
+                .header("content-type", "text/csv")
+                .body(Body::from(
+                    "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician\n\
+                     王,1380,福州,fault,indoor,,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,B\n",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(import.status, StatusCode::CREATED, "{:?}", import.body);
+    let imported = import.body["created"][0].as_str().unwrap().to_string();
+    let revoke = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/devices/{}/revoke", dev.device_id),
+            None,
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK);
+
+    let entries = audit(&api, "").await;
+    assert_eq!(
+        actions(&entries),
+        vec![
+            "create_dispatcher",
+            "login",
+            "login_failed",
+            "login_failed",
+            "create_technician",
+            "issue_code",
+            "create_job",
+            "create_technician",
+            "assign",
+            "reschedule",
+            "cancel",
+            "resolve_conflict",
+            "import",
+            "revoke_device",
+        ],
+        "every action, in order: {entries:#?}"
+    );
+    let named = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap();
+    for entry in &entries {
+        match entry["action"].as_str() {
+            Some("create_dispatcher") => {
+                assert_eq!(entry["actor"], Value::Null, "the command line: {entry}")
+            }
+            Some("login_failed") => {}
+            _ => assert_eq!(entry["actor"], "ann", "who did it: {entry}"),
+        }
+        assert_eq!(
+            entry["at"]
+                .as_str()
+                .map(|t| t.parse::<doorstep_core::Timestamp>().unwrap()),
+            Some(t0()),
+            "when, on HQ's clock"
+        );
+    }
+    let failed: Vec<(&Value, &Value)> = entries
+        .iter()
+        .filter(|e| e["action"] == "login_failed")
+        .map(|e| (&e["actor"], &e["detail"]))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (&json!("mallory"), &json!("unknown username")),
+            (&json!("ann"), &json!("wrong password")),
+        ],
+        "a failed log-in is kept under the name typed, with why"
+    );
+    assert!(
+        !entries.iter().any(|e| e.to_string().contains("horse")),
+        "no password ever reaches the log"
+    );
+    assert_eq!(named("cancel")["job_id"], json!(job));
+    assert_eq!(named("assign")["technician_id"], json!(a.id));
+    assert_eq!(named("resolve_conflict")["job_id"], json!(job));
+    assert_eq!(
+        named("resolve_conflict")["detail"],
+        "keep_cancelled: 客户取消"
+    );
+    assert_eq!(named("import")["job_id"], json!(imported));
+    assert_eq!(named("import")["technician_id"], json!(b.id));
+    assert_eq!(named("revoke_device")["device_id"], json!(dev.device_id));
+    assert_eq!(named("issue_code")["technician_id"], json!(a.id));
+    assert_eq!(named("create_technician")["technician_id"], json!(b.id));
+
+    // Filters, alone and together.
+    assert_eq!(
+        actions(&audit(&api, &format!("?job={job}")).await),
+        vec![
+            "create_job",
+            "assign",
+            "reschedule",
+            "cancel",
+            "resolve_conflict"
+        ]
+    );
+    assert_eq!(
+        actions(&audit(&api, "?action=cancel").await),
+        vec!["cancel"]
+    );
+    assert_eq!(
+        actions(&audit(&api, "?actor=mallory").await),
+        vec!["login_failed"]
+    );
+    assert_eq!(
+        actions(&audit(&api, &format!("?actor=ann&job={imported}")).await),
+        vec!["import"]
+    );
+    let from = at(0).to_rfc3339().replace('+', "%2B");
+    let later = at(1).to_rfc3339().replace('+', "%2B");
+    assert_eq!(
+        audit(&api, &format!("?from={from}")).await.len(),
+        entries.len()
+    );
+    assert!(audit(&api, &format!("?from={later}")).await.is_empty());
+    assert!(audit(&api, &format!("?to={from}")).await.is_empty());
+
+    // Pages: `next_before` leads on until the last page.
+    let mut seen = Vec::new();
+    let mut query = "?limit=5".to_string();
+    loop {
+        let page = api
+            .console(Method::GET, &format!("/api/v1/audit{query}"), None)
+            .await;
+        let page_entries = page.body["entries"].as_array().unwrap();
+        assert!(page_entries.len() <= 5);
+        seen.extend(page_entries.iter().map(|e| e["id"].clone()));
+        match page.body["next_before"].as_i64() {
+            Some(before) => query = format!("?limit=5&before={before}"),
+            None => break,
+        }
+    }
+    let all: Vec<Value> = entries.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(seen, all, "the pages together are the whole log, once");
+
+    for (query, code) in [
+        ("?limit=0", "bad_query"),
+        ("?limit=501", "bad_query"),
+        ("?action=launch_missiles", "bad_query"),
+        ("?job=not-a-uuid", "bad_query"),
+        ("?from=yesterday", "bad_query"),
+        ("?from=1999-12-31T00:00:00Z", "time_out_of_range"),
+    ] {
+        let reply = api
+            .console(Method::GET, &format!("/api/v1/audit{query}"), None)
+            .await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, code, query);
+    }
+
+    // The job's page shows the dispatchers' actions on it, oldest first.
+    let detail = api
+        .console(Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    let on_job: Vec<&str> = detail.body["dispatcher_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        on_job,
+        vec![
+            "create_job",
+            "assign",
+            "reschedule",
+            "cancel",
+            "resolve_conflict"
+        ]
+    );
+}
+
+/// Disabling a dispatcher ends their sessions and refuses their log-ins; a
+/// dispatcher cannot disable their own account. Each change is audited.
+#[tokio::test]
+async fn a_disabled_dispatcher_is_locked_out() {
+    let api = Api::new().await;
+    api.hq
+        .create_dispatcher("bob", "battery staple")
+        .await
+        .unwrap();
+    let bob = session_cookie_of(&api.login("bob", "battery staple").await);
+    assert_eq!(
+        api.as_session(&bob, Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let own = api
+        .console(Method::POST, "/api/v1/dispatchers/ann/disable", None)
+        .await;
+    assert_error(
+        &own,
+        StatusCode::CONFLICT,
+        "own_account",
+        "the console never locks out its user",
+    );
+    let disabled = api
+        .console(Method::POST, "/api/v1/dispatchers/bob/disable", None)
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{:?}", disabled.body);
+    assert!(disabled.body["disabled_at"].is_string());
+    let locked = api
+        .as_session(&bob, Method::GET, "/api/v1/technicians", None)
+        .await;
+    assert_error(
+        &locked,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "bob's session ended",
+    );
+    let login = api.login("bob", "battery staple").await;
+    assert_error(
+        &login,
+        StatusCode::FORBIDDEN,
+        "account_disabled",
+        "a disabled dispatcher cannot log in",
+    );
+    assert!(
+        login.headers.get("set-cookie").is_none(),
+        "and gets no session"
+    );
+    let wrong = api.login("bob", "not his password").await;
+    assert_error(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a wrong password says only that",
+    );
+    let missing = api
+        .console(Method::POST, "/api/v1/dispatchers/nobody/disable", None)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let listed = api.console(Method::GET, "/api/v1/dispatchers", None).await;
+    let names: Vec<(&str, bool)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["username"].as_str().unwrap(),
+                d["disabled_at"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(names, vec![("ann", false), ("bob", true)]);
+    let enabled = api
+        .console(Method::POST, "/api/v1/dispatchers/bob/enable", None)
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK);
+    assert_eq!(
+        api.login("bob", "battery staple").await.status,
+        StatusCode::OK
+    );
+
+    let entries = audit(&api, "?actor=bob").await;
+    let details: Vec<(&str, &str)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e["action"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            ("login", ""),
+            ("login_failed", "account disabled"),
+            ("login_failed", "wrong password"),
+            ("login", ""),
+        ]
+    );
+    let by_ann: Vec<(String, Value)> = audit(&api, "?actor=ann")
+        .await
+        .iter()
+        .rev()
+        .filter(|e| e["action"] != "login")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["username"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_ann,
+        vec![
+            ("disable_dispatcher".to_string(), json!("bob")),
+            ("enable_dispatcher".to_string(), json!("bob")),
+        ],
+        "the refused disables leave no entry"
+    );
+}
+
+/// A dispatcher changes their own password with the current one: the
+/// session in use goes on, their other sessions end, the old password stops
+/// working.
+#[tokio::test]
+async fn a_dispatcher_changes_their_own_password() {
+    let api = Api::new().await;
+    let other = session_cookie_of(&api.login("ann", "correct horse").await);
+    let change = |current: &str, new: &str| {
+        api.console(
+            Method::POST,
+            "/api/v1/account/password",
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+    };
+    assert_error(
+        &change("wrong horse", "battery staple").await,
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+        "the current password is needed",
+    );
+    assert_error(
+        &change("correct horse", "short").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "weak_password",
+        "at least 8 characters",
+    );
+    let changed = change("correct horse", "battery staple").await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
+    assert_eq!(
+        api.console(Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
+        StatusCode::OK,
+        "the session that changed it goes on"
+    );
+    assert_eq!(
+        api.as_session(&other, Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "another session of the same dispatcher ends"
+    );
+    assert_eq!(
+        api.login("ann", "correct horse").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.login("ann", "battery staple").await.status,
+        StatusCode::OK
+    );
+    let changes = audit(&api, "?action=change_password").await;
+    assert_eq!(changes.len(), 1, "one entry for the one change");
+    assert_eq!(changes[0]["actor"], "ann");
+    assert_eq!(changes[0]["username"], "ann");
+
+    // The admin command's way: every session ends.
+    api.hq.set_password("ann", "third password").await.unwrap();
+    assert_eq!(
+        api.console(Method::GET, "/api/v1/technicians", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// An outstanding code can be revoked and then enrolls nothing; the list
+/// shows only codes that could still enroll.
+#[tokio::test]
+async fn an_enrollment_code_can_be_revoked() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let issue = || {
+        api.console(
+            Method::POST,
+            "/api/v1/enrollment-codes",
+            Some(json!({"technician_id": a.id})),
+        )
+    };
+    let kept = issue().await;
+    let revoked = issue().await;
+    assert_eq!(revoked.status, StatusCode::CREATED);
+    let listed = api
+        .console(Method::GET, "/api/v1/enrollment-codes", None)
+        .await;
+    let ids: Vec<&Value> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&&revoked.body["id"]) && ids.contains(&&kept.body["id"]));
+    assert!(
+        !listed
+            .body
+            .to_string()
+            .contains(kept.body["code"].as_str().unwrap()),
+        "the list never shows a code itself"
+    );
+    let id = revoked.body["id"].as_str().unwrap();
+    let reply = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/enrollment-codes/{id}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    let enroll = api
+        .send(
+            Method::POST,
+            "/api/v1/enroll",
+            &[("x-doorstep-protocol", "1")],
+            Some(json!({"code": revoked.body["code"], "device_name": "laptop"})),
+        )
+        .await;
+    assert_error(
+        &enroll,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+        "a revoked code enrolls nothing",
+    );
+    let again = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/enrollment-codes/{id}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let listed = api
+        .console(Method::GET, "/api/v1/enrollment-codes", None)
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    let revokes = audit(&api, "?action=revoke_code").await;
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(revokes[0]["detail"], format!("code {id}"));
+}
+
+/// Admin commands take a password from standard input (or a prompt), never
+/// from their arguments, where every user of the machine could read it in
+/// the process list.
+#[tokio::test]
+async fn admin_commands_read_passwords_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("hq.sqlite3").display());
+    let admin = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-hq"))
+            .arg("admin")
+            .args(args)
+            .args(["--database", &database])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = admin(
+        &["create-dispatcher", "--username", "ann", "--password-stdin"],
+        "first password\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    let argv = admin(
+        &[
+            "create-dispatcher",
+            "--username",
+            "bob",
+            "--password",
+            "in plain sight",
+        ],
+        "",
+    );
+    assert!(
+        !argv.status.success(),
+        "a password argument is refused: {argv:?}"
+    );
+    let set = admin(
+        &["set-password", "--username", "ann", "--password-stdin"],
+        "second password\r\n",
+    );
+    assert!(set.status.success(), "{set:?}");
+    let disabled = admin(&["disable-dispatcher", "--username", "ann"], "");
+    assert!(disabled.status.success(), "{disabled:?}");
+
+    let storage = doorstep_hq::storage::open(&database).await.unwrap();
+    let hq = Hq::new(storage, fixed_clock());
+    let login = |password: &str| {
+        hq.login(
+            doorstep_hq::dto::LoginRequest {
+                username: "ann".into(),
+                password: password.into(),
+            },
+            None,
+        )
+    };
+    let refused = login("second password").await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        "account_disabled",
+        "disabled by the command"
+    );
+    let enabled = admin(&["enable-dispatcher", "--username", "ann"], "");
+    assert!(enabled.status.success(), "{enabled:?}");
+    assert!(
+        login("second password").await.is_ok(),
+        "the line read, without its line ending, is the password"
+    );
+    assert_eq!(
+        login("first password").await.unwrap_err().code(),
+        "bad_credentials"
     );
 }

@@ -3,6 +3,8 @@
 //! them open. (PostgreSQL's pg_dump and pg_restore, and the devices'
 //! recovery, are tested whole in the workspace's tests/sync_system.rs.)
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -35,10 +37,7 @@ async fn a_backup_is_put_back_whole_and_only_with_hq_stopped() {
     let backups = tempfile::tempdir().unwrap();
     let backup = backups.path().join("backup.sqlite3");
     let hq = open(&database).await;
-    let before = hq
-        .create_technician("林", chrono::Utc::now())
-        .await
-        .unwrap();
+    let before = common::technician(&hq, "林").await;
     let (kept, kept_bytes) = blob(1);
     hq.put_blobs(vec![(kept.clone(), kept_bytes.clone())], chrono::Utc::now())
         .await
@@ -61,9 +60,7 @@ async fn a_backup_is_put_back_whole_and_only_with_hq_stopped() {
         "a backup never overwrites another"
     );
 
-    hq.create_technician("陈", chrono::Utc::now())
-        .await
-        .unwrap();
+    common::technician(&hq, "陈").await;
     let (lost, lost_bytes) = blob(2);
     hq.put_blobs(vec![(lost.clone(), lost_bytes)], chrono::Utc::now())
         .await
@@ -111,9 +108,7 @@ async fn a_backup_taken_while_hq_writes_holds_every_blob_its_records_name() {
                 hq.put_blobs(vec![(hash.clone(), bytes)], chrono::Utc::now())
                     .await
                     .unwrap();
-                hq.create_technician(&hash, chrono::Utc::now())
-                    .await
-                    .unwrap();
+                common::technician(&hq, &hash).await;
                 written.store(n + 1, Ordering::SeqCst);
             }
         })

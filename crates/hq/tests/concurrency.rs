@@ -15,6 +15,7 @@ use doorstep_core::change::Change;
 use doorstep_core::wire::{DeviceId, PushEntry, TechnicianId};
 use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Storage};
+use uuid::Uuid;
 
 /// Rounds of each dispatcher action: hundreds of races in all.
 const ROUNDS: usize = 100;
@@ -22,10 +23,10 @@ const ROUNDS: usize = 100;
 const BUDGET: Duration = Duration::from_secs(30);
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
-    let tech = storage.create_technician(name, t0()).await.unwrap();
+    let tech = technician(storage, name).await;
     let code = format!("code-{}", tech.id);
     storage
-        .create_enrollment_code(&code, tech.id, at(60))
+        .create_enrollment_code(Uuid::now_v7(), &code, tech.id, at(60), &any_entry())
         .await
         .unwrap();
     let device = DeviceId::new();
@@ -73,7 +74,7 @@ async fn race(
 ) {
     let job = job_for(Some(a), &format!("{action:?} {round}"));
     storage
-        .create_jobs(std::slice::from_ref(&job), t0())
+        .create_jobs(std::slice::from_ref(&job), t0(), &[])
         .await
         .unwrap();
     let id = job.job.id;
@@ -111,9 +112,10 @@ async fn race(
         }
     };
 
+    let audit = any_entry();
     let batch = plain(std::slice::from_ref(&pushed));
     let (dispatched, push) = tokio::join!(
-        storage.change_job(id, change),
+        storage.change_job(id, change, &audit),
         storage.push(&laptop.auth, &batch, at(10)),
     );
     let dispatched = dispatched.expect("the dispatcher's change applies");

@@ -10,15 +10,18 @@ use common::*;
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
+use doorstep_core::JobId;
 use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, VisitRecord};
+use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
+use uuid::Uuid;
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
-    let tech = storage.create_technician(name, t0()).await.unwrap();
+    let tech = technician(storage, name).await;
     let code = format!("code-{}", tech.id);
     storage
-        .create_enrollment_code(&code, tech.id, at(60))
+        .create_enrollment_code(Uuid::now_v7(), &code, tech.id, at(60), &any_entry())
         .await
         .unwrap();
     let device = DeviceId::new();
@@ -42,16 +45,16 @@ async fn stored_job(
 ) -> DispatchedJob {
     let job = job_for(technician, name);
     storage
-        .create_jobs(std::slice::from_ref(&job), t0())
+        .create_jobs(std::slice::from_ref(&job), t0(), &[])
         .await
         .unwrap();
     job
 }
 
 async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
-    let tech = storage.create_technician("林", t0()).await.unwrap();
+    let tech = technician(&storage, "林").await;
     storage
-        .create_enrollment_code("c1", tech.id, at(60))
+        .create_enrollment_code(Uuid::now_v7(), "c1", tech.id, at(60), &any_entry())
         .await
         .unwrap();
     let first = storage
@@ -70,7 +73,7 @@ async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
         "a used code must not enroll a second device: {again:?}"
     );
     storage
-        .create_enrollment_code("c2", tech.id, at(60))
+        .create_enrollment_code(Uuid::now_v7(), "c2", tech.id, at(60), &any_entry())
         .await
         .unwrap();
     let late = storage
@@ -96,7 +99,10 @@ async fn enrollment_code_is_single_use(storage: Arc<dyn Storage>) {
 async fn revoked_device_is_marked(storage: Arc<dyn Storage>) {
     let (_, device) = enrolled(&storage, "林").await;
     assert!(!device.revoked, "a new device is not revoked");
-    let info = storage.revoke_device(device.id, at(5)).await.unwrap();
+    let info = storage
+        .revoke_device(device.id, at(5), &any_entry())
+        .await
+        .unwrap();
     assert_eq!(info.revoked_at, Some(at(5)), "revocation time is kept");
     let auth = storage
         .device_by_token(&format!("token-{}", device.id))
@@ -107,7 +113,9 @@ async fn revoked_device_is_marked(storage: Arc<dyn Storage>) {
         auth.revoked,
         "the token must now resolve to a revoked device"
     );
-    let missing = storage.revoke_device(DeviceId::new(), t0()).await;
+    let missing = storage
+        .revoke_device(DeviceId::new(), t0(), &any_entry())
+        .await;
     assert!(
         matches!(missing, Err(HqError::NotFound(_))),
         "revoking an unknown device is a 404"
@@ -121,7 +129,7 @@ async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
     let jb = job_for(Some(b), "乙");
     let unassigned = job_for(None, "丙");
     storage
-        .create_jobs(&[ja.clone(), jb.clone(), unassigned], t0())
+        .create_jobs(&[ja.clone(), jb.clone(), unassigned], t0(), &[])
         .await
         .unwrap();
 
@@ -139,7 +147,7 @@ async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
     );
 
     storage
-        .change_job(ja.job.id, DispatchChange::Assign(b))
+        .change_job(ja.job.id, DispatchChange::Assign(b), &any_entry())
         .await
         .unwrap();
     let after = storage.pull(a, first.cursor).await.unwrap();
@@ -156,7 +164,7 @@ async fn pull_follows_the_change_counter(storage: Arc<dyn Storage>) {
     assert_eq!(for_b.jobs.len(), 2, "the new technician gets it");
 
     storage
-        .change_job(jb.job.id, DispatchChange::Cancel)
+        .change_job(jb.job.id, DispatchChange::Cancel, &any_entry())
         .await
         .unwrap();
     let cancelled = storage.pull(b, for_b.cursor).await.unwrap();
@@ -349,7 +357,10 @@ async fn a_change_hq_cannot_apply_is_kept_as_a_conflict(storage: Arc<dyn Storage
     );
     assert_eq!(again.applied_through_seq, 6, "and the seq still advances");
 
-    let revoked = storage.revoke_device(device_a.id, t0()).await.unwrap();
+    let revoked = storage
+        .revoke_device(device_a.id, t0(), &any_entry())
+        .await
+        .unwrap();
     assert!(revoked.revoked_at.is_some());
     let after = storage.push(&device_a, &plain(&[]), t0()).await;
     assert!(
@@ -406,7 +417,14 @@ async fn a_change_with_an_impossible_time_is_kept_apart(storage: Arc<dyn Storage
     );
 
     let accepted = storage
-        .resolve_conflict(open[0].id, Resolution::AcceptCompletion, "", "d", at(3))
+        .resolve_conflict(
+            open[0].id,
+            Resolution::AcceptCompletion,
+            "",
+            "d",
+            at(3),
+            &any_entry(),
+        )
         .await;
     assert!(
         matches!(&accepted, Err(e) if e.code() == "kept_apart"),
@@ -419,6 +437,7 @@ async fn a_change_with_an_impossible_time_is_kept_apart(storage: Arc<dyn Storage
             "clock fixed",
             "d",
             at(3),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -444,7 +463,7 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     storage
-        .change_job(job.job.id, DispatchChange::Cancel)
+        .change_job(job.job.id, DispatchChange::Cancel, &any_entry())
         .await
         .unwrap();
     let pushed = storage
@@ -486,6 +505,7 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
             "customer called",
             "d",
             at(9),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -500,7 +520,14 @@ async fn conflict_keeps_both_and_resolves(storage: Arc<dyn Storage>) {
         "and stays on record"
     );
     let twice = storage
-        .resolve_conflict(open[0].id, Resolution::AcceptCompletion, "", "d", at(9))
+        .resolve_conflict(
+            open[0].id,
+            Resolution::AcceptCompletion,
+            "",
+            "d",
+            at(9),
+            &any_entry(),
+        )
         .await;
     assert!(
         matches!(&twice, Err(e) if e.code() == "already_resolved"),
@@ -513,7 +540,7 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
     let (b, _) = enrolled(&storage, "B").await;
     let job = stored_job(&storage, Some(a), "甲").await;
     storage
-        .change_job(job.job.id, DispatchChange::Assign(b))
+        .change_job(job.job.id, DispatchChange::Assign(b), &any_entry())
         .await
         .unwrap();
     let pushed = storage
@@ -532,6 +559,7 @@ async fn accepting_a_completion_reassigns_back(storage: Arc<dyn Storage>) {
             "A did it",
             "d",
             at(3),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -554,7 +582,7 @@ async fn a_decision_reaches_the_technicians_next_pull(storage: Arc<dyn Storage>)
     let (b, _) = enrolled(&storage, "B").await;
     let job = stored_job(&storage, Some(a), "甲").await;
     storage
-        .change_job(job.job.id, DispatchChange::Cancel)
+        .change_job(job.job.id, DispatchChange::Cancel, &any_entry())
         .await
         .unwrap();
     let pushed = storage
@@ -571,6 +599,7 @@ async fn a_decision_reaches_the_technicians_next_pull(storage: Arc<dyn Storage>)
             "客户已改约",
             "d",
             at(3),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -697,13 +726,21 @@ async fn blobs_are_content_addressed(storage: Arc<dyn Storage>) {
 }
 
 async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
-    let id = storage.create_dispatcher("ann", "phc", t0()).await.unwrap();
-    let dup = storage.create_dispatcher("ann", "phc", t0()).await;
+    let id = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await
+        .unwrap();
+    let dup = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await;
     assert!(
         matches!(&dup, Err(e) if e.code() == "username_taken"),
         "usernames are unique: {dup:?}"
     );
-    storage.create_session("s1", id, at(60)).await.unwrap();
+    storage
+        .create_session("s1", id, at(60), &any_entry())
+        .await
+        .unwrap();
     assert!(
         storage.session("s1", at(59)).await.unwrap().is_some(),
         "a session works until it expires"
@@ -716,7 +753,9 @@ async fn dispatcher_sessions_expire(storage: Arc<dyn Storage>) {
 
 async fn create_jobs_is_all_or_nothing(storage: Arc<dyn Storage>) {
     let one = job_for(None, "甲");
-    let result = storage.create_jobs(&[one.clone(), one.clone()], t0()).await;
+    let result = storage
+        .create_jobs(&[one.clone(), one.clone()], t0(), &[])
+        .await;
     assert!(
         matches!(&result, Err(e) if e.code() == "job_exists"),
         "a duplicate id refuses the batch: {result:?}"
@@ -768,6 +807,7 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
                 start: at(300),
                 end: at(360),
             },
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -779,6 +819,7 @@ async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
                 start: at(48 * 60),
                 end: at(49 * 60),
             },
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -904,7 +945,7 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
         .await
         .unwrap();
     storage
-        .change_job(id, DispatchChange::Assign(b))
+        .change_job(id, DispatchChange::Assign(b), &any_entry())
         .await
         .unwrap();
     let late = storage
@@ -974,6 +1015,7 @@ async fn a_reassigned_jobs_visit_is_the_new_technicians(storage: Arc<dyn Storage
             "A did it",
             "d",
             at(30),
+            &any_entry(),
         )
         .await
         .unwrap();
@@ -1002,13 +1044,13 @@ async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
     let (b, _) = enrolled(&storage, "B").await;
     let cancelled = stored_job(&storage, Some(a), "甲").await;
     storage
-        .change_job(cancelled.job.id, DispatchChange::Cancel)
+        .change_job(cancelled.job.id, DispatchChange::Cancel, &any_entry())
         .await
         .unwrap();
     let mut completed = job_for(Some(a), "乙");
     completed.job.status = JobStatus::Completed;
     storage
-        .create_jobs(std::slice::from_ref(&completed), t0())
+        .create_jobs(std::slice::from_ref(&completed), t0(), &[])
         .await
         .unwrap();
     let cursor = storage.pull(a, 0).await.unwrap().cursor;
@@ -1022,7 +1064,9 @@ async fn a_cancelled_or_completed_job_is_final(storage: Arc<dyn Storage>) {
     ];
     for (job, code) in [(&cancelled, "job_cancelled"), (&completed, "job_completed")] {
         for change in &changes {
-            let refused = storage.change_job(job.job.id, change.clone()).await;
+            let refused = storage
+                .change_job(job.job.id, change.clone(), &any_entry())
+                .await;
             assert!(
                 matches!(&refused, Err(e) if e.code() == code),
                 "{change:?} on a {code} job must be refused with {code}: {refused:?}"
@@ -1065,6 +1109,490 @@ async fn a_new_epoch_replaces_the_current_one(storage: Arc<dyn Storage>) {
     assert_eq!(storage.epoch().await.unwrap(), "decade", "the latest wins");
     let reused = storage.begin_epoch("c0ffee", "again", at(7)).await;
     assert!(reused.is_err(), "an epoch names one history only");
+}
+
+/// The entry the test wrote for `action`, naming `job`.
+fn noted(action: AuditAction, job: Option<JobId>) -> AuditRecord {
+    AuditRecord {
+        job_id: job,
+        detail: format!("{action:?}"),
+        ..note(action)
+    }
+}
+
+async fn all_entries(storage: &Arc<dyn Storage>) -> Vec<AuditEntry> {
+    storage
+        .audit(&AuditFilter {
+            limit: 500,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Every action that writes stores its audit entry with it, and an action
+/// that is refused stores none: the log never claims what did not happen,
+/// and never misses what did.
+async fn every_action_writes_its_entry(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let before = all_entries(&storage).await.len();
+    let job = job_for(Some(a), "甲");
+    let id = job.job.id;
+    storage
+        .create_jobs(
+            std::slice::from_ref(&job),
+            t0(),
+            &[noted(AuditAction::CreateJob, Some(id))],
+        )
+        .await
+        .unwrap();
+    storage
+        .change_job(
+            id,
+            DispatchChange::Reschedule {
+                start: at(120),
+                end: at(180),
+            },
+            &noted(AuditAction::Reschedule, Some(id)),
+        )
+        .await
+        .unwrap();
+    storage
+        .push(&device, &plain(&[entry(1, id, kit())]), at(1))
+        .await
+        .unwrap();
+    storage
+        .change_job(
+            id,
+            DispatchChange::Cancel,
+            &noted(AuditAction::Cancel, Some(id)),
+        )
+        .await
+        .unwrap();
+    let refused = storage
+        .change_job(
+            id,
+            DispatchChange::Cancel,
+            &noted(AuditAction::Cancel, Some(id)),
+        )
+        .await;
+    assert!(refused.is_err(), "a cancelled job stays cancelled");
+    storage
+        .push(&device, &plain(&[entry(2, id, work("done"))]), at(5))
+        .await
+        .unwrap();
+    let conflict = storage.conflicts(true).await.unwrap()[0].id;
+    assert_eq!(
+        storage.conflict(conflict).await.unwrap().map(|c| c.job_id),
+        Some(id)
+    );
+    storage
+        .resolve_conflict(
+            conflict,
+            Resolution::KeepCancelled,
+            "",
+            "d",
+            at(9),
+            &noted(AuditAction::ResolveConflict, Some(id)),
+        )
+        .await
+        .unwrap();
+    let code = Uuid::now_v7();
+    storage
+        .create_enrollment_code(code, "c9", a, at(60), &noted(AuditAction::IssueCode, None))
+        .await
+        .unwrap();
+    storage
+        .revoke_code(code, t0(), &noted(AuditAction::RevokeCode, None))
+        .await
+        .unwrap();
+    storage
+        .revoke_device(device.id, t0(), &noted(AuditAction::RevokeDevice, None))
+        .await
+        .unwrap();
+    let ann = storage
+        .create_dispatcher(
+            "ann",
+            "phc",
+            t0(),
+            &noted(AuditAction::CreateDispatcher, None),
+        )
+        .await
+        .unwrap();
+    storage
+        .create_session("s1", ann, at(60), &noted(AuditAction::Login, None))
+        .await
+        .unwrap();
+    storage
+        .set_password(
+            "ann",
+            "phc2",
+            None,
+            &noted(AuditAction::ChangePassword, None),
+        )
+        .await
+        .unwrap();
+    storage
+        .set_dispatcher_disabled(
+            "ann",
+            Some(t0()),
+            &noted(AuditAction::DisableDispatcher, None),
+        )
+        .await
+        .unwrap();
+    storage
+        .set_dispatcher_disabled("ann", None, &noted(AuditAction::EnableDispatcher, None))
+        .await
+        .unwrap();
+    storage
+        .record_audit(&noted(AuditAction::LoginFailed, None))
+        .await
+        .unwrap();
+    let unknown = storage
+        .set_password(
+            "nobody",
+            "phc",
+            None,
+            &noted(AuditAction::ChangePassword, None),
+        )
+        .await;
+    assert!(matches!(unknown, Err(HqError::NotFound(_))), "{unknown:?}");
+
+    let mut written: Vec<AuditEntry> = all_entries(&storage).await;
+    written.truncate(written.len() - before);
+    written.reverse();
+    let actions: Vec<AuditAction> = written.iter().map(|e| e.record.action).collect();
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::CreateJob,
+            AuditAction::Reschedule,
+            AuditAction::Cancel,
+            AuditAction::ResolveConflict,
+            AuditAction::IssueCode,
+            AuditAction::RevokeCode,
+            AuditAction::RevokeDevice,
+            AuditAction::CreateDispatcher,
+            AuditAction::Login,
+            AuditAction::ChangePassword,
+            AuditAction::DisableDispatcher,
+            AuditAction::EnableDispatcher,
+            AuditAction::LoginFailed,
+        ],
+        "each action's own entry, in order; none for the refused cancel or the unknown account"
+    );
+    assert_eq!(
+        written[0].record,
+        noted(AuditAction::CreateJob, Some(id)),
+        "an entry reads back as written"
+    );
+    assert!(
+        written.windows(2).all(|w| w[0].id < w[1].id),
+        "entries are numbered in the order written"
+    );
+}
+
+/// The log reads back by actor, action, job and time, newest first, and a
+/// page at a time.
+async fn the_audit_log_filters_and_pages(storage: Arc<dyn Storage>) {
+    let (job_a, job_b) = (JobId::new(), JobId::new());
+    for minute in 0..10 {
+        let entry = AuditRecord {
+            at: at(minute),
+            actor: Some(if minute % 2 == 0 { "ann" } else { "bob" }.into()),
+            job_id: Some(if minute < 5 { job_a } else { job_b }),
+            ..note(if minute == 3 {
+                AuditAction::Cancel
+            } else {
+                AuditAction::Assign
+            })
+        };
+        storage.record_audit(&entry).await.unwrap();
+    }
+    let read = |filter: AuditFilter| {
+        let storage = storage.clone();
+        async move {
+            storage
+                .audit(&AuditFilter {
+                    limit: filter.limit.max(1),
+                    ..filter
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.record.at)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = AuditFilter {
+        limit: 100,
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        read(all.clone()).await,
+        (0..10).rev().map(at).collect::<Vec<_>>(),
+        "newest first"
+    );
+    assert_eq!(
+        read(AuditFilter {
+            actor: Some("bob".into()),
+            ..all.clone()
+        })
+        .await,
+        vec![at(9), at(7), at(5), at(3), at(1)]
+    );
+    assert_eq!(
+        read(AuditFilter {
+            action: Some(AuditAction::Cancel),
+            ..all.clone()
+        })
+        .await,
+        vec![at(3)]
+    );
+    assert_eq!(
+        read(AuditFilter {
+            job_id: Some(job_a),
+            actor: Some("ann".into()),
+            ..all.clone()
+        })
+        .await,
+        vec![at(4), at(2), at(0)],
+        "filters combine"
+    );
+    assert_eq!(
+        read(AuditFilter {
+            from: Some(at(2)),
+            to: Some(at(4)),
+            ..all.clone()
+        })
+        .await,
+        vec![at(3), at(2)],
+        "from is inclusive, to exclusive"
+    );
+    let first = storage
+        .audit(&AuditFilter {
+            limit: 4,
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    let second = storage
+        .audit(&AuditFilter {
+            limit: 4,
+            before: first.last().map(|e| e.id),
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    let pages: Vec<_> = first.iter().chain(&second).map(|e| e.record.at).collect();
+    assert_eq!(
+        pages,
+        (2..10).rev().map(at).collect::<Vec<_>>(),
+        "the next page starts where the last ended"
+    );
+}
+
+/// A disabled dispatcher's sessions end and no new one is made for them;
+/// enabled again, they can log in.
+async fn a_disabled_dispatcher_cannot_log_in(storage: Arc<dyn Storage>) {
+    let ann = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await
+        .unwrap();
+    storage
+        .create_session("s1", ann, at(60), &any_entry())
+        .await
+        .unwrap();
+    let account = storage
+        .set_dispatcher_disabled("ann", Some(at(1)), &any_entry())
+        .await
+        .unwrap();
+    assert_eq!(account.disabled_at, Some(at(1)));
+    assert!(
+        storage.session("s1", at(2)).await.unwrap().is_none(),
+        "a disabled dispatcher's session ends at once"
+    );
+    let login = storage
+        .dispatcher_by_username("ann")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(login.disabled, "the log-in sees the account disabled");
+    let before = all_entries(&storage).await.len();
+    let refused = storage
+        .create_session("s2", ann, at(60), &noted(AuditAction::Login, None))
+        .await;
+    assert!(
+        matches!(&refused, Err(e) if e.code() == "account_disabled"),
+        "no session for a disabled dispatcher, even one whose password checked out \
+         before the account was disabled: {refused:?}"
+    );
+    assert!(storage.session("s2", at(2)).await.unwrap().is_none());
+    assert_eq!(
+        all_entries(&storage).await.len(),
+        before,
+        "a refused log-in writes no login entry"
+    );
+    let listed = storage.dispatchers().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].disabled_at, Some(at(1)));
+    storage
+        .set_dispatcher_disabled("ann", None, &any_entry())
+        .await
+        .unwrap();
+    storage
+        .create_session("s3", ann, at(60), &any_entry())
+        .await
+        .unwrap();
+    assert!(storage.session("s3", at(2)).await.unwrap().is_some());
+    let unknown = storage
+        .set_dispatcher_disabled("nobody", Some(t0()), &any_entry())
+        .await;
+    assert!(matches!(unknown, Err(HqError::NotFound(_))), "{unknown:?}");
+}
+
+/// A new password ends every session but the one that set it.
+async fn a_new_password_ends_the_other_sessions(storage: Arc<dyn Storage>) {
+    let ann = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await
+        .unwrap();
+    for token in ["s1", "s2"] {
+        storage
+            .create_session(token, ann, at(60), &any_entry())
+            .await
+            .unwrap();
+    }
+    storage
+        .set_password("ann", "phc2", Some("s1"), &any_entry())
+        .await
+        .unwrap();
+    let login = storage
+        .dispatcher_by_username("ann")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(login.password_hash, "phc2");
+    assert!(storage.session("s1", t0()).await.unwrap().is_some());
+    assert!(
+        storage.session("s2", t0()).await.unwrap().is_none(),
+        "whoever held the old password is out"
+    );
+    storage
+        .set_password("ann", "phc3", None, &any_entry())
+        .await
+        .unwrap();
+    assert!(storage.session("s1", t0()).await.unwrap().is_none());
+}
+
+/// A revoked code enrolls nothing; only an outstanding code can be revoked.
+async fn a_revoked_code_cannot_enroll(storage: Arc<dyn Storage>) {
+    let tech = technician(&storage, "林").await;
+    let (good, revoked, used, old) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    for (id, hash, expires) in [
+        (good, "good", at(60)),
+        (revoked, "revoked", at(60)),
+        (used, "used", at(60)),
+        (old, "old", at(1)),
+    ] {
+        storage
+            .create_enrollment_code(id, hash, tech.id, expires, &any_entry())
+            .await
+            .unwrap();
+    }
+    storage
+        .enroll("used", DeviceId::new(), "a", "tok-used", t0())
+        .await
+        .unwrap();
+    let outstanding: Vec<Uuid> = storage
+        .outstanding_codes(at(2))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(outstanding.len(), 2);
+    assert!(outstanding.contains(&good) && outstanding.contains(&revoked));
+    storage
+        .revoke_code(revoked, t0(), &any_entry())
+        .await
+        .unwrap();
+    let enroll = storage
+        .enroll("revoked", DeviceId::new(), "b", "tok-b", t0())
+        .await;
+    assert!(
+        matches!(&enroll, Err(e) if e.code() == "invalid_code"),
+        "a revoked code must not enroll a device: {enroll:?}"
+    );
+    for (id, why) in [(used, "used"), (old, "expired")] {
+        let refused = storage.revoke_code(id, at(2), &any_entry()).await;
+        assert!(
+            matches!(&refused, Err(e) if e.code() == "code_not_outstanding"),
+            "a {why} code is not revoked: {refused:?}"
+        );
+    }
+    let again = storage.revoke_code(revoked, t0(), &any_entry()).await;
+    assert!(matches!(again, Err(HqError::NotFound(_))), "{again:?}");
+    assert_eq!(
+        storage
+            .outstanding_codes(at(2))
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        vec![good]
+    );
+    storage
+        .enroll("good", DeviceId::new(), "c", "tok-c", t0())
+        .await
+        .unwrap();
+}
+
+/// A purge deletes what has expired, sessions and codes alike, and leaves
+/// everything still good.
+async fn purge_removes_expired_only(storage: Arc<dyn Storage>) {
+    let tech = technician(&storage, "林").await;
+    let ann = storage
+        .create_dispatcher("ann", "phc", t0(), &any_entry())
+        .await
+        .unwrap();
+    for (token, expires) in [("old", at(10)), ("new", at(11))] {
+        storage
+            .create_session(token, ann, expires, &any_entry())
+            .await
+            .unwrap();
+    }
+    for (hash, expires) in [("old", at(10)), ("new", at(11))] {
+        storage
+            .create_enrollment_code(Uuid::now_v7(), hash, tech.id, expires, &any_entry())
+            .await
+            .unwrap();
+    }
+    let purged = storage.purge_expired(at(10)).await.unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            sessions: 1,
+            codes: 1
+        },
+        "what expired at or before now, nothing else"
+    );
+    assert!(storage.session("new", at(10)).await.unwrap().is_some());
+    storage
+        .enroll("new", DeviceId::new(), "laptop", "tok", at(10))
+        .await
+        .expect("a code still good still enrolls");
+    assert_eq!(
+        storage.purge_expired(at(10)).await.unwrap(),
+        Purged::default(),
+        "nothing left to purge"
+    );
 }
 
 macro_rules! conformance {
@@ -1112,4 +1640,10 @@ conformance!(
     a_re_booked_job_starts_its_next_visit,
     a_reassigned_jobs_visit_is_the_new_technicians,
     a_new_epoch_replaces_the_current_one,
+    every_action_writes_its_entry,
+    the_audit_log_filters_and_pages,
+    a_disabled_dispatcher_cannot_log_in,
+    a_new_password_ends_the_other_sessions,
+    a_revoked_code_cannot_enroll,
+    purge_removes_expired_only,
 );

@@ -32,9 +32,29 @@ export interface Conflict {
 export interface JobDetail {
   job: Job; technician: Technician | null; records: TechRecord[]; timeline: TimelineEntry[];
   receipt: Receipt | null; conflicts: Conflict[]; visit: VisitRecord; service_form: ServiceForm;
-  signature_valid: boolean;
+  signature_valid: boolean; dispatcher_actions: AuditEntry[];
 }
-export interface EnrollmentCode { code: string; technician_id: Uuid; expires_at: Timestamp }
+/** A code just issued: shown once; `id` names it for revoking. */
+export interface IssuedCode { id: Uuid; code: string; technician_id: Uuid; expires_at: Timestamp }
+/** A code not used and not expired (HQ keeps only its hash). */
+export interface OutstandingCode { id: Uuid; technician_id: Uuid; expires_at: Timestamp }
+export interface DispatcherAccount { id: Uuid; username: string; created_at: Timestamp; disabled_at: Timestamp | null }
+export const AUDIT_ACTIONS = [
+  'login', 'login_failed', 'create_job', 'import', 'assign', 'reschedule', 'cancel',
+  'resolve_conflict', 'issue_code', 'revoke_code', 'revoke_device', 'create_technician',
+  'create_dispatcher', 'disable_dispatcher', 'enable_dispatcher', 'change_password',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+/** One entry of the audit log; `actor` null is HQ's command line. */
+export interface AuditEntry {
+  id: number; at: Timestamp; actor: string | null; action: AuditAction; job_id: Uuid | null;
+  technician_id: Uuid | null; device_id: Uuid | null; username: string | null; detail: string;
+}
+export interface AuditPage { entries: AuditEntry[]; next_before: number | null }
+export interface AuditFilters {
+  actor?: string; action?: AuditAction | ''; job?: string; from?: Timestamp | null; to?: Timestamp | null;
+  before?: number | null; limit?: number;
+}
 export interface DeviceInfo {
   id: Uuid; name: string; technician_id: Uuid; enrolled_at: Timestamp;
   revoked_at: Timestamp | null; last_seq: number;
@@ -101,7 +121,28 @@ export const api = {
   resolve: (id: Uuid, resolution: Resolution, note: string) =>
     request<Conflict>('POST', `/api/v1/conflicts/${enc(id)}/resolve`, { resolution, note }),
   issueCode: (technicianId: Uuid) =>
-    request<EnrollmentCode>('POST', '/api/v1/enrollment-codes', { technician_id: technicianId }),
+    request<IssuedCode>('POST', '/api/v1/enrollment-codes', { technician_id: technicianId }),
+  outstandingCodes: () => request<OutstandingCode[]>('GET', '/api/v1/enrollment-codes'),
+  revokeCode: (id: Uuid) => request<null>('POST', `/api/v1/enrollment-codes/${enc(id)}/revoke`),
+  dispatchers: () => request<DispatcherAccount[]>('GET', '/api/v1/dispatchers'),
+  disableDispatcher: (username: string) =>
+    request<DispatcherAccount>('POST', `/api/v1/dispatchers/${enc(username)}/disable`),
+  enableDispatcher: (username: string) =>
+    request<DispatcherAccount>('POST', `/api/v1/dispatchers/${enc(username)}/enable`),
+  changePassword: (current: string, next: string) =>
+    request<null>('POST', '/api/v1/account/password', { current_password: current, new_password: next }),
+  audit: (f: AuditFilters) => {
+    const q = new URLSearchParams();
+    if (f.actor?.trim()) q.set('actor', f.actor.trim());
+    if (f.action) q.set('action', f.action);
+    if (f.job?.trim()) q.set('job', f.job.trim());
+    if (f.from) q.set('from', f.from);
+    if (f.to) q.set('to', f.to);
+    if (f.before != null) q.set('before', String(f.before));
+    if (f.limit) q.set('limit', String(f.limit));
+    const query = q.toString();
+    return request<AuditPage>('GET', `/api/v1/audit${query ? '?' + query : ''}`);
+  },
   devices: () => request<DeviceInfo[]>('GET', '/api/v1/devices'),
   revoke: (id: Uuid) => request<DeviceInfo>('POST', `/api/v1/devices/${enc(id)}/revoke`),
   blobUrl: (hash: string) => `/api/v1/blobs/${enc(hash)}`,

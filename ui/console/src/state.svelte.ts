@@ -11,7 +11,9 @@ export type Route =
   | { view: 'import' }
   | { view: 'conflicts' }
   | { view: 'technicians' }
-  | { view: 'devices' };
+  | { view: 'devices' }
+  | { view: 'audit' }
+  | { view: 'account' };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
@@ -23,6 +25,8 @@ export function parseHash(hash: string): Route {
     case 'conflicts':
     case 'technicians':
     case 'devices':
+    case 'audit':
+    case 'account':
       return { view: parts[0] };
     default:
       return { view: 'board' };

@@ -1,5 +1,7 @@
 //! The console's API: enrollment codes, devices, technicians, jobs, the
-//! board, conflicts, blob downloads. Every route needs a dispatcher session.
+//! board, conflicts, blob downloads, the audit log. Every route needs a
+//! dispatcher session, and acts for that dispatcher (`Hq::by`), so the
+//! audit log names them.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -11,8 +13,8 @@ use doorstep_core::JobId;
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
-    AssignRequest, BoardQuery, ConflictsQuery, NewJob, NewTechnician, RescheduleRequest,
-    ResolveRequest,
+    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewTechnician,
+    RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -43,13 +45,33 @@ fn sniff_mime(bytes: &[u8]) -> &'static str {
 
 pub(super) async fn issue_code(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     JsonBody(request): JsonBody<EnrollmentCodeRequest>,
 ) -> HqResult<impl IntoResponse> {
     Ok((
         StatusCode::CREATED,
-        Json(hq.issue_enrollment_code(request.technician_id).await?),
+        Json(
+            hq.by(&dispatcher)
+                .issue_enrollment_code(request.technician_id)
+                .await?,
+        ),
     ))
+}
+
+pub(super) async fn outstanding_codes(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.outstanding_codes().await?))
+}
+
+pub(super) async fn revoke_code(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<uuid::Uuid>,
+) -> HqResult<impl IntoResponse> {
+    hq.by(&dispatcher).revoke_code(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn devices(
@@ -61,10 +83,10 @@ pub(super) async fn devices(
 
 pub(super) async fn revoke(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     PathParam(id): PathParam<DeviceId>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.revoke_device(id).await?))
+    Ok(Json(hq.by(&dispatcher).revoke_device(id).await?))
 }
 
 pub(super) async fn technicians(
@@ -76,21 +98,24 @@ pub(super) async fn technicians(
 
 pub(super) async fn create_technician(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     JsonBody(request): JsonBody<NewTechnician>,
 ) -> HqResult<impl IntoResponse> {
     Ok((
         StatusCode::CREATED,
-        Json(hq.create_technician(&request.name).await?),
+        Json(hq.by(&dispatcher).create_technician(&request.name).await?),
     ))
 }
 
 pub(super) async fn create_job(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     JsonBody(request): JsonBody<NewJob>,
 ) -> HqResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, Json(hq.create_job(request).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).create_job(request).await?),
+    ))
 }
 
 pub(super) async fn job_detail(
@@ -103,29 +128,32 @@ pub(super) async fn job_detail(
 
 pub(super) async fn assign(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     PathParam(id): PathParam<JobId>,
     JsonBody(request): JsonBody<AssignRequest>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.assign(id, request.technician_id).await?))
+    Ok(Json(
+        hq.by(&dispatcher).assign(id, request.technician_id).await?,
+    ))
 }
 
 pub(super) async fn cancel(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     PathParam(id): PathParam<JobId>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.cancel(id).await?))
+    Ok(Json(hq.by(&dispatcher).cancel(id).await?))
 }
 
 pub(super) async fn reschedule(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     PathParam(id): PathParam<JobId>,
     JsonBody(request): JsonBody<RescheduleRequest>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(
-        hq.reschedule(id, request.window_start, request.window_end)
+        hq.by(&dispatcher)
+            .reschedule(id, request.window_start, request.window_end)
             .await?,
     ))
 }
@@ -153,7 +181,16 @@ pub(super) async fn resolve(
     JsonBody(request): JsonBody<ResolveRequest>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(
-        hq.resolve_conflict(id, request.resolution, &request.note, &dispatcher)
+        hq.by(&dispatcher)
+            .resolve_conflict(id, request.resolution, &request.note)
             .await?,
     ))
+}
+
+pub(super) async fn audit(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<AuditQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.audit(query).await?))
 }

@@ -1,4 +1,4 @@
-//! Jobs from a CSV file.
+//! Jobs from a CSV file, imported for the dispatcher who sends it.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -13,11 +13,14 @@ use crate::service::Hq;
 
 pub(super) async fn import_jobs(
     State(hq): State<Hq>,
-    Dispatcher(_): Dispatcher,
+    Dispatcher(dispatcher): Dispatcher,
     body: Body,
 ) -> HqResult<impl IntoResponse> {
     let bytes = read_body(body, MAX_BLOB_BYTES).await?;
     let text = String::from_utf8(bytes)
         .map_err(|_| HqError::bad_request("bad_body", "the CSV must be UTF-8"))?;
-    Ok((StatusCode::CREATED, Json(hq.import_csv(&text).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).import_csv(&text).await?),
+    ))
 }

@@ -1,9 +1,10 @@
 //! The HTTP surface: `router(state)` and thin handlers, split by audience:
 //! `device` (the app's sync client), `auth` (dispatcher log-in), `dispatcher`
-//! (the console), `import` (CSV). Each handler parses (with the extractors in
+//! (the console), `account` (dispatcher accounts), `import` (CSV). Each handler parses (with the extractors in
 //! `extract`, which turn every rejection into a JSON `{code, message}`),
 //! calls one `Hq` function, and maps the result. Bodies are `crate::dto`.
 
+mod account;
 mod auth;
 mod device;
 mod dispatcher;
@@ -125,7 +126,25 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             post(auth::login).layer(DefaultBodyLimit::max(SMALL_BODY_BYTES)),
         )
         .route("/api/v1/logout", post(auth::logout))
-        .route("/api/v1/enrollment-codes", post(dispatcher::issue_code))
+        .route(
+            "/api/v1/enrollment-codes",
+            get(dispatcher::outstanding_codes).post(dispatcher::issue_code),
+        )
+        .route(
+            "/api/v1/enrollment-codes/{id}/revoke",
+            post(dispatcher::revoke_code),
+        )
+        .route("/api/v1/dispatchers", get(account::dispatchers))
+        .route(
+            "/api/v1/dispatchers/{username}/disable",
+            post(account::disable),
+        )
+        .route(
+            "/api/v1/dispatchers/{username}/enable",
+            post(account::enable),
+        )
+        .route("/api/v1/account/password", post(account::change_password))
+        .route("/api/v1/audit", get(dispatcher::audit))
         .route("/api/v1/devices", get(dispatcher::devices))
         .route("/api/v1/devices/{id}/revoke", post(dispatcher::revoke))
         .route(

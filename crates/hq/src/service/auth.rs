@@ -7,14 +7,15 @@ use std::net::IpAddr;
 use argon2::Argon2;
 use chrono::Duration;
 use doorstep_core::signature::sha256_hex;
-use doorstep_core::wire::{
-    DeviceId, EnrollRequest, EnrollResponse, EnrollmentCode, TechnicianId, TechnicianRef,
-};
+use doorstep_core::wire::{DeviceId, EnrollRequest, EnrollResponse, TechnicianId, TechnicianRef};
 use doorstep_core::{Timestamp, SHORT_TEXT_MAX};
+use uuid::Uuid;
 
+use super::audit::clip;
 use super::{check_text, Hq};
-use crate::dto::LoginRequest;
+use crate::dto::{IssuedCode, LoginRequest};
 use crate::error::{HqError, HqResult};
+use crate::records::{AuditAction, AuditRecord, DispatcherAccount, OutstandingCode};
 use crate::rules;
 use crate::storage::{DeviceAuth, DeviceInfo, DispatcherSession};
 
@@ -100,7 +101,44 @@ fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A new password: at least 8 characters, at most 1024 bytes (the most a
+/// log-in accepts), hashed off the async workers.
+async fn new_password_hash(password: &str) -> HqResult<String> {
+    if password.chars().count() < 8 {
+        return Err(HqError::invalid(
+            "weak_password",
+            "a password has at least 8 characters",
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(HqError::invalid(
+            "invalid_field",
+            format!(
+                "password is {} bytes; at most {MAX_PASSWORD_BYTES}",
+                password.len()
+            ),
+        ));
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(HqError::storage)?
+}
+
+/// The longest password a log-in checks; longer ones are refused unread.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
 impl Hq {
+    /// Checks a password off the async workers (Argon2 is slow on purpose)
+    /// and under the password-check cap, so a flood of log-ins cannot
+    /// starve device syncs.
+    async fn password_matches(&self, password: &str, phc: &str) -> HqResult<bool> {
+        let (password, phc) = (password.to_string(), phc.to_string());
+        self.throttle
+            .password_check(move || verify_password(&password, &phc))
+            .await
+    }
+
     pub async fn device(&self, token: &str) -> HqResult<DeviceAuth> {
         let device = self
             .storage
@@ -126,49 +164,141 @@ impl Hq {
     pub async fn create_dispatcher(&self, username: &str, password: &str) -> HqResult<()> {
         check_text("username", username, SHORT_TEXT_MAX, true)
             .map_err(|m| HqError::invalid("invalid_field", m))?;
-        if password.chars().count() < 8 {
-            return Err(HqError::invalid(
-                "weak_password",
-                "a password has at least 8 characters",
-            ));
-        }
-        let password = password.to_string();
-        let phc = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(HqError::storage)??;
+        let phc = new_password_hash(password).await?;
+        let username = username.trim();
+        let audit = AuditRecord {
+            username: Some(username.to_string()),
+            ..self.audit_entry(AuditAction::CreateDispatcher)
+        };
         self.storage
-            .create_dispatcher(username.trim(), &phc, self.now())
+            .create_dispatcher(username, &phc, self.now(), &audit)
             .await?;
         Ok(())
+    }
+
+    pub async fn dispatchers(&self) -> HqResult<Vec<DispatcherAccount>> {
+        self.storage.dispatchers().await
+    }
+
+    /// Disables a dispatcher: no log-in, and every session of theirs ends.
+    pub async fn disable_dispatcher(&self, username: &str) -> HqResult<DispatcherAccount> {
+        rules::may_disable(self.actor.username(), username)?;
+        let audit = AuditRecord {
+            username: Some(username.to_string()),
+            ..self.audit_entry(AuditAction::DisableDispatcher)
+        };
+        self.storage
+            .set_dispatcher_disabled(username, Some(self.now()), &audit)
+            .await
+    }
+
+    pub async fn enable_dispatcher(&self, username: &str) -> HqResult<DispatcherAccount> {
+        let audit = AuditRecord {
+            username: Some(username.to_string()),
+            ..self.audit_entry(AuditAction::EnableDispatcher)
+        };
+        self.storage
+            .set_dispatcher_disabled(username, None, &audit)
+            .await
+    }
+
+    /// Sets a dispatcher's password (an admin command): every session of
+    /// theirs ends, so whoever knew the old one is out.
+    pub async fn set_password(&self, username: &str, password: &str) -> HqResult<()> {
+        let phc = new_password_hash(password).await?;
+        let audit = AuditRecord {
+            username: Some(username.to_string()),
+            ..self.audit_entry(AuditAction::ChangePassword)
+        };
+        self.storage
+            .set_password(username, &phc, None, &audit)
+            .await
+    }
+
+    /// A signed-in dispatcher changes their own password, giving the
+    /// current one; their other sessions end, the one in use stays.
+    pub async fn change_own_password(
+        &self,
+        session_token: &str,
+        current: &str,
+        new: &str,
+    ) -> HqResult<()> {
+        let session = self.dispatcher(session_token).await?;
+        let login = self
+            .storage
+            .dispatcher_by_username(&session.username)
+            .await?
+            .ok_or_else(|| HqError::unauthorized("unauthorized", "log in as a dispatcher"))?;
+        if current.len() > MAX_PASSWORD_BYTES
+            || !self.password_matches(current, &login.password_hash).await?
+        {
+            return Err(HqError::forbidden(
+                "wrong_password",
+                "the current password is wrong",
+            ));
+        }
+        let phc = new_password_hash(new).await?;
+        let audit = AuditRecord {
+            username: Some(session.username.clone()),
+            ..self.by(&session).audit_entry(AuditAction::ChangePassword)
+        };
+        self.storage
+            .set_password(
+                &session.username,
+                &phc,
+                Some(&token_hash(session_token)),
+                &audit,
+            )
+            .await
     }
 
     pub async fn create_technician(&self, name: &str) -> HqResult<TechnicianRef> {
         check_text("name", name, SHORT_TEXT_MAX, true)
             .map_err(|m| HqError::invalid("invalid_field", m))?;
+        let technician = TechnicianRef {
+            id: TechnicianId::new(),
+            name: name.trim().to_string(),
+        };
+        let audit = AuditRecord {
+            technician_id: Some(technician.id),
+            ..self.audit_detail(AuditAction::CreateTechnician, &technician.name)
+        };
         self.storage
-            .create_technician(name.trim(), self.now())
-            .await
+            .create_technician(&technician, self.now(), &audit)
+            .await?;
+        Ok(technician)
     }
 
     /// Checks a dispatcher's password and opens a session. Attempts are
     /// rate-limited per client address and per username; the check runs
     /// under the password-check cap; an unknown username costs the same
-    /// time as a wrong password. Refusals are logged, never the password.
+    /// time as a wrong password. Every attempt goes into the audit log under
+    /// the username typed: a success in the session's own transaction, a
+    /// failure on its own with why. Refusals are logged; the password never.
     pub async fn login(
         &self,
         request: LoginRequest,
         client: Option<IpAddr>,
     ) -> HqResult<NewSession> {
+        let refused = || HqError::unauthorized("bad_credentials", "wrong username or password");
         let username = request.username.trim();
         if let Err(wait) = self.throttle.login_attempt(client, username) {
             tracing::warn!(username, client = %shown(client), "log-in refused: too many attempts");
             return Err(wait.into());
         }
-        let refused = || HqError::unauthorized("bad_credentials", "wrong username or password");
-        if request.password.len() > 1024 {
+        let failed = |why: &str| AuditRecord {
+            actor: Some(clip(username, SHORT_TEXT_MAX)),
+            username: Some(clip(username, SHORT_TEXT_MAX)),
+            ..self.audit_detail(AuditAction::LoginFailed, why)
+        };
+        if request.password.len() > MAX_PASSWORD_BYTES {
+            self.storage
+                .record_audit(&failed("password too long"))
+                .await?;
             return Err(refused());
         }
         let login = self.storage.dispatcher_by_username(username).await?;
+        let known = login.is_some();
         // An unknown username is checked against a stand-in hash, so the
         // answer takes as long as for a wrong password and its time does not
         // tell which usernames exist.
@@ -176,24 +306,39 @@ impl Hq {
             || UNKNOWN_USER_HASH.to_string(),
             |l| l.password_hash.clone(),
         );
-        let password = request.password;
-        let matches = self
-            .throttle
-            .password_check(move || verify_password(&password, &phc))
-            .await?;
+        let matches = self.password_matches(&request.password, &phc).await?;
         let Some(login) = login.filter(|_| matches) else {
-            tracing::warn!(
-                username,
-                client = %shown(client),
-                "log-in refused: wrong username or password"
-            );
+            let why = if known {
+                "wrong password"
+            } else {
+                "unknown username"
+            };
+            tracing::warn!(username, client = %shown(client), "log-in refused: {why}");
+            self.storage.record_audit(&failed(why)).await?;
             return Err(refused());
         };
+        // Sessions end by expiring; a log-in clears away the expired ones.
+        self.storage.purge_expired(self.now()).await?;
         let token = random_token()?;
         let expires_at = self.now() + Duration::hours(SESSION_TTL_HOURS);
-        self.storage
-            .create_session(&token_hash(&token), login.id, expires_at)
-            .await?;
+        let audit = AuditRecord {
+            actor: Some(login.username.clone()),
+            username: Some(login.username.clone()),
+            ..self.audit_entry(AuditAction::Login)
+        };
+        let created = self
+            .storage
+            .create_session(&token_hash(&token), login.id, expires_at, &audit)
+            .await;
+        if let Err(err) = created {
+            if err.code() == "account_disabled" {
+                tracing::warn!(username, client = %shown(client), "log-in refused: account disabled");
+                self.storage
+                    .record_audit(&failed("account disabled"))
+                    .await?;
+            }
+            return Err(err);
+        }
         Ok(NewSession {
             token,
             username: login.username,
@@ -201,26 +346,46 @@ impl Hq {
         })
     }
 
-    pub async fn issue_enrollment_code(
-        &self,
-        technician: TechnicianId,
-    ) -> HqResult<EnrollmentCode> {
+    pub async fn issue_enrollment_code(&self, technician: TechnicianId) -> HqResult<IssuedCode> {
         if self.storage.technician(technician).await?.is_none() {
             return Err(HqError::invalid(
                 "unknown_technician",
                 format!("no technician {technician}"),
             ));
         }
-        let code = enrollment_code()?;
+        // Codes end by expiring; issuing one clears away the expired ones.
+        self.storage.purge_expired(self.now()).await?;
+        let (id, code) = (Uuid::now_v7(), enrollment_code()?);
         let expires_at = self.now() + Duration::hours(ENROLLMENT_CODE_TTL_HOURS);
+        let audit = AuditRecord {
+            technician_id: Some(technician),
+            ..self.audit_detail(AuditAction::IssueCode, &format!("code {id}"))
+        };
         self.storage
-            .create_enrollment_code(&token_hash(&normalize_code(&code)), technician, expires_at)
+            .create_enrollment_code(
+                id,
+                &token_hash(&normalize_code(&code)),
+                technician,
+                expires_at,
+                &audit,
+            )
             .await?;
-        Ok(EnrollmentCode {
+        Ok(IssuedCode {
+            id,
             code,
             technician_id: technician,
             expires_at,
         })
+    }
+
+    pub async fn outstanding_codes(&self) -> HqResult<Vec<OutstandingCode>> {
+        self.storage.outstanding_codes(self.now()).await
+    }
+
+    /// Revokes a code not yet used: it then enrolls nothing.
+    pub async fn revoke_code(&self, id: Uuid) -> HqResult<()> {
+        let audit = self.audit_detail(AuditAction::RevokeCode, &format!("code {id}"));
+        self.storage.revoke_code(id, self.now(), &audit).await
     }
 
     /// Trades a one-time code for a device token; attempts are
@@ -260,7 +425,11 @@ impl Hq {
     }
 
     pub async fn revoke_device(&self, device: DeviceId) -> HqResult<DeviceInfo> {
-        self.storage.revoke_device(device, self.now()).await
+        let audit = AuditRecord {
+            device_id: Some(device),
+            ..self.audit_entry(AuditAction::RevokeDevice)
+        };
+        self.storage.revoke_device(device, self.now(), &audit).await
     }
 
     pub async fn devices(&self) -> HqResult<Vec<DeviceInfo>> {

@@ -12,9 +12,10 @@ use doorstep_core::{
 use super::{check_text, Hq};
 use crate::dto::{Board, BoardColumn, JobDetail, NewJob, TimelineEntry};
 use crate::error::{HqError, HqResult};
+use crate::records::{AuditAction, AuditRecord};
 use crate::rules;
 use crate::storage::{
-    day_range, enum_text, Conflict, DispatchChange, DispatchedJob, DispatcherSession, Resolution,
+    day_range, enum_text, AuditFilter, Conflict, DispatchChange, DispatchedJob, Resolution,
 };
 use crate::time_range;
 
@@ -62,6 +63,12 @@ pub(super) fn job_from(new: NewJob) -> DispatchedJob {
     }
 }
 
+/// The most dispatcher actions a job's detail shows (the latest).
+const JOB_ACTIONS_SHOWN: u32 = 200;
+
+/// Who resolved a conflict when no dispatcher did (an admin command, a test).
+const COMMAND_LINE: &str = "command line";
+
 impl Hq {
     pub(super) async fn check_technician(&self, technician: Option<TechnicianId>) -> HqResult<()> {
         if let Some(id) = technician {
@@ -79,21 +86,48 @@ impl Hq {
         check_new_job(&new).map_err(|m| HqError::invalid("invalid_field", m))?;
         self.check_technician(new.technician_id).await?;
         let job = job_from(new);
+        let audit = self.job_entry(AuditAction::CreateJob, &job, "");
         self.storage
-            .create_jobs(std::slice::from_ref(&job), self.now())
+            .create_jobs(std::slice::from_ref(&job), self.now(), &[audit])
             .await?;
         Ok(job)
     }
 
+    /// The audit entry of an action on a job as dispatched: the job and its
+    /// technician, if any.
+    pub(super) fn job_entry(
+        &self,
+        action: AuditAction,
+        job: &DispatchedJob,
+        detail: &str,
+    ) -> AuditRecord {
+        AuditRecord {
+            job_id: Some(job.job.id),
+            technician_id: job.technician_id,
+            ..self.audit_detail(action, detail)
+        }
+    }
+
     pub async fn assign(&self, job: JobId, technician: TechnicianId) -> HqResult<DispatchedJob> {
         self.check_technician(Some(technician)).await?;
+        let audit = AuditRecord {
+            job_id: Some(job),
+            technician_id: Some(technician),
+            ..self.audit_entry(AuditAction::Assign)
+        };
         self.storage
-            .change_job(job, DispatchChange::Assign(technician))
+            .change_job(job, DispatchChange::Assign(technician), &audit)
             .await
     }
 
     pub async fn cancel(&self, job: JobId) -> HqResult<DispatchedJob> {
-        self.storage.change_job(job, DispatchChange::Cancel).await
+        let audit = AuditRecord {
+            job_id: Some(job),
+            ..self.audit_entry(AuditAction::Cancel)
+        };
+        self.storage
+            .change_job(job, DispatchChange::Cancel, &audit)
+            .await
     }
 
     pub async fn reschedule(
@@ -112,8 +146,15 @@ impl Hq {
                 "window_end must be after window_start",
             ));
         }
+        let audit = AuditRecord {
+            job_id: Some(job),
+            ..self.audit_detail(
+                AuditAction::Reschedule,
+                &format!("{} – {}", start.to_rfc3339(), end.to_rfc3339()),
+            )
+        };
         self.storage
-            .change_job(job, DispatchChange::Reschedule { start, end })
+            .change_job(job, DispatchChange::Reschedule { start, end }, &audit)
             .await
     }
 
@@ -174,6 +215,15 @@ impl Hq {
         visit.job.status = records.dispatch.job.status;
         let service_form = ServiceForm::from_visit(&visit);
         let signature_valid = signature_is_valid(&visit);
+        let mut dispatcher_actions = self
+            .storage
+            .audit(&AuditFilter {
+                job_id: Some(job),
+                limit: JOB_ACTIONS_SHOWN,
+                ..AuditFilter::default()
+            })
+            .await?;
+        dispatcher_actions.reverse();
         Ok(JobDetail {
             job: records.dispatch.job,
             technician,
@@ -198,6 +248,7 @@ impl Hq {
             visit,
             service_form,
             signature_valid,
+            dispatcher_actions,
         })
     }
 
@@ -205,17 +256,32 @@ impl Hq {
         self.storage.conflicts(open_only).await
     }
 
+    /// Settles every open conflict on the conflict's job; the dispatcher
+    /// (or "command line") is kept as who resolved it.
     pub async fn resolve_conflict(
         &self,
         id: ConflictId,
         resolution: Resolution,
         note: &str,
-        by: &DispatcherSession,
     ) -> HqResult<Conflict> {
         check_text("note", note, LONG_TEXT_MAX, false)
             .map_err(|m| HqError::invalid("invalid_field", m))?;
+        let conflict = self
+            .storage
+            .conflict(id)
+            .await?
+            .ok_or_else(|| HqError::NotFound(format!("conflict {id}")))?;
+        let audit = AuditRecord {
+            job_id: Some(conflict.job_id),
+            technician_id: Some(conflict.technician_id),
+            ..self.audit_detail(
+                AuditAction::ResolveConflict,
+                &format!("{}: {}", enum_text(&resolution), note.trim()),
+            )
+        };
+        let by = self.actor.username().unwrap_or(COMMAND_LINE);
         self.storage
-            .resolve_conflict(id, resolution, note, &by.username, self.now())
+            .resolve_conflict(id, resolution, note, by, self.now(), &audit)
             .await
     }
 }

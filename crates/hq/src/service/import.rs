@@ -6,6 +6,7 @@ use super::dispatch::{check_new_job, job_from};
 use super::Hq;
 use crate::dto::{ImportResult, NewJob};
 use crate::error::{HqError, HqResult};
+use crate::records::AuditAction;
 use crate::storage::DispatchedJob;
 
 fn parse_enum<T: serde::de::DeserializeOwned>(name: &str, text: String) -> Result<T, String> {
@@ -85,7 +86,15 @@ impl Hq {
         if jobs.is_empty() {
             return Err(HqError::invalid("empty_import", "the file has no rows"));
         }
-        self.storage.create_jobs(&jobs, self.now()).await?;
+        let audit: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| {
+                let detail = format!("CSV row {} of {}", i + 1, jobs.len());
+                self.job_entry(AuditAction::Import, job, &detail)
+            })
+            .collect();
+        self.storage.create_jobs(&jobs, self.now(), &audit).await?;
         Ok(ImportResult {
             created: jobs.iter().map(|j| j.job.id).collect(),
         })
@@ -128,6 +137,10 @@ impl Hq {
 
     /// Creates jobs a command put together (the demo set), all or none.
     pub async fn import_jobs(&self, jobs: &[DispatchedJob]) -> HqResult<()> {
-        self.storage.create_jobs(jobs, self.now()).await
+        let audit: Vec<_> = jobs
+            .iter()
+            .map(|job| self.job_entry(AuditAction::Import, job, "demo set"))
+            .collect();
+        self.storage.create_jobs(jobs, self.now(), &audit).await
     }
 }

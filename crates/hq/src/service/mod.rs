@@ -2,10 +2,16 @@
 //! (dispatchers, technicians, enrollment and devices), `sync` (a device's
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
 //! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
-//! renewed by a restore). Handlers and admin commands parse, call
-//! one of these, and map the error; these check inputs and call the storage,
-//! which only `Hq` holds. Decisions about stored data are `crate::rules`'.
+//! renewed by a restore), `audit` (the audit log). Handlers and admin
+//! commands parse, call one of these, and map the error; these check inputs
+//! and call the storage, which only `Hq` holds. Decisions about stored data
+//! are `crate::rules'`; what goes into the audit log is decided here, by each
+//! action, and storage writes it with the action.
+//!
+//! An `Hq` acts for someone: `Hq::new` for the command line, `Hq::by` for a
+//! signed-in dispatcher. Handlers of dispatcher routes act through `by`.
 
+mod audit;
 mod auth;
 mod dispatch;
 mod epoch;
@@ -16,12 +22,15 @@ use std::sync::Arc;
 
 use doorstep_core::Timestamp;
 
+use crate::records::DispatcherSession;
 use crate::storage::Storage;
 use crate::throttle::{Limits, Throttle};
 
 pub use crate::dto::{
-    Board, BoardColumn, ImportResult, JobDetail, LoginRequest, LoginResponse, NewJob, TimelineEntry,
+    Board, BoardColumn, ImportResult, IssuedCode, JobDetail, LoginRequest, LoginResponse, NewJob,
+    TimelineEntry,
 };
+pub use crate::records::Actor;
 pub use auth::NewSession;
 pub use auth::{
     enrollment_code, hash_password, normalize_code, random_token, token_hash,
@@ -41,14 +50,18 @@ pub struct Hq {
     storage: Arc<dyn Storage>,
     clock: Clock,
     throttle: Arc<Throttle>,
+    /// Who the actions of this handle are for, in the audit log.
+    actor: Actor,
 }
 
 impl Hq {
+    /// HQ acting for the command line (admin commands, tests).
     pub fn new(storage: Arc<dyn Storage>, clock: Clock) -> Hq {
         Hq {
             storage,
             clock,
             throttle: Arc::new(Throttle::new(&Limits::default())),
+            actor: Actor::CommandLine,
         }
     }
 
@@ -57,6 +70,14 @@ impl Hq {
         Hq {
             throttle: Arc::new(Throttle::new(limits)),
             ..self
+        }
+    }
+
+    /// The same HQ acting for a signed-in dispatcher.
+    pub fn by(&self, dispatcher: &DispatcherSession) -> Hq {
+        Hq {
+            actor: Actor::Dispatcher(dispatcher.clone()),
+            ..self.clone()
         }
     }
 

@@ -1,14 +1,17 @@
 //! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
-//! `BlobStore`; the identity of HQ's history: `EpochStore`), one
-//! implementation of each per backend (SQLite for one box, PostgreSQL for
-//! several stateless servers) with the same file names on both sides, and
-//! one conformance suite (`tests/conformance.rs`) that every
+//! `BlobStore`; the identity of HQ's history: `EpochStore`; the audit log:
+//! `AuditStore`), one implementation of each per backend (SQLite for one box,
+//! PostgreSQL for several stateless servers) with the same file names on both
+//! sides, and one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
 //! `crate::rules`, whose refusals they pass up unchanged.
 //!
 //! Every method that writes takes the time as an argument; nothing here reads
-//! a clock. Each method is one transaction.
+//! a clock. Each method is one transaction. A method that does a dispatcher's
+//! action takes the audit entry the service wrote for it and stores it in
+//! that same transaction: an action is never without its entry, and an
+//! action refused leaves none.
 
 mod codec;
 mod postgres;
@@ -20,12 +23,14 @@ use doorstep_core::wire::{
     ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
 };
 use doorstep_core::{JobId, Timestamp};
+use uuid::Uuid;
 
 use crate::error::HqResult;
 
 pub use crate::records::{
-    Conflict, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherLogin,
-    DispatcherSession, IncomingPush, JobRecords, PullBatch, StoredOp, TechRecord,
+    AuditEntry, AuditFilter, AuditRecord, Conflict, DeviceAuth, DeviceInfo, DispatchChange,
+    DispatchedJob, DispatcherAccount, DispatcherLogin, DispatcherSession, IncomingPush, JobRecords,
+    OutstandingCode, PullBatch, Purged, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -34,7 +39,7 @@ pub use sqlite::SqliteStorage;
 
 /// One backend: every concern, and its name for logs and test output.
 pub trait Storage:
-    AuthStore + DispatchStore + SyncStore + BlobStore + EpochStore + Send + Sync + 'static
+    AuthStore + DispatchStore + SyncStore + BlobStore + EpochStore + AuditStore + Send + Sync + 'static
 {
     fn backend(&self) -> &'static str;
 }
@@ -43,7 +48,12 @@ pub trait Storage:
 /// the devices they enroll.
 #[async_trait]
 pub trait AuthStore: Send + Sync {
-    async fn create_technician(&self, name: &str, now: Timestamp) -> HqResult<TechnicianRef>;
+    async fn create_technician(
+        &self,
+        technician: &TechnicianRef,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<()>;
     async fn technicians(&self) -> HqResult<Vec<TechnicianRef>>;
     async fn technician(&self, id: TechnicianId) -> HqResult<Option<TechnicianRef>>;
 
@@ -53,13 +63,36 @@ pub trait AuthStore: Send + Sync {
         username: &str,
         password_hash: &str,
         now: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<DispatcherId>;
     async fn dispatcher_by_username(&self, username: &str) -> HqResult<Option<DispatcherLogin>>;
+    async fn dispatchers(&self) -> HqResult<Vec<DispatcherAccount>>;
+    /// Disables the account (`disabled_at`) and ends all its sessions, or
+    /// enables it (None). Not found when no dispatcher has that name.
+    async fn set_dispatcher_disabled(
+        &self,
+        username: &str,
+        disabled_at: Option<Timestamp>,
+        audit: &AuditRecord,
+    ) -> HqResult<DispatcherAccount>;
+    /// Sets the password hash and ends every session of the dispatcher but
+    /// `keep_session` (the one that changed it). Not found when no
+    /// dispatcher has that name.
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        audit: &AuditRecord,
+    ) -> HqResult<()>;
+    /// Fails with `account_disabled` when the dispatcher is disabled by the
+    /// time the session would be created.
     async fn create_session(
         &self,
         token_hash: &str,
         dispatcher: DispatcherId,
         expires_at: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<()>;
     /// Ends a session (log out); unknown tokens are ignored.
     async fn delete_session(&self, token_hash: &str) -> HqResult<()>;
@@ -70,12 +103,23 @@ pub trait AuthStore: Send + Sync {
         now: Timestamp,
     ) -> HqResult<Option<DispatcherSession>>;
 
+    /// Deletes the sessions and enrollment codes (used or not) that expired
+    /// at or before `now`; nothing else.
+    async fn purge_expired(&self, now: Timestamp) -> HqResult<Purged>;
+
     async fn create_enrollment_code(
         &self,
+        id: Uuid,
         code_hash: &str,
         technician: TechnicianId,
         expires_at: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<()>;
+    /// Codes not used and not expired at `now`, the soonest to expire first.
+    async fn outstanding_codes(&self, now: Timestamp) -> HqResult<Vec<OutstandingCode>>;
+    /// Deletes an outstanding code, so it enrolls nothing. Not found when no
+    /// code has that id; `code_not_outstanding` when it was used or expired.
+    async fn revoke_code(&self, id: Uuid, now: Timestamp, audit: &AuditRecord) -> HqResult<()>;
     /// Uses the code (once) and creates the device. `invalid_code` when the
     /// code is unknown, used or expired.
     async fn enroll(
@@ -87,20 +131,36 @@ pub trait AuthStore: Send + Sync {
         now: Timestamp,
     ) -> HqResult<TechnicianRef>;
     async fn device_by_token(&self, token_hash: &str) -> HqResult<Option<DeviceAuth>>;
-    async fn revoke_device(&self, id: DeviceId, now: Timestamp) -> HqResult<DeviceInfo>;
+    async fn revoke_device(
+        &self,
+        id: DeviceId,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<DeviceInfo>;
     async fn devices(&self) -> HqResult<Vec<DeviceInfo>>;
 }
 
 /// The dispatcher's side: jobs, their records, conflicts.
 #[async_trait]
 pub trait DispatchStore: Send + Sync {
-    /// Creates all the jobs or none.
-    async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()>;
-    async fn change_job(&self, id: JobId, change: DispatchChange) -> HqResult<DispatchedJob>;
+    /// Creates all the jobs or none, with all the audit entries or none.
+    async fn create_jobs(
+        &self,
+        jobs: &[DispatchedJob],
+        now: Timestamp,
+        audit: &[AuditRecord],
+    ) -> HqResult<()>;
+    async fn change_job(
+        &self,
+        id: JobId,
+        change: DispatchChange,
+        audit: &AuditRecord,
+    ) -> HqResult<DispatchedJob>;
     /// Jobs whose window starts in [from, to).
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>>;
     async fn job_records(&self, id: JobId) -> HqResult<Option<JobRecords>>;
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
+    async fn conflict(&self, id: ConflictId) -> HqResult<Option<Conflict>>;
     async fn resolve_conflict(
         &self,
         id: ConflictId,
@@ -108,7 +168,18 @@ pub trait DispatchStore: Send + Sync {
         note: &str,
         by: &str,
         now: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<Conflict>;
+}
+
+/// The audit log: append and read.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Writes an entry on its own, for what changes nothing else (a failed
+    /// log-in).
+    async fn record_audit(&self, entry: &AuditRecord) -> HqResult<()>;
+    /// The entries `filter` matches, newest first, at most `filter.limit`.
+    async fn audit(&self, filter: &AuditFilter) -> HqResult<Vec<AuditEntry>>;
 }
 
 /// Device sync: what a technician's device pulls and pushes.

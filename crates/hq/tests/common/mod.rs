@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use doorstep_core::change::Change;
+use doorstep_core::wire::TechnicianRef;
 use doorstep_core::wire::{PushEntry, TechnicianId};
 use doorstep_core::{
     Customer, CustomerId, Job, JobId, JobStatus, JobType, KitCheck, SubCase, Timestamp, Work,
 };
+use doorstep_hq::records::{AuditAction, AuditRecord};
 use doorstep_hq::storage::{DispatchedJob, IncomingPush, PostgresStorage, SqliteStorage, Storage};
 use doorstep_hq::Clock;
 
@@ -26,6 +28,38 @@ pub fn at(minutes: i64) -> Timestamp {
 
 pub fn fixed_clock() -> Clock {
     Arc::new(t0)
+}
+
+/// The audit entry of an action, by the command line at t0, naming nothing.
+pub fn note(action: AuditAction) -> AuditRecord {
+    AuditRecord {
+        at: t0(),
+        actor: None,
+        action,
+        job_id: None,
+        technician_id: None,
+        device_id: None,
+        username: None,
+        detail: String::new(),
+    }
+}
+
+/// An audit entry for a storage call whose entry the test does not look at.
+pub fn any_entry() -> AuditRecord {
+    note(AuditAction::CreateJob)
+}
+
+/// A technician, stored at t0.
+pub async fn technician(storage: &Arc<dyn Storage>, name: &str) -> TechnicianRef {
+    let technician = TechnicianRef {
+        id: TechnicianId::new(),
+        name: name.to_string(),
+    };
+    storage
+        .create_technician(&technician, t0(), &any_entry())
+        .await
+        .unwrap();
+    technician
 }
 
 pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {

@@ -3,30 +3,57 @@
 use async_trait::async_trait;
 use doorstep_core::wire::{DeviceId, DispatcherId, TechnicianId, TechnicianRef};
 use doorstep_core::Timestamp;
+use tokio_postgres::Row;
+use uuid::Uuid;
 
+use super::audit::write_audit;
 use super::rows::{read_device, DEVICE_COLUMNS};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{DeviceAuth, DeviceInfo, DispatcherLogin, DispatcherSession};
+use crate::records::{
+    AuditRecord, DeviceAuth, DeviceInfo, DispatcherAccount, DispatcherLogin, DispatcherSession,
+    OutstandingCode, Purged,
+};
 use crate::rules::{self, StoredCode};
 use crate::storage::AuthStore;
 
+const ACCOUNT_COLUMNS: &str = "id, username, created_at, disabled_at";
+
+fn read_account(row: &Row) -> HqResult<DispatcherAccount> {
+    Ok(DispatcherAccount {
+        id: DispatcherId(row.try_get(0)?),
+        username: row.try_get(1)?,
+        created_at: row.try_get(2)?,
+        disabled_at: row.try_get(3)?,
+    })
+}
+
+fn read_code(row: &Row) -> HqResult<StoredCode> {
+    Ok(StoredCode {
+        technician: TechnicianId(row.try_get(0)?),
+        used: row.try_get(1)?,
+        expires_at: row.try_get(2)?,
+    })
+}
+
 #[async_trait]
 impl AuthStore for PostgresStorage {
-    async fn create_technician(&self, name: &str, now: Timestamp) -> HqResult<TechnicianRef> {
-        let tech = TechnicianRef {
-            id: TechnicianId::new(),
-            name: name.to_string(),
-        };
-        self.pool
-            .get()
-            .await?
-            .execute(
-                "INSERT INTO technicians (id, name, created_at) VALUES ($1, $2, $3)",
-                &[&tech.id.0, &tech.name, &now],
-            )
-            .await?;
-        Ok(tech)
+    async fn create_technician(
+        &self,
+        technician: &TechnicianRef,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO technicians (id, name, created_at) VALUES ($1, $2, $3)",
+            &[&technician.id.0, &technician.name, &now],
+        )
+        .await?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn technicians(&self) -> HqResult<Vec<TechnicianRef>> {
@@ -66,12 +93,12 @@ impl AuthStore for PostgresStorage {
         username: &str,
         password_hash: &str,
         now: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<DispatcherId> {
         let dispatcher = DispatcherId::new();
-        let inserted = self
-            .pool
-            .get()
-            .await?
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let inserted = tx
             .execute(
                 "INSERT INTO dispatchers (id, username, password_hash, created_at)
                  VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING",
@@ -79,6 +106,8 @@ impl AuthStore for PostgresStorage {
             )
             .await?;
         rules::new_username(username, inserted == 0)?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
         Ok(dispatcher)
     }
 
@@ -88,7 +117,8 @@ impl AuthStore for PostgresStorage {
             .get()
             .await?
             .query_opt(
-                "SELECT id, password_hash FROM dispatchers WHERE username = $1",
+                "SELECT id, password_hash, disabled_at IS NOT NULL FROM dispatchers
+                 WHERE username = $1",
                 &[&username],
             )
             .await?;
@@ -97,9 +127,86 @@ impl AuthStore for PostgresStorage {
                 id: DispatcherId(row.try_get(0)?),
                 username: username.to_string(),
                 password_hash: row.try_get(1)?,
+                disabled: row.try_get(2)?,
             })
         })
         .transpose()
+    }
+
+    async fn dispatchers(&self) -> HqResult<Vec<DispatcherAccount>> {
+        self.pool
+            .get()
+            .await?
+            .query(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM dispatchers ORDER BY username"),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(read_account)
+            .collect()
+    }
+
+    async fn set_dispatcher_disabled(
+        &self,
+        username: &str,
+        disabled_at: Option<Timestamp>,
+        audit: &AuditRecord,
+    ) -> HqResult<DispatcherAccount> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The row lock orders this against a log-in creating a session.
+        let account = tx
+            .query_opt(
+                &format!(
+                    "UPDATE dispatchers SET disabled_at = $2 WHERE username = $1
+                     RETURNING {ACCOUNT_COLUMNS}"
+                ),
+                &[&username, &disabled_at],
+            )
+            .await?
+            .as_ref()
+            .map(read_account)
+            .transpose()?
+            .ok_or_else(|| HqError::NotFound(format!("dispatcher {username}")))?;
+        if disabled_at.is_some() {
+            tx.execute(
+                "DELETE FROM sessions WHERE dispatcher_id = $1",
+                &[&account.id.0],
+            )
+            .await?;
+        }
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        audit: &AuditRecord,
+    ) -> HqResult<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let dispatcher: Uuid = tx
+            .query_opt(
+                "UPDATE dispatchers SET password_hash = $2 WHERE username = $1 RETURNING id",
+                &[&username, &password_hash],
+            )
+            .await?
+            .ok_or_else(|| HqError::NotFound(format!("dispatcher {username}")))?
+            .try_get(0)?;
+        tx.execute(
+            "DELETE FROM sessions WHERE dispatcher_id = $1
+                 AND ($2::text IS NULL OR token_hash <> $2)",
+            &[&dispatcher, &keep_session],
+        )
+        .await?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_session(
@@ -107,16 +214,44 @@ impl AuthStore for PostgresStorage {
         token_hash: &str,
         dispatcher: DispatcherId,
         expires_at: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<()> {
-        self.pool
-            .get()
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // FOR SHARE waits for a disable in progress, which then ends with
+        // the account disabled and this refused.
+        let disabled: bool = tx
+            .query_one(
+                "SELECT disabled_at IS NOT NULL FROM dispatchers WHERE id = $1 FOR SHARE",
+                &[&dispatcher.0],
+            )
             .await?
+            .try_get(0)?;
+        rules::may_log_in(disabled)?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, dispatcher_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &dispatcher.0, &expires_at],
+        )
+        .await?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> HqResult<Purged> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let sessions = tx
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+            .await?;
+        let codes = tx
             .execute(
-                "INSERT INTO sessions (token_hash, dispatcher_id, expires_at) VALUES ($1, $2, $3)",
-                &[&token_hash, &dispatcher.0, &expires_at],
+                "DELETE FROM enrollment_codes WHERE expires_at <= $1",
+                &[&now],
             )
             .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Purged { sessions, codes })
     }
 
     async fn delete_session(&self, token_hash: &str) -> HqResult<()> {
@@ -155,19 +290,70 @@ impl AuthStore for PostgresStorage {
 
     async fn create_enrollment_code(
         &self,
+        code: Uuid,
         code_hash: &str,
         technician: TechnicianId,
         expires_at: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<()> {
-        self.pool
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO enrollment_codes (id, code_hash, technician_id, expires_at)
+             VALUES ($1, $2, $3, $4)",
+            &[&code, &code_hash, &technician.0, &expires_at],
+        )
+        .await?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outstanding_codes(&self, now: Timestamp) -> HqResult<Vec<OutstandingCode>> {
+        let rows = self
+            .pool
             .get()
             .await?
-            .execute(
-                "INSERT INTO enrollment_codes (code_hash, technician_id, expires_at)
-                 VALUES ($1, $2, $3)",
-                &[&code_hash, &technician.0, &expires_at],
+            .query(
+                "SELECT technician_id, used_at IS NOT NULL, expires_at, id FROM enrollment_codes
+                 WHERE used_at IS NULL ORDER BY expires_at, id",
+                &[],
             )
             .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let code = read_code(row)?;
+            if rules::code_outstanding(&code, now) {
+                out.push(OutstandingCode {
+                    id: row.try_get(3)?,
+                    technician_id: code.technician,
+                    expires_at: code.expires_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn revoke_code(&self, code: Uuid, now: Timestamp, audit: &AuditRecord) -> HqResult<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The row lock orders this against an enrollment using the code.
+        let stored = tx
+            .query_opt(
+                "SELECT technician_id, used_at IS NOT NULL, expires_at FROM enrollment_codes
+                 WHERE id = $1 FOR UPDATE",
+                &[&code],
+            )
+            .await?
+            .as_ref()
+            .map(read_code)
+            .transpose()?
+            .ok_or_else(|| HqError::NotFound(format!("enrollment code {code}")))?;
+        rules::may_revoke_code(&stored, now)?;
+        tx.execute("DELETE FROM enrollment_codes WHERE id = $1", &[&code])
+            .await?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -188,13 +374,8 @@ impl AuthStore for PostgresStorage {
                 &[&code_hash],
             )
             .await?
-            .map(|row| {
-                Ok::<_, HqError>(StoredCode {
-                    technician: TechnicianId(row.try_get(0)?),
-                    used: row.try_get(1)?,
-                    expires_at: row.try_get(2)?,
-                })
-            })
+            .as_ref()
+            .map(read_code)
             .transpose()?;
         let technician = rules::use_code(code.as_ref(), now)?;
         tx.execute(
@@ -243,11 +424,15 @@ impl AuthStore for PostgresStorage {
         .transpose()
     }
 
-    async fn revoke_device(&self, device: DeviceId, now: Timestamp) -> HqResult<DeviceInfo> {
-        let row = self
-            .pool
-            .get()
-            .await?
+    async fn revoke_device(
+        &self,
+        device: DeviceId,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<DeviceInfo> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let info = tx
             .query_opt(
                 &format!(
                     "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1
@@ -255,11 +440,14 @@ impl AuthStore for PostgresStorage {
                 ),
                 &[&device.0, &now],
             )
-            .await?;
-        row.as_ref()
+            .await?
+            .as_ref()
             .map(read_device)
             .transpose()?
-            .ok_or_else(|| HqError::NotFound(format!("device {device}")))
+            .ok_or_else(|| HqError::NotFound(format!("device {device}")))?;
+        write_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(info)
     }
 
     async fn devices(&self) -> HqResult<Vec<DeviceInfo>> {

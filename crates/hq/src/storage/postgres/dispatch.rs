@@ -6,20 +6,26 @@ use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
 use doorstep_core::{JobId, Timestamp};
 
+use super::audit::write_audit;
 use super::rows::{
     job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
     visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{self, Conflict, DispatchChange, DispatchedJob, JobRecords};
+use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};
 use crate::rules;
 use crate::storage::codec::enum_text;
 use crate::storage::DispatchStore;
 
 #[async_trait]
 impl DispatchStore for PostgresStorage {
-    async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()> {
+    async fn create_jobs(
+        &self,
+        jobs: &[DispatchedJob],
+        now: Timestamp,
+        audit: &[AuditRecord],
+    ) -> HqResult<()> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         for dispatched in jobs {
@@ -58,11 +64,19 @@ impl DispatchStore for PostgresStorage {
                 assign(&tx, job.id, technician, seq).await?;
             }
         }
+        for entry in audit {
+            write_audit(&tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn change_job(&self, job: JobId, change: DispatchChange) -> HqResult<DispatchedJob> {
+    async fn change_job(
+        &self,
+        job: JobId,
+        change: DispatchChange,
+        audit: &AuditRecord,
+    ) -> HqResult<DispatchedJob> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // Take the counter first: dispatch writes commit in counter order.
@@ -75,6 +89,7 @@ impl DispatchStore for PostgresStorage {
             .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
         let next = rules::change_job(&current, &change)?;
         store_dispatch(&tx, &current, &next, seq).await?;
+        write_audit(&tx, audit).await?;
         let out = load_job(&tx, job)
             .await?
             .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
@@ -168,6 +183,20 @@ impl DispatchStore for PostgresStorage {
             .collect()
     }
 
+    async fn conflict(&self, conflict: ConflictId) -> HqResult<Option<Conflict>> {
+        self.pool
+            .get()
+            .await?
+            .query_opt(
+                &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = $1"),
+                &[&conflict.0],
+            )
+            .await?
+            .as_ref()
+            .map(read_conflict)
+            .transpose()
+    }
+
     async fn resolve_conflict(
         &self,
         conflict: ConflictId,
@@ -175,6 +204,7 @@ impl DispatchStore for PostgresStorage {
         note: &str,
         by: &str,
         now: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<Conflict> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -216,6 +246,7 @@ impl DispatchStore for PostgresStorage {
             ],
         )
         .await?;
+        write_audit(&tx, audit).await?;
         let out = tx
             .query_one(&select, &[&conflict.0])
             .await

@@ -9,8 +9,9 @@
 //!
 //! One file per concern, the same names as the SQLite backend's: `conn`
 //! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `push`
-//! (device sync), `blobs`, `epoch` (the identity of HQ's history).
+//! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`.
 
+mod audit;
 mod auth;
 mod blobs;
 mod conn;

@@ -44,6 +44,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_epoch.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_audit.sql"
+        )),
     ])
 }
 

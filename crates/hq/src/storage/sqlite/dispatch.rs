@@ -6,21 +6,27 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution};
 use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::audit::write_audit;
 use super::rows::{
     collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
     CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{self, Conflict, DispatchChange, DispatchedJob, JobRecords};
+use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};
 use crate::rules;
 use crate::storage::codec::enum_text;
 use crate::storage::DispatchStore;
 
 #[async_trait]
 impl DispatchStore for SqliteStorage {
-    async fn create_jobs(&self, jobs: &[DispatchedJob], now: Timestamp) -> HqResult<()> {
-        let jobs = jobs.to_vec();
+    async fn create_jobs(
+        &self,
+        jobs: &[DispatchedJob],
+        now: Timestamp,
+        audit: &[AuditRecord],
+    ) -> HqResult<()> {
+        let (jobs, audit) = (jobs.to_vec(), audit.to_vec());
         self.write(move |tx| {
             for dispatched in &jobs {
                 let seq = next_change(tx)?;
@@ -54,18 +60,28 @@ impl DispatchStore for SqliteStorage {
                     assign(tx, &job.id.to_string(), &technician.to_string(), seq)?;
                 }
             }
+            for entry in &audit {
+                write_audit(tx, entry)?;
+            }
             Ok(())
         })
         .await
     }
 
-    async fn change_job(&self, job: JobId, change: DispatchChange) -> HqResult<DispatchedJob> {
+    async fn change_job(
+        &self,
+        job: JobId,
+        change: DispatchChange,
+        audit: &AuditRecord,
+    ) -> HqResult<DispatchedJob> {
+        let audit = audit.clone();
         self.write(move |tx| {
             let key = job.to_string();
             let current =
                 load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
             let next = rules::change_job(&current, &change)?;
             store_dispatch(tx, &current, &next, next_change(tx)?)?;
+            write_audit(tx, &audit)?;
             load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))
         })
         .await
@@ -141,6 +157,19 @@ impl DispatchStore for SqliteStorage {
         .await
     }
 
+    async fn conflict(&self, conflict: ConflictId) -> HqResult<Option<Conflict>> {
+        self.read(move |conn| {
+            Ok(collect(
+                conn,
+                &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1"),
+                [conflict.to_string()],
+                read_conflict,
+            )?
+            .pop())
+        })
+        .await
+    }
+
     async fn resolve_conflict(
         &self,
         conflict: ConflictId,
@@ -148,8 +177,9 @@ impl DispatchStore for SqliteStorage {
         note: &str,
         by: &str,
         now: Timestamp,
+        audit: &AuditRecord,
     ) -> HqResult<Conflict> {
-        let (note, by) = (note.to_string(), by.to_string());
+        let (note, by, audit) = (note.to_string(), by.to_string(), audit.clone());
         self.write(move |tx| {
             let select = format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1");
             let found = collect(tx, &select, [conflict.to_string()], read_conflict)?
@@ -189,6 +219,7 @@ impl DispatchStore for SqliteStorage {
                     seq
                 ],
             )?;
+            write_audit(tx, &audit)?;
             collect(tx, &select, [conflict.to_string()], read_conflict)?
                 .pop()
                 .ok_or_else(|| HqError::NotFound(format!("conflict {conflict}")))

@@ -9,9 +9,10 @@
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
 //! `dispatch`, `push` (device sync), `blobs`, `epoch` (the identity of
-//! HQ's history). `backup` has no PostgreSQL twin: there, pg_dump and
-//! pg_restore do its work (README).
+//! HQ's history), `audit`. `backup` has no PostgreSQL twin: there, pg_dump
+//! and pg_restore do its work (README).
 
+mod audit;
 mod auth;
 pub(super) mod backup;
 mod blobs;
