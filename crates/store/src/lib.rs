@@ -10,6 +10,7 @@ pub mod demo;
 mod error;
 mod jobs;
 mod key;
+mod retention;
 mod seal;
 mod sync;
 mod visit;
@@ -22,6 +23,7 @@ use rusqlite_migration::{Migrations, M};
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobSummary, Tab};
 pub use key::{connect, StoreKey};
+pub use retention::DEFAULT_RETENTION_DAYS;
 pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
 pub use visit::{BlobReader, OutboxEntry, OutboxSize, StoredBlob};
 
@@ -35,6 +37,7 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
+        M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
     ])
 }
 

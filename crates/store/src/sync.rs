@@ -138,6 +138,10 @@ impl Store {
                  WHERE id = ?1 AND status NOT IN ('completed', 'rescheduled')",
                 [id.to_string()],
             )?;
+            tx.execute(
+                "UPDATE jobs SET reassigned_away = 1 WHERE id = ?1",
+                [id.to_string()],
+            )?;
         }
         for outcome in &pulled.outcomes {
             // A conflict whose report was lost with a push answer is known
@@ -357,7 +361,7 @@ pub struct Forgotten {
 
 /// The blobs a job's photos and signature, an earlier visit's snapshot, or a
 /// change still in the outbox, name: what a clean-up must keep.
-const BLOBS_IN_USE: &str = "SELECT hash FROM (
+pub(crate) const BLOBS_IN_USE: &str = "SELECT hash FROM (
          SELECT blob_hash AS hash FROM photos
          UNION SELECT png_hash FROM signatures
          UNION SELECT strokes_hash FROM signatures

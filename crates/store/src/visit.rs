@@ -212,7 +212,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
     Ok((job, step, done))
 }
 
-fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreError> {
+pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreError> {
     let id = job_id.to_string();
     let (job, step, completed_at) = load_job(conn, &id)?;
     let mut visit = VisitRecord::new(job);
