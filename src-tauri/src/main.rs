@@ -74,6 +74,7 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             unlock::unlock_state,
             unlock::unlock,
+            unlock::start_again,
             commands::app_info,
             commands::set_locale,
             commands::list_jobs,
