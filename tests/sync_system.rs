@@ -578,7 +578,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&proxy))
+        .set_hq_url(&proxy)
         .unwrap();
     let mut pulled = false;
     for _ in 0..20 {
@@ -627,7 +627,7 @@ async fn a_link_that_never_carries_a_whole_batch_still_gets_everything_up() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&proxy))
+        .set_hq_url(&proxy)
         .unwrap();
     let mut failures = 0;
     let mut done = false;
@@ -812,7 +812,7 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
         store
             .lock()
             .unwrap()
-            .set_setting("hq_url", Some(&proxy))
+            .set_hq_url(&proxy)
             .unwrap();
         let result = sync(&store).await;
         let mut hq = hq.lock().unwrap();
@@ -833,7 +833,7 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&format!("http://{addr}")))
+        .set_hq_url(&format!("http://{addr}"))
         .unwrap();
     let finished = sync(&store).await;
     let _ = hq.kill();
@@ -879,7 +879,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     );
     assert!(error.message(Lang::En).contains("update the app"));
     assert_eq!(
-        store.lock().unwrap().setting("hq_url").unwrap(),
+        store.lock().unwrap().hq_url().unwrap(),
         None,
         "a refused enrollment remembers nothing"
     );
@@ -892,7 +892,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&older))
+        .set_hq_url(&older)
         .unwrap();
     let error = sync(&store).await.unwrap_err();
     assert!(matches!(error, SyncError::Protocol { .. }), "{error}");
@@ -909,7 +909,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&world.url))
+        .set_hq_url(&world.url)
         .unwrap();
     sync(&store).await.unwrap();
     assert_hq_matches_app(&world.hq, &store, &ids).await;
@@ -1347,7 +1347,7 @@ async fn a_token_hq_does_not_know_asks_for_enrollment_and_removes_nothing() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&other.url))
+        .set_hq_url(&other.url)
         .unwrap();
     let refused = sync(&store).await.unwrap_err();
     assert_eq!(refused.code(), "unauthorized", "{refused}");

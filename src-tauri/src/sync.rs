@@ -191,9 +191,7 @@ pub async fn job_sync_state(
 ) -> Result<JobSyncState, IpcError> {
     let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
     let lang = crate::commands::lang(&store);
-    let id = job_id
-        .parse()
-        .map_err(|_| IpcError::bad_request(lang, format!("job id {job_id:?}")))?;
+    let id = crate::commands::parse_job_id(&job_id, lang)?;
     store
         .job_sync_state(id)
         .map_err(|e| IpcError::store(e, lang))

@@ -13,18 +13,10 @@
 use chrono::Duration;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::{JobId, JobStatus, Timestamp};
-use rusqlite::params;
-
-use crate::codec::{enum_from_sql, time_from_sql};
+use crate::codec::{enum_from_sql, id_from_sql, time_from_sql};
 use crate::sync::BLOBS_IN_USE;
 use crate::visit::load_visit;
-use crate::{Store, StoreError};
-
-/// How long a closed, acknowledged job stays on the laptop when the setting
-/// says nothing: two weeks, so the technician can still look back at last
-/// week's jobs, and a lost laptop holds no older customers.
-pub const DEFAULT_RETENTION_DAYS: u32 = 14;
-const RETENTION_DAYS: &str = "retention_days";
+use crate::{outbox, settings, Store, StoreError};
 
 /// What the rule needs to know of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,22 +63,10 @@ pub fn retention(job: &JobFacts, now: Timestamp, period: Duration) -> Retention 
 }
 
 impl Store {
-    /// The retention period, in days (`DEFAULT_RETENTION_DAYS` unless set).
-    pub fn retention_days(&self) -> Result<u32, StoreError> {
-        Ok(self
-            .setting(RETENTION_DAYS)?
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(DEFAULT_RETENTION_DAYS))
-    }
-
-    pub fn set_retention_days(&self, days: u32) -> Result<(), StoreError> {
-        self.set_setting(RETENTION_DAYS, Some(&days.to_string()))
-    }
-
     /// Removes every job `retention` lets go at `now`, whole, in one
     /// transaction. Returns how many went. Runs at start and after each sync.
     pub fn sweep_retention(&mut self, now: Timestamp) -> Result<usize, StoreError> {
-        let period = Duration::days(self.retention_days()?.into());
+        let period = self.retention_period()?;
         let tx = self.conn.transaction()?;
         let candidates = job_facts(&tx)?;
         let mut gone = Vec::new();
@@ -109,66 +89,57 @@ impl Store {
         for id in &gone {
             // Every row that names the job goes with it (ON DELETE CASCADE);
             // the outbox names jobs without a foreign key.
-            tx.execute("DELETE FROM outbox WHERE job_id = ?1", [id])?;
+            outbox::drop_job(&tx, id)?;
             tx.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
         }
         tx.execute_batch(&format!(
             "DELETE FROM customers WHERE id NOT IN (SELECT customer_id FROM jobs);
-             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});
-             DELETE FROM settings WHERE key = 'last_job'
-                 AND value NOT IN (SELECT id FROM jobs);"
+             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});"
         ))?;
+        settings::drop_last_job_if_gone(&tx)?;
         tx.commit()?;
         Ok(gone.len())
     }
 }
 
 /// The jobs the rule might let go (closed, or reassigned away), with their
-/// facts and HQ's receipt hash. One read of the outbox for all of them.
+/// facts and HQ's receipt hash.
 fn job_facts(
     conn: &rusqlite::Connection,
 ) -> Result<Vec<(JobId, JobFacts, Option<String>)>, StoreError> {
+    let outbox = outbox::by_job(conn)?;
     let mut statement = conn.prepare(
-        "WITH last_entry AS (SELECT job_id, max(seq) AS seq FROM outbox GROUP BY job_id),
-              acked AS (SELECT COALESCE(max(through_seq), 0) AS through FROM outbox_acks)
-         SELECT j.id, j.status, j.reassigned_away, COALESCE(l.seq > acked.through, 0),
-                r.content_hash, COALESCE(j.completed_at, rs.updated_at), r.server_time,
-                (SELECT min(acked_at) FROM outbox_acks WHERE through_seq >= l.seq)
+        "SELECT j.id, j.status, j.reassigned_away, r.content_hash,
+                COALESCE(j.completed_at, rs.updated_at), r.server_time
          FROM jobs j
-         CROSS JOIN acked
-         LEFT JOIN last_entry l ON l.job_id = j.id
          LEFT JOIN sync_receipts r ON r.job_id = j.id
          LEFT JOIN visit_sections rs ON rs.job_id = j.id AND rs.section = 'reschedule'
          WHERE j.reassigned_away OR j.status IN ('completed', 'rescheduled')",
     )?;
-    let rows = statement.query_map(params![], |row| {
+    let rows = statement.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, bool>(2)?,
-            row.get::<_, bool>(3)?,
+            row.get::<_, Option<String>>(3)?,
             row.get::<_, Option<String>>(4)?,
             row.get::<_, Option<String>>(5)?,
-            row.get::<_, Option<String>>(6)?,
-            row.get::<_, Option<String>>(7)?,
         ))
     })?;
-    let time = |text: Option<String>| text.as_deref().map(time_from_sql).transpose();
+    let time = |text: Option<&str>| text.map(time_from_sql).transpose();
     rows.map(|row| {
-        let (id, status, reassigned_away, unsent_changes, receipt, closed, receipt_at, acked_at) =
-            row?;
-        let id: JobId = id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("bad id {id}")))?;
+        let (id, status, reassigned_away, receipt, closed, receipt_at) = row?;
+        let entries = outbox.get(&id);
+        let acked_at = entries.and_then(|e| e.acknowledged_at.as_deref());
         let facts = JobFacts {
             status: enum_from_sql(&status)?,
             reassigned_away,
-            unsent_changes,
+            unsent_changes: entries.is_some_and(|e| e.unsent),
             has_receipt: receipt.is_some(),
-            closed_at: time(closed)?,
-            acknowledged_at: time(receipt_at)?.max(time(acked_at)?),
+            closed_at: time(closed.as_deref())?,
+            acknowledged_at: time(receipt_at.as_deref())?.max(time(acked_at)?),
         };
-        Ok((id, facts, receipt))
+        Ok((id_from_sql(&id)?, facts, receipt))
     })
     .collect()
 }

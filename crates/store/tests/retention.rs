@@ -116,9 +116,10 @@ fn last_seq(store: &Store) -> i64 {
     store.pending_outbox().unwrap().last().map_or(0, |e| e.seq)
 }
 
-/// HQ's answer: everything through `through` is durable, with a receipt
-/// over the service form each job now has on the laptop.
-fn acknowledge(store: &mut Store, through: i64, jobs: &[JobId], now: DateTime<Utc>) {
+/// HQ's answer: every outbox entry but the last `held_back` is durable,
+/// with a receipt over the service form each of `jobs` now has on the laptop.
+fn acknowledge(store: &mut Store, held_back: i64, jobs: &[JobId], now: DateTime<Utc>) {
+    let through = last_seq(store) - held_back;
     let receipts = jobs
         .iter()
         .map(|id| Receipt {
@@ -190,8 +191,8 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let mut store = Store::open(&path, &KEY).unwrap();
-    assert_eq!(store.retention_days().unwrap(), DEFAULT_RETENTION_DAYS);
     assert_eq!(DEFAULT_RETENTION_DAYS, 14);
+    assert_eq!(store.retention_period().unwrap(), Duration::days(14));
 
     // Two visits: rescheduled, re-booked by HQ, then completed.
     let revisited = job("王秀英", "13705910001");
@@ -223,7 +224,7 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
     // HQ holds everything but the unsent job's last change (its completion).
     acknowledge(
         &mut store,
-        last_seq(&store) - 1,
+        1,
         &[revisited.id, rescheduled.id, unsent.id],
         acked_at,
     );
@@ -237,9 +238,7 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
         conflicts: vec![],
     };
     store.record_push(&wrong, &acked_at).unwrap();
-    store
-        .set_setting("last_job", Some(&revisited.id.to_string()))
-        .unwrap();
+    store.set_last_job(Some(revisited.id)).unwrap();
     assert!(!store.past_visits(revisited.id).unwrap().is_empty());
     let photos: Vec<String> = (store.visit(revisited.id).unwrap().photos)
         .iter()
@@ -270,7 +269,7 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
         "a receipt that is not what the laptop holds is no acknowledgement"
     );
     assert!(held(&store, open.id), "an open job stays");
-    assert_eq!(store.setting("last_job").unwrap(), None);
+    assert_eq!(store.last_job().unwrap(), None);
     for hash in photos.iter().chain([&signature.png_hash, &signature.strokes_hash]) {
         assert!(
             matches!(store.blob(hash), Err(StoreError::NotFound(_))),
@@ -288,7 +287,7 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
 
     // Once HQ has the last change, the unsent job's period starts then.
     let later = acked_at + Duration::days(3);
-    acknowledge(&mut store, last_seq(&store), &[unsent.id], later);
+    acknowledge(&mut store, 0, &[unsent.id], later);
     assert_eq!(store.sweep_retention(later + Duration::days(13)).unwrap(), 0);
     assert_eq!(store.sweep_retention(later + fortnight).unwrap(), 1);
     assert!(!held(&store, unsent.id));
@@ -320,7 +319,7 @@ fn a_job_reassigned_away_goes_once_nothing_of_it_waits() {
     };
     store.apply(sent.id, &call("上午在家"), t).unwrap();
     store.apply(back.id, &call("下午在家"), t).unwrap();
-    acknowledge(&mut store, last_seq(&store), &[], t);
+    acknowledge(&mut store, 0, &[], t);
     store.apply(waiting.id, &call("晚上在家"), t).unwrap();
     store
         .apply_dispatch(&pulled(vec![], vec![sent.id, waiting.id, back.id]))
@@ -336,7 +335,7 @@ fn a_job_reassigned_away_goes_once_nothing_of_it_waits() {
     assert!(held(&store, back.id), "a job given back stays");
     assert!(tables_mentioning(&path, "王秀英").is_empty());
 
-    acknowledge(&mut store, last_seq(&store), &[], t);
+    acknowledge(&mut store, 0, &[], t);
     assert_eq!(store.sweep_retention(t).unwrap(), 1);
     assert!(!held(&store, waiting.id), "gone once HQ has its change");
 }
@@ -348,9 +347,9 @@ fn the_period_is_a_setting() {
     let done = job("王秀英", "13705910001");
     store.upsert_jobs(std::slice::from_ref(&done)).unwrap();
     complete(&mut store, done.id, day_one(), 1);
-    acknowledge(&mut store, last_seq(&store), &[done.id], day_one());
+    acknowledge(&mut store, 0, &[done.id], day_one());
     store.set_retention_days(30).unwrap();
-    assert_eq!(store.retention_days().unwrap(), 30);
+    assert_eq!(store.retention_period().unwrap(), Duration::days(30));
     assert_eq!(
         store
             .sweep_retention(day_one() + Duration::days(29))
