@@ -37,7 +37,6 @@ pub struct OutboxSize {
     pub payload_bytes: u64,
 }
 
-
 /// Records `change` to `job` (made in its `visit`) as the next entry, on
 /// the transaction that writes the change itself.
 pub(crate) fn append(
@@ -65,7 +64,11 @@ pub(crate) fn append(
 /// Records that HQ holds every outbox entry through `seq`. HQ answers in seq
 /// order, so what it holds is a prefix, and an answer that says less than
 /// one already kept changes nothing.
-pub(crate) fn acknowledge_through(conn: &Connection, seq: i64, now: &str) -> Result<(), StoreError> {
+pub(crate) fn acknowledge_through(
+    conn: &Connection,
+    seq: i64,
+    now: &str,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO outbox_acks (through_seq, acked_at) SELECT ?1, ?2
          WHERE ?1 > (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks)",

@@ -10,13 +10,13 @@
 //! job names them), visit records, photos, signature, earlier visits,
 //! receipts, conflicts and its acknowledged outbox entries.
 
-use chrono::Duration;
-use doorstep_core::signature::ServiceForm;
-use doorstep_core::{JobId, JobStatus, Timestamp};
 use crate::codec::{enum_from_sql, id_from_sql, time_from_sql};
 use crate::sync::BLOBS_IN_USE;
 use crate::visit::load_visit;
 use crate::{outbox, settings, Store, StoreError};
+use chrono::Duration;
+use doorstep_core::signature::ServiceForm;
+use doorstep_core::{JobId, JobStatus, Timestamp};
 
 /// What the rule needs to know of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,19 +201,13 @@ mod tests {
         let mut unacknowledged = closed(JobStatus::Completed);
         unacknowledged.has_receipt = false;
         let late = at("2027-06-01T00:00:00Z");
-        assert_eq!(
-            retention(&unacknowledged, late, FORTNIGHT),
-            Retention::Keep
-        );
+        assert_eq!(retention(&unacknowledged, late, FORTNIGHT), Retention::Keep);
         for status in [
             JobStatus::Scheduled,
             JobStatus::InProgress,
             JobStatus::Cancelled,
         ] {
-            assert_eq!(
-                retention(&closed(status), late, FORTNIGHT),
-                Retention::Keep
-            );
+            assert_eq!(retention(&closed(status), late, FORTNIGHT), Retention::Keep);
         }
     }
 

@@ -108,9 +108,7 @@ impl Store {
 
     /// The UI's language, if one was chosen.
     pub fn locale(&self) -> Result<Option<Lang>, StoreError> {
-        Ok(self
-            .setting(LOCALE)?
-            .and_then(|tag| Lang::from_tag(&tag)))
+        Ok(self.setting(LOCALE)?.and_then(|tag| Lang::from_tag(&tag)))
     }
 
     pub fn set_locale(&self, lang: Lang) -> Result<(), StoreError> {

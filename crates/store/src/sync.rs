@@ -11,10 +11,9 @@ use serde::Serialize;
 
 use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
-use crate::visit::archive_visit;
 use crate::settings::{self, DEMO_SEEDED, LAST_JOB, PULL_CURSOR};
+use crate::visit::archive_visit;
 use crate::{outbox, Store, StoreError};
-
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSyncState {

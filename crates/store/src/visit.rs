@@ -12,8 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{
-    enum_from_sql, enum_to_sql, id_from_sql, json_from_sql, json_to_sql, time_from_sql,
-    time_to_sql,
+    enum_from_sql, enum_to_sql, id_from_sql, json_from_sql, json_to_sql, time_from_sql, time_to_sql,
 };
 use crate::{outbox, Store, StoreError};
 

@@ -255,7 +255,10 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
         "the period counts from HQ's acknowledgement, not from the visit"
     );
     assert_eq!(store.sweep_retention(acked_at + fortnight).unwrap(), 2);
-    assert!(!held(&store, revisited.id), "completed and acknowledged: gone");
+    assert!(
+        !held(&store, revisited.id),
+        "completed and acknowledged: gone"
+    );
     assert!(
         !held(&store, rescheduled.id),
         "rescheduled and acknowledged: gone too"
@@ -270,7 +273,10 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
     );
     assert!(held(&store, open.id), "an open job stays");
     assert_eq!(store.last_job().unwrap(), None);
-    for hash in photos.iter().chain([&signature.png_hash, &signature.strokes_hash]) {
+    for hash in photos
+        .iter()
+        .chain([&signature.png_hash, &signature.strokes_hash])
+    {
         assert!(
             matches!(store.blob(hash), Err(StoreError::NotFound(_))),
             "its photos and signature go with it"
@@ -288,7 +294,10 @@ fn closed_acknowledged_jobs_go_after_the_period_and_unsent_ones_never() {
     // Once HQ has the last change, the unsent job's period starts then.
     let later = acked_at + Duration::days(3);
     acknowledge(&mut store, 0, &[unsent.id], later);
-    assert_eq!(store.sweep_retention(later + Duration::days(13)).unwrap(), 0);
+    assert_eq!(
+        store.sweep_retention(later + Duration::days(13)).unwrap(),
+        0
+    );
     assert_eq!(store.sweep_retention(later + fortnight).unwrap(), 1);
     assert!(!held(&store, unsent.id));
     assert!(tables_mentioning(&path, "郑丽华").is_empty());

@@ -202,7 +202,8 @@ fn set_aside_folders(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_store_whose_key_is_lost_is_moved_aside_kept_and_a_new_one_made() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = open_with_keychain(dir.path()).expect("the keychain answers (run scripts/test.sh)");
+    let mut store =
+        open_with_keychain(dir.path()).expect("the keychain answers (run scripts/test.sh)");
     store.upsert_jobs(&[job()]).unwrap();
     drop(store);
     let old_bytes = std::fs::read(dir.path().join(STORE_FILE)).unwrap();
@@ -266,10 +267,7 @@ fn a_store_the_keychains_key_does_not_open_keeps_that_key_and_its_file() {
         .upsert_jobs(std::slice::from_ref(&job))
         .unwrap();
     let refused = open_with_keychain(dir.path()).map(|_| ()).unwrap_err();
-    assert!(matches!(
-        refused,
-        VaultError::Store(StoreError::WrongKey)
-    ));
+    assert!(matches!(refused, VaultError::Store(StoreError::WrongKey)));
     assert!(may_set_aside(dir.path(), &refused));
 
     let (_, folder) = set_aside_and_start_again(dir.path(), chrono::Utc::now()).unwrap();
