@@ -195,3 +195,62 @@ async fn without_a_keychain_an_unlock_passphrase_opens_the_store() {
     app.find("job-row").await;
     stop_and_wait(app).await;
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and a keyring: run by scripts/test.sh"]
+async fn a_store_whose_key_is_lost_is_moved_aside_and_the_app_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = App::start(&data).await;
+    let (name, phone) = open_first_job(&app).await;
+    app.click("back-to-list").await;
+    stop_and_wait(app).await;
+    let old = std::fs::read(data.join("doorstep.sqlite3")).unwrap();
+    doorstep_vault::forget_keychain_key(&data).unwrap();
+
+    let app = App::start(&data).await;
+    let screen = app.find("unlock-view").await;
+    assert_eq!(
+        screen.attr("data-code").await.unwrap().as_deref(),
+        Some("key_lost"),
+        "the screen says the key is lost"
+    );
+    assert!(
+        app.all("unlock-passphrase").await.is_empty(),
+        "no passphrase can open a store whose key is lost"
+    );
+    app.click("unlock-start-again").await;
+    let explained = app
+        .find("unlock-start-again-explain")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        explained.contains("不会删除") && explained.contains("密钥"),
+        "what starting again means is said first, in Chinese: {explained}"
+    );
+    app.click("unlock-start-again-confirm").await;
+    let notice = app.find("sync-set-aside").await.text().await.unwrap();
+    app.find("sync-enroll").await;
+    stop_and_wait(app).await;
+
+    let folders: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    assert_eq!(folders.len(), 1, "one dated folder holds the old store");
+    assert!(
+        notice.contains(&*folders[0].to_string_lossy()),
+        "the technician is told where: {notice}"
+    );
+    assert_eq!(
+        std::fs::read(folders[0].join("doorstep.sqlite3")).unwrap(),
+        old,
+        "the unreadable store is kept as it was"
+    );
+    assert_nothing_readable(&data, &name, &phone);
+    doorstep_vault::forget_keychain_key(&data).unwrap();
+}

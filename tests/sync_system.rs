@@ -581,11 +581,7 @@ async fn cut_connections_mid_sync_lose_and_duplicate_nothing() {
     .await;
     let (_dir, store) = enrolled_store(&world).await;
     // From now on the app talks to HQ through the cutting proxy.
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&proxy))
-        .unwrap();
+    store.lock().unwrap().set_hq_url(&proxy).unwrap();
     let mut pulled = false;
     for _ in 0..20 {
         if sync(&store).await.is_ok() {
@@ -630,11 +626,7 @@ async fn a_link_that_never_carries_a_whole_batch_still_gets_everything_up() {
     // Every connection dies after 100 KB from the app: less than the blobs,
     // and less than the changes, that one sync would send in one request.
     let proxy = start_cutting_proxy(upstream, |_| (usize::MAX, 100_000)).await;
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&proxy))
-        .unwrap();
+    store.lock().unwrap().set_hq_url(&proxy).unwrap();
     let mut failures = 0;
     let mut done = false;
     for _ in 0..60 {
@@ -815,11 +807,7 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     for kill_after in [300, 3_000, 30_000, 300_000, 600_000, 1_000_000, 1_500_000] {
         let hq = Arc::new(Mutex::new(spawn_hq_process(&database, addr)));
         let proxy = start_killing_proxy(addr, kill_after, hq.clone()).await;
-        store
-            .lock()
-            .unwrap()
-            .set_setting("hq_url", Some(&proxy))
-            .unwrap();
+        store.lock().unwrap().set_hq_url(&proxy).unwrap();
         let result = sync(&store).await;
         let mut hq = hq.lock().unwrap();
         let _ = hq.kill();
@@ -839,7 +827,7 @@ async fn hq_killed_mid_batch_loses_and_duplicates_nothing() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some(&format!("http://{addr}")))
+        .set_hq_url(&format!("http://{addr}"))
         .unwrap();
     let finished = sync(&store).await;
     let _ = hq.kill();
@@ -885,7 +873,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     );
     assert!(error.message(Lang::En).contains("update the app"));
     assert_eq!(
-        store.lock().unwrap().setting("hq_url").unwrap(),
+        store.lock().unwrap().hq_url().unwrap(),
         None,
         "a refused enrollment remembers nothing"
     );
@@ -895,11 +883,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     let (_dir, store, ids) = enrolled_with_completed_jobs(&world, 2).await;
     let pending = store.lock().unwrap().pending_outbox().unwrap().len();
     let older = serve_hq_speaking(wire::PROTOCOL_VERSION - 1).await;
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&older))
-        .unwrap();
+    store.lock().unwrap().set_hq_url(&older).unwrap();
     let error = sync(&store).await.unwrap_err();
     assert!(matches!(error, SyncError::Protocol { .. }), "{error}");
     assert!(!error.is_transient(), "retrying will not help");
@@ -912,11 +896,7 @@ async fn an_hq_of_another_protocol_gets_a_clear_message_before_anything_moves() 
     );
 
     // Back at the real HQ, everything goes.
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&world.url))
-        .unwrap();
+    store.lock().unwrap().set_hq_url(&world.url).unwrap();
     sync(&store).await.unwrap();
     assert_hq_matches_app(&world.hq, &store, &ids).await;
 }
@@ -1701,11 +1681,7 @@ async fn a_token_hq_does_not_know_asks_for_enrollment_and_removes_nothing() {
     complete_offline(&store, ids[0], 0);
     let jobs = store.lock().unwrap().job_count().unwrap();
     let other = start_hq().await;
-    store
-        .lock()
-        .unwrap()
-        .set_setting("hq_url", Some(&other.url))
-        .unwrap();
+    store.lock().unwrap().set_hq_url(&other.url).unwrap();
     let refused = sync(&store).await.unwrap_err();
     assert_eq!(refused.code(), "unauthorized", "{refused}");
     assert!(refused.message(Lang::Zh).contains("重新登记"));

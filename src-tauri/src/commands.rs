@@ -17,17 +17,11 @@ use crate::AppState;
 
 type Result<T> = std::result::Result<T, IpcError>;
 
-const LOCALE: &str = "locale";
-const LAST_JOB: &str = "last_job";
-const TECHNICIAN: &str = "technician";
+/// Who the app greets before HQ has named the technician (the demo).
+const DEMO_TECHNICIAN: &str = "林师傅";
 
 pub fn lang(store: &Store) -> Lang {
-    store
-        .setting(LOCALE)
-        .ok()
-        .flatten()
-        .and_then(|tag| Lang::from_tag(&tag))
-        .unwrap_or_default()
+    store.locale().ok().flatten().unwrap_or_default()
 }
 
 /// Runs `f` with the store and the UI language, mapping store errors.
@@ -40,7 +34,8 @@ fn with_store<T>(
     f(&mut store, lang).map_err(|e| IpcError::store(e, lang))
 }
 
-fn parse_job_id(text: &str, lang: Lang) -> Result<JobId> {
+/// A job id as the UI sends it: every command that takes one parses it here.
+pub fn parse_job_id(text: &str, lang: Lang) -> Result<JobId> {
     text.parse()
         .map_err(|e| IpcError::bad_request(lang, format!("job id {text:?}: {e}")))
 }
@@ -60,9 +55,9 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
         Ok(AppInfo {
             locale: lang.tag().into(),
             technician: store
-                .setting(TECHNICIAN)?
-                .unwrap_or_else(|| "林师傅".into()),
-            last_job_id: store.setting(LAST_JOB)?,
+                .technician()?
+                .unwrap_or_else(|| DEMO_TECHNICIAN.into()),
+            last_job_id: store.last_job()?.map(|id| id.to_string()),
             version: env!("CARGO_PKG_VERSION").into(),
             data_dir: state.data_dir.display().to_string(),
         })
@@ -74,9 +69,7 @@ pub async fn set_locale(state: State<'_, AppState>, locale: String) -> Result<()
     let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
     let lang = Lang::from_tag(&locale)
         .ok_or_else(|| IpcError::bad_request(self::lang(&store), format!("locale {locale:?}")))?;
-    store
-        .set_setting(LOCALE, Some(lang.tag()))
-        .map_err(|e| IpcError::store(e, lang))
+    store.set_locale(lang).map_err(|e| IpcError::store(e, lang))
 }
 
 #[tauri::command]
@@ -120,7 +113,7 @@ pub async fn open_job(state: State<'_, AppState>, job_id: String) -> Result<Visi
     let id = parse_job_id(&job_id, lang)?;
     with_store(&state, |store, lang| {
         let visit = store.visit(id)?;
-        store.set_setting(LAST_JOB, Some(&job_id))?;
+        store.set_last_job(Some(id))?;
         visit_view(store, visit, lang)
     })
 }
@@ -135,7 +128,7 @@ pub async fn past_visits(state: State<'_, AppState>, job_id: String) -> Result<V
 
 #[tauri::command]
 pub async fn close_job(state: State<'_, AppState>) -> Result<()> {
-    with_store(&state, |store, _| store.set_setting(LAST_JOB, None))
+    with_store(&state, |store, _| store.set_last_job(None))
 }
 
 /// Any edit but a signature or a photo, which have their own commands.
@@ -145,10 +138,9 @@ pub async fn apply_change(
     job_id: String,
     change: Change,
 ) -> Result<VisitView> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
     with_store(&state, |store, lang| {
-        let id = job_id
-            .parse()
-            .map_err(|_| StoreError::NotFound(job_id.clone()))?;
         change.check_generic_edit()?;
         let visit = store.apply(id, &change, Utc::now())?;
         visit_view(store, visit, lang)
@@ -231,8 +223,8 @@ pub async fn phone_guide(state: State<'_, AppState>, job_id: String) -> Result<P
     with_store(&state, |store, lang| {
         let visit = store.visit(id)?;
         let technician = store
-            .setting(TECHNICIAN)?
-            .unwrap_or_else(|| "林师傅".into());
+            .technician()?
+            .unwrap_or_else(|| DEMO_TECHNICIAN.into());
         Ok(guide(
             visit.job.job_type,
             Local::now().time(),

@@ -9,7 +9,7 @@ mod unlock;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use chrono::Local;
+use chrono::{Local, Utc};
 use doorstep_store::Store;
 use doorstep_vault::VaultError;
 use tauri::{AppHandle, Manager};
@@ -42,6 +42,7 @@ pub fn start(app: &AppHandle, data_dir: PathBuf, mut store: Store) -> Result<(),
         let now = Local::now();
         store.seed_demo_if_empty(now.date_naive(), *now.offset())?;
     }
+    sweep_retention(&mut store);
     app.manage(AppState {
         store: Mutex::new(store),
         data_dir,
@@ -51,6 +52,15 @@ pub fn start(app: &AppHandle, data_dir: PathBuf, mut store: Store) -> Result<(),
     });
     sync::start_background(app.clone());
     Ok(())
+}
+
+/// Removes the jobs the retention rule lets go (see doorstep-store's
+/// `retention.rs`); at start and after each sync. A failure is only
+/// reported: the next sweep tries again, and nothing is lost by waiting.
+pub fn sweep_retention(store: &mut Store) {
+    if let Err(error) = store.sweep_retention(Utc::now()) {
+        eprintln!("doorstep: removing jobs past their retention failed: {error}");
+    }
 }
 
 fn main() {
@@ -64,6 +74,7 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             unlock::unlock_state,
             unlock::unlock,
+            unlock::start_again,
             commands::app_info,
             commands::set_locale,
             commands::list_jobs,

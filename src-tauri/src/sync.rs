@@ -63,10 +63,12 @@ fn outcome(state: &AppState, result: &Result<SyncSummary, SyncError>) -> Outcome
     }
 }
 
-/// Keeps how a sync ended for the sync button, then tells the window (which
-/// reads the failure, if any, with `sync_status`).
+/// Keeps how a sync ended for the sync button, lets go of the jobs HQ has
+/// held long enough (a sync may have acknowledged some), then tells the
+/// window (which reads the failure, if any, with `sync_status`).
 fn finished(app: &AppHandle, state: &AppState, result: Result<SyncSummary, SyncError>) {
     let event = outcome(state, &result);
+    crate::sweep_retention(&mut state.store.lock().unwrap_or_else(|e| e.into_inner()));
     (state.sync_health.lock().unwrap_or_else(|e| e.into_inner())).record(result, Utc::now());
     let _ = app.emit("sync-finished", event);
 }
@@ -189,9 +191,7 @@ pub async fn job_sync_state(
 ) -> Result<JobSyncState, IpcError> {
     let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
     let lang = crate::commands::lang(&store);
-    let id = job_id
-        .parse()
-        .map_err(|_| IpcError::bad_request(lang, format!("job id {job_id:?}")))?;
+    let id = crate::commands::parse_job_id(&job_id, lang)?;
     store
         .job_sync_state(id)
         .map_err(|e| IpcError::store(e, lang))

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use chrono::Utc;
 use doorstep_core::Lang;
 use doorstep_store::Store;
 use doorstep_vault::VaultError;
@@ -27,6 +28,9 @@ pub struct LockState {
     passphrase: bool,
     /// No passphrase has been set yet: ask for it twice.
     first: bool,
+    /// The store cannot be opened (its key is lost): the technician may
+    /// move it aside and start again (`start_again`).
+    start_again: bool,
     message: String,
 }
 
@@ -57,6 +61,7 @@ fn lock_state(dir: &Path, error: &VaultError, lang: Lang) -> LockState {
         code: error.code(),
         passphrase,
         first: passphrase && !doorstep_vault::uses_passphrase(dir),
+        start_again: doorstep_vault::may_set_aside(dir, error),
         message: error.message(lang),
     }
 }
@@ -84,13 +89,45 @@ pub async fn unlock(
     if locked.is_none() {
         return Ok(());
     }
-    let fail = |e: VaultError| IpcError {
-        code: e.code().into(),
-        message: e.message(lang),
-    };
-    let store: Store =
-        doorstep_vault::open_with_passphrase(&vault.dir, &passphrase).map_err(fail)?;
-    crate::start(&app, vault.dir.clone(), store).map_err(fail)?;
+    let store: Store = doorstep_vault::open_with_passphrase(&vault.dir, &passphrase)
+        .map_err(|e| vault_error(e, lang))?;
+    crate::start(&app, vault.dir.clone(), store).map_err(|e| vault_error(e, lang))?;
     *locked = None;
     Ok(())
+}
+
+fn vault_error(error: VaultError, lang: Lang) -> IpcError {
+    IpcError {
+        code: error.code().into(),
+        message: error.message(lang),
+    }
+}
+
+/// The store cannot be opened (its key is lost, or the keychain's key does
+/// not open it): moves it aside, kept in a dated folder in the data
+/// directory, and starts the app on a new, empty store, to be enrolled
+/// again. Returns that folder. Refused while the store is open, or where a
+/// passphrase unlocks it.
+#[tauri::command]
+pub async fn start_again(
+    app: AppHandle,
+    vault: State<'_, Vault>,
+    locale: String,
+) -> Result<String, IpcError> {
+    let lang = Lang::from_tag(&locale).unwrap_or_default();
+    let mut locked = vault.locked.lock().unwrap_or_else(|e| e.into_inner());
+    match locked.as_ref() {
+        Some(error) if doorstep_vault::may_set_aside(&vault.dir, error) => {}
+        Some(_) | None => {
+            return Err(IpcError::bad_request(
+                lang,
+                "only a store that cannot be opened is moved aside",
+            ))
+        }
+    }
+    let (store, folder) = doorstep_vault::set_aside_and_start_again(&vault.dir, Utc::now())
+        .map_err(|e| vault_error(e, lang))?;
+    crate::start(&app, vault.dir.clone(), store).map_err(|e| vault_error(e, lang))?;
+    *locked = None;
+    Ok(folder.display().to_string())
 }

@@ -33,3 +33,8 @@ pub fn time_from_sql(text: &str) -> Result<doorstep_core::Timestamp, StoreError>
 pub fn time_to_sql(time: &doorstep_core::Timestamp) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+pub fn id_from_sql<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad id {text}")))
+}

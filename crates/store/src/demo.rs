@@ -18,7 +18,7 @@ impl Store {
             return Ok(false);
         }
         self.upsert_jobs(&demo_jobs(today, offset))?;
-        self.set_setting(crate::DEMO_SEEDED, Some("1"))?;
+        self.mark_demo_seeded()?;
         Ok(true)
     }
 }

@@ -88,7 +88,7 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
              fault_description = excluded.fault_description,
              window_start = excluded.window_start, window_end = excluded.window_end,
              status = excluded.status, search_text = excluded.search_text,
-             visit = excluded.visit",
+             visit = excluded.visit, reassigned_away = 0",
         params![
             job.id.to_string(),
             job.customer.id.to_string(),

@@ -10,7 +10,10 @@ pub mod demo;
 mod error;
 mod jobs;
 mod key;
+mod outbox;
+mod retention;
 mod seal;
+mod settings;
 mod sync;
 mod visit;
 
@@ -22,8 +25,10 @@ use rusqlite_migration::{Migrations, M};
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
-pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts, DEMO_SEEDED};
-pub use visit::{BlobReader, OutboxEntry, OutboxSize, StoredBlob};
+pub use outbox::{OutboxEntry, OutboxSize};
+pub use settings::{DeviceEnrollment, DEFAULT_RETENTION_DAYS};
+pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts};
+pub use visit::{BlobReader, StoredBlob};
 
 /// Migrations, append-only and named by date. Never edit one that has shipped.
 pub fn migrations() -> Migrations<'static> {
@@ -35,6 +40,7 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
+        M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
     ])
 }
 
@@ -83,30 +89,6 @@ impl Store {
         )?;
         migrations().to_latest(&mut conn)?;
         Ok(Store { conn, key })
-    }
-
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()?)
-    }
-
-    pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
-        match value {
-            Some(value) => self.conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )?,
-            None => self
-                .conn
-                .execute("DELETE FROM settings WHERE key = ?1", [key])?,
-        };
-        Ok(())
     }
 
     /// The schema version the file is at (SQLite's user_version).

@@ -1,24 +1,19 @@
 //! The store's side of sync: HQ's dispatch applied by the ownership rules,
-//! the outbox read in order and marked sent, receipts and conflicts kept.
+//! HQ's answers (receipts, conflicts) kept, and what a revoked device
+//! forgets. The outbox itself is `outbox.rs`.
 
 use std::collections::BTreeMap;
 
-use doorstep_core::clock::ClockOffset;
 use doorstep_core::wire::{ConflictReason, PullResponse, PushResponse, Receipt, Resolution};
 use doorstep_core::{JobId, JobStatus, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
+use crate::settings::{self, DEMO_SEEDED, LAST_JOB, PULL_CURSOR};
 use crate::visit::archive_visit;
-use crate::{Store, StoreError};
-
-/// Set when the store holds the demo set rather than jobs from HQ.
-pub const DEMO_SEEDED: &str = "demo_seeded";
-const PULL_CURSOR: &str = "pull_cursor";
-/// The last measured offset of the laptop's clock from HQ's (JSON).
-const CLOCK_OFFSET: &str = "clock_offset";
+use crate::{outbox, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSyncState {
@@ -55,42 +50,23 @@ impl Store {
     /// Drops the demo set before the first enrollment: it was never real,
     /// and HQ's jobs take its place. A store with HQ's jobs is left alone.
     pub fn clear_demo_data(&mut self) -> Result<bool, StoreError> {
-        if self.setting(DEMO_SEEDED)?.is_none() {
+        if !self.demo_seeded()? {
             return Ok(false);
         }
         let tx = self.conn.transaction()?;
+        outbox::clear(&tx)?;
         tx.execute_batch(
-            "DELETE FROM outbox;
-             DELETE FROM outbox_acks;
-             DELETE FROM sqlite_sequence WHERE name = 'outbox';
-             DELETE FROM jobs;
+            "DELETE FROM jobs;
              DELETE FROM customers;
              DELETE FROM blobs WHERE hash NOT IN (SELECT png_hash FROM signatures)
                  AND hash NOT IN (SELECT strokes_hash FROM signatures)
-                 AND hash NOT IN (SELECT blob_hash FROM photos);
-             DELETE FROM settings WHERE key IN ('demo_seeded', 'last_job', 'pull_cursor');",
+                 AND hash NOT IN (SELECT blob_hash FROM photos);",
         )?;
+        for key in [DEMO_SEEDED, LAST_JOB, PULL_CURSOR] {
+            settings::write(&tx, key, None)?;
+        }
         tx.commit()?;
         Ok(true)
-    }
-
-    pub fn pull_cursor(&self) -> Result<Option<String>, StoreError> {
-        self.setting(PULL_CURSOR)
-    }
-
-    /// The offset of the laptop's clock from HQ's that the last sync measured.
-    pub fn clock_offset(&self) -> Result<Option<ClockOffset>, StoreError> {
-        self.setting(CLOCK_OFFSET)?
-            .map(|text| {
-                serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("clock offset: {e}")))
-            })
-            .transpose()
-    }
-
-    pub fn set_clock_offset(&self, offset: &ClockOffset) -> Result<(), StoreError> {
-        let text = serde_json::to_string(offset).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.set_setting(CLOCK_OFFSET, Some(&text))
     }
 
     /// Applies what HQ dispatched since the last pull, and the new cursor, in
@@ -138,6 +114,10 @@ impl Store {
                  WHERE id = ?1 AND status NOT IN ('completed', 'rescheduled')",
                 [id.to_string()],
             )?;
+            tx.execute(
+                "UPDATE jobs SET reassigned_away = 1 WHERE id = ?1",
+                [id.to_string()],
+            )?;
         }
         for outcome in &pulled.outcomes {
             // A conflict whose report was lost with a push answer is known
@@ -159,22 +139,9 @@ impl Store {
                 ],
             )?;
         }
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![PULL_CURSOR, pulled.cursor],
-        )?;
+        settings::write(&tx, PULL_CURSOR, Some(&pulled.cursor))?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// Marks every entry up to `seq` as durable on HQ.
-    pub fn mark_sent_through(
-        &self,
-        seq: i64,
-        now: &doorstep_core::Timestamp,
-    ) -> Result<(), StoreError> {
-        acknowledge_through(&self.conn, seq, &time_to_sql(now))
     }
 
     /// Keeps what HQ answered to a push, in one transaction: the entries it
@@ -186,7 +153,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = time_to_sql(now);
         let tx = self.conn.transaction()?;
-        acknowledge_through(&tx, answer.applied_through_seq, &now)?;
+        outbox::acknowledge_through(&tx, answer.applied_through_seq, &now)?;
         {
             let mut receipt = tx.prepare_cached(
                 "INSERT INTO sync_receipts (job_id, server_time, content_hash) VALUES (?1, ?2, ?3)
@@ -357,7 +324,7 @@ pub struct Forgotten {
 
 /// The blobs a job's photos and signature, an earlier visit's snapshot, or a
 /// change still in the outbox, name: what a clean-up must keep.
-const BLOBS_IN_USE: &str = "SELECT hash FROM (
+pub(crate) const BLOBS_IN_USE: &str = "SELECT hash FROM (
          SELECT blob_hash AS hash FROM photos
          UNION SELECT png_hash FROM signatures
          UNION SELECT strokes_hash FROM signatures
@@ -371,86 +338,22 @@ const BLOBS_IN_USE: &str = "SELECT hash FROM (
      ) WHERE hash IS NOT NULL";
 
 impl Store {
-    /// Through which outbox seq HQ has acknowledged this device's changes.
-    pub fn acknowledged_through(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(max(through_seq), 0) FROM outbox_acks",
-            [],
-            |row| row.get(0),
-        )?)
-    }
-
-    /// HQ holds this device's changes through `held_through` and no further:
-    /// it came back from an older backup (or an answer was lost). What it
-    /// lacks becomes pending again, to be sent again (op ids make that
-    /// safe); the blobs it names are asked about again rather than trusted
-    /// to the marks of what was sent; the pull starts over, so HQ's dispatch
-    /// comes whole. One transaction.
-    pub fn rewind_to_hq(&mut self, held_through: i64, now: &Timestamp) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM outbox_acks WHERE through_seq > ?1",
-            [held_through],
-        )?;
-        acknowledge_through(&tx, held_through, &time_to_sql(now))?;
-        tx.execute_batch("DELETE FROM sync_blobs_sent;")?;
-        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// A new device identity (re-enrollment, or another HQ): the changes
-    /// still waiting are numbered again from 1, those HQ acknowledged are
-    /// dropped with their acknowledgements, the pull starts over, and no
-    /// blob counts as sent. `settings` (the new identity) are written in the
-    /// same transaction, so the old identity never meets the new numbers.
-    /// Returns how many changes wait.
-    pub fn start_outbox_over(
-        &mut self,
-        settings: &[(&str, Option<&str>)],
-    ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
-        // Negative first: the new numbers overlap the old ones.
-        tx.execute_batch(
-            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);
-             DELETE FROM outbox_acks;
-             UPDATE outbox SET seq = -numbered.n FROM
-                 (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM outbox) AS numbered
-                 WHERE outbox.seq = numbered.seq;
-             UPDATE outbox SET seq = -seq;
-             DELETE FROM sqlite_sequence WHERE name = 'outbox';
-             INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', max(seq) FROM outbox
-                 WHERE EXISTS (SELECT 1 FROM outbox);
-             DELETE FROM sync_blobs_sent;",
-        )?;
-        tx.execute("DELETE FROM settings WHERE key = ?1", [PULL_CURSOR])?;
-        for (key, value) in settings {
-            write_setting(&tx, key, *value)?;
-        }
-        let waiting = tx.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
-        tx.commit()?;
-        Ok(waiting)
-    }
-
     /// After HQ revoked this device: removes every job HQ holds whole (with
     /// its customer, records, photos and signature), and what HQ
     /// acknowledged of the outbox. A job with a change HQ has not got is
     /// kept whole, so nothing unsent is ever lost. One transaction.
     pub fn forget_what_hq_holds(&mut self) -> Result<Forgotten, StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch(
-            "DELETE FROM outbox WHERE seq <= (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks);",
-        )?;
+        outbox::drop_acknowledged(&tx)?;
         let jobs_removed = tx.execute(
             "DELETE FROM jobs WHERE id NOT IN (SELECT job_id FROM outbox)",
             [],
         )? as i64;
         tx.execute_batch(&format!(
             "DELETE FROM customers WHERE id NOT IN (SELECT customer_id FROM jobs);
-             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});
-             DELETE FROM settings WHERE key = 'last_job'
-                 AND value NOT IN (SELECT id FROM jobs);"
+             DELETE FROM blobs WHERE hash NOT IN ({BLOBS_IN_USE});"
         ))?;
+        settings::drop_last_job_if_gone(&tx)?;
         let jobs_kept = tx.query_row("SELECT count(*) FROM jobs", [], |row| row.get(0))?;
         tx.commit()?;
         Ok(Forgotten {
@@ -458,29 +361,4 @@ impl Store {
             jobs_kept,
         })
     }
-}
-
-/// `Store::set_setting`, inside a transaction.
-fn write_setting(conn: &Connection, key: &str, value: Option<&str>) -> Result<(), StoreError> {
-    match value {
-        Some(value) => conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )?,
-        None => conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
-    };
-    Ok(())
-}
-
-/// Records that HQ holds every outbox entry through `seq`. HQ answers in seq
-/// order, so what it holds is a prefix, and an answer that says less than
-/// one already kept changes nothing.
-fn acknowledge_through(conn: &Connection, seq: i64, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO outbox_acks (through_seq, acked_at) SELECT ?1, ?2
-         WHERE ?1 > (SELECT COALESCE(max(through_seq), 0) FROM outbox_acks)",
-    )?
-    .execute(params![seq, now])?;
-    Ok(())
 }

@@ -12,28 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{
-    enum_from_sql, enum_to_sql, json_from_sql, json_to_sql, time_from_sql, time_to_sql,
+    enum_from_sql, enum_to_sql, id_from_sql, json_from_sql, json_to_sql, time_from_sql, time_to_sql,
 };
-use crate::{Store, StoreError};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutboxEntry {
-    pub seq: i64,
-    pub op_id: String,
-    pub job_id: JobId,
-    pub kind: String,
-    pub payload: String,
-    pub device_time: Timestamp,
-    /// The job's visit when the change was made.
-    pub visit: u32,
-}
-
-/// The part of the outbox HQ has not acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutboxSize {
-    pub entries: usize,
-    pub payload_bytes: u64,
-}
+use crate::{outbox, Store, StoreError};
 
 /// Reads blobs on a connection of its own (see `Store::blob_reader`), mapped
 /// into memory, for a sync: it is dropped when the sync ends, and the mapped
@@ -86,11 +67,6 @@ impl BlobReader {
 pub struct StoredBlob {
     pub mime: String,
     pub bytes: Vec<u8>,
-}
-
-fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad id {text}")))
 }
 
 /// Every row `sql` returns for one job, each read by `read`.
@@ -193,9 +169,9 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         },
     )?;
     let job = Job {
-        id: parse_id(id)?,
+        id: id_from_sql(id)?,
         customer: Customer {
-            id: parse_id(&cid)?,
+            id: id_from_sql(&cid)?,
             name,
             phone,
             address,
@@ -212,7 +188,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
     Ok((job, step, done))
 }
 
-fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreError> {
+pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreError> {
     let id = job_id.to_string();
     let (job, step, completed_at) = load_job(conn, &id)?;
     let mut visit = VisitRecord::new(job);
@@ -234,7 +210,7 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
         &id,
         |row| {
             Ok(CallLog {
-                id: parse_id(&row.get::<_, String>(0)?)?,
+                id: id_from_sql(&row.get::<_, String>(0)?)?,
                 at: time_from_sql(&row.get::<_, String>(1)?)?,
                 outcome: enum_from_sql(&row.get::<_, String>(2)?)?,
                 note: row.get(3)?,
@@ -248,7 +224,7 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
         &id,
         |row| {
             Ok(Replacement {
-                id: parse_id(&row.get::<_, String>(0)?)?,
+                id: id_from_sql(&row.get::<_, String>(0)?)?,
                 item: enum_from_sql(&row.get::<_, String>(1)?)?,
                 old_serial: row.get(2)?,
                 new_serial: row.get(3)?,
@@ -264,7 +240,7 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
         |row| {
             let follow_up: Option<String> = row.get(3)?;
             Ok(Lead {
-                id: parse_id(&row.get::<_, String>(0)?)?,
+                id: id_from_sql(&row.get::<_, String>(0)?)?,
                 product: row.get(1)?,
                 interest: enum_from_sql(&row.get::<_, String>(2)?)?,
                 follow_up: follow_up
@@ -281,7 +257,7 @@ fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord, StoreErro
         &id,
         |row| {
             Ok(Photo {
-                id: parse_id(&row.get::<_, String>(0)?)?,
+                id: id_from_sql(&row.get::<_, String>(0)?)?,
                 kind: enum_from_sql(&row.get::<_, String>(1)?)?,
                 blob_hash: row.get(2)?,
                 width: row.get(3)?,
@@ -601,18 +577,7 @@ impl Store {
         let change = make_change(&tx, &visit)?;
         change.apply(&mut visit, now)?;
         persist(&tx, &visit, &change, &now)?;
-        tx.execute(
-            "INSERT INTO outbox (op_id, job_id, kind, payload, device_time, visit)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                uuid::Uuid::now_v7().to_string(),
-                job_id.to_string(),
-                change.kind(),
-                json_to_sql(&change),
-                time_to_sql(&now),
-                visit.job.visit
-            ],
-        )?;
+        outbox::append(&tx, job_id, &change, &now, visit.job.visit)?;
         tx.commit()?;
         Ok(visit)
     }
@@ -653,74 +618,5 @@ impl Store {
              PRAGMA mmap_size = 1073741824;",
         )?;
         Ok(BlobReader { conn })
-    }
-
-    /// How many outbox entries HQ has not acknowledged, and their payloads'
-    /// bytes.
-    pub fn pending_outbox_size(&self) -> Result<OutboxSize, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*), COALESCE(sum(octet_length(payload)), 0) FROM pending_outbox",
-            [],
-            |row| {
-                Ok(OutboxSize {
-                    entries: row.get::<_, i64>(0)? as usize,
-                    payload_bytes: row.get::<_, i64>(1)? as u64,
-                })
-            },
-        )?)
-    }
-
-    /// The seq and payload of each unacknowledged outbox entry of these
-    /// kinds, oldest first.
-    pub fn pending_payloads_of(&self, kinds: &[&str]) -> Result<Vec<(i64, String)>, StoreError> {
-        let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut statement = self.conn.prepare_cached(
-            "SELECT seq, payload FROM pending_outbox
-             WHERE kind IN (SELECT value FROM json_each(?1)) ORDER BY seq",
-        )?;
-        let rows = statement.query_map([kinds], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Outbox entries not yet acknowledged by HQ, oldest first.
-    pub fn pending_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.outbox_batch(0, usize::MAX)
-    }
-
-    /// Up to `limit` unsent outbox entries, oldest first.
-    pub fn outbox_batch(
-        &self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT seq, op_id, job_id, kind, payload, device_time, visit FROM pending_outbox
-             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map([after_seq, limit], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, u32>(6)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (seq, op_id, job_id, kind, payload, device_time, visit) = row?;
-            Ok(OutboxEntry {
-                seq,
-                op_id,
-                job_id: parse_id(&job_id)?,
-                kind,
-                payload,
-                device_time: time_from_sql(&device_time)?,
-                visit,
-            })
-        })
-        .collect()
     }
 }

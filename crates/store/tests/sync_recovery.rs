@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
-use doorstep_core::wire::PushResponse;
+use doorstep_core::wire::{DeviceId, PullResponse, PushResponse};
 use doorstep_core::*;
-use doorstep_store::{Forgotten, JobFilter, Store, StoreError, StoreKey, Tab};
+use doorstep_store::{DeviceEnrollment, Forgotten, JobFilter, Store, StoreError, StoreKey, Tab};
 
 const KEY: StoreKey = StoreKey::from_bytes([0x42; 32]);
 
@@ -48,6 +48,28 @@ fn step(store: &mut Store, job: JobId) {
     store
         .apply(job, &Change::SetStep(Step::Operate), now)
         .unwrap();
+}
+
+/// HQ's dispatch answer with nothing but a cursor.
+fn pull_cursor(store: &mut Store, cursor: &str) {
+    let pulled = PullResponse {
+        cursor: cursor.into(),
+        jobs: vec![],
+        removed: vec![],
+        outcomes: vec![],
+        server_time: None,
+    };
+    store.apply_dispatch(&pulled).unwrap();
+}
+
+fn enrollment(device_id: DeviceId) -> DeviceEnrollment {
+    DeviceEnrollment {
+        hq_url: "https://hq.example".into(),
+        device_id,
+        token: "token".into(),
+        technician: "林师傅".into(),
+        private_ca: None,
+    }
 }
 
 fn acknowledge(store: &mut Store, through: i64) {
@@ -92,7 +114,7 @@ fn an_hq_restored_from_an_older_backup_gets_again_what_it_lost() {
     store
         .mark_blobs_on_hq(std::slice::from_ref(&signed.png_hash))
         .unwrap();
-    store.set_setting("pull_cursor", Some("120")).unwrap();
+    pull_cursor(&mut store, "120");
     assert!(pending(&store).is_empty());
 
     store.rewind_to_hq(2, &Utc::now()).unwrap();
@@ -129,13 +151,13 @@ fn an_hq_restored_from_an_older_backup_gets_again_what_it_lost() {
 fn a_new_identity_numbers_the_waiting_changes_from_one() {
     let (_dir, mut store, job) = store_with_changes(6);
     acknowledge(&mut store, 2);
-    store.set_setting("pull_cursor", Some("40")).unwrap();
+    pull_cursor(&mut store, "40");
     let waiting: Vec<String> = pending(&store).into_iter().map(|(_, op)| op).collect();
     assert_eq!(waiting.len(), 4);
 
-    let left = store
-        .start_outbox_over(&[("device_id", Some("new-device")), ("sync_refused", None)])
-        .unwrap();
+    store.record_refusal("device_revoked").unwrap();
+    let new_device = DeviceId::new();
+    let left = store.start_outbox_over(&enrollment(new_device)).unwrap();
     assert_eq!(left, 4, "only what HQ never acknowledged is left");
     let renumbered = pending(&store);
     assert_eq!(
@@ -146,16 +168,21 @@ fn a_new_identity_numbers_the_waiting_changes_from_one() {
     assert_eq!(store.acknowledged_through().unwrap(), 0, "acks cleared");
     assert_eq!(store.pull_cursor().unwrap(), None, "the pull starts over");
     assert_eq!(
-        store.setting("device_id").unwrap().as_deref(),
-        Some("new-device"),
+        store.enrollment().unwrap().map(|e| e.device_id),
+        Some(new_device),
         "the new identity is saved with the new numbers"
+    );
+    assert_eq!(
+        store.sync_refused().unwrap(),
+        None,
+        "the refusal it answers is cleared with it"
     );
 
     step(&mut store, job);
     let seqs: Vec<i64> = pending(&store).iter().map(|(seq, _)| *seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5], "a new change follows without a gap");
     assert_eq!(
-        store.start_outbox_over(&[]).unwrap(),
+        store.start_outbox_over(&enrollment(new_device)).unwrap(),
         5,
         "starting over twice changes nothing"
     );
@@ -202,9 +229,7 @@ fn a_revoked_device_keeps_only_what_hq_has_not_got() {
     store
         .apply(unsent.id, &Change::RemovePhoto(removed_photo.id), now)
         .unwrap();
-    store
-        .set_setting("last_job", Some(&delivered.id.to_string()))
-        .unwrap();
+    store.set_last_job(Some(delivered.id)).unwrap();
     let before = pending(&store);
 
     let forgotten = store.forget_what_hq_holds().unwrap();
@@ -241,7 +266,7 @@ fn a_revoked_device_keeps_only_what_hq_has_not_got() {
         "a blob an unsent change names stays"
     );
     assert_eq!(pending(&store), before, "every unsent change stays");
-    assert_eq!(store.setting("last_job").unwrap(), None);
+    assert_eq!(store.last_job().unwrap(), None);
     assert_eq!(store.job_count().unwrap(), 1);
     for name in ["王秀英", "郑丽华"] {
         let search = JobFilter {

@@ -9,16 +9,8 @@ use doorstep_core::wire::{DeviceId, PushRequest};
 use doorstep_store::{Store, StoreError};
 use serde::Serialize;
 
-use crate::run::{locked, DEVICE_TOKEN, HQ_URL};
+use crate::run::locked;
 use crate::{HqClient, SyncError};
-
-/// The code of HQ's refusal of this device's token, kept until the device
-/// enrolls again, so the sync view can say what happened.
-pub(crate) const REFUSED: &str = "sync_refused";
-
-/// The epoch of HQ's history this device last synced with (see
-/// `epoch_changed`).
-pub(crate) const HQ_EPOCH: &str = "hq_epoch";
 
 /// HQ's epoch names its history and is new each time HQ is restored from a
 /// backup. Another one than the device last saw means HQ forgot what came
@@ -74,8 +66,7 @@ pub(crate) fn after_refusal(store: &Mutex<Store>, error: &SyncError) -> Result<(
     if code == "device_revoked" {
         store.forget_what_hq_holds()?;
     }
-    store.set_setting(REFUSED, Some(code))?;
-    store.set_setting(DEVICE_TOKEN, None)
+    store.record_refusal(code)
 }
 
 /// HQ refused this device's token, and the device has not enrolled since.
@@ -88,12 +79,12 @@ pub struct Refusal {
 }
 
 pub fn refusal(store: &Store) -> Result<Option<Refusal>, StoreError> {
-    let Some(code) = store.setting(REFUSED)? else {
+    let Some(code) = store.sync_refused()? else {
         return Ok(None);
     };
     Ok(Some(Refusal {
         code,
-        hq_url: store.setting(HQ_URL)?,
+        hq_url: store.hq_url()?,
     }))
 }
 

@@ -15,12 +15,12 @@ use doorstep_core::wire::{
     StoredBlobs, MAX_BLOB_QUERY,
 };
 use doorstep_core::{JobId, Timestamp};
-use doorstep_store::{BlobReader, OutboxEntry, Store, StoreError};
+use doorstep_store::{BlobReader, DeviceEnrollment, OutboxEntry, Store, StoreError};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::recovery::{self, HQ_EPOCH, REFUSED};
+use crate::recovery;
 use crate::{HqClient, SyncError};
 
 /// Outbox entries per push request.
@@ -38,13 +38,6 @@ const ENTRY_OVERHEAD: u64 = 200;
 /// Blob uploads under way at once: while HQ writes one, the next ones arrive
 /// and are hashed (with the depot bench, 2 MiB x 3 beat 4 MiB x 1 and x 2).
 const UPLOADS_IN_FLIGHT: usize = 3;
-
-pub(crate) const HQ_URL: &str = "hq_url";
-const DEVICE_ID: &str = "device_id";
-pub(crate) const DEVICE_TOKEN: &str = "device_token";
-const TECHNICIAN: &str = "technician";
-const HQ_PRIVATE_CA: &str = "hq_private_ca";
-const LINK_REQUEST_BYTES: &str = "sync_request_bytes";
 
 pub(crate) fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -64,25 +57,21 @@ pub struct Enrollment {
     pub private_ca: Option<String>,
 }
 
+impl From<DeviceEnrollment> for Enrollment {
+    fn from(kept: DeviceEnrollment) -> Enrollment {
+        Enrollment {
+            hq_url: kept.hq_url,
+            device_id: kept.device_id,
+            technician: kept.technician,
+            token: kept.token,
+            private_ca: kept.private_ca,
+        }
+    }
+}
+
 impl Enrollment {
     pub fn load(store: &Store) -> Result<Option<Enrollment>, StoreError> {
-        let (Some(hq_url), Some(device_id), Some(token)) = (
-            store.setting(HQ_URL)?,
-            store.setting(DEVICE_ID)?,
-            store.setting(DEVICE_TOKEN)?,
-        ) else {
-            return Ok(None);
-        };
-        let device_id = device_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("device id {device_id}")))?;
-        Ok(Some(Enrollment {
-            hq_url,
-            device_id,
-            technician: store.setting(TECHNICIAN)?.unwrap_or_default(),
-            token,
-            private_ca: store.setting(HQ_PRIVATE_CA)?,
-        }))
+        Ok(store.enrollment()?.map(Enrollment::from))
     }
 
     pub fn client(&self) -> Result<HqClient, SyncError> {
@@ -114,22 +103,15 @@ pub async fn enroll(
     } = client.enroll(code, device_name).await?;
     let mut store = locked(store);
     store.clear_demo_data()?;
-    store.start_outbox_over(&[
-        (HQ_URL, Some(client.base_url())),
-        (DEVICE_ID, Some(&device_id.to_string())),
-        (DEVICE_TOKEN, Some(&token)),
-        (TECHNICIAN, Some(&technician.name)),
-        (HQ_PRIVATE_CA, private_ca),
-        (REFUSED, None),
-        (HQ_EPOCH, None),
-    ])?;
-    Ok(Enrollment {
+    let enrolled = DeviceEnrollment {
         hq_url: client.base_url().to_string(),
         device_id,
-        technician: technician.name,
         token,
+        technician: technician.name,
         private_ca: private_ca.map(str::to_string),
-    })
+    };
+    store.start_outbox_over(&enrolled)?;
+    Ok(enrolled.into())
 }
 
 /// Where a sync is, for a progress bar.
@@ -226,8 +208,7 @@ fn fitting<'a>(
 /// The request size to try on this link: what the last sync left.
 fn request_bytes(store: &Store) -> Result<u64, StoreError> {
     Ok(store
-        .setting(LINK_REQUEST_BYTES)?
-        .and_then(|text| text.parse().ok())
+        .request_bytes()?
         .unwrap_or(REQUEST_BYTES)
         .clamp(SMALLEST_REQUEST, REQUEST_BYTES))
 }
@@ -372,7 +353,7 @@ async fn sync_pass(
     // Pull HQ's dispatch first: it decides which jobs are still ours.
     let (cursor, seen_epoch) = {
         let store = locked(store);
-        (store.pull_cursor()?, store.setting(HQ_EPOCH)?)
+        (store.pull_cursor()?, store.hq_epoch()?)
     };
     let mut pulled = client.pull(cursor.as_deref()).await?;
     let epoch = pulled.hq_epoch.clone();
@@ -386,7 +367,7 @@ async fn sync_pass(
     // epoch kept is the one the rewind answered, so a restore in between
     // shows up at the next sync.
     if epoch.is_some() && epoch != seen_epoch {
-        locked(store).set_setting(HQ_EPOCH, epoch.as_deref())?;
+        locked(store).set_hq_epoch(epoch.as_deref())?;
     }
     if let Some(hq_now) = pulled.server_time {
         let offset = ClockOffset::measure(clock(), hq_now);
@@ -449,7 +430,7 @@ async fn sync_pass(
         .summary;
     let next = next_request_bytes(max_bytes, &sent);
     if next != max_bytes {
-        locked(store).set_setting(LINK_REQUEST_BYTES, Some(&next.to_string()))?;
+        locked(store).set_request_bytes(next)?;
     }
     sent?;
     let named = (summary.receipts.iter().map(|r| r.job_id))

@@ -196,7 +196,7 @@ async fn plain_http_beyond_loopback_is_refused_before_any_request() {
     store
         .lock()
         .unwrap()
-        .set_setting("hq_url", Some("http://10.1.2.3:8080"))
+        .set_hq_url("http://10.1.2.3:8080")
         .unwrap();
     let refused = sync(&store).await;
     assert!(

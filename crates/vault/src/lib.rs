@@ -5,12 +5,14 @@
 //! on macOS), one entry per data directory. Where no keychain can be
 //! reached, the technician chooses an unlock passphrase instead and the key
 //! is derived from it with Argon2id (`passphrase.rs`). Either way the store is
-//! never written in the clear.
+//! never written in the clear. A store whose key is lost can be moved aside
+//! (kept, never deleted) for a new one (`set_aside.rs`).
 
 mod data_dir;
 mod error;
 mod keychain;
 mod passphrase;
+mod set_aside;
 
 use std::path::Path;
 
@@ -20,6 +22,7 @@ pub use data_dir::{create_data_dir, STORE_FILE};
 pub use error::VaultError;
 pub use keychain::{forget_keychain_key, keychain_key};
 pub use passphrase::{passphrase_key, uses_passphrase};
+pub use set_aside::{may_set_aside, set_aside_and_start_again};
 
 /// Opens the store in `dir` with the key from the keychain (made and kept
 /// there at first start). `VaultError::NoKeychain` means a passphrase is

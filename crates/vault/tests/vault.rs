@@ -188,3 +188,118 @@ fn the_data_directory_is_readable_by_its_owner_only() {
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "others cannot list or read the data directory");
 }
+
+/// The folders `set_aside_and_start_again` made in `dir`.
+fn set_aside_folders(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect()
+}
+
+#[test]
+fn a_store_whose_key_is_lost_is_moved_aside_kept_and_a_new_one_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store =
+        open_with_keychain(dir.path()).expect("the keychain answers (run scripts/test.sh)");
+    store.upsert_jobs(&[job()]).unwrap();
+    drop(store);
+    let old_bytes = std::fs::read(dir.path().join(STORE_FILE)).unwrap();
+    // As a crash would leave them: its WAL and shared memory beside it.
+    for (suffix, bytes) in [("-wal", b"wal"), ("-shm", b"shm")] {
+        std::fs::write(dir.path().join(format!("{STORE_FILE}{suffix}")), bytes).unwrap();
+    }
+    forget_keychain_key(dir.path()).unwrap();
+    let lost = open_with_keychain(dir.path()).map(|_| ()).unwrap_err();
+    assert!(matches!(lost, VaultError::KeyLost));
+    assert!(
+        may_set_aside(dir.path(), &lost),
+        "a store whose key is lost may be moved aside"
+    );
+
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T13:30:05Z")
+        .unwrap()
+        .to_utc();
+    let (store, folder) = set_aside_and_start_again(dir.path(), now).unwrap();
+    assert_eq!(store.job_count().unwrap(), 0, "the new store starts empty");
+    drop(store);
+    assert_eq!(folder, dir.path().join("unreadable-20261202-133005"));
+    assert_eq!(
+        std::fs::read(folder.join(STORE_FILE)).unwrap(),
+        old_bytes,
+        "the unreadable file is kept as it was, never deleted"
+    );
+    for (suffix, bytes) in [("-wal", b"wal"), ("-shm", b"shm")] {
+        let name = format!("{STORE_FILE}{suffix}");
+        assert_eq!(
+            std::fs::read(folder.join(&name)).unwrap(),
+            bytes,
+            "its {suffix} goes with it"
+        );
+        assert!(
+            !dir.path().join(&name).exists(),
+            "no stale {suffix} is left beside the new store"
+        );
+    }
+    let reopened = open_with_keychain(dir.path()).expect("the new store opens at the next start");
+    assert_eq!(reopened.job_count().unwrap(), 0);
+    drop(reopened);
+
+    // A second time in the same second gets a folder of its own.
+    forget_keychain_key(dir.path()).unwrap();
+    let (_, again) = set_aside_and_start_again(dir.path(), now).unwrap();
+    assert_ne!(again, folder);
+    assert_eq!(set_aside_folders(dir.path()).len(), 2);
+    forget_keychain_key(dir.path()).unwrap();
+}
+
+#[test]
+fn a_store_the_keychains_key_does_not_open_keeps_that_key_and_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept_key = keychain_key(dir.path()).expect("the keychain answers (run scripts/test.sh)");
+    // A store made with another key: the keychain's key does not open it.
+    let its_key = doorstep_store::StoreKey::from_bytes([0x77; 32]);
+    let job = job();
+    doorstep_store::Store::open(&dir.path().join(STORE_FILE), &its_key)
+        .unwrap()
+        .upsert_jobs(std::slice::from_ref(&job))
+        .unwrap();
+    let refused = open_with_keychain(dir.path()).map(|_| ()).unwrap_err();
+    assert!(matches!(refused, VaultError::Store(StoreError::WrongKey)));
+    assert!(may_set_aside(dir.path(), &refused));
+
+    let (_, folder) = set_aside_and_start_again(dir.path(), chrono::Utc::now()).unwrap();
+    assert_eq!(
+        keychain_key(dir.path()).unwrap(),
+        kept_key,
+        "the keychain's key stays: if the file was damaged, it is what recovers it"
+    );
+    let recovered = doorstep_store::Store::open(&folder.join(STORE_FILE), &its_key)
+        .expect("with its key, an operator opens the file that was moved aside");
+    assert_eq!(
+        recovered.visit(job.id).unwrap().job.customer.name,
+        "郑丽华",
+        "nothing in it was lost"
+    );
+    forget_keychain_key(dir.path()).unwrap();
+}
+
+#[test]
+fn a_passphrase_store_is_never_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open_with_passphrase(dir.path(), "门口的猫很乖 2026").unwrap());
+    let wrong = open_with_passphrase(dir.path(), "wrong passphrase")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        !may_set_aside(dir.path(), &wrong),
+        "a wrong passphrase is typed again, not a reason to start over"
+    );
+    assert!(matches!(
+        set_aside_and_start_again(dir.path(), chrono::Utc::now()),
+        Err(VaultError::PassphraseNeeded)
+    ));
+    assert!(dir.path().join(STORE_FILE).exists());
+}

@@ -16,6 +16,8 @@ class AppState {
   localeVersion = $state(0);
   /** Why the store is locked, while it is (the unlock screen). */
   lock: LockState | null = $state(null);
+  /** Where an unreadable store was moved when the technician started again. */
+  setAside: string | null = $state(null);
 
   async start() {
     try {
@@ -75,6 +77,17 @@ class AppState {
     await this.start();
     // The store's remembered language wins over the one chosen while locked.
     if (this.info && this.info.locale !== this.locale) await this.setLocale(this.locale);
+  }
+
+  /** Moves the unreadable store aside and starts on a new one, then shows
+   *  the sync screen to enroll again; rejects with the reason. */
+  async startAgain() {
+    this.setAside = await ipc.startAgain(this.locale);
+    this.lock = null;
+    this.screen = 'loading';
+    await this.start();
+    if (this.info && this.info.locale !== this.locale) await this.setLocale(this.locale);
+    this.screen = 'sync';
   }
 
   toggleLocale() {

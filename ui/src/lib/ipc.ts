@@ -267,12 +267,16 @@ export interface LockState {
   passphrase: boolean;
   /** No passphrase set yet: it is chosen (and typed twice) now. */
   first: boolean;
+  /** Unreadable (its key is lost): it may be moved aside for a new store. */
+  start_again: boolean;
   message: string;
 }
 
 export const ipc = {
   unlockState: (locale: Locale) => call<LockState | null>('unlock_state', { locale }),
   unlock: (passphrase: string, locale: Locale) => call<null>('unlock', { passphrase, locale }),
+  /** Moves the unreadable store aside; returns the folder it was kept in. */
+  startAgain: (locale: Locale) => call<string>('start_again', { locale }),
   appInfo: () => call<AppInfo>('app_info'),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
   listJobs: (tab: Tab, query: string, after: ListCursor | null = null) =>
