@@ -58,6 +58,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         removed: vec![],
         outcomes: vec![],
         server_time: None,
+        hq_epoch: None,
     };
     store.apply_dispatch(&pulled).unwrap();
 }
