@@ -1,0 +1,64 @@
+"""Schemathesis hooks for scripts/fuzz-hq.sh.
+
+A push drawn at random from the schema names a device that is not the
+caller, seqs with a gap and jobs HQ does not hold, so HQ refuses it before
+it reaches the code that applies changes. These hooks make a drawn push the
+enrolled device's own, numbered where HQ expects the next seq, with its
+`kind` agreeing with its payload, and half of its entries on the device's
+real jobs: the generated changes themselves (the part worth fuzzing) then
+reach the rules and storage. Only well-formed bodies are touched; the
+malformed ones the fuzzer draws on purpose go out as drawn.
+"""
+
+import os
+
+import schemathesis
+
+PUSH = "/api/v1/sync/push"
+DEVICE_ID = os.environ.get("DOORSTEP_FUZZ_DEVICE_ID", "")
+JOB_IDS = [job for job in os.environ.get("DOORSTEP_FUZZ_JOB_IDS", "").split(",") if job]
+
+# The seq HQ expects next from this device, learned from its answers.
+next_seq = 1
+
+
+def is_push(operation):
+    return operation.method.upper() == "POST" and operation.path == PUSH
+
+
+@schemathesis.hook
+def map_body(ctx, body):
+    if not DEVICE_ID or not is_push(ctx.operation) or not isinstance(body, dict):
+        return body
+    body["device_id"] = DEVICE_ID
+    entries = body.get("entries")
+    if not isinstance(entries, list):
+        return body
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        entry["seq"] = next_seq + index
+        payload = entry.get("payload")
+        if isinstance(payload, dict) and isinstance(payload.get("type"), str):
+            entry["kind"] = payload["type"]
+        if JOB_IDS and index % 2 == 0:
+            # Deterministic: the same drawn entry always lands on the same job.
+            entry["job_id"] = JOB_IDS[(next_seq + index) % len(JOB_IDS)]
+    return body
+
+
+@schemathesis.hook
+def after_call(ctx, case, response):
+    global next_seq
+    if not is_push(case.operation) or response.status_code not in (200, 409):
+        return
+    try:
+        answer = response.json()
+    except ValueError:
+        return
+    if not isinstance(answer, dict):
+        return
+    if response.status_code == 200 and isinstance(answer.get("applied_through_seq"), int):
+        next_seq = answer["applied_through_seq"] + 1
+    elif isinstance(answer.get("expected_seq"), int):
+        next_seq = answer["expected_seq"]
