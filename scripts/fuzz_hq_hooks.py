@@ -6,7 +6,10 @@ it reaches the code that applies changes. These hooks make a drawn push the
 enrolled device's own, numbered where HQ expects the next seq, with its
 `kind` agreeing with its payload, and half of its entries on the device's
 real jobs: the generated changes themselves (the part worth fuzzing) then
-reach the rules and storage. Only well-formed bodies are touched; the
+reach the rules and storage. Likewise half of the job ids drawn for a
+dispatcher's `/api/v1/jobs/{id}...` name one of those jobs, so a job's
+detail rebuilds a visit from the fuzzed changes, and assigning, cancelling
+and re-booking meet a real job. Only well-formed values are touched; the
 malformed ones the fuzzer draws on purpose go out as drawn.
 """
 
@@ -45,6 +48,17 @@ def map_body(ctx, body):
             # Deterministic: the same drawn entry always lands on the same job.
             entry["job_id"] = JOB_IDS[(next_seq + index) % len(JOB_IDS)]
     return body
+
+
+@schemathesis.hook
+def map_path_parameters(ctx, parameters):
+    if not JOB_IDS or not ctx.operation.path.startswith("/api/v1/jobs/{id}"):
+        return parameters
+    drawn = parameters.get("id") if isinstance(parameters, dict) else None
+    if isinstance(drawn, str) and drawn and drawn[-1] in "02468ace":
+        # Deterministic: the same drawn id always becomes the same job.
+        parameters["id"] = JOB_IDS[int(drawn[-1], 16) % len(JOB_IDS)]
+    return parameters
 
 
 @schemathesis.hook
