@@ -6,7 +6,11 @@ it reaches the code that applies changes. These hooks make a drawn push the
 enrolled device's own, numbered where HQ expects the next seq, with its
 `kind` agreeing with its payload, and half of its entries on the device's
 real jobs: the generated changes themselves (the part worth fuzzing) then
-reach the rules and storage. Likewise half of the job ids drawn for a
+reach the rules and storage. A time is drawn from years 1 to 9999, and
+HQ takes only 2000 to 2100 (it refuses the rest, or keeps such a change
+apart), so half of the drawn times in a body are moved into this century:
+jobs get created and re-booked, and changes enter a visit. Likewise half
+of the job ids drawn for a
 dispatcher's `/api/v1/jobs/{id}...` name one of those jobs, so a job's
 detail rebuilds a visit from the fuzzed changes, and assigning, cancelling
 and re-booking meet a real job. Only well-formed values are touched; the
@@ -14,6 +18,7 @@ malformed ones the fuzzer draws on purpose go out as drawn.
 """
 
 import os
+import re
 
 import schemathesis
 
@@ -29,8 +34,26 @@ def is_push(operation):
     return operation.method.upper() == "POST" and operation.path == PUSH
 
 
+TIME = re.compile(r"^(\d{4})(-\d\d-\d\d(T.*)?)$")
+
+
+def into_this_century(value):
+    """Every time (or date) in `value` whose drawn year is even, moved to
+    20YY; the odd years stay, so times out of range are still sent."""
+    if isinstance(value, dict):
+        return {key: into_this_century(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [into_this_century(item) for item in value]
+    if isinstance(value, str):
+        match = TIME.match(value)
+        if match and int(match.group(1)) % 2 == 0:
+            return f"20{match.group(1)[2:]}{match.group(2)}"
+    return value
+
+
 @schemathesis.hook
 def map_body(ctx, body):
+    body = into_this_century(body)
     if not DEVICE_ID or not is_push(ctx.operation) or not isinstance(body, dict):
         return body
     body["device_id"] = DEVICE_ID

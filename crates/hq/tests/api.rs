@@ -295,6 +295,23 @@ async fn the_document_declares_every_parameter_and_status() {
         put["201"].is_object() && put["200"]["content"]["application/json"].is_object(),
         "a blob stored (201) and one already held (200) are both documented: {put}"
     );
+    // A dispatcher's text is described with the limits HQ holds it to, so
+    // the fuzzer's valid cases are ones HQ takes.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, max) in [
+        ("NewJob", "customer_name", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "phone", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "address", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "fault_description", doorstep_core::LONG_TEXT_MAX),
+        ("NewTechnician", "name", doorstep_core::SHORT_TEXT_MAX),
+        ("ResolveRequest", "note", doorstep_core::LONG_TEXT_MAX),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["maxLength"],
+            json!(max),
+            "{schema}.{field} is documented with HQ's own limit"
+        );
+    }
     let head = &doc["paths"]["/api/v1/blobs/{hash}"]["head"]["responses"];
     assert!(
         head["404"].is_object() && head["404"]["content"].is_null(),
