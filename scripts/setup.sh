@@ -14,14 +14,18 @@ packages=(
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk chromium tzdata
   nodejs npm
   dbus libdbus-1-dev gnome-keyring libsecret-tools sqlite3
+  python3 python3-venv
 )
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    # node and npm may come from elsewhere than Debian's packages.
+    # node, npm and Python (scripts/fuzz-hq.sh makes a virtualenv with it)
+    # may come from elsewhere than Debian's packages.
     case "$package" in
       nodejs) command -v node >/dev/null && continue ;;
       npm) command -v npm >/dev/null && continue ;;
+      python3) command -v python3 >/dev/null && continue ;;
+      python3-venv) python3 -c 'import ensurepip, venv' 2>/dev/null && continue ;;
     esac
     missing+=("$package")
   fi

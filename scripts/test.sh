@@ -29,7 +29,8 @@ echo "== unit, integration and end-to-end tests"
 cargo test --workspace --lib --bins --tests --no-run --quiet
 log=$(mktemp)
 window_log=$(mktemp)
-trap 'rm -f "$log" "$window_log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+fuzz_log=$(mktemp)
+trap 'rm -f "$log" "$window_log" "$fuzz_log"; bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 # Two groups at once, each one test at a time: the tests of the real window
 # (tests/e2e_*.rs), which share tauri-driver's port, and all the others. Most
@@ -52,17 +53,25 @@ run_tests() {
 status=0
 run_tests "${window_tests[@]}" >"$window_log" 2>&1 &
 window_pid=$!
+# HQ's API fuzzed from its OpenAPI document, on SQLite and this PostgreSQL,
+# beside them: its HQ listens on a free port of its own and its PostgreSQL
+# schema is its own.
+bash scripts/fuzz-hq.sh >"$fuzz_log" 2>&1 &
+fuzz_pid=$!
 # pipefail (set above) makes a failing cargo fail the pipeline despite tee.
 run_tests --lib --bins "${other_tests[@]}" 2>&1 | tee "$log" || status=1
 wait "$window_pid" || status=1
 echo "== end-to-end tests of the real window"
 tee -a "$log" <"$window_log"
+wait "$fuzz_pid" || status=1
+echo "== HQ's API fuzzed from /openapi.json (Schemathesis)"
+tee -a "$log" <"$fuzz_log"
 
 echo "== dispatcher console in headless Chromium"
 bash scripts/console-test.sh 2>&1 | tee -a "$log" || status=1
 
 # One closing line for the whole run: cargo's "test result" lines plus the
-# console's "N passed, N failed".
+# "N passed, N failed" of the fuzzer and the console.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -33,12 +33,20 @@ pub struct LoginResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
+    // The limits `service::check_text` holds a dispatcher's text to, so the
+    // document says what HQ takes: not blank, at most `SHORT_TEXT_MAX` (200)
+    // or `LONG_TEXT_MAX` (4000) characters. utoipa takes only literals; a
+    // test in tests/api.rs checks they equal the constants.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_name: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub address: String,
     pub job_type: JobType,
     pub sub_case: SubCase,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub fault_description: String,
     #[schema(value_type = String, format = DateTime)]
     pub window_start: Timestamp,
@@ -111,6 +119,7 @@ pub struct JobDetail {
 /// `POST /api/v1/technicians`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewTechnician {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
@@ -134,6 +143,7 @@ pub struct RescheduleRequest {
 pub struct ResolveRequest {
     pub resolution: Resolution,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub note: String,
 }
 

@@ -4,10 +4,15 @@
 //! that every body named here is a schema in the document. The schemas are
 //! derived (utoipa) from the very types the handlers parse and return.
 
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+use doorstep_core::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{SchemaFormat, Type};
 use utoipa::openapi::{
-    ArrayBuilder, ContentBuilder, Info, OpenApiBuilder, Ref, RefOr, ResponseBuilder, Schema,
+    ArrayBuilder, ContentBuilder, Info, ObjectBuilder, OpenApiBuilder, Ref, RefOr, Required,
+    ResponseBuilder, Schema,
 };
 use utoipa::OpenApi;
 
@@ -23,6 +28,35 @@ pub struct Route {
     pub request: Option<&'static str>,
     /// The JSON success body's schema; `[Name]` is an array of `Name`.
     pub response: Option<&'static str>,
+    /// A request body that is not JSON: its media type.
+    pub raw_request: Option<&'static str>,
+    /// Another success status the route answers with the same body.
+    pub also: Option<&'static str>,
+    /// A status the route answers with no body (a HEAD's 404), and what it means.
+    pub bodiless: Option<(&'static str, &'static str)>,
+    pub query: &'static [Query],
+}
+
+/// A query parameter.
+pub struct Query {
+    pub name: &'static str,
+    pub required: bool,
+    pub kind: QueryKind,
+}
+
+pub enum QueryKind {
+    Text,
+    Date,
+    Integer,
+    Boolean,
+}
+
+const fn query(name: &'static str, required: bool, kind: QueryKind) -> Query {
+    Query {
+        name,
+        required,
+        kind,
+    }
 }
 
 const fn route(
@@ -42,6 +76,10 @@ const fn route(
         description,
         request: None,
         response: None,
+        raw_request: None,
+        also: None,
+        bodiless: None,
+        query: &[],
     }
 }
 
@@ -59,6 +97,31 @@ impl Route {
             ..self
         }
     }
+
+    const fn takes_raw(self, media_type: &'static str) -> Route {
+        Route {
+            raw_request: Some(media_type),
+            ..self
+        }
+    }
+
+    const fn also(self, status: &'static str) -> Route {
+        Route {
+            also: Some(status),
+            ..self
+        }
+    }
+
+    const fn or_bodiless(self, status: &'static str, meaning: &'static str) -> Route {
+        Route {
+            bodiless: Some((status, meaning)),
+            ..self
+        }
+    }
+
+    const fn query(self, query: &'static [Query]) -> Route {
+        Route { query, ..self }
+    }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -67,16 +130,18 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/enroll", "device", "Trade a one-time code for a device token", "201",
         "401 `invalid_code` when the code is unknown, used or expired; 429 `rate_limited` with Retry-After when one address tries too often; 413 `too_large` over 4 KiB.").takes("EnrollRequest").returns("EnrollResponse"),
     route("GET", "/api/v1/sync/jobs", "device", "Pull the technician's jobs changed since a cursor", "200",
-        "Query `since=CURSOR` (omit for everything). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse"),
+        "Query `since=CURSOR` (omit for everything). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse")
+        .query(&[query("since", false, QueryKind::Text)]),
     route("POST", "/api/v1/sync/push", "device", "Push outbox entries", "200",
         "409 `sequence_gap` with `expected_seq`; 422 `kind_mismatch`, `bad_seq`, `duplicate_seq`.").takes("PushRequest").returns("PushResponse"),
     route("POST", "/api/v1/blobs/missing", "device", "Which of these blobs HQ lacks", "200",
         "At most 10,000 hashes; answers lower-cased. 400 `bad_hash`; 413 `too_large`.").takes("BlobQuery").returns("MissingBlobs"),
     route("POST", "/api/v1/blobs", "device", "Upload many blobs in one transaction", "201",
-        "multipart/form-data, one part per blob, each part named by the blob's SHA-256; at most 64 MiB in all and 16 MiB per blob. All or none: 422 `hash_mismatch` stores nothing; 400 `content_type`, `bad_body`, `bad_hash`; 413 `too_large`.").returns("StoredBlobs"),
+        "multipart/form-data, one part per blob, each part named by the blob's SHA-256; at most 64 MiB in all and 16 MiB per blob. All or none: 422 `hash_mismatch` stores nothing; 400 `content_type`, `bad_body`, `bad_hash`; 413 `too_large`.").takes_raw("multipart/form-data").returns("StoredBlobs"),
     route("PUT", "/api/v1/blobs/{hash}", "device", "Upload one blob named by its SHA-256", "201",
-        "Raw body, at most 16 MiB (413 `too_large`). 201 new, 200 already held; 422 `hash_mismatch`; 400 `bad_hash`.").returns("StoredBlob"),
-    route("HEAD", "/api/v1/blobs/{hash}", "device", "Whether HQ holds a blob", "200", "200 held, 404 not held."),
+        "Raw body, at most 16 MiB (413 `too_large`). 201 new, 200 already held; 422 `hash_mismatch`; 400 `bad_hash`.").takes_raw("application/octet-stream").returns("StoredBlob").also("200"),
+    route("HEAD", "/api/v1/blobs/{hash}", "device", "Whether HQ holds a blob", "200", "200 held, 404 not held.")
+        .or_bodiless("404", "not held"),
     route("GET", "/api/v1/blobs/{hash}", "dispatcher", "Download a blob", "200", "The bytes, with a sniffed Content-Type, `Content-Disposition: attachment` and `X-Content-Type-Options: nosniff`."),
     route("POST", "/api/v1/login", "dispatcher", "Log in", "200",
         "Sets the `doorstep_session` cookie (HttpOnly, SameSite=Strict, Secure over https); the token is never in the body. 401 `bad_credentials`; 403 `account_disabled`; 429 `rate_limited` with Retry-After when an address or a username tries too often; 413 `too_large` over 4 KiB. Every attempt goes into the audit log.").takes("LoginRequest").returns("LoginResponse"),
@@ -102,14 +167,16 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/technicians", "dispatcher", "Create a technician", "201", "").takes("NewTechnician").returns("TechnicianRef"),
     route("POST", "/api/v1/jobs", "dispatcher", "Create a job", "201", "").takes("NewJob").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/import", "dispatcher", "Import jobs from CSV", "201",
-        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician. All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").returns("ImportResult"),
+        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician. All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").takes_raw("text/csv").returns("ImportResult"),
     route("GET", "/api/v1/jobs/{id}", "dispatcher", "A job with all technician records, timeline, receipt and conflicts", "200", "").returns("JobDetail"),
     route("POST", "/api/v1/jobs/{id}/assign", "dispatcher", "Assign a job", "200", "").takes("AssignRequest").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/{id}/cancel", "dispatcher", "Cancel a job", "200", "").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/{id}/reschedule", "dispatcher", "Move a job's window", "200", "").takes("RescheduleRequest").returns("DispatchedJob"),
     route("GET", "/api/v1/board", "dispatcher", "The day's jobs by technician and status", "200",
-        "Query `date=YYYY-MM-DD&utc_offset_minutes=480`.").returns("Board"),
-    route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]"),
+        "Query `date=YYYY-MM-DD&utc_offset_minutes=480`.").returns("Board")
+        .query(&[query("date", true, QueryKind::Date), query("utc_offset_minutes", false, QueryKind::Integer)]),
+    route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
+        .query(&[query("all", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/conflicts/{id}/resolve", "dispatcher", "Resolve a conflict", "200", "").takes("ResolveRequest").returns("Conflict"),
 ];
 
@@ -172,6 +239,84 @@ fn json(name: &str) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema(name))).build()
 }
 
+fn string(format: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom(format.into())))
+}
+
+fn parameter(name: &str, place: ParameterIn, required: bool, schema: Schema) -> Parameter {
+    let required = if required {
+        Required::True
+    } else {
+        Required::False
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(required)
+        .schema(Some(schema))
+        .build()
+}
+
+/// The parameters of a route: its path's `{id}` (a UUID) and `{hash}` (a
+/// SHA-256 in hex), its query, and the protocol header device routes need.
+fn parameters(route: &Route) -> Vec<Parameter> {
+    let mut parameters = Vec::new();
+    if route.path.contains("{id}") {
+        parameters.push(parameter(
+            "id",
+            ParameterIn::Path,
+            true,
+            string("uuid").into(),
+        ));
+    }
+    if route.path.contains("{hash}") {
+        let sha256 = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-fA-F]{64}$"));
+        parameters.push(parameter("hash", ParameterIn::Path, true, sha256.into()));
+    }
+    for query in route.query {
+        let schema = match query.kind {
+            QueryKind::Text => ObjectBuilder::new().schema_type(Type::String),
+            QueryKind::Date => string("date"),
+            QueryKind::Integer => ObjectBuilder::new().schema_type(Type::Integer),
+            QueryKind::Boolean => ObjectBuilder::new().schema_type(Type::Boolean),
+        };
+        parameters.push(parameter(
+            query.name,
+            ParameterIn::Query,
+            query.required,
+            schema.into(),
+        ));
+    }
+    if route.tag == "device" {
+        let version = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .enum_values(Some([PROTOCOL_VERSION]));
+        parameters.push(parameter(
+            PROTOCOL_HEADER,
+            ParameterIn::Header,
+            true,
+            version.into(),
+        ));
+    }
+    parameters
+}
+
+/// A body that is not JSON: bytes, or multipart parts of bytes.
+fn raw_content(media_type: &str) -> utoipa::openapi::Content {
+    let schema: Schema = if media_type == "multipart/form-data" {
+        ObjectBuilder::new()
+            .additional_properties(Some(string("binary")))
+            .into()
+    } else {
+        string("binary").into()
+    };
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
 pub fn document() -> String {
     let mut paths = PathsBuilder::new();
     for route in ROUTES {
@@ -179,10 +324,12 @@ pub fn document() -> String {
         if let Some(name) = route.response {
             success = success.content("application/json", json(name));
         }
+        let success = success.build();
         let mut operation = OperationBuilder::new()
             .tag(route.tag)
             .summary(Some(route.summary))
-            .response(route.status, success.build())
+            .parameters(Some(parameters(route)))
+            .response(route.status, success.clone())
             .response(
                 "4XX",
                 ResponseBuilder::new()
@@ -190,11 +337,26 @@ pub fn document() -> String {
                     .content("application/json", json("ApiError"))
                     .build(),
             );
+        if let Some(status) = route.also {
+            operation = operation.response(status, success);
+        }
+        if let Some((status, meaning)) = route.bodiless {
+            operation =
+                operation.response(status, ResponseBuilder::new().description(meaning).build());
+        }
         if let Some(name) = route.request {
             operation = operation.request_body(Some(
                 RequestBodyBuilder::new()
                     .content("application/json", json(name))
-                    .required(Some(utoipa::openapi::Required::True))
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        if let Some(media_type) = route.raw_request {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(media_type, raw_content(media_type))
+                    .required(Some(Required::True))
                     .build(),
             ));
         }

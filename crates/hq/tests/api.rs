@@ -271,6 +271,90 @@ async fn health_and_openapi_cover_every_route() {
     );
 }
 
+/// The property-based fuzzer (scripts/fuzz-hq.sh) generates requests from
+/// the document alone and holds every answer to it, so the document must
+/// declare every parameter a route reads and every status it answers with.
+/// It found each of these missing: a path whose `{id}` was not declared (it
+/// refused the document), device routes without their protocol header (all
+/// it sent got 426), the CSV and blob bodies described as nothing, PUT
+/// blob's 200 for a blob already held, and HEAD's 404, which has no body.
+#[tokio::test]
+async fn the_document_declares_every_parameter_and_status() {
+    let api = Api::new().await;
+    let doc = api.send(Method::GET, "/openapi.json", &[], None).await.body;
+    for route in doorstep_hq::openapi::ROUTES {
+        let operation = &doc["paths"][route.path][route.method.to_lowercase()];
+        let parameters = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let declared = |name: &str, place: &str| {
+            parameters
+                .iter()
+                .any(|p| p["name"] == name && p["in"] == place && p["required"] == true)
+        };
+        for name in route
+            .path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+        {
+            assert!(
+                declared(name, "path"),
+                "{} {} declares its path parameter {name}",
+                route.method,
+                route.path
+            );
+        }
+        if route.tag == "device" {
+            assert!(
+                declared("X-Doorstep-Protocol", "header"),
+                "{} {} declares the protocol header every device request needs",
+                route.method,
+                route.path
+            );
+        }
+    }
+    let board = doc["paths"]["/api/v1/board"]["get"]["parameters"].to_string();
+    assert!(
+        board.contains("\"date\"") && board.contains("utc_offset_minutes"),
+        "the board's query is declared: {board}"
+    );
+    let body_of =
+        |path: &str, verb: &str| doc["paths"][path][verb]["requestBody"]["content"].clone();
+    assert!(body_of("/api/v1/jobs/import", "post")["text/csv"].is_object());
+    assert!(body_of("/api/v1/blobs", "post")["multipart/form-data"].is_object());
+    assert!(body_of("/api/v1/blobs/{hash}", "put")["application/octet-stream"].is_object());
+
+    let put = &doc["paths"]["/api/v1/blobs/{hash}"]["put"]["responses"];
+    assert!(
+        put["201"].is_object() && put["200"]["content"]["application/json"].is_object(),
+        "a blob stored (201) and one already held (200) are both documented: {put}"
+    );
+    // A dispatcher's text is described with the limits HQ holds it to, so
+    // the fuzzer's valid cases are ones HQ takes.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, max) in [
+        ("NewJob", "customer_name", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "phone", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "address", doorstep_core::SHORT_TEXT_MAX),
+        ("NewJob", "fault_description", doorstep_core::LONG_TEXT_MAX),
+        ("NewTechnician", "name", doorstep_core::SHORT_TEXT_MAX),
+        ("ResolveRequest", "note", doorstep_core::LONG_TEXT_MAX),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["maxLength"],
+            json!(max),
+            "{schema}.{field} is documented with HQ's own limit"
+        );
+    }
+    let head = &doc["paths"]["/api/v1/blobs/{hash}"]["head"]["responses"];
+    assert!(
+        head["404"].is_object() && head["404"]["content"].is_null(),
+        "HEAD's 404 (not held) is documented without a body: {head}"
+    );
+}
+
 fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
