@@ -259,8 +259,8 @@ fn parameter(name: &str, place: ParameterIn, required: bool, schema: Schema) -> 
         .build()
 }
 
-/// The parameters of a route: its path's `{id}` (a UUID) and `{hash}` (a
-/// SHA-256 in hex), its query, and the protocol header device routes need.
+/// The parameters of a route: its path's `{id}` (a UUID), `{username}`
+/// and `{hash}` (a SHA-256 in hex), its query, and the protocol header device routes need.
 fn parameters(route: &Route) -> Vec<Parameter> {
     let mut parameters = Vec::new();
     if route.path.contains("{id}") {
@@ -269,6 +269,17 @@ fn parameters(route: &Route) -> Vec<Parameter> {
             ParameterIn::Path,
             true,
             string("uuid").into(),
+        ));
+    }
+    if route.path.contains("{username}") {
+        let username = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1));
+        parameters.push(parameter(
+            "username",
+            ParameterIn::Path,
+            true,
+            username.into(),
         ));
     }
     if route.path.contains("{hash}") {
