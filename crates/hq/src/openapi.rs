@@ -3,6 +3,8 @@
 //! that every route here answers something other than 404 in the router, and
 //! that every body named here is a schema in the document. The schemas are
 //! derived (utoipa) from the very types the handlers parse and return.
+//! `scripts/fuzz-hq.sh` holds HQ to this document: it draws requests from it
+//! and fails on any answer it does not describe.
 
 use doorstep_core::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use utoipa::openapi::path::{
@@ -243,23 +245,25 @@ fn parameter(name: &str, place: ParameterIn, required: bool, schema: Schema) -> 
         .build()
 }
 
-/// The parameters of a route: its path's `{id}` (a UUID) and `{hash}` (a
-/// SHA-256 in hex), its query, and the protocol header device routes need.
+/// The parameters of a route: each `{name}` of its path (`id` a UUID,
+/// `hash` a SHA-256 in hex, any other a string), its query, and the
+/// protocol header device routes need.
 fn parameters(route: &Route) -> Vec<Parameter> {
     let mut parameters = Vec::new();
-    if route.path.contains("{id}") {
-        parameters.push(parameter(
-            "id",
-            ParameterIn::Path,
-            true,
-            string("uuid").into(),
-        ));
-    }
-    if route.path.contains("{hash}") {
-        let sha256 = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[0-9a-fA-F]{64}$"));
-        parameters.push(parameter("hash", ParameterIn::Path, true, sha256.into()));
+    let names = route
+        .path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next());
+    for name in names {
+        let schema = match name {
+            "id" => string("uuid"),
+            "hash" => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9a-fA-F]{64}$")),
+            _ => ObjectBuilder::new().schema_type(Type::String),
+        };
+        parameters.push(parameter(name, ParameterIn::Path, true, schema.into()));
     }
     for query in route.query {
         let schema = match query.kind {
