@@ -3,6 +3,8 @@
 //! that every route here answers something other than 404 in the router, and
 //! that every body named here is a schema in the document. The schemas are
 //! derived (utoipa) from the very types the handlers parse and return.
+//! `scripts/fuzz-hq.sh` holds HQ to this document: it draws requests from it
+//! and fails on any answer it does not describe.
 
 use doorstep_core::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use utoipa::openapi::path::{
@@ -259,34 +261,25 @@ fn parameter(name: &str, place: ParameterIn, required: bool, schema: Schema) -> 
         .build()
 }
 
-/// The parameters of a route: its path's `{id}` (a UUID), `{username}`
-/// and `{hash}` (a SHA-256 in hex), its query, and the protocol header device routes need.
+/// The parameters of a route: each `{name}` of its path (`id` a UUID,
+/// `hash` a SHA-256 in hex, any other a string), its query, and the
+/// protocol header device routes need.
 fn parameters(route: &Route) -> Vec<Parameter> {
     let mut parameters = Vec::new();
-    if route.path.contains("{id}") {
-        parameters.push(parameter(
-            "id",
-            ParameterIn::Path,
-            true,
-            string("uuid").into(),
-        ));
-    }
-    if route.path.contains("{username}") {
-        let username = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .min_length(Some(1));
-        parameters.push(parameter(
-            "username",
-            ParameterIn::Path,
-            true,
-            username.into(),
-        ));
-    }
-    if route.path.contains("{hash}") {
-        let sha256 = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[0-9a-fA-F]{64}$"));
-        parameters.push(parameter("hash", ParameterIn::Path, true, sha256.into()));
+    let names = route
+        .path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next());
+    for name in names {
+        let schema = match name {
+            "id" => string("uuid"),
+            "hash" => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9a-fA-F]{64}$")),
+            _ => ObjectBuilder::new().schema_type(Type::String),
+        };
+        parameters.push(parameter(name, ParameterIn::Path, true, schema.into()));
     }
     for query in route.query {
         let schema = match query.kind {
@@ -316,16 +309,25 @@ fn parameters(route: &Route) -> Vec<Parameter> {
     parameters
 }
 
-/// A body that is not JSON: bytes, or multipart parts of bytes.
+/// A CSV import HQ takes: the header and one unassigned job. The fuzzer
+/// sends it as drawn (random bytes never make the header).
+const CSV_EXAMPLE: &str = "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician\n\
+    王女士,13800000000,福州市鼓楼区,fault,indoor,没有信号,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,\n";
+
+/// A body that is not JSON: bytes, multipart parts of bytes, or CSV text.
 fn raw_content(media_type: &str) -> utoipa::openapi::Content {
-    let schema: Schema = if media_type == "multipart/form-data" {
-        ObjectBuilder::new()
-            .additional_properties(Some(string("binary")))
-            .into()
-    } else {
-        string("binary").into()
-    };
-    ContentBuilder::new().schema(Some(schema)).build()
+    match media_type {
+        "multipart/form-data" => ContentBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new().additional_properties(Some(string("binary"))),
+            ))
+            .build(),
+        "text/csv" => ContentBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .example(Some(CSV_EXAMPLE.into()))
+            .build(),
+        _ => ContentBuilder::new().schema(Some(string("binary"))).build(),
+    }
 }
 
 pub fn document() -> String {
