@@ -161,7 +161,16 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/account/password", "dispatcher", "Change one's own password", "204",
         "Needs the current password (403 `wrong_password`); 422 `weak_password` under 8 characters. The dispatcher's other sessions end.").takes("ChangePasswordRequest"),
     route("GET", "/api/v1/audit", "dispatcher", "The audit log, newest first", "200",
-        "Query `actor`, `action`, `job`, `from`, `to` (RFC 3339; from inclusive, to exclusive), `limit` (1 to 500, default 100) and `before` (the last page's `next_before`).").returns("AuditPage"),
+        "Query `actor`, `action`, `job`, `from`, `to` (RFC 3339; from inclusive, to exclusive), `limit` (1 to 500, default 100) and `before` (the last page's `next_before`).").returns("AuditPage")
+        .query(&[
+            query("actor", false, QueryKind::Text),
+            query("action", false, QueryKind::Text),
+            query("job", false, QueryKind::Text),
+            query("from", false, QueryKind::Text),
+            query("to", false, QueryKind::Text),
+            query("limit", false, QueryKind::Integer),
+            query("before", false, QueryKind::Integer),
+        ]),
     route("GET", "/api/v1/devices", "dispatcher", "List devices", "200", "").returns("[DeviceInfo]"),
     route("POST", "/api/v1/devices/{id}/revoke", "dispatcher", "Revoke a device", "200",
         "The device's token then gets 401 `device_revoked`.").returns("DeviceInfo"),
