@@ -26,15 +26,40 @@ database="sqlite:$hq_dir/hq.sqlite3"
 demo=$(target/debug/doorstep-hq admin load-demo --database "$database")
 code=$(sed -n 's/^enrollment code for .*: \([^ ]*\) (expires.*/\1/p' <<<"$demo")
 
-target/debug/doorstep-hq serve --listen "127.0.0.1:$port" --database "$database" &
+# DOORSTEP_HQ_TLS=1: HQ serves https with a certificate from a demo CA of
+# its own (made once, kept in the HQ's data), and the app enrolls trusting
+# that CA, as it would an operator's.
+scheme=http
+tls_args=()
+if [ "${DOORSTEP_HQ_TLS:-0}" = 1 ]; then
+  tls="$hq_dir/tls"
+  if [ ! -f "$tls/hq.pem" ]; then
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=Doorstep demo CA" \
+      -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$tls/hq.key" -out "$tls/hq.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -in "$tls/hq.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+      -CAcreateserial -days 365 -extfile "$tls/san.ext" -out "$tls/hq.pem" 2>/dev/null
+  fi
+  scheme=https
+  tls_args=(--tls-cert "$tls/hq.pem" --tls-key "$tls/hq.key")
+  export DOORSTEP_HQ_CA="$tls/ca.pem"
+  echo "HQ serves https; its demo CA (to trust in a browser): $tls/ca.pem"
+fi
+
+target/debug/doorstep-hq serve --listen "127.0.0.1:$port" --database "$database" "${tls_args[@]}" &
 hq_pid=$!
 trap 'kill "$hq_pid" 2>/dev/null || true' EXIT
+health=(curl -fsS "$scheme://127.0.0.1:$port/health")
+if [ -n "${DOORSTEP_HQ_CA:-}" ]; then health+=(--cacert "$DOORSTEP_HQ_CA"); fi
 for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  "${health[@]}" >/dev/null 2>&1 && break
   sleep 0.1
 done
 
-export DOORSTEP_HQ_URL="http://127.0.0.1:$port"
+export DOORSTEP_HQ_URL="$scheme://127.0.0.1:$port"
 export DOORSTEP_ENROLL_CODE="$code"
 echo "Doorstep app data: $DOORSTEP_DATA_DIR"
 echo "HQ: $DOORSTEP_HQ_URL (data: $hq_dir)"

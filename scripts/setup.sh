@@ -10,7 +10,7 @@ as_root() {
 
 packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
-  libssl-dev build-essential pkg-config file curl
+  libssl-dev openssl build-essential pkg-config file curl
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk chromium tzdata
   nodejs npm
   dbus libdbus-1-dev gnome-keyring libsecret-tools sqlite3

@@ -16,6 +16,9 @@ use crate::AppState;
 pub const HQ_URL_ENV: &str = "DOORSTEP_HQ_URL";
 /// With DOORSTEP_HQ_URL, enrolls at start without asking (for demos).
 const ENROLL_CODE_ENV: &str = "DOORSTEP_ENROLL_CODE";
+/// With DOORSTEP_ENROLL_CODE, the PEM file of the operator's CA that HQ's
+/// certificate comes from (the demo's HQ over https).
+const HQ_CA_ENV: &str = "DOORSTEP_HQ_CA";
 
 fn lang(state: &AppState) -> Lang {
     crate::commands::lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()))
@@ -79,8 +82,17 @@ pub fn start_background(app: AppHandle) {
         if let (Ok(url), Ok(code)) = (std::env::var(HQ_URL_ENV), std::env::var(ENROLL_CODE_ENV)) {
             let enrolled = Enrollment::load(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
             if matches!(enrolled, Ok(None)) {
-                let result =
-                    doorstep_sync::enroll(&state.store, &url, &code, &device_name(), None).await;
+                let private_ca = std::env::var(HQ_CA_ENV)
+                    .ok()
+                    .and_then(|path| std::fs::read_to_string(path).ok());
+                let result = doorstep_sync::enroll(
+                    &state.store,
+                    &url,
+                    &code,
+                    &device_name(),
+                    private_ca.as_deref(),
+                )
+                .await;
                 if let Err(error) = result {
                     eprintln!("doorstep: enrollment at {url} failed: {error}");
                 }
