@@ -5,7 +5,9 @@
 //! nothing of it waits; a job completed or rescheduled, acknowledged by HQ
 //! (a receipt that matches what the laptop holds), is removed once the
 //! retention period has run from the later of its closing and HQ's
-//! acknowledgement. The sweep (`Store::sweep_retention`) applies it in one
+//! acknowledgement; a job HQ cancelled, once the period has run from the
+//! end of its window (and from HQ's acknowledgement of any change made on
+//! it). The sweep (`Store::sweep_retention`) applies it in one
 //! transaction and removes each such job whole: its customer (when no other
 //! job names them), visit records, photos, signature, earlier visits,
 //! receipts, conflicts and its acknowledged outbox entries.
@@ -28,7 +30,8 @@ pub struct JobFacts {
     pub unsent_changes: bool,
     /// HQ answered the job's changes with a receipt.
     pub has_receipt: bool,
-    /// When the technician completed or rescheduled the visit.
+    /// When the technician completed or rescheduled the visit; for a job
+    /// HQ cancelled, the end of its window (the visit was over by then).
     pub closed_at: Option<Timestamp>,
     /// When HQ acknowledged the job's last change (its receipt, or the
     /// answer that covered the change's outbox entry, whichever is later).
@@ -53,10 +56,18 @@ pub fn retention(job: &JobFacts, now: Timestamp, period: Duration) -> Retention 
     if job.reassigned_away {
         return Retention::Remove;
     }
+    let settled = job.closed_at.max(job.acknowledged_at);
+    if job.status == JobStatus::Cancelled {
+        // HQ's decision: no receipt to match, and nothing of it waits.
+        return match settled {
+            Some(settled) if now - settled >= period => Retention::Remove,
+            _ => Retention::Keep,
+        };
+    }
     if !matches!(job.status, JobStatus::Completed | JobStatus::Rescheduled) || !job.has_receipt {
         return Retention::Keep;
     }
-    match job.closed_at.max(job.acknowledged_at) {
+    match settled {
         Some(settled) if now - settled >= period => Retention::RemoveIfReceiptMatches,
         _ => Retention::Keep,
     }
@@ -110,11 +121,13 @@ fn job_facts(
     let outbox = outbox::by_job(conn)?;
     let mut statement = conn.prepare(
         "SELECT j.id, j.status, j.reassigned_away, r.content_hash,
-                COALESCE(j.completed_at, rs.updated_at), r.server_time
+                COALESCE(j.completed_at, rs.updated_at,
+                    CASE WHEN j.status = 'cancelled' THEN j.window_end END),
+                r.server_time
          FROM jobs j
          LEFT JOIN sync_receipts r ON r.job_id = j.id
          LEFT JOIN visit_sections rs ON rs.job_id = j.id AND rs.section = 'reschedule'
-         WHERE j.reassigned_away OR j.status IN ('completed', 'rescheduled')",
+         WHERE j.reassigned_away OR j.status IN ('completed', 'rescheduled', 'cancelled')",
     )?;
     let rows = statement.query_map([], |row| {
         Ok((
@@ -183,6 +196,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_job_goes_once_the_period_has_run_from_its_window() {
+        // A cancelled job still names its customer: it must not stay for
+        // good just because no visit ever closed it.
+        let cancelled = JobFacts {
+            has_receipt: false,
+            acknowledged_at: None,
+            ..closed(JobStatus::Cancelled)
+        };
+        assert_eq!(
+            retention(&cancelled, at("2026-11-15T08:59:00Z"), FORTNIGHT),
+            Retention::Keep
+        );
+        assert_eq!(
+            retention(&cancelled, at("2026-11-15T09:00:00Z"), FORTNIGHT),
+            Retention::Remove
+        );
+        let worked = JobFacts {
+            unsent_changes: true,
+            ..cancelled
+        };
+        assert_eq!(
+            retention(&worked, at("2027-01-01T00:00:00Z"), FORTNIGHT),
+            Retention::Keep,
+            "work not yet at HQ keeps even a cancelled job"
+        );
+    }
+
+    #[test]
     fn an_unsent_change_keeps_any_job() {
         // What has not reached HQ exists nowhere else: no period, no
         // reassignment may remove it.
@@ -202,11 +243,7 @@ mod tests {
         unacknowledged.has_receipt = false;
         let late = at("2027-06-01T00:00:00Z");
         assert_eq!(retention(&unacknowledged, late, FORTNIGHT), Retention::Keep);
-        for status in [
-            JobStatus::Scheduled,
-            JobStatus::InProgress,
-            JobStatus::Cancelled,
-        ] {
+        for status in [JobStatus::Scheduled, JobStatus::InProgress] {
             assert_eq!(retention(&closed(status), late, FORTNIGHT), Retention::Keep);
         }
     }
