@@ -1,5 +1,7 @@
 //! The real app under Xvfb: cold start to an interactive job list, and the
-//! resident memory of the app and its WebKit processes after opening 20 jobs.
+//! memory of the app and its WebKit processes after opening 20 jobs:
+//! proportional set size (PSS, shared pages split among the processes that
+//! share them, so the sum is what the app costs) beside the resident figure.
 //! Run under a display: `xvfb-run -a cargo bench --bench app` (scripts/bench.sh).
 
 #[path = "../tests/common/mod.rs"]
@@ -12,8 +14,18 @@ use fantoccini::Locator;
 
 const COLD_STARTS: usize = 7;
 
-/// Resident memory (kB) of `pid` and every process below it.
-fn tree_rss_kb(pid: i32) -> (u64, Vec<(String, u64)>) {
+/// Memory (kB) of `pid` and every process below it: the sums of PSS and
+/// of resident memory, and each process's name, PSS and resident memory.
+type TreeMemory = (u64, u64, Vec<(String, u64, u64)>);
+
+fn kb(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn tree_memory_kb(pid: i32) -> TreeMemory {
     let mut processes = Vec::new();
     let mut frontier = vec![pid];
     while let Some(parent) = frontier.pop() {
@@ -24,10 +36,13 @@ fn tree_rss_kb(pid: i32) -> (u64, Vec<(String, u64)>) {
                 .find_map(|l| l.strip_prefix(name))
                 .map(|v| v.trim().to_string())
         };
-        let rss = field("VmRSS:")
-            .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
-            .unwrap_or(0);
-        processes.push((field("Name:").unwrap_or_default(), rss));
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{parent}/smaps_rollup")).unwrap_or_default();
+        processes.push((
+            field("Name:").unwrap_or_default(),
+            kb(&rollup, "Pss:"),
+            kb(&status, "VmRSS:"),
+        ));
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Some(child) = entry
                 .file_name()
@@ -47,7 +62,9 @@ fn tree_rss_kb(pid: i32) -> (u64, Vec<(String, u64)>) {
             }
         }
     }
-    (processes.iter().map(|(_, kb)| kb).sum(), processes)
+    let pss = processes.iter().map(|(_, pss, _)| pss).sum();
+    let rss = processes.iter().map(|(_, _, rss)| rss).sum();
+    (pss, rss, processes)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -77,7 +94,7 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let app = App::start(dir.path()).await;
-    let (before, _) = tree_rss_kb(app.app_pid().unwrap());
+    let (pss_before, rss_before, _) = tree_memory_kb(app.app_pid().unwrap());
     let mut opened = 0;
     for tab in ["job-tab-today", "job-tab-upcoming", "job-tab-done"] {
         app.click(tab).await;
@@ -113,14 +130,22 @@ async fn main() {
     while start.elapsed() < Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (after, processes) = tree_rss_kb(app.app_pid().unwrap());
+    let (pss, rss, processes) = tree_memory_kb(app.app_pid().unwrap());
+    let mib = |kb: u64| kb as f64 / 1024.0;
     println!(
-        "resident memory after opening {opened} jobs: {:.1} MiB (at start {:.1} MiB)",
-        after as f64 / 1024.0,
-        before as f64 / 1024.0
+        "memory after opening {opened} jobs: PSS {:.1} MiB (target under 250; at start {:.1}), \
+         resident {:.1} MiB (at start {:.1})",
+        mib(pss),
+        mib(pss_before),
+        mib(rss),
+        mib(rss_before)
     );
-    for (name, kb) in processes {
-        println!("  {name:<24} {:>8.1} MiB", kb as f64 / 1024.0);
+    for (name, pss, rss) in processes {
+        println!(
+            "  {name:<24} PSS {:>8.1} MiB  resident {:>8.1} MiB",
+            mib(pss),
+            mib(rss)
+        );
     }
     app.stop().await;
 }

@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod sync;
 mod unlock;
+mod webview;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -66,6 +67,7 @@ pub fn sweep_retention(store: &mut Store) {
 fn main() {
     tauri::Builder::default()
         .setup(|app| {
+            webview::tune(app);
             let dir = data_dir(app);
             unlock::start(app.handle(), dir.clone())
                 .map_err(|e| format!("cannot open the local store in {}: {e}", dir.display()))?;
