@@ -2,7 +2,8 @@
 # Prints Doorstep's performance figures (release build):
 #  - the store with 10,000 jobs: job list and search, signature save to durable;
 #  - the real app under Xvfb: cold start to an interactive job list, and the
-#    resident memory of the app and its WebKit processes after opening 20 jobs;
+#    memory (PSS beside resident) of the app and its WebKit processes after
+#    opening 20 jobs;
 #  - sync over loopback against a real HQ (SQLite and PostgreSQL): depot sync
 #    of 1,000 jobs with 20 KiB signatures beside the physical floor, and 200
 #    devices syncing at once.
