@@ -5,7 +5,9 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
-use crate::model::{CallOutcome, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work};
+use crate::model::{
+    CallOutcome, JobStatus, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work,
+};
 use crate::signature::signature_is_valid;
 
 /// How an arrival compares with the appointment (arrive 5-10 minutes early).
@@ -189,4 +191,11 @@ pub fn check_completion(visit: &VisitRecord) -> Result<(), DomainError> {
 /// An appointment later than a day before now counts as upcoming, not today.
 pub fn is_today(window_start: Timestamp, today_start: Timestamp) -> bool {
     window_start >= today_start && window_start < today_start + Duration::days(1)
+}
+
+/// A job is overdue (已超时) once its appointment window has ended and it is
+/// still open: a completed, rescheduled or cancelled job is never overdue.
+/// The job list marks it; this is the one place that decides it.
+pub fn is_overdue(status: JobStatus, window_end: Timestamp, now: Timestamp) -> bool {
+    !status.is_closed() && now > window_end
 }

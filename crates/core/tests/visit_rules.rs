@@ -351,3 +351,29 @@ fn change_json_is_the_shape_the_ui_sends() {
     let complete: Change = serde_json::from_str(r#"{"type":"complete"}"#).unwrap();
     assert_eq!(complete, Change::Complete);
 }
+
+/// The Today list marks a job overdue from this rule alone: only an open job
+/// whose window has ended is overdue, so a finished or handed-back job never
+/// nags the technician, and a job inside its window is not flagged early.
+#[test]
+fn an_open_job_past_its_window_is_overdue() {
+    use doorstep_core::rules::is_overdue;
+    let end = at("2026-11-23T10:00:00+08:00");
+    let inside = at("2026-11-23T09:59:00+08:00");
+    let after = at("2026-11-23T10:01:00+08:00");
+    for open in [JobStatus::Scheduled, JobStatus::InProgress] {
+        assert!(!is_overdue(open, end, inside), "{open:?} inside its window");
+        assert!(
+            !is_overdue(open, end, end),
+            "{open:?} at the window's last moment"
+        );
+        assert!(is_overdue(open, end, after), "{open:?} past its window");
+    }
+    for closed in [
+        JobStatus::Completed,
+        JobStatus::Rescheduled,
+        JobStatus::Cancelled,
+    ] {
+        assert!(!is_overdue(closed, end, after), "{closed:?} is done with");
+    }
+}

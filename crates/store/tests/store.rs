@@ -441,7 +441,9 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
     store
         .upsert_jobs(&[today.clone(), overdue.clone(), later.clone(), done.clone()])
         .unwrap();
-    let ids = |tab: Tab, query: &str| -> Vec<JobId> {
+    // Late morning of the 23rd: today's 09:00-10:00 job has passed its window too.
+    let now = at("2026-11-23T11:00:00+08:00");
+    let listed = |tab: Tab, query: &str| {
         store
             .list_jobs(
                 &JobFilter {
@@ -449,19 +451,34 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
                     query: query.into(),
                 },
                 tomorrow,
+                now,
                 None,
             )
             .unwrap()
             .jobs
-            .into_iter()
-            .map(|j| j.id)
-            .collect()
+    };
+    let ids = |tab: Tab, query: &str| -> Vec<JobId> {
+        listed(tab, query).into_iter().map(|j| j.id).collect()
     };
     assert_eq!(
         ids(Tab::Today, ""),
         vec![overdue.id, today.id],
         "overdue first, then today"
     );
+    // Each row says whether it is overdue (the rule is core's
+    // `is_overdue`): open and past its window, never a closed or later job.
+    let overdue_of = |tab: Tab| -> Vec<(JobId, bool)> {
+        listed(tab, "")
+            .into_iter()
+            .map(|j| (j.id, j.overdue))
+            .collect()
+    };
+    assert_eq!(
+        overdue_of(Tab::Today),
+        vec![(overdue.id, true), (today.id, true)]
+    );
+    assert_eq!(overdue_of(Tab::Upcoming), vec![(later.id, false)]);
+    assert_eq!(overdue_of(Tab::Done), vec![(done.id, false)]);
     assert_eq!(ids(Tab::Upcoming, ""), vec![later.id]);
     assert_eq!(ids(Tab::Done, ""), vec![done.id]);
     assert_eq!(
@@ -506,7 +523,9 @@ fn the_list_pages_past_200_without_skipping_or_repeating() {
         let mut sizes = Vec::new();
         let mut after = None;
         loop {
-            let page = store.list_jobs(&filter, tomorrow, after.as_ref()).unwrap();
+            let page = store
+                .list_jobs(&filter, tomorrow, tomorrow, after.as_ref())
+                .unwrap();
             sizes.push(page.jobs.len());
             seen.extend(page.jobs.iter().map(|j| (j.window_start, j.id)));
             match page.next {
@@ -554,6 +573,7 @@ fn the_demo_set_is_loaded_once() {
                 tab: Tab::Today,
                 query: String::new(),
             },
+            tomorrow,
             tomorrow,
             None,
         )

@@ -52,6 +52,8 @@ export interface JobSummary {
   window_end: Timestamp;
   status: JobStatus;
   step: Step;
+  /** Past its window and still open: decided in Rust (core's `is_overdue`). */
+  overdue: boolean;
 }
 
 export interface Customer { id: Uuid; name: string; phone: string; address: string }
