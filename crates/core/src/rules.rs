@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
 use crate::model::{
-    CallOutcome, JobStatus, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work,
+    Arrival, ArrivalCorrection, CallOutcome, JobStatus, JobType, Reschedule, Timestamp, Validate,
+    VisitRecord, Work,
 };
 use crate::signature::signature_is_valid;
 
@@ -198,4 +199,33 @@ pub fn is_today(window_start: Timestamp, today_start: Timestamp) -> bool {
 /// The job list marks it; this is the one place that decides it.
 pub fn is_overdue(status: JobStatus, window_end: Timestamp, now: Timestamp) -> bool {
     !status.is_closed() && now > window_end
+}
+
+/// The arrival section after `saved` is recorded over `current` at `now`.
+/// Arrival recorded twice keeps the first time: once `arrived_at` is set, a
+/// different time is logged as a correction, not written over it, so a
+/// technician cannot move a late arrival earlier after the fact. Clearing it
+/// keeps it too. The log is the visit's own: whatever `saved` carries there is
+/// ignored, and saving the same proposal again (the UI resends the whole
+/// section with every tick) logs nothing more. The rest of the section is
+/// the technician's to change.
+pub fn arrival_after_save(current: &Arrival, saved: &Arrival, now: Timestamp) -> Arrival {
+    let mut next = Arrival {
+        corrections: current.corrections.clone(),
+        ..saved.clone()
+    };
+    if let Some(first) = current.arrived_at {
+        next.arrived_at = Some(first);
+        if let Some(proposed) = saved.arrived_at {
+            let logged_last = current
+                .corrections
+                .last()
+                .is_some_and(|correction| correction.proposed == proposed);
+            if proposed != first && !logged_last {
+                next.corrections
+                    .push(ArrivalCorrection { proposed, at: now });
+            }
+        }
+    }
+    next
 }

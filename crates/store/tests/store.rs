@@ -409,6 +409,52 @@ fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
     );
 }
 
+/// Arrival recorded twice keeps the first time: the store writes the
+/// section core kept (the first time and the correction log), not the body
+/// the second change carried, so the first time survives a reopen; the
+/// outbox holds each change as made, which HQ replays to the same section.
+#[test]
+fn a_second_arrival_is_kept_as_a_correction_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = open(&path);
+    let dispatched = job(
+        "林建华",
+        "18913909960",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let first = at("2026-11-23T01:04:00Z");
+    let proposed = at("2026-11-23T00:55:00Z");
+    let corrected_at = at("2026-11-23T01:10:00Z");
+    for (arrived_at, now) in [(first, first), (proposed, corrected_at)] {
+        let arrival = Arrival {
+            arrived_at: Some(arrived_at),
+            badge_shown: true,
+            ..Arrival::default()
+        };
+        store
+            .apply(dispatched.id, &Change::SaveArrival(arrival), now)
+            .unwrap();
+    }
+    drop(store);
+    let store = open(&path);
+    let arrival = store.visit(dispatched.id).unwrap().arrival;
+    assert_eq!(arrival.arrived_at, Some(first));
+    assert_eq!(
+        arrival.corrections,
+        vec![ArrivalCorrection {
+            proposed,
+            at: corrected_at,
+        }]
+    );
+    let sent = store.pending_payloads_of(&["save_arrival"]).unwrap();
+    assert_eq!(sent.len(), 2, "both recordings go to HQ as made");
+}
+
 #[test]
 fn lists_by_tab_and_searches_name_address_and_phone() {
     let dir = tempfile::tempdir().unwrap();

@@ -84,7 +84,10 @@ export interface Arrival {
   badge_shown: boolean;
   fault_point_verified: boolean;
   service_form_left: boolean;
+  /** Later arrival times, logged beside the first (which stands); absent when none. */
+  corrections?: ArrivalCorrection[];
 }
+export interface ArrivalCorrection { proposed: Timestamp; at: Timestamp }
 export interface KitCheck {
   mat_cloth: boolean; cover_cloth: boolean; wiping_cloth: boolean; shoe_covers: boolean;
   missing_reason: string;
