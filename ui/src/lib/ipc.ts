@@ -171,7 +171,10 @@ export interface VisitView {
   punctuality: Punctuality | null;
   service_form: ServiceForm;
   content_hash: string;
+  /** Banned phrases in what the customer reads (core's `words`): a hint, not a refusal. */
+  word_hints: WordHint[];
 }
+export interface WordHint { field: 'fault_point' | 'description'; phrase: string; instead: string }
 
 export interface PhoneGuide { greeting: string; script: string[]; call_window: CallWindow; local_time: string }
 export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }
