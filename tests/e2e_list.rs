@@ -1,6 +1,7 @@
 //! The job list in the real window never stops silently: with 450 jobs due
 //! today, the list shows 200, "show more" brings the next 200 and then the
-//! last 50, and the button goes once everything is shown.
+//! last 50, and the button goes once everything is shown. Every one of them
+//! is past its window, so every row is marked overdue.
 //! Run by scripts/test.sh under Xvfb (it needs a display and tauri-driver).
 
 mod common;
@@ -82,6 +83,25 @@ async fn the_job_list_pages_past_200_with_show_more() {
     app.click("job-tab-today").await;
 
     let mut shown = wait_for_rows(&app, 200).await;
+    // Every one of these jobs ended its window an hour ago and is still
+    // open, so each row carries the overdue badge, in the app's language.
+    let badges: Vec<String> = serde_json::from_value(
+        app.client
+            .execute(
+                "return [...document.querySelectorAll('[data-testid=job-row]')]
+                     .map((row) => row.querySelector('[data-testid=overdue]')?.textContent ?? '');",
+                Vec::new(),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(badges.len(), 200);
+    assert!(
+        badges.iter().all(|badge| badge.trim() == "已超时"),
+        "every row past its window is marked overdue: {:?}",
+        badges.iter().find(|badge| badge.trim() != "已超时")
+    );
     for expected in [400, JOBS] {
         app.click("job-list-more").await;
         shown = wait_for_rows(&app, expected).await;

@@ -54,6 +54,19 @@ async fn a_whole_visit_survives_a_restart() {
     app.click("badge-shown").await;
     app.click("fault-point-verified").await;
     app.wait_saved().await;
+    // Arrival recorded twice keeps the first time: the second is shown as
+    // a logged correction and the time on screen stays the first.
+    let first_arrival = app.find("arrived-at").await.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.click("record-arrival").await;
+    app.wait_saved().await;
+    let correction = app.find("arrival-correction").await.text().await.unwrap();
+    assert!(correction.contains("更正"), "{correction}");
+    assert_eq!(
+        app.find("arrived-at").await.text().await.unwrap(),
+        first_arrival,
+        "the first arrival time stands"
+    );
 
     // Operate: work is locked until the kit is ticked.
     app.click("step-operate").await;

@@ -88,7 +88,12 @@ pub async fn list_jobs(
         .map(|t| t.to_utc())
         .unwrap_or_else(|| now.to_utc() + Duration::days(1));
     with_store(&state, |store, _| {
-        store.list_jobs(&JobFilter { tab, query }, tomorrow, after.as_ref())
+        store.list_jobs(
+            &JobFilter { tab, query },
+            tomorrow,
+            now.to_utc(),
+            after.as_ref(),
+        )
     })
 }
 

@@ -95,7 +95,7 @@ impl Change {
             }
             Change::SaveArrival(arrival) => {
                 arrival.validate()?;
-                visit.arrival = arrival.clone();
+                visit.arrival = rules::arrival_after_save(&visit.arrival, arrival, now);
             }
             Change::SaveKit(kit) => {
                 kit.validate()?;

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod signature;
 pub mod view;
 pub mod wire;
+pub mod words;
 
 pub use error::{DomainError, Lang};
 pub use model::*;

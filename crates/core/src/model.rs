@@ -164,6 +164,24 @@ pub struct Arrival {
     pub badge_shown: bool,
     pub fault_point_verified: bool,
     pub service_form_left: bool,
+    /// Arrival times recorded after the first, oldest first. The first
+    /// `arrived_at` stands (punctuality is judged on it); a later one is
+    /// logged here, never written over it (`rules::arrival_after_save`).
+    /// Only applying a change appends to it: what a change carries here is
+    /// ignored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<ArrivalCorrection>,
+}
+
+/// A different arrival time recorded once the first was on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ArrivalCorrection {
+    /// The arrival time the later recording gave.
+    #[schema(value_type = String, format = DateTime)]
+    pub proposed: Timestamp,
+    /// When that recording was made (the change's time).
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
 }
 
 /// The four-item kit (四个一道具).

@@ -5,7 +5,10 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
-use crate::model::{CallOutcome, JobType, Reschedule, Timestamp, Validate, VisitRecord, Work};
+use crate::model::{
+    Arrival, ArrivalCorrection, CallOutcome, JobStatus, JobType, Reschedule, Timestamp, Validate,
+    VisitRecord, Work,
+};
 use crate::signature::signature_is_valid;
 
 /// How an arrival compares with the appointment (arrive 5-10 minutes early).
@@ -189,4 +192,40 @@ pub fn check_completion(visit: &VisitRecord) -> Result<(), DomainError> {
 /// An appointment later than a day before now counts as upcoming, not today.
 pub fn is_today(window_start: Timestamp, today_start: Timestamp) -> bool {
     window_start >= today_start && window_start < today_start + Duration::days(1)
+}
+
+/// A job is overdue (已超时) once its appointment window has ended and it is
+/// still open: a completed, rescheduled or cancelled job is never overdue.
+/// The job list marks it; this is the one place that decides it.
+pub fn is_overdue(status: JobStatus, window_end: Timestamp, now: Timestamp) -> bool {
+    !status.is_closed() && now > window_end
+}
+
+/// The arrival section after `saved` is recorded over `current` at `now`.
+/// Arrival recorded twice keeps the first time: once `arrived_at` is set, a
+/// different time is logged as a correction, not written over it, so a
+/// technician cannot move a late arrival earlier after the fact. Clearing it
+/// keeps it too. The log is the visit's own: whatever `saved` carries there is
+/// ignored, and saving the same proposal again (the UI resends the whole
+/// section with every tick) logs nothing more. The rest of the section is
+/// the technician's to change.
+pub fn arrival_after_save(current: &Arrival, saved: &Arrival, now: Timestamp) -> Arrival {
+    let mut next = Arrival {
+        corrections: current.corrections.clone(),
+        ..saved.clone()
+    };
+    if let Some(first) = current.arrived_at {
+        next.arrived_at = Some(first);
+        if let Some(proposed) = saved.arrived_at {
+            let logged_last = current
+                .corrections
+                .last()
+                .is_some_and(|correction| correction.proposed == proposed);
+            if proposed != first && !logged_last {
+                next.corrections
+                    .push(ArrivalCorrection { proposed, at: now });
+            }
+        }
+    }
+    next
 }

@@ -7,6 +7,7 @@ use crate::error::Lang;
 use crate::model::{Timestamp, VisitRecord};
 use crate::rules::{judge_arrival, missing_for_completion, Missing, Punctuality};
 use crate::signature::{signature_is_valid, ServiceForm};
+use crate::words::{word_hints, WordHint};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MissingItem {
@@ -22,6 +23,9 @@ pub struct VisitView {
     pub punctuality: Option<Punctuality>,
     pub service_form: ServiceForm,
     pub content_hash: String,
+    /// Banned phrases in the text the customer reads, with the approved
+    /// wording (a hint, not a refusal).
+    pub word_hints: Vec<WordHint>,
 }
 
 impl VisitView {
@@ -54,6 +58,7 @@ impl VisitView {
                 .arrived_at
                 .map(|at| judge_arrival(on_hq_clock(at, clock, now), visit.job.window_start)),
             content_hash: service_form.content_hash(),
+            word_hints: word_hints(&visit, lang),
             service_form,
             visit,
         }

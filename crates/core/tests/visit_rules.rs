@@ -351,3 +351,146 @@ fn change_json_is_the_shape_the_ui_sends() {
     let complete: Change = serde_json::from_str(r#"{"type":"complete"}"#).unwrap();
     assert_eq!(complete, Change::Complete);
 }
+
+/// The Today list marks a job overdue from this rule alone: only an open job
+/// whose window has ended is overdue, so a finished or handed-back job never
+/// nags the technician, and a job inside its window is not flagged early.
+#[test]
+fn an_open_job_past_its_window_is_overdue() {
+    use doorstep_core::rules::is_overdue;
+    let end = at("2026-11-23T10:00:00+08:00");
+    let inside = at("2026-11-23T09:59:00+08:00");
+    let after = at("2026-11-23T10:01:00+08:00");
+    for open in [JobStatus::Scheduled, JobStatus::InProgress] {
+        assert!(!is_overdue(open, end, inside), "{open:?} inside its window");
+        assert!(
+            !is_overdue(open, end, end),
+            "{open:?} at the window's last moment"
+        );
+        assert!(is_overdue(open, end, after), "{open:?} past its window");
+    }
+    for closed in [
+        JobStatus::Completed,
+        JobStatus::Rescheduled,
+        JobStatus::Cancelled,
+    ] {
+        assert!(!is_overdue(closed, end, after), "{closed:?} is done with");
+    }
+}
+
+/// Arrival recorded twice keeps the first time: punctuality is judged on the
+/// first stamp, so a later one (a second tap, or an attempt to make a late
+/// arrival look early) is logged as a correction beside it, never written
+/// over it. The log belongs to the visit: a change cannot rewrite it, and
+/// the same proposal saved again (the UI resends the whole section with
+/// every tick) is logged once.
+#[test]
+fn arrival_recorded_twice_keeps_the_first_time_and_logs_the_correction() {
+    let mut visit = VisitRecord::new(job(JobType::Fault));
+    let first = at("2026-11-23T09:07:00+08:00");
+    let arrival = Arrival {
+        arrived_at: Some(first),
+        ..Arrival::default()
+    };
+    Change::SaveArrival(arrival.clone())
+        .apply(&mut visit, first)
+        .unwrap();
+    assert_eq!(visit.arrival.arrived_at, Some(first));
+    assert!(visit.arrival.corrections.is_empty());
+
+    let earlier = at("2026-11-23T08:50:00+08:00");
+    let corrected_at = at("2026-11-23T09:20:00+08:00");
+    let forged = ArrivalCorrection {
+        proposed: earlier,
+        at: earlier,
+    };
+    let second = Arrival {
+        arrived_at: Some(earlier),
+        badge_shown: true,
+        corrections: vec![forged],
+        ..Arrival::default()
+    };
+    Change::SaveArrival(second.clone())
+        .apply(&mut visit, corrected_at)
+        .unwrap();
+    assert_eq!(
+        visit.arrival.arrived_at,
+        Some(first),
+        "the first time stands"
+    );
+    assert!(
+        visit.arrival.badge_shown,
+        "the rest of the section is saved"
+    );
+    assert_eq!(
+        visit.arrival.corrections,
+        vec![ArrivalCorrection {
+            proposed: earlier,
+            at: corrected_at,
+        }],
+        "the correction is logged with when it was made, not what the change claimed"
+    );
+    assert_eq!(
+        judge_arrival(visit.arrival.arrived_at.unwrap(), visit.job.window_start),
+        Punctuality::Late(7),
+        "still late: the correction does not move punctuality"
+    );
+
+    // Ticking another box resends the same proposal: nothing more is logged.
+    let tick = Arrival {
+        fault_point_verified: true,
+        ..second
+    };
+    Change::SaveArrival(tick)
+        .apply(&mut visit, at("2026-11-23T09:21:00+08:00"))
+        .unwrap();
+    assert_eq!(visit.arrival.corrections.len(), 1);
+    assert!(visit.arrival.fault_point_verified);
+
+    // Clearing the time keeps it; the same time as the first logs nothing.
+    for again in [None, Some(first)] {
+        Change::SaveArrival(Arrival {
+            arrived_at: again,
+            ..visit.arrival.clone()
+        })
+        .apply(&mut visit, at("2026-11-23T09:22:00+08:00"))
+        .unwrap();
+        assert_eq!(visit.arrival.arrived_at, Some(first));
+        assert_eq!(visit.arrival.corrections.len(), 1);
+    }
+
+    // A third, different time is logged after the second.
+    let third = at("2026-11-23T09:05:00+08:00");
+    Change::SaveArrival(Arrival {
+        arrived_at: Some(third),
+        ..visit.arrival.clone()
+    })
+    .apply(&mut visit, at("2026-11-23T09:30:00+08:00"))
+    .unwrap();
+    assert_eq!(
+        visit
+            .arrival
+            .corrections
+            .iter()
+            .map(|c| c.proposed)
+            .collect::<Vec<_>>(),
+        vec![earlier, third]
+    );
+}
+
+/// The correction log is no part of what the customer signs: logging one
+/// leaves the service form's hash, and so HQ's receipt, as it was.
+#[test]
+fn an_arrival_correction_leaves_the_signed_form_alone() {
+    let mut visit = complete_visit();
+    let before = ServiceForm::from_visit(&visit).content_hash();
+    Change::SaveArrival(Arrival {
+        arrived_at: Some(at("2026-11-23T08:40:00+08:00")),
+        ..visit.arrival.clone()
+    })
+    .apply(&mut visit, at("2026-11-23T09:45:00+08:00"))
+    .unwrap();
+    assert_eq!(visit.arrival.corrections.len(), 1);
+    assert_eq!(ServiceForm::from_visit(&visit).content_hash(), before);
+    assert!(signature_is_valid(&visit));
+}

@@ -1604,6 +1604,7 @@ async fn times_outside_2000_to_2100_are_refused_or_kept_apart_where_they_enter()
         badge_shown: true,
         fault_point_verified: true,
         service_form_left: true,
+        corrections: Vec::new(),
     });
     let reschedule = Change::Reschedule(doorstep_core::Reschedule {
         reason: doorstep_core::RescheduleReason::NeedsSupport,

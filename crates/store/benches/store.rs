@@ -95,7 +95,13 @@ fn measure(mut store: Store, jobs: &[Job], today: NaiveDate, zone: FixedOffset) 
             tab,
             query: query.into(),
         };
-        move |store: &Store| store.list_jobs(&filter, tomorrow, None).unwrap().jobs.len()
+        move |store: &Store| {
+            store
+                .list_jobs(&filter, tomorrow, tomorrow, None)
+                .unwrap()
+                .jobs
+                .len()
+        }
     };
     for (label, tab, query) in [
         ("list: today", Tab::Today, ""),

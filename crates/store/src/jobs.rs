@@ -1,5 +1,6 @@
 //! Jobs as dispatched, and the job list.
 
+use doorstep_core::rules::is_overdue;
 use doorstep_core::{Job, JobId, JobStatus, JobType, Step, SubCase, Timestamp};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ pub struct JobSummary {
     pub window_end: Timestamp,
     pub status: JobStatus,
     pub step: Step,
+    /// Past its window and still open (`rules::is_overdue`), judged at the
+    /// time the list was asked for.
+    pub overdue: bool,
 }
 
 /// Rows in one page of the list: a day's work fits one page, and a broad
@@ -139,11 +143,13 @@ impl Store {
 
     /// A page of the job list for a tab, or of a search across all jobs,
     /// starting after `after` (the first page when none).
-    /// `tomorrow_start` is the start of tomorrow in the technician's time zone.
+    /// `tomorrow_start` is the start of tomorrow in the technician's time zone;
+    /// `now` judges which rows are overdue.
     pub fn list_jobs(
         &self,
         filter: &JobFilter,
         tomorrow_start: Timestamp,
+        now: Timestamp,
         after: Option<&ListCursor>,
     ) -> Result<JobPage, StoreError> {
         let query = filter.query.trim().to_lowercase();
@@ -202,6 +208,8 @@ impl Store {
         let mut jobs = Vec::new();
         for row in rows {
             let (id, name, address, phone, job_type, sub_case, start, end, status, step) = row?;
+            let window_end = time_from_sql(&end)?;
+            let status = enum_from_sql(&status)?;
             jobs.push(JobSummary {
                 id: id
                     .parse()
@@ -212,9 +220,10 @@ impl Store {
                 job_type: enum_from_sql(&job_type)?,
                 sub_case: enum_from_sql(&sub_case)?,
                 window_start: time_from_sql(&start)?,
-                window_end: time_from_sql(&end)?,
-                status: enum_from_sql(&status)?,
+                window_end,
+                status,
                 step: enum_from_sql(&step)?,
+                overdue: is_overdue(status, window_end, now),
             });
         }
         let next = if jobs.len() > LIST_PAGE {

@@ -360,7 +360,8 @@ fn persist(
             )?;
         }
         Change::SaveDeparture(body) => save_section(tx, &id, "departure", body, now)?,
-        Change::SaveArrival(body) => save_section(tx, &id, "arrival", body, now)?,
+        // What core kept (the first arrival and its corrections), not the body sent.
+        Change::SaveArrival(_) => save_section(tx, &id, "arrival", &visit.arrival, now)?,
         Change::SaveKit(body) => save_section(tx, &id, "kit", body, now)?,
         Change::SaveWork(body) => save_section(tx, &id, "work", body, now)?,
         Change::SetFees(body) => save_section(tx, &id, "fees", body, now)?,

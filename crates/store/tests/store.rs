@@ -409,6 +409,52 @@ fn every_change_has_one_outbox_entry_and_a_refused_change_has_none() {
     );
 }
 
+/// Arrival recorded twice keeps the first time: the store writes the
+/// section core kept (the first time and the correction log), not the body
+/// the second change carried, so the first time survives a reopen; the
+/// outbox holds each change as made, which HQ replays to the same section.
+#[test]
+fn a_second_arrival_is_kept_as_a_correction_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = open(&path);
+    let dispatched = job(
+        "林建华",
+        "18913909960",
+        "2026-11-23T01:00:00Z",
+        JobStatus::Scheduled,
+    );
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let first = at("2026-11-23T01:04:00Z");
+    let proposed = at("2026-11-23T00:55:00Z");
+    let corrected_at = at("2026-11-23T01:10:00Z");
+    for (arrived_at, now) in [(first, first), (proposed, corrected_at)] {
+        let arrival = Arrival {
+            arrived_at: Some(arrived_at),
+            badge_shown: true,
+            ..Arrival::default()
+        };
+        store
+            .apply(dispatched.id, &Change::SaveArrival(arrival), now)
+            .unwrap();
+    }
+    drop(store);
+    let store = open(&path);
+    let arrival = store.visit(dispatched.id).unwrap().arrival;
+    assert_eq!(arrival.arrived_at, Some(first));
+    assert_eq!(
+        arrival.corrections,
+        vec![ArrivalCorrection {
+            proposed,
+            at: corrected_at,
+        }]
+    );
+    let sent = store.pending_payloads_of(&["save_arrival"]).unwrap();
+    assert_eq!(sent.len(), 2, "both recordings go to HQ as made");
+}
+
 #[test]
 fn lists_by_tab_and_searches_name_address_and_phone() {
     let dir = tempfile::tempdir().unwrap();
@@ -441,7 +487,9 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
     store
         .upsert_jobs(&[today.clone(), overdue.clone(), later.clone(), done.clone()])
         .unwrap();
-    let ids = |tab: Tab, query: &str| -> Vec<JobId> {
+    // Late morning of the 23rd: today's 09:00-10:00 job has passed its window too.
+    let now = at("2026-11-23T11:00:00+08:00");
+    let listed = |tab: Tab, query: &str| {
         store
             .list_jobs(
                 &JobFilter {
@@ -449,19 +497,34 @@ fn lists_by_tab_and_searches_name_address_and_phone() {
                     query: query.into(),
                 },
                 tomorrow,
+                now,
                 None,
             )
             .unwrap()
             .jobs
-            .into_iter()
-            .map(|j| j.id)
-            .collect()
+    };
+    let ids = |tab: Tab, query: &str| -> Vec<JobId> {
+        listed(tab, query).into_iter().map(|j| j.id).collect()
     };
     assert_eq!(
         ids(Tab::Today, ""),
         vec![overdue.id, today.id],
         "overdue first, then today"
     );
+    // Each row says whether it is overdue (the rule is core's
+    // `is_overdue`): open and past its window, never a closed or later job.
+    let overdue_of = |tab: Tab| -> Vec<(JobId, bool)> {
+        listed(tab, "")
+            .into_iter()
+            .map(|j| (j.id, j.overdue))
+            .collect()
+    };
+    assert_eq!(
+        overdue_of(Tab::Today),
+        vec![(overdue.id, true), (today.id, true)]
+    );
+    assert_eq!(overdue_of(Tab::Upcoming), vec![(later.id, false)]);
+    assert_eq!(overdue_of(Tab::Done), vec![(done.id, false)]);
     assert_eq!(ids(Tab::Upcoming, ""), vec![later.id]);
     assert_eq!(ids(Tab::Done, ""), vec![done.id]);
     assert_eq!(
@@ -506,7 +569,9 @@ fn the_list_pages_past_200_without_skipping_or_repeating() {
         let mut sizes = Vec::new();
         let mut after = None;
         loop {
-            let page = store.list_jobs(&filter, tomorrow, after.as_ref()).unwrap();
+            let page = store
+                .list_jobs(&filter, tomorrow, tomorrow, after.as_ref())
+                .unwrap();
             sizes.push(page.jobs.len());
             seen.extend(page.jobs.iter().map(|j| (j.window_start, j.id)));
             match page.next {
@@ -554,6 +619,7 @@ fn the_demo_set_is_loaded_once() {
                 tab: Tab::Today,
                 query: String::new(),
             },
+            tomorrow,
             tomorrow,
             None,
         )

@@ -275,7 +275,11 @@ fn a_revoked_device_keeps_only_what_hq_has_not_got() {
             query: name.into(),
         };
         assert!(
-            store.list_jobs(&search, now, None).unwrap().jobs.is_empty(),
+            store
+                .list_jobs(&search, now, now, None)
+                .unwrap()
+                .jobs
+                .is_empty(),
             "no trace of {name} is left to find"
         );
     }

@@ -147,6 +147,7 @@ fn a_re_booked_job_starts_its_next_visit_and_keeps_the_first() {
                 query: String::new(),
             },
             at("2026-12-04T00:00:00Z"),
+            at("2026-12-03T00:00:00Z"),
             None,
         )
         .unwrap()

@@ -52,6 +52,8 @@ export interface JobSummary {
   window_end: Timestamp;
   status: JobStatus;
   step: Step;
+  /** Past its window and still open: decided in Rust (core's `is_overdue`). */
+  overdue: boolean;
 }
 
 export interface Customer { id: Uuid; name: string; phone: string; address: string }
@@ -82,7 +84,10 @@ export interface Arrival {
   badge_shown: boolean;
   fault_point_verified: boolean;
   service_form_left: boolean;
+  /** Later arrival times, logged beside the first (which stands); absent when none. */
+  corrections?: ArrivalCorrection[];
 }
+export interface ArrivalCorrection { proposed: Timestamp; at: Timestamp }
 export interface KitCheck {
   mat_cloth: boolean; cover_cloth: boolean; wiping_cloth: boolean; shoe_covers: boolean;
   missing_reason: string;
@@ -166,7 +171,10 @@ export interface VisitView {
   punctuality: Punctuality | null;
   service_form: ServiceForm;
   content_hash: string;
+  /** Banned phrases in what the customer reads (core's `words`): a hint, not a refusal. */
+  word_hints: WordHint[];
 }
+export interface WordHint { field: 'fault_point' | 'description'; phrase: string; instead: string }
 
 export interface PhoneGuide { greeting: string; script: string[]; call_window: CallWindow; local_time: string }
 export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }

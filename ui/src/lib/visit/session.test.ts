@@ -59,6 +59,7 @@ function view(change?: Change): VisitView {
     punctuality: null,
     service_form: {} as VisitView['service_form'],
     content_hash: 'h',
+    word_hints: [],
   } as VisitView;
   if (change?.type === 'complete') v.visit.job.status = 'completed';
   return v;
