@@ -479,6 +479,60 @@ async fn a_re_booked_job_comes_back_under_today_as_its_second_visit() {
     app.stop().await;
 }
 
+/// Item 23: the technician asks for support from the job view; the job
+/// stays open (it can still be worked and completed), and HQ lists it as
+/// awaiting support after the next sync.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_support_request_reaches_hq_and_the_job_stays_open() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job_id = row.attr("data-job-id").await.unwrap().unwrap();
+    let id: doorstep_core::JobId = job_id.parse().unwrap();
+    open_job(&app, "today", &job_id).await;
+
+    app.click("support-open").await;
+    app.click("support-submit").await;
+    wait_text(&app, "support-error", "问题").await;
+    app.type_into("support-problem", "光猫无光,需线路班支持")
+        .await;
+    app.click("support-submit").await;
+    wait_text(&app, "support-requested-problem", "光猫无光,需线路班支持").await;
+    wait_css(
+        &app,
+        "[data-testid='job-status'][data-status='in_progress']",
+    )
+    .await;
+    app.find("complete-job").await;
+    log_call(&app, "支持到位后继续", 1).await;
+
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    let waiting = hq.support_requests().await.unwrap();
+    let entry = waiting
+        .iter()
+        .find(|s| s.job.id == id)
+        .expect("HQ lists the job as awaiting support");
+    assert_eq!(entry.request.problem, "光猫无光,需线路班支持");
+    assert_eq!(
+        entry.job.status,
+        doorstep_core::JobStatus::InProgress,
+        "the job stays open at HQ"
+    );
+    assert_eq!(hq.job_detail(id).await.unwrap().visit.call_logs.len(), 1);
+    app.stop().await;
+}
+
 /// A real HQ on a temp SQLite file with the demo set, served on loopback,
 /// and the demo technician's enrollment code.
 async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {

@@ -540,6 +540,48 @@ test('conflicts: a completion pushed for a cancelled job is queued and resolved'
   await card.locator(tid('conflict-resolution')).waitFor();
 });
 
+// Item 23: a support request reaches the console with the push, the job
+// stays open, and it awaits support (nav count, board badge, list, detail)
+// until a dispatcher re-books it.
+test('support requests: listed with a badge on the board until the job is re-booked', async () => {
+  const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的支持笔记本');
+  const job = await createJob({ customer_name: '支持客户', technician_id: hq.technicians[LIN].id });
+  await device.push([
+    { job, change: { type: 'set_step', data: 'operate' }, deviceTime: at('09:10') },
+    { job, change: { type: 'request_support', data: { problem: '光猫无光,需线路班支持' } }, deviceTime: at('09:20') },
+  ]);
+  assert.equal((await hq.api.get(`/api/v1/jobs/${job}`)).job.status, 'in_progress', 'the job stays open');
+
+  await signIn();
+  const card = page.locator(`${tid('job-card')}[data-job-id="${job}"]`);
+  await card.locator(tid('support-badge')).waitFor();
+  assert.match(await card.locator(tid('support-badge')).textContent(), /待支持/);
+  await eventually(async () => assert.ok(Number(await page.textContent(tid('nav-support-count'))) >= 1));
+
+  await page.click(tid('nav-support'));
+  const row = page.locator(`${tid('support-request')}[data-job-id="${job}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator(tid('support-problem')).textContent(), '光猫无光,需线路班支持');
+  assert.match(await row.textContent(), /支持客户/);
+  assert.match(await row.textContent(), /林师傅/);
+  await page.screenshot({ path: path.join(SHOTS, 'support-requests.png') });
+
+  await row.locator('a').click();
+  await page.locator(tid('detail-support-request')).waitFor();
+  assert.match(await page.textContent(tid('detail-support-request')), /光猫无光/);
+  await page.locator(tid('detail-support-waiting')).waitFor();
+
+  // Re-booking is the dispatcher acting on it: the job leaves the list.
+  await page.fill(tid('reschedule-start'), `${today()}T15:00`);
+  await page.fill(tid('reschedule-end'), `${today()}T16:00`);
+  await page.click(tid('reschedule-submit'));
+  await eventually(async () => assert.equal(await page.locator(tid('detail-support-waiting')).count(), 0));
+  const waiting = await hq.api.get('/api/v1/support-requests');
+  assert.ok(!waiting.some((s) => s.job.id === job), 'HQ no longer lists it');
+  await page.click(tid('nav-support'));
+  await eventually(async () => assert.equal(await page.locator(`${tid('support-request')}[data-job-id="${job}"]`).count(), 0));
+});
+
 test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {
   const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的时钟错误笔记本');
   const job = await createJob({ customer_name: '时钟客户', technician_id: hq.technicians[LIN].id });

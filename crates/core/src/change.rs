@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use crate::error::{DomainError, OwnCommand};
 use crate::model::{
     Arrival, CallLog, Cleanup, Communicate, Departure, FeeLine, Feedback, JobStatus, KitCheck,
-    Lead, Photo, RecordId, Replacement, Reschedule, Signature, Step, Timestamp, Validate,
-    VisitRecord, Work,
+    Lead, Photo, RecordId, Replacement, RequestedSupport, Reschedule, Signature, Step,
+    SupportRequest, Timestamp, Validate, VisitRecord, Work,
 };
 use crate::rules;
 use crate::signature;
@@ -37,6 +37,8 @@ pub enum Change {
     Sign(Signature),
     Reschedule(Reschedule),
     Complete,
+    /// Asks HQ for support; unlike a reschedule, the job stays open.
+    RequestSupport(SupportRequest),
 }
 
 impl Change {
@@ -62,6 +64,7 @@ impl Change {
             Change::Sign(_) => "sign",
             Change::Reschedule(_) => "reschedule",
             Change::Complete => "complete",
+            Change::RequestSupport(_) => "request_support",
         }
     }
 
@@ -146,6 +149,13 @@ impl Change {
                 rules::check_completion(visit)?;
                 visit.job.status = JobStatus::Completed;
                 visit.completed_at = Some(now);
+            }
+            Change::RequestSupport(request) => {
+                request.validate()?;
+                visit.support_request = Some(RequestedSupport {
+                    problem: request.problem.clone(),
+                    requested_at: now,
+                });
             }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {

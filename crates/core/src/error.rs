@@ -197,6 +197,7 @@ pub fn field_label(field: &str, lang: Lang) -> String {
         "fault_point" => ("实际故障点", "Actual fault point"),
         "kit_reason" => ("道具未带齐原因", "Reason the kit is incomplete"),
         "follow_up" => ("跟进日期", "Follow-up date"),
+        "problem" => ("问题", "Problem"),
         other => (other, other),
     };
     match lang {

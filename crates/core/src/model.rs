@@ -340,6 +340,22 @@ pub struct Reschedule {
     pub new_end: Timestamp,
 }
 
+/// The technician asks HQ for support (standard item 23) without closing
+/// the job: what the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SupportRequest {
+    pub problem: String,
+}
+
+/// A support request as the visit keeps it: the problem, and when the
+/// technician asked (the device's time of the change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RequestedSupport {
+    pub problem: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub requested_at: Timestamp,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
@@ -469,6 +485,13 @@ impl Validate for Lead {
     }
 }
 
+impl Validate for SupportRequest {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_required("problem", &self.problem)?;
+        check_len("problem", &self.problem, LONG_TEXT_MAX)
+    }
+}
+
 impl Validate for Reschedule {
     fn validate(&self) -> Result<(), DomainError> {
         check_len("reason", &self.note, LONG_TEXT_MAX)?;
@@ -575,6 +598,10 @@ pub struct VisitRecord {
     pub reschedule: Option<Reschedule>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<Timestamp>,
+    /// The latest support request of this visit; the job stays open.
+    /// Absent from records made before support requests existed.
+    #[serde(default)]
+    pub support_request: Option<RequestedSupport>,
 }
 
 impl VisitRecord {
@@ -598,6 +625,7 @@ impl VisitRecord {
             signature: None,
             reschedule: None,
             completed_at: None,
+            support_request: None,
         }
     }
 }

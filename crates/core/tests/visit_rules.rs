@@ -343,6 +343,53 @@ fn reschedule_needs_a_future_slot_and_closes_the_job() {
     assert_eq!(visit.job.status, JobStatus::Rescheduled);
 }
 
+/// Item 23: asking for support records the problem and leaves the job open
+/// (unlike a reschedule), so the technician can go on once support comes; a
+/// request with no problem tells HQ nothing and is refused.
+#[test]
+fn support_request_needs_a_problem_and_keeps_the_job_open() {
+    let mut visit = VisitRecord::new(job(JobType::Fault));
+    let now = at("2026-11-23T09:30:00Z");
+    let blank = SupportRequest {
+        problem: "  ".into(),
+    };
+    assert_eq!(
+        Change::RequestSupport(blank).apply(&mut visit, now),
+        Err(DomainError::Required("problem"))
+    );
+    assert_eq!(visit.support_request, None);
+    let too_long = SupportRequest {
+        problem: "信".repeat(LONG_TEXT_MAX + 1),
+    };
+    assert!(matches!(
+        Change::RequestSupport(too_long).apply(&mut visit, now),
+        Err(DomainError::TooLong {
+            field: "problem",
+            ..
+        })
+    ));
+    let request = SupportRequest {
+        problem: "光功率过低,需线路班支持".into(),
+    };
+    Change::RequestSupport(request)
+        .apply(&mut visit, now)
+        .unwrap();
+    assert_eq!(visit.job.status, JobStatus::InProgress);
+    assert!(!visit.job.status.is_closed());
+    assert_eq!(
+        visit.support_request,
+        Some(RequestedSupport {
+            problem: "光功率过低,需线路班支持".into(),
+            requested_at: now,
+        })
+    );
+    // The job stays open: the visit goes on and can still be recorded.
+    Change::SaveKit(full_kit()).apply(&mut visit, now).unwrap();
+    let json = r#"{"type":"request_support","data":{"problem":"需要支持"}}"#;
+    let change: Change = serde_json::from_str(json).unwrap();
+    assert_eq!(change.kind(), "request_support");
+}
+
 #[test]
 fn change_json_is_the_shape_the_ui_sends() {
     let json = r#"{"type":"save_kit","data":{"mat_cloth":true,"cover_cloth":true,"wiping_cloth":false,"shoe_covers":true,"missing_reason":""}}"#;

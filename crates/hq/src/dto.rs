@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
-use doorstep_core::{EarlierVisit, Job, JobId, JobType, SubCase, Timestamp, VisitRecord};
+use doorstep_core::{
+    EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase, Timestamp, VisitRecord,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,6 +78,15 @@ pub struct BoardColumn {
 pub struct Board {
     pub date: NaiveDate,
     pub columns: Vec<BoardColumn>,
+}
+
+/// `GET /api/v1/support-requests`: a job awaiting support, its technician
+/// and what they asked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SupportRequestEntry {
+    pub job: Job,
+    pub technician: Option<TechnicianRef>,
+    pub request: RequestedSupport,
 }
 
 /// One op of a job's timeline, both clocks side by side.

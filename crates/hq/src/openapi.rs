@@ -186,6 +186,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/board", "dispatcher", "The day's jobs by technician and status", "200",
         "Query `date=YYYY-MM-DD&utc_offset_minutes=480`.").returns("Board")
         .query(&[query("date", true, QueryKind::Date), query("utc_offset_minutes", false, QueryKind::Integer)]),
+    route("GET", "/api/v1/support-requests", "dispatcher", "Jobs awaiting support, the longest waiting first", "200",
+        "A job shows here from the push that asked for support until it closes or a dispatcher re-books it.").returns("[SupportRequestEntry]"),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
         .query(&[query("all", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/conflicts/{id}/resolve", "dispatcher", "Resolve a conflict", "200", "").takes("ResolveRequest").returns("Conflict"),
@@ -217,6 +219,7 @@ pub const ROUTES: &[Route] = &[
     crate::dto::ImportResult,
     crate::dto::JobDetail,
     crate::dto::Board,
+    crate::dto::SupportRequestEntry,
     crate::records::DeviceInfo,
     crate::records::DispatchedJob,
     crate::records::Conflict,

@@ -14,7 +14,7 @@ use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
     TechnicianId,
 };
-use doorstep_core::{Job, JobId, Timestamp};
+use doorstep_core::{Job, JobId, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -174,6 +174,14 @@ pub struct DispatchedJob {
     pub technician_id: Option<TechnicianId>,
 }
 
+/// A job whose technician asked for support and that still awaits it, as
+/// its row keeps it (`rules::support_after_push`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingSupport {
+    pub dispatched: DispatchedJob,
+    pub request: RequestedSupport,
+}
+
 /// One outbox entry as HQ stored it, with both clocks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredOp {
@@ -306,6 +314,7 @@ pub fn record_key(change: &Change) -> (String, bool) {
         Change::Sign(_) => ("signature".into(), false),
         Change::Reschedule(_) => ("reschedule".into(), false),
         Change::Complete => ("completion".into(), false),
+        Change::RequestSupport(_) => ("support_request".into(), false),
     }
 }
 

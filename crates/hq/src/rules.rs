@@ -34,6 +34,12 @@
 //!   (`change_job`); a conflict is resolved once, and accepting a completion
 //!   gives the job back to that technician with the status their records of
 //!   the current visit give it (`accept_completion`).
+//! - Support requests (standard item 23): the job row keeps the latest
+//!   request a counted change of the current visit made while the job stays
+//!   open (`support_after_push`), so the console lists the jobs awaiting
+//!   support without replaying them. It is cleared when the job closes
+//!   (completed, rescheduled, cancelled) and when a dispatcher re-books the
+//!   job (a new window: the dispatcher has acted on it) (`keeps_support_request`).
 //! - Accounts: a disabled dispatcher does not log in (`may_log_in`), and no
 //!   dispatcher disables their own account (`may_disable`); an enrollment
 //!   code is good until used, expired or revoked (`code_outstanding`), and
@@ -43,7 +49,7 @@ use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, PushEntry, Resolution, TechnicianId};
-use doorstep_core::{Job, JobId, JobStatus, Timestamp, VisitRecord};
+use doorstep_core::{Job, JobId, JobStatus, RequestedSupport, Timestamp, VisitRecord};
 
 use crate::error::{HqError, HqResult};
 use crate::records::{Conflict, DispatchChange, DispatchedJob, StoredOp};
@@ -443,6 +449,51 @@ pub fn status_after_push(
         JobStatus::InProgress | JobStatus::Completed | JobStatus::Rescheduled => visit.job.status,
         _ => job.job.status,
     }
+}
+
+/// What a push does to the support request a job's row shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupportFact {
+    /// The batch asked for support: the row shows this request.
+    Raise(RequestedSupport),
+    /// The job closed: nothing awaits support any more.
+    Clear,
+    /// Neither: the row stays as it was.
+    Keep,
+}
+
+/// The support request the job's row shows after a push of `batch` (the
+/// job's entries HQ applied from it), `visit` being the visit rebuilt with
+/// them. Only a request the batch made, in a change that counts in the
+/// visit, raises one: a later push of other changes must not bring back a
+/// request a dispatcher's re-booking cleared. A job the push leaves closed
+/// awaits no support.
+pub fn support_after_push(
+    job: &DispatchedJob,
+    pusher: TechnicianId,
+    visit: &VisitRecord,
+    batch: &[&PushEntry],
+) -> SupportFact {
+    if status_after_push(job, pusher, visit).is_closed() {
+        return SupportFact::Clear;
+    }
+    let asked = batch.iter().any(|entry| {
+        matches!(entry.payload, Change::RequestSupport(_))
+            && counts_in_visit(job, entry.visit, pusher)
+    });
+    match (&visit.support_request, asked) {
+        (Some(request), true) => SupportFact::Raise(request.clone()),
+        _ => SupportFact::Keep,
+    }
+}
+
+/// Whether the support request on a job's row stands after a dispatcher's
+/// change: re-booking the job (a new window) is the dispatcher acting on
+/// it, and a closed job awaits nothing; reassigning it alone keeps it.
+pub fn keeps_support_request(before: &DispatchedJob, after: &DispatchedJob) -> bool {
+    !after.job.status.is_closed()
+        && before.job.window_start == after.job.window_start
+        && before.job.window_end == after.job.window_end
 }
 
 /// Rebuilds the visit from HQ's copy of the job and the changes that count
@@ -931,5 +982,85 @@ mod tests {
             "visit 1's late step is not visit 2's"
         );
         assert!(visit.reschedule.is_none(), "visit 2 was not rescheduled");
+    }
+
+    fn entry(job: &DispatchedJob, visit: u32, change: Change) -> PushEntry {
+        PushEntry {
+            seq: 1,
+            op_id: uuid::Uuid::now_v7(),
+            job_id: job.job.id,
+            kind: change.kind().to_string(),
+            payload: change,
+            device_time: t0(),
+            visit,
+        }
+    }
+
+    fn ask_support() -> Change {
+        Change::RequestSupport(doorstep_core::SupportRequest {
+            problem: "光猫无光,需线路班".into(),
+        })
+    }
+
+    /// The console lists jobs awaiting support from the row alone, so the
+    /// row must show a request exactly while the job is open and nobody
+    /// has acted on it.
+    #[test]
+    fn a_support_request_shows_while_the_job_is_open_and_untouched() {
+        let tech = TechnicianId::new();
+        let open = job(JobStatus::InProgress, Some(tech));
+        let asked = entry(&open, 1, ask_support());
+        let visit = rebuild_visit(
+            open.job.clone(),
+            [(
+                serde_json::to_string(&asked.payload).unwrap().as_str(),
+                t0(),
+            )],
+        );
+        let raised = support_after_push(&open, tech, &visit, &[&asked]);
+        assert!(
+            matches!(&raised, SupportFact::Raise(r) if r.problem == "光猫无光,需线路班"),
+            "a request in the batch raises it: {raised:?}"
+        );
+        assert_eq!(
+            status_after_push(&open, tech, &visit),
+            JobStatus::InProgress,
+            "asking for support does not close the job"
+        );
+        let step = entry(&open, 1, Change::SetStep(Step::Operate));
+        assert_eq!(
+            support_after_push(&open, tech, &visit, &[&step]),
+            SupportFact::Keep,
+            "a later push without a request must not bring back one a re-booking cleared"
+        );
+        assert_eq!(
+            support_after_push(&open, TechnicianId::new(), &visit, &[&asked]),
+            SupportFact::Keep,
+            "a request from a technician the job is no longer assigned to does not count"
+        );
+        let mut completed = visit.clone();
+        completed.job.status = JobStatus::Completed;
+        assert_eq!(
+            support_after_push(&open, tech, &completed, &[&step]),
+            SupportFact::Clear,
+            "a completed job awaits no support"
+        );
+
+        let (start, end) = (
+            t0() + Duration::days(1),
+            t0() + Duration::days(1) + Duration::hours(1),
+        );
+        let rebooked = change_job(&open, &DispatchChange::Reschedule { start, end }).unwrap();
+        assert!(
+            !keeps_support_request(&open, &rebooked),
+            "re-booking is the dispatcher acting on the request"
+        );
+        let cancelled = change_job(&open, &DispatchChange::Cancel).unwrap();
+        assert!(!keeps_support_request(&open, &cancelled));
+        let reassigned = change_job(&open, &DispatchChange::Assign(TechnicianId::new())).unwrap();
+        assert!(
+            keeps_support_request(&open, &reassigned),
+            "handing the job to another technician leaves it awaiting support"
+        );
     }
 }

@@ -11,7 +11,7 @@ use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
 use doorstep_core::JobId;
-use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, VisitRecord};
+use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, SupportRequest, VisitRecord};
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
@@ -773,6 +773,110 @@ fn entry_in(visit: u32, seq: i64, job: doorstep_core::JobId, change: Change) -> 
         visit,
         ..entry(seq, job, change)
     }
+}
+
+fn ask_support(problem: &str) -> Change {
+    Change::RequestSupport(SupportRequest {
+        problem: problem.into(),
+    })
+}
+
+async fn waiting(storage: &Arc<dyn Storage>) -> Vec<(JobId, String)> {
+    storage
+        .awaiting_support()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.dispatched.job.id, a.request.problem))
+        .collect()
+}
+
+/// Item 23: a support request reaches HQ with the push and leaves the job
+/// open; the console's list (the job row) shows it until the job closes or
+/// a dispatcher re-books it, and a later push of other changes does not
+/// bring a cleared request back.
+async fn a_support_request_keeps_the_job_open_until_acted_on(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let first = stored_job(&storage, Some(a), "甲").await.job.id;
+    let second = stored_job(&storage, Some(a), "乙").await.job.id;
+    storage
+        .push(
+            &device,
+            &plain(&[
+                entry(1, first, Change::SetStep(Step::Visit)),
+                entry(2, first, ask_support("光功率过低")),
+                entry(3, second, ask_support("需要梯子")),
+            ]),
+            at(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting(&storage).await,
+        vec![
+            (first, "光功率过低".to_string()),
+            (second, "需要梯子".to_string())
+        ],
+        "both requests await support, the longest waiting first"
+    );
+    let awaiting = storage.awaiting_support().await.unwrap();
+    assert_eq!(
+        awaiting[0].request.requested_at,
+        at(2),
+        "the request keeps when the technician asked (the change's device time)"
+    );
+    let records = storage.job_records(first).await.unwrap().unwrap();
+    assert_eq!(
+        records.dispatch.job.status,
+        JobStatus::InProgress,
+        "asking for support does not close the job"
+    );
+
+    // The dispatcher re-books the second job: acted on, it leaves the list,
+    // and the technician's next change does not bring it back.
+    storage
+        .change_job(
+            second,
+            DispatchChange::Reschedule {
+                start: at(300),
+                end: at(360),
+            },
+            &any_entry(),
+        )
+        .await
+        .unwrap();
+    storage
+        .push(
+            &device,
+            &plain(&[entry(4, second, Change::SetStep(Step::Operate))]),
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting(&storage).await,
+        vec![(first, "光功率过低".to_string())]
+    );
+
+    // The first job closes (rescheduled by the technician): nothing awaits.
+    storage
+        .push(
+            &device,
+            &plain(&[entry(
+                5,
+                first,
+                Change::Reschedule(Reschedule {
+                    reason: RescheduleReason::NeedsSupport,
+                    note: String::new(),
+                    new_start: at(24 * 60),
+                    new_end: at(25 * 60),
+                }),
+            )]),
+            at(30),
+        )
+        .await
+        .unwrap();
+    assert!(waiting(&storage).await.is_empty());
 }
 
 async fn a_re_booked_job_starts_its_next_visit(storage: Arc<dyn Storage>) {
@@ -1638,6 +1742,7 @@ conformance!(
     create_jobs_is_all_or_nothing,
     a_cancelled_or_completed_job_is_final,
     a_re_booked_job_starts_its_next_visit,
+    a_support_request_keeps_the_job_open_until_acted_on,
     a_reassigned_jobs_visit_is_the_new_technicians,
     a_new_epoch_replaces_the_current_one,
     every_action_writes_its_entry,

@@ -203,6 +203,7 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
     visit.feedback = section(conn, &id, "feedback")?;
     visit.cleanup = section(conn, &id, "cleanup")?;
     visit.reschedule = section(conn, &id, "reschedule")?;
+    visit.support_request = section(conn, &id, "support")?;
 
     visit.call_logs = rows(
         conn,
@@ -458,6 +459,7 @@ fn persist(
             )?;
         }
         Change::Complete => {}
+        Change::RequestSupport(_) => save_section(tx, &id, "support", &visit.support_request, now)?,
     }
     tx.execute(
         "UPDATE jobs SET status = ?2, step = ?3, completed_at = ?4 WHERE id = ?1",

@@ -250,7 +250,8 @@ fn blob_hashes(change: &Change) -> Vec<String> {
         | Change::RemoveLead(_)
         | Change::RemovePhoto(_)
         | Change::Reschedule(_)
-        | Change::Complete => Vec::new(),
+        | Change::Complete
+        | Change::RequestSupport(_) => Vec::new(),
     }
 }
 

@@ -1,8 +1,8 @@
 // The dispatcher API of doorstep-hq, typed. Every call goes to the same
 // origin with the session cookie; every failure becomes an ApiError.
-import type { Job, JobType, SubCase, ServiceForm, VisitRecord, Timestamp, Uuid } from '../../src/lib/ipc';
+import type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
 
-export type { Job, JobType, SubCase, ServiceForm, VisitRecord, Timestamp, Uuid };
+export type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
 
 export interface RowError { row: number; message: string }
 export interface ApiError { status: number; code: string; message: string; errors?: RowError[] }
@@ -22,6 +22,8 @@ export interface TimelineEntry {
   /** Seconds the device's clock ran ahead of HQ's (negative: behind) when over five minutes. */
   clock_skew_seconds?: number;
 }
+/** A job awaiting support: open, and its technician asked. */
+export interface SupportRequestEntry { job: Job; technician: Technician | null; request: RequestedSupport }
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
@@ -117,6 +119,7 @@ export const api = {
   cancel: (id: Uuid) => request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/cancel`),
   reschedule: (id: Uuid, start: Timestamp, end: Timestamp) =>
     request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/reschedule`, { window_start: start, window_end: end }),
+  supportRequests: () => request<SupportRequestEntry[]>('GET', '/api/v1/support-requests'),
   conflicts: (all = false) => request<Conflict[]>('GET', `/api/v1/conflicts${all ? '?all=true' : ''}`),
   resolve: (id: Uuid, resolution: Resolution, note: string) =>
     request<Conflict>('POST', `/api/v1/conflicts/${enc(id)}/resolve`, { resolution, note }),

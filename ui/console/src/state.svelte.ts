@@ -1,6 +1,6 @@
 // The console's state: who is signed in, where we are (the URL hash), the
 // technicians (used everywhere), and the board's choices.
-import { api, isApiError, type Technician, type Uuid } from './api';
+import { api, isApiError, type SupportRequestEntry, type Technician, type Uuid } from './api';
 import { errorText } from './i18n';
 import type { JobStatus } from '../../src/lib/ipc';
 
@@ -10,6 +10,7 @@ export type Route =
   | { view: 'new' }
   | { view: 'import' }
   | { view: 'conflicts' }
+  | { view: 'support' }
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
@@ -23,6 +24,7 @@ export function parseHash(hash: string): Route {
     case 'new':
     case 'import':
     case 'conflicts':
+    case 'support':
     case 'technicians':
     case 'devices':
     case 'audit':
@@ -53,6 +55,8 @@ class ConsoleState {
   boardStatus = $state<JobStatus | 'all'>('all');
   /** 'all', 'unassigned', or a technician id. */
   boardTechnician = $state<string>('all');
+  /** The jobs awaiting support: the nav's count, the board's badges, the list. */
+  supportRequests = $state<SupportRequestEntry[]>([]);
 
   constructor() {
     window.addEventListener('hashchange', () => {
@@ -109,6 +113,18 @@ class ConsoleState {
   techName(id: Uuid | null | undefined): string | null {
     if (!id) return null;
     return this.technicians.find((t) => t.id === id)?.name ?? null;
+  }
+
+  awaitsSupport(id: Uuid): boolean {
+    return this.supportRequests.some((s) => s.job.id === id);
+  }
+
+  async loadSupportRequests() {
+    try {
+      this.supportRequests = await api.supportRequests();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   async loadTechnicians() {

@@ -108,6 +108,8 @@ export interface Cleanup {
 }
 export interface Lead { id: Uuid; product: string; interest: Interest; follow_up: NaiveDate | null; note: string }
 export interface Reschedule { reason: RescheduleReason; note: string; new_start: Timestamp; new_end: Timestamp }
+/** A support request as the visit keeps it (the job stays open). */
+export interface RequestedSupport { problem: string; requested_at: Timestamp }
 export interface Photo { id: Uuid; kind: PhotoKind; blob_hash: string; width: number; height: number; added_at: Timestamp }
 export interface Signature { signed_content_hash: string; png_hash: string; width: number; height: number; signed_at: Timestamp }
 
@@ -129,6 +131,7 @@ export interface VisitRecord {
   signature: Signature | null;
   reschedule: Reschedule | null;
   completed_at: Timestamp | null;
+  support_request: RequestedSupport | null;
 }
 
 export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_serial: string }
@@ -197,7 +200,8 @@ export type Change =
   | { type: 'remove_lead'; data: Uuid }
   | { type: 'remove_photo'; data: Uuid }
   | { type: 'reschedule'; data: Reschedule }
-  | { type: 'complete' };
+  | { type: 'complete' }
+  | { type: 'request_support'; data: { problem: string } };
 
 /** Every command rejects with this shape; `message` is already localized. */
 export interface AppError { code: string; message: string }

@@ -166,6 +166,13 @@ pub(super) async fn board(
     Ok(Json(hq.board(query.date, query.utc_offset_minutes).await?))
 }
 
+pub(super) async fn support_requests(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.support_requests().await?))
+}
+
 pub(super) async fn conflicts(
     State(hq): State<Hq>,
     Dispatcher(_): Dispatcher,

@@ -158,6 +158,10 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
         .route("/api/v1/jobs/{id}/cancel", post(dispatcher::cancel))
         .route("/api/v1/jobs/{id}/reschedule", post(dispatcher::reschedule))
         .route("/api/v1/board", get(dispatcher::board))
+        .route(
+            "/api/v1/support-requests",
+            get(dispatcher::support_requests),
+        )
         .route("/api/v1/conflicts", get(dispatcher::conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(dispatcher::resolve))
         // The dispatcher console (static files) at /console/.

@@ -10,7 +10,7 @@ use doorstep_core::{
 };
 
 use super::{check_text, Hq};
-use crate::dto::{Board, BoardColumn, JobDetail, NewJob, TimelineEntry};
+use crate::dto::{Board, BoardColumn, JobDetail, NewJob, SupportRequestEntry, TimelineEntry};
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditAction, AuditRecord};
 use crate::rules;
@@ -250,6 +250,24 @@ impl Hq {
             signature_valid,
             dispatcher_actions,
         })
+    }
+
+    /// The jobs awaiting support (the technician asked and the job is still
+    /// open), the longest waiting first, each with its technician.
+    pub async fn support_requests(&self) -> HqResult<Vec<SupportRequestEntry>> {
+        let waiting = self.storage.awaiting_support().await?;
+        let technicians = self.storage.technicians().await?;
+        Ok(waiting
+            .into_iter()
+            .map(|awaiting| SupportRequestEntry {
+                technician: technicians
+                    .iter()
+                    .find(|t| Some(t.id) == awaiting.dispatched.technician_id)
+                    .cloned(),
+                job: awaiting.dispatched.job,
+                request: awaiting.request,
+            })
+            .collect())
     }
 
     pub async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>> {

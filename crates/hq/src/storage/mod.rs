@@ -28,9 +28,9 @@ use uuid::Uuid;
 use crate::error::HqResult;
 
 pub use crate::records::{
-    AuditEntry, AuditFilter, AuditRecord, Conflict, DeviceAuth, DeviceInfo, DispatchChange,
-    DispatchedJob, DispatcherAccount, DispatcherLogin, DispatcherSession, IncomingPush, JobRecords,
-    OutstandingCode, PullBatch, Purged, StoredOp, TechRecord,
+    AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, Conflict, DeviceAuth, DeviceInfo,
+    DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin, DispatcherSession,
+    IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -159,6 +159,8 @@ pub trait DispatchStore: Send + Sync {
     /// Jobs whose window starts in [from, to).
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>>;
     async fn job_records(&self, id: JobId) -> HqResult<Option<JobRecords>>;
+    /// Jobs awaiting support, the longest waiting first.
+    async fn awaiting_support(&self) -> HqResult<Vec<AwaitingSupport>>;
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
     async fn conflict(&self, id: ConflictId) -> HqResult<Option<Conflict>>;
     async fn resolve_conflict(

@@ -53,6 +53,7 @@ function view(change?: Change): VisitView {
       signature: null,
       reschedule: null,
       completed_at: null,
+      support_request: null,
     },
     missing: [],
     signature_valid: false,

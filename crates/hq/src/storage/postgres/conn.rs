@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_clock_skew.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_epoch.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_audit.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_support.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

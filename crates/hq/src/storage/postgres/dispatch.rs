@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
-use doorstep_core::{JobId, Timestamp};
+use doorstep_core::{JobId, RequestedSupport, Timestamp};
 
 use super::audit::write_audit;
 use super::rows::{
@@ -13,7 +13,9 @@ use super::rows::{
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};
+use crate::records::{
+    self, AuditRecord, AwaitingSupport, Conflict, DispatchChange, DispatchedJob, JobRecords,
+};
 use crate::rules;
 use crate::storage::codec::enum_text;
 use crate::storage::DispatchStore;
@@ -95,6 +97,31 @@ impl DispatchStore for PostgresStorage {
             .ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn awaiting_support(&self) -> HqResult<Vec<AwaitingSupport>> {
+        self.pool
+            .get()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {JOB_COLUMNS}, support_problem, support_requested_at FROM jobs
+                     WHERE support_requested_at IS NOT NULL ORDER BY support_requested_at, id"
+                ),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AwaitingSupport {
+                    dispatched: read_job(row)?,
+                    request: RequestedSupport {
+                        problem: row.try_get(14)?,
+                        requested_at: row.try_get(15)?,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {
@@ -284,6 +311,15 @@ async fn store_dispatch<C: GenericClient>(
         client
             .execute(
                 "UPDATE jobs SET content_hash = NULL, receipt_at = NULL WHERE id = $1",
+                &[&after.job.id.0],
+            )
+            .await?;
+    }
+    if !rules::keeps_support_request(before, after) {
+        client
+            .execute(
+                "UPDATE jobs SET support_problem = NULL, support_requested_at = NULL
+                 WHERE id = $1",
                 &[&after.job.id.0],
             )
             .await?;

@@ -9,7 +9,7 @@ use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{
     ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
 };
-use doorstep_core::{JobId, Timestamp};
+use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
@@ -281,6 +281,33 @@ async fn push_in<C: GenericClient>(
             (rules::content_hash(visit), enum_text(&status))
         })
         .collect();
+    let support: Vec<(JobId, Option<RequestedSupport>)> = touched
+        .iter()
+        .zip(&visits)
+        .filter_map(|(job_id, visit)| {
+            let batch: Vec<&PushEntry> = applied
+                .iter()
+                .copied()
+                .filter(|entry| entry.job_id == *job_id)
+                .collect();
+            match rules::support_after_push(&jobs[job_id], device.technician_id, visit, &batch) {
+                rules::SupportFact::Raise(request) => Some((*job_id, Some(request))),
+                rules::SupportFact::Clear => Some((*job_id, None)),
+                rules::SupportFact::Keep => None,
+            }
+        })
+        .collect();
+    for (job_id, request) in &support {
+        tx.execute(
+            "UPDATE jobs SET support_problem = $2, support_requested_at = $3 WHERE id = $1",
+            &[
+                &job_id.0,
+                &request.as_ref().map(|r| r.problem.as_str()),
+                &request.as_ref().map(|r| r.requested_at),
+            ],
+        )
+        .await?;
+    }
     let update_job = &update_job;
     try_join_all(
         touched

@@ -47,6 +47,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_audit.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_support.sql"
+        )),
     ])
 }
 

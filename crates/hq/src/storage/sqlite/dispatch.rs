@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use doorstep_core::wire::{ConflictId, Receipt, Resolution};
-use doorstep_core::{JobId, Timestamp};
+use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::audit::write_audit;
@@ -13,7 +13,9 @@ use super::rows::{
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{self, AuditRecord, Conflict, DispatchChange, DispatchedJob, JobRecords};
+use crate::records::{
+    self, AuditRecord, AwaitingSupport, Conflict, DispatchChange, DispatchedJob, JobRecords,
+};
 use crate::rules;
 use crate::storage::codec::enum_text;
 use crate::storage::DispatchStore;
@@ -83,6 +85,29 @@ impl DispatchStore for SqliteStorage {
             store_dispatch(tx, &current, &next, next_change(tx)?)?;
             write_audit(tx, &audit)?;
             load_job(tx, &key)?.ok_or_else(|| HqError::NotFound(format!("job {job}")))
+        })
+        .await
+    }
+
+    async fn awaiting_support(&self) -> HqResult<Vec<AwaitingSupport>> {
+        self.read(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS}, support_problem, support_requested_at FROM jobs
+                     WHERE support_requested_at IS NOT NULL ORDER BY support_requested_at, id"
+                ),
+                [],
+                |row| {
+                    Ok(AwaitingSupport {
+                        dispatched: read_job(row)?,
+                        request: RequestedSupport {
+                            problem: row.get(14)?,
+                            requested_at: parse_ts(&row.get::<_, String>(15)?)?,
+                        },
+                    })
+                },
+            )
         })
         .await
     }
@@ -253,6 +278,12 @@ fn store_dispatch(
     if !rules::keeps_receipt(before, after) {
         tx.execute(
             "UPDATE jobs SET content_hash = NULL, receipt_at = NULL WHERE id = ?1",
+            [&key],
+        )?;
+    }
+    if !rules::keeps_support_request(before, after) {
+        tx.execute(
+            "UPDATE jobs SET support_problem = NULL, support_requested_at = NULL WHERE id = ?1",
             [&key],
         )?;
     }

@@ -238,6 +238,9 @@ fn push_in(
     let mut update_job = tx.prepare_cached(
         "UPDATE jobs SET content_hash = ?2, receipt_at = ?3, status = ?4 WHERE id = ?1",
     )?;
+    let mut set_support = tx.prepare_cached(
+        "UPDATE jobs SET support_problem = ?2, support_requested_at = ?3 WHERE id = ?1",
+    )?;
     let mut earlier_ops = tx.prepare_cached(
         "SELECT o.payload, o.device_time, o.visit, d.technician_id
          FROM ops o JOIN devices d ON d.id = o.device_id
@@ -278,6 +281,17 @@ fn push_in(
             now_text,
             enum_text(&status)
         ])?;
+        match rules::support_after_push(job, device.technician_id, &visit, batch) {
+            rules::SupportFact::Raise(request) => set_support.execute(params![
+                job_id.to_string(),
+                request.problem,
+                ts(&request.requested_at)
+            ])?,
+            rules::SupportFact::Clear => {
+                set_support.execute(params![job_id.to_string(), None::<String>, None::<String>])?
+            }
+            rules::SupportFact::Keep => 0,
+        };
     }
 
     let mut receipts = Vec::new();
