@@ -31,13 +31,7 @@ async fn enroll_receive_jobs_and_sync_now_with_receipts() {
     let app = start_enrolling_app(dir.path(), &url, &code).await;
 
     // The app enrolls at start and its first background sync brings the jobs.
-    app.click("sync-open").await;
-    app.find("sync-enrolled").await;
-    app.click("sync-now").await;
-    app.find("sync-summary").await;
-    app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    let row = app.find("job-row").await;
+    let row = first_job_after_enrolling(&app).await;
     let job_id = row.attr("data-job-id").await.unwrap().unwrap();
     row.click().await.unwrap();
 
@@ -197,13 +191,7 @@ async fn sync_now_shows_progress_and_can_be_cancelled() {
     let url = start_lagging_proxy(upstream, slow.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let app = start_enrolling_app(dir.path(), &url, &code).await;
-    app.click("sync-open").await;
-    app.find("sync-enrolled").await;
-    app.click("sync-now").await;
-    app.find("sync-summary").await;
-    app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    let row = app.find("job-row").await;
+    let row = first_job_after_enrolling(&app).await;
     let job_id: doorstep_core::JobId = row
         .attr("data-job-id")
         .await
@@ -321,13 +309,7 @@ async fn a_revoked_device_explains_and_enrolls_again() {
     let url = format!("http://{upstream}");
     let dir = tempfile::tempdir().unwrap();
     let app = start_enrolling_app(dir.path(), &url, &code).await;
-    app.click("sync-open").await;
-    app.find("sync-enrolled").await;
-    app.click("sync-now").await;
-    app.find("sync-summary").await;
-    app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    let row = app.find("job-row").await;
+    let row = first_job_after_enrolling(&app).await;
     let job_id: doorstep_core::JobId = row
         .attr("data-job-id")
         .await
@@ -402,13 +384,7 @@ async fn a_re_booked_job_comes_back_under_today_as_its_second_visit() {
     let url = format!("http://{upstream}");
     let dir = tempfile::tempdir().unwrap();
     let app = start_enrolling_app(dir.path(), &url, &code).await;
-    app.click("sync-open").await;
-    app.find("sync-enrolled").await;
-    app.click("sync-now").await;
-    app.find("sync-summary").await;
-    app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    let row = app.find("job-row").await;
+    let row = first_job_after_enrolling(&app).await;
     let job_id = row.attr("data-job-id").await.unwrap().unwrap();
     let id = job_id.parse().unwrap();
     // Overdue: its window was yesterday.
@@ -489,13 +465,7 @@ async fn a_support_request_reaches_hq_and_the_job_stays_open() {
     let url = format!("http://{upstream}");
     let dir = tempfile::tempdir().unwrap();
     let app = start_enrolling_app(dir.path(), &url, &code).await;
-    app.click("sync-open").await;
-    app.find("sync-enrolled").await;
-    app.click("sync-now").await;
-    app.find("sync-summary").await;
-    app.click("sync-back").await;
-    app.click("job-tab-today").await;
-    let row = app.find("job-row").await;
+    let row = first_job_after_enrolling(&app).await;
     let job_id = row.attr("data-job-id").await.unwrap().unwrap();
     let id: doorstep_core::JobId = job_id.parse().unwrap();
     open_job(&app, "today", &job_id).await;
@@ -630,6 +600,18 @@ async fn log_call(app: &App, note: &str, nth: usize) {
 }
 
 /// Opens a job from the list's `tab` by its id.
+/// Once the app has enrolled at start: a sync now, back to the list, and
+/// the first row of today's jobs.
+async fn first_job_after_enrolling(app: &App) -> fantoccini::elements::Element {
+    app.click("sync-open").await;
+    app.find("sync-enrolled").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    app.click("sync-back").await;
+    app.click("job-tab-today").await;
+    app.find("job-row").await
+}
+
 async fn open_job(app: &App, tab: &str, job_id: &str) {
     app.click(&format!("job-tab-{tab}")).await;
     wait_css(
