@@ -1812,6 +1812,7 @@ async fn a_rescheduled_job_re_booked_by_a_dispatcher_is_worked_as_its_next_visit
                     at: now,
                     outcome: CallOutcome::Booked,
                     note: "客户下午在家".into(),
+                    duration_seconds: None,
                 }),
                 now,
             )

@@ -7,7 +7,7 @@ use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
 use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
-use doorstep_store::{JobFilter, JobPage, ListCursor, Store, StoreError};
+use doorstep_store::{ConfirmCall, JobFilter, JobPage, ListCursor, Store, StoreError};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
@@ -109,7 +109,14 @@ fn visit_view(
         lang,
         store.clock_offset()?.as_ref(),
         Utc::now(),
+        &Local,
     ))
+}
+
+/// The confirm-by-phone calls still to make after outdoor repairs.
+#[tauri::command]
+pub async fn confirm_calls(state: State<'_, AppState>) -> Result<Vec<ConfirmCall>> {
+    with_store(&state, |store, _| store.confirm_calls(&Local, Utc::now()))
 }
 
 #[tauri::command]

@@ -88,6 +88,7 @@ fn main() {
             commands::add_photo,
             commands::blob_data_url,
             commands::phone_guide,
+            commands::confirm_calls,
             commands::price_list,
             commands::service_report,
             sync::sync_status,

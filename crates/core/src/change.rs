@@ -82,9 +82,13 @@ impl Change {
     /// Applies the change to the visit, or says why it may not be made.
     /// On error the visit is left as it was.
     pub fn apply(&self, visit: &mut VisitRecord, now: Timestamp) -> Result<(), DomainError> {
-        // Moving between steps is allowed on a closed job (to read it); nothing else is.
-        if !matches!(self, Change::SetStep(_)) {
-            rules::check_open(visit)?;
+        // Moving between steps is allowed on a closed job (to read it), and a
+        // call on a completed one (the confirmation after the repair);
+        // nothing else is.
+        match self {
+            Change::SetStep(_) => {}
+            Change::LogCall(_) => rules::check_call_may_be_logged(visit)?,
+            _ => rules::check_open(visit)?,
         }
         match self {
             Change::SetStep(step) => visit.step = *step,

@@ -192,6 +192,7 @@ pub fn field_label(field: &str, lang: Lang) -> String {
         "opinion" => ("客户意见", "Customer opinion"),
         "mot" => ("MOT 评分", "MOT score"),
         "quantity" => ("数量", "Quantity"),
+        "duration_seconds" => ("通话时长(最长 4 小时)", "Call duration (at most 4 hours)"),
         "product" => ("产品", "Product"),
         "description" => ("作业内容", "Work description"),
         "fault_point" => ("实际故障点", "Actual fault point"),

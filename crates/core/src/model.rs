@@ -129,6 +129,9 @@ pub enum CallOutcome {
     /// Phoned because nobody answered the door.
     DoorNoAnswer,
     Other,
+    /// Phoned after an outdoor line repair: the customer confirms it works
+    /// (standard item 10). Logging it completes the confirm-by-phone task.
+    RepairConfirmed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -138,7 +141,16 @@ pub struct CallLog {
     pub at: Timestamp,
     pub outcome: CallOutcome,
     pub note: String,
+    /// How long the call lasted, for a supervisor's review (item 20).
+    /// Absent from calls logged before durations were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 14400)]
+    pub duration_seconds: Option<u32>,
 }
+
+/// The longest call a technician can log: four hours. Anything longer is a
+/// timer left running, not a call.
+pub const CALL_DURATION_MAX_SECONDS: u32 = 4 * 60 * 60;
 
 /// Pre-departure checklist (section 8, item 6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -460,6 +472,12 @@ impl Validate for Cleanup {
 
 impl Validate for CallLog {
     fn validate(&self) -> Result<(), DomainError> {
+        if self
+            .duration_seconds
+            .is_some_and(|seconds| seconds > CALL_DURATION_MAX_SECONDS)
+        {
+            return Err(DomainError::OutOfRange("duration_seconds"));
+        }
         check_len("note", &self.note, LONG_TEXT_MAX)
     }
 }

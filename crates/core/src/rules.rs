@@ -1,14 +1,15 @@
 //! The standard's rules: punctuality, the knock timer, kit gating and what a
 //! job needs before it may complete. Every function takes the time it judges.
 
-use chrono::Duration;
+use chrono::{Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
 use crate::model::{
-    Arrival, ArrivalCorrection, CallOutcome, JobStatus, JobType, Reschedule, Timestamp, Validate,
-    VisitRecord, Work,
+    Arrival, ArrivalCorrection, CallOutcome, JobStatus, JobType, Reschedule, SubCase, Timestamp,
+    Validate, VisitRecord, Work,
 };
+use crate::phone::next_call_time;
 use crate::signature::signature_is_valid;
 
 /// How an arrival compares with the appointment (arrive 5-10 minutes early).
@@ -84,6 +85,51 @@ pub fn check_open(visit: &VisitRecord) -> Result<(), DomainError> {
         return Err(DomainError::JobClosed);
     }
     Ok(())
+}
+
+/// A call may still be logged on a completed job: the confirmation after an
+/// outdoor repair (item 10) is made after the visit. Calls are not part of
+/// the signed form, so the signature stays valid.
+pub fn check_call_may_be_logged(visit: &VisitRecord) -> Result<(), DomainError> {
+    if visit.job.status == JobStatus::Completed {
+        return Ok(());
+    }
+    check_open(visit)
+}
+
+/// How long after an outdoor repair the confirmation call falls due: time
+/// for the customer to have used the service again.
+pub const CONFIRM_CALL_AFTER_HOURS: i64 = 2;
+
+/// The confirm-by-phone task of a job (standard item 10): after a completed
+/// fault repair that touched the outdoor line, the technician phones the
+/// customer to confirm the service works. Due two hours after completion,
+/// moved into the next allowed call time in `zone`; none once a
+/// `RepairConfirmed` call is logged.
+pub fn confirm_call_due<Tz: TimeZone>(visit: &VisitRecord, zone: &Tz) -> Option<Timestamp> {
+    let completed = visit.completed_at?;
+    let outdoor = visit.job.sub_case == SubCase::Outdoor || visit.work.outdoor_line;
+    let confirmed = visit
+        .call_logs
+        .iter()
+        .any(|call| call.outcome == CallOutcome::RepairConfirmed);
+    if visit.job.status != JobStatus::Completed
+        || visit.job.job_type != JobType::Fault
+        || !outdoor
+        || confirmed
+    {
+        return None;
+    }
+    let earliest = completed + Duration::hours(CONFIRM_CALL_AFTER_HOURS);
+    let due_local = next_call_time(earliest.with_timezone(zone).naive_local());
+    // A local time skipped by a daylight-saving change: the hour after it.
+    zone.from_local_datetime(&due_local)
+        .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(due_local + Duration::hours(1)))
+                .earliest()
+        })
+        .map(|due| due.with_timezone(&Utc))
 }
 
 /// What the standard requires before a job may complete.

@@ -225,6 +225,7 @@ fn a_late_arrival_needs_a_logged_apology_call() {
         at: at("2026-11-23T08:50:00+08:00"),
         outcome: CallOutcome::LateApology,
         note: "路上堵车,致歉".into(),
+        duration_seconds: None,
     });
     assert_eq!(missing_for_completion(&visit), vec![]);
 }

@@ -6,6 +6,7 @@
 //! - migrations only ever move forward, and never drop rows.
 
 mod codec;
+mod confirm_calls;
 pub mod demo;
 mod error;
 mod jobs;
@@ -22,6 +23,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
+pub use confirm_calls::ConfirmCall;
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
@@ -41,6 +43,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
         M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
+        M::up(include_str!("../migrations/2026-12-02_call_duration.sql")),
     ])
 }
 

@@ -207,7 +207,8 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
 
     visit.call_logs = rows(
         conn,
-        "SELECT id, at, outcome, note FROM call_logs WHERE job_id = ?1 ORDER BY at, rowid",
+        "SELECT id, at, outcome, note, duration_seconds FROM call_logs WHERE job_id = ?1
+         ORDER BY at, rowid",
         &id,
         |row| {
             Ok(CallLog {
@@ -215,6 +216,7 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
                 at: time_from_sql(&row.get::<_, String>(1)?)?,
                 outcome: enum_from_sql(&row.get::<_, String>(2)?)?,
                 note: row.get(3)?,
+                duration_seconds: row.get(4)?,
             })
         },
     )?;
@@ -348,15 +350,17 @@ fn persist(
         }
         Change::LogCall(call) => {
             tx.execute(
-                "INSERT INTO call_logs (id, job_id, at, outcome, note) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO call_logs (id, job_id, at, outcome, note, duration_seconds)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET at = excluded.at, outcome = excluded.outcome,
-                     note = excluded.note",
+                     note = excluded.note, duration_seconds = excluded.duration_seconds",
                 params![
                     call.id.to_string(),
                     id,
                     time_to_sql(&call.at),
                     enum_to_sql(&call.outcome),
-                    call.note
+                    call.note,
+                    call.duration_seconds
                 ],
             )?;
         }

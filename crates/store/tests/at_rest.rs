@@ -41,6 +41,7 @@ fn worked_store(path: &Path, copies: i64) -> Store {
                 at: now,
                 outcome: CallOutcome::Booked,
                 note: format!("{NAME} 上午在家"),
+                duration_seconds: None,
             }),
             now,
         )

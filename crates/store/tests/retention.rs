@@ -3,13 +3,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::change::Change;
-use doorstep_core::media::CleanImage;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{PullResponse, PushResponse, Receipt};
 use doorstep_core::*;
 use doorstep_store::{connect, Store, StoreError, StoreKey, DEFAULT_RETENTION_DAYS};
 use rusqlite::types::Value;
 use rusqlite::OpenFlags;
+
+mod common;
+use common::complete;
 
 const KEY: StoreKey = StoreKey::from_bytes([0x17; 32]);
 /// When every job here was due, worked and closed.
@@ -42,59 +44,6 @@ fn job(name: &str, phone: &str) -> Job {
         earlier_visits: vec![],
         visit: FIRST_VISIT,
     }
-}
-
-fn image(seed: u8) -> CleanImage {
-    CleanImage {
-        bytes: vec![0x89, b'P', b'N', b'G', seed],
-        width: 10,
-        height: 10,
-    }
-}
-
-/// The whole visit, from arrival to completion, with a photo and a signature.
-fn complete(store: &mut Store, id: JobId, now: DateTime<Utc>, seed: u8) {
-    let changes = [
-        Change::SaveArrival(Arrival {
-            arrived_at: Some(store.visit(id).unwrap().job.window_start),
-            badge_shown: true,
-            fault_point_verified: true,
-            ..Arrival::default()
-        }),
-        Change::SaveKit(KitCheck {
-            mat_cloth: true,
-            cover_cloth: true,
-            wiping_cloth: true,
-            shoe_covers: true,
-            missing_reason: String::new(),
-        }),
-        Change::SaveWork(Work {
-            indoor: true,
-            description: "重做 F 头".into(),
-            ..Work::default()
-        }),
-        Change::SaveFeedback(Feedback {
-            mot: Some(2),
-            opinion: "满意".into(),
-        }),
-        Change::SaveCleanup(Cleanup {
-            site_checked: true,
-            tools_packed: true,
-            restored: true,
-            rubbish_taken: true,
-            splitter_checked: true,
-        }),
-    ];
-    for change in &changes {
-        store.apply(id, change, now).unwrap();
-    }
-    store
-        .add_photo(id, PhotoKind::Before, &image(seed), now)
-        .unwrap();
-    store
-        .sign(id, &image(seed + 100), &format!("[{seed}]"), now)
-        .unwrap();
-    store.apply(id, &Change::Complete, now).unwrap();
 }
 
 fn reschedule(store: &mut Store, id: JobId, now: DateTime<Utc>) {
@@ -325,6 +274,7 @@ fn a_job_reassigned_away_goes_once_nothing_of_it_waits() {
             at: t,
             outcome: CallOutcome::Booked,
             note: note.into(),
+            duration_seconds: None,
         })
     };
     store.apply(sent.id, &call("上午在家"), t).unwrap();

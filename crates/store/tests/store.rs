@@ -201,6 +201,7 @@ fn a_visit_round_trips_through_the_file() {
             at: now,
             outcome: CallOutcome::Booked,
             note: "客户说“上午都在家”😀".into(),
+            duration_seconds: None,
         }),
         Change::SaveKit(KitCheck {
             mat_cloth: true,
@@ -660,6 +661,7 @@ fn kill_child_writer() {
                     at: now,
                     outcome: CallOutcome::Other,
                     note: format!("call {n}"),
+                    duration_seconds: None,
                 }),
                 now,
             )

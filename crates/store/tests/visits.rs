@@ -53,6 +53,7 @@ fn call(note: &str, now: DateTime<Utc>) -> Change {
         at: now,
         outcome: CallOutcome::Booked,
         note: note.into(),
+        duration_seconds: None,
     })
 }
 

@@ -1,0 +1,101 @@
+//! The confirm-by-phone task after an outdoor repair (standard item 10), on
+//! a real store file: due once the repair completes, ended by the
+//! confirmation call, whose duration is kept across a reopen.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::*;
+use doorstep_store::{Store, StoreKey};
+
+mod common;
+use common::complete;
+
+const KEY: StoreKey = StoreKey::from_bytes([0x31; 32]);
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap()
+}
+
+fn job(name: &str, sub_case: SubCase) -> Job {
+    let start = at("2026-11-23T09:00:00+08:00");
+    Job {
+        id: JobId::new(),
+        customer: Customer {
+            id: CustomerId::new(),
+            name: name.into(),
+            phone: "13900000001".into(),
+            address: "福州市鼓楼区五四路1号".into(),
+        },
+        job_type: JobType::Fault,
+        sub_case,
+        fault_description: "无信号".into(),
+        window_start: start,
+        window_end: start + Duration::hours(1),
+        status: JobStatus::Scheduled,
+        earlier_visits: vec![],
+        visit: FIRST_VISIT,
+    }
+}
+
+#[test]
+fn an_outdoor_repair_is_due_a_confirmation_call_until_one_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doorstep.db");
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let outdoor = job("户外", SubCase::Outdoor);
+    let indoor = job("室内", SubCase::Indoor);
+    store
+        .upsert_jobs(&[outdoor.clone(), indoor.clone()])
+        .unwrap();
+    // Both repaired and completed at 10:00 China time.
+    let done = at("2026-11-23T10:00:00+08:00");
+    complete(&mut store, outdoor.id, done, 1);
+    complete(&mut store, indoor.id, done, 2);
+
+    // Only the outdoor repair needs a confirmation; due at 14:00 (12:00
+    // is the midday rest). At 15:00 it is overdue.
+    let now = at("2026-11-23T15:00:00+08:00");
+    let calls = store.confirm_calls(&china(), now).unwrap();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].job_id, outdoor.id);
+    assert_eq!(calls[0].customer_name, "户外");
+    assert_eq!(calls[0].due, at("2026-11-23T14:00:00+08:00"));
+    assert!(calls[0].overdue);
+
+    // The confirmation is logged on the completed job, with its duration,
+    // and written to the outbox like any change.
+    let pending_before = store.pending_outbox().unwrap().len();
+    store
+        .apply(
+            outdoor.id,
+            &Change::LogCall(CallLog {
+                id: RecordId::new(),
+                at: now,
+                outcome: CallOutcome::RepairConfirmed,
+                note: "信号正常".into(),
+                duration_seconds: Some(83),
+            }),
+            now,
+        )
+        .expect("the confirmation call is logged after completion");
+    assert_eq!(store.pending_outbox().unwrap().len(), pending_before + 1);
+    assert!(store.confirm_calls(&china(), now).unwrap().is_empty());
+    drop(store);
+
+    // Across a reopen: the job is still completed, the call and its
+    // duration are kept, and no task comes back.
+    let store = Store::open(&path, &KEY).unwrap();
+    let visit = store.visit(outdoor.id).unwrap();
+    assert_eq!(visit.job.status, JobStatus::Completed);
+    let confirmation = visit
+        .call_logs
+        .iter()
+        .find(|call| call.outcome == CallOutcome::RepairConfirmed)
+        .expect("the confirmation is kept");
+    assert_eq!(confirmation.duration_seconds, Some(83));
+    assert!(store.confirm_calls(&china(), now).unwrap().is_empty());
+}
