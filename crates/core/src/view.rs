@@ -6,9 +6,7 @@ use serde::Serialize;
 use crate::clock::{on_hq_clock, ClockOffset};
 use crate::error::Lang;
 use crate::model::{Timestamp, VisitRecord};
-use crate::rules::{
-    confirm_call_due, judge_arrival, missing_for_completion, Missing, Punctuality,
-};
+use crate::rules::{confirm_call_due, judge_arrival, missing_for_completion, Missing, Punctuality};
 use crate::signature::{signature_is_valid, ServiceForm};
 use crate::words::{word_hints, WordHint};
 

@@ -70,7 +70,11 @@ fn every_call_type_has_a_script_in_both_languages_that_says_who_is_calling() {
             let lines = call_script(kind, JobType::Install, noon, "林师傅", lang);
             assert!(lines.len() >= 2, "{kind:?} {lang:?}");
             // The first 15 seconds: who is calling, by name.
-            assert!(lines[0].contains("林师傅"), "{kind:?} {lang:?}: {}", lines[0]);
+            assert!(
+                lines[0].contains("林师傅"),
+                "{kind:?} {lang:?}: {}",
+                lines[0]
+            );
             if lang == Lang::Zh {
                 // A script must not teach the phrases the standard bans.
                 let text = lines.join("");
@@ -87,14 +91,32 @@ fn every_call_type_has_a_script_in_both_languages_that_says_who_is_calling() {
 #[test]
 fn the_next_call_time_skips_nights_and_mealtimes() {
     // Allowed already: unchanged.
-    assert_eq!(next_call_time(local("2026-11-23 10:15")), local("2026-11-23 10:15"));
+    assert_eq!(
+        next_call_time(local("2026-11-23 10:15")),
+        local("2026-11-23 10:15")
+    );
     // Midday rest and the evening meal end at 14:00 and 19:00.
-    assert_eq!(next_call_time(local("2026-11-23 12:30")), local("2026-11-23 14:00"));
-    assert_eq!(next_call_time(local("2026-11-23 18:05")), local("2026-11-23 19:00"));
+    assert_eq!(
+        next_call_time(local("2026-11-23 12:30")),
+        local("2026-11-23 14:00")
+    );
+    assert_eq!(
+        next_call_time(local("2026-11-23 18:05")),
+        local("2026-11-23 19:00")
+    );
     // Before 07:00: the same morning; from 22:00: the next morning.
-    assert_eq!(next_call_time(local("2026-11-23 05:00")), local("2026-11-23 07:00"));
-    assert_eq!(next_call_time(local("2026-11-23 22:00")), local("2026-11-24 07:00"));
-    assert_eq!(next_call_time(local("2026-11-30 23:59")), local("2026-12-01 07:00"));
+    assert_eq!(
+        next_call_time(local("2026-11-23 05:00")),
+        local("2026-11-23 07:00")
+    );
+    assert_eq!(
+        next_call_time(local("2026-11-23 22:00")),
+        local("2026-11-24 07:00")
+    );
+    assert_eq!(
+        next_call_time(local("2026-11-30 23:59")),
+        local("2026-12-01 07:00")
+    );
     // Whatever the start, the answer is a time the standard allows.
     let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     for minute in (0..24 * 60).step_by(7) {
@@ -113,13 +135,21 @@ fn the_next_call_time_skips_nights_and_mealtimes() {
 fn an_outdoor_repair_leaves_a_confirm_call_due_inside_the_call_window() {
     // Completed 10:00 in China: due two hours later, but 12:00 is the
     // midday rest, so 14:00.
-    let visit = completed(JobType::Fault, SubCase::Outdoor, "2026-11-23T10:00:00+08:00");
+    let visit = completed(
+        JobType::Fault,
+        SubCase::Outdoor,
+        "2026-11-23T10:00:00+08:00",
+    );
     assert_eq!(
         confirm_call_due(&visit, &china()),
         Some(at("2026-11-23T14:00:00+08:00"))
     );
     // Completed 21:00: not at 23:00 but the next morning.
-    let late = completed(JobType::Fault, SubCase::Outdoor, "2026-11-23T21:00:00+08:00");
+    let late = completed(
+        JobType::Fault,
+        SubCase::Outdoor,
+        "2026-11-23T21:00:00+08:00",
+    );
     assert_eq!(
         confirm_call_due(&late, &china()),
         Some(at("2026-11-24T07:00:00+08:00"))
@@ -137,14 +167,22 @@ fn an_outdoor_repair_leaves_a_confirm_call_due_inside_the_call_window() {
 fn no_confirm_call_for_indoor_work_installs_open_jobs_or_once_confirmed() {
     let indoor = completed(JobType::Fault, SubCase::Indoor, "2026-11-23T10:00:00+08:00");
     assert_eq!(confirm_call_due(&indoor, &china()), None);
-    let install = completed(JobType::Install, SubCase::Outdoor, "2026-11-23T10:00:00+08:00");
+    let install = completed(
+        JobType::Install,
+        SubCase::Outdoor,
+        "2026-11-23T10:00:00+08:00",
+    );
     assert_eq!(confirm_call_due(&install, &china()), None);
     let open = VisitRecord::new(job(JobType::Fault, SubCase::Outdoor));
     assert_eq!(confirm_call_due(&open, &china()), None);
 
     // A call that did not reach the customer leaves the task due; the
     // confirmation ends it.
-    let mut visit = completed(JobType::Fault, SubCase::Outdoor, "2026-11-23T10:00:00+08:00");
+    let mut visit = completed(
+        JobType::Fault,
+        SubCase::Outdoor,
+        "2026-11-23T10:00:00+08:00",
+    );
     let now = at("2026-11-23T15:00:00+08:00");
     call(CallOutcome::NoAnswer, Some(20))
         .apply(&mut visit, now)
@@ -165,7 +203,8 @@ fn a_call_on_a_rescheduled_or_cancelled_job_is_refused() {
         let mut visit = VisitRecord::new(job(JobType::Fault, SubCase::Outdoor));
         visit.job.status = status;
         let before = visit.clone();
-        let refused = call(CallOutcome::Other, None).apply(&mut visit, at("2026-11-23T15:00:00+08:00"));
+        let refused =
+            call(CallOutcome::Other, None).apply(&mut visit, at("2026-11-23T15:00:00+08:00"));
         assert_eq!(refused, Err(DomainError::JobClosed), "{status:?}");
         assert_eq!(visit, before);
     }
@@ -175,15 +214,23 @@ fn a_call_on_a_rescheduled_or_cancelled_job_is_refused() {
 fn a_call_longer_than_four_hours_is_refused_in_the_users_language() {
     let mut visit = VisitRecord::new(job(JobType::Fault, SubCase::Indoor));
     let now = at("2026-11-23T15:00:00+08:00");
-    let refused = call(CallOutcome::Booked, Some(CALL_DURATION_MAX_SECONDS + 1)).apply(&mut visit, now);
+    let refused =
+        call(CallOutcome::Booked, Some(CALL_DURATION_MAX_SECONDS + 1)).apply(&mut visit, now);
     let error = refused.expect_err("a timer left running is not a call");
-    assert!(error.message(Lang::Zh).contains("通话时长"), "{}", error.message(Lang::Zh));
+    assert!(
+        error.message(Lang::Zh).contains("通话时长"),
+        "{}",
+        error.message(Lang::Zh)
+    );
     assert!(error.message(Lang::En).contains("Call duration"));
     assert!(visit.call_logs.is_empty(), "nothing saved");
     call(CallOutcome::Booked, Some(CALL_DURATION_MAX_SECONDS))
         .apply(&mut visit, now)
         .unwrap();
-    assert_eq!(visit.call_logs[0].duration_seconds, Some(CALL_DURATION_MAX_SECONDS));
+    assert_eq!(
+        visit.call_logs[0].duration_seconds,
+        Some(CALL_DURATION_MAX_SECONDS)
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
 use doorstep_core::{
-    EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase, Timestamp, VisitRecord,
+    CallOutcome, EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase, Timestamp,
+    VisitRecord,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -218,4 +219,46 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next (older) page; null on the last page.
     pub next_before: Option<i64>,
+}
+
+/// `GET /api/v1/calls`: calls made in [from, to) (default: the last 7
+/// days), by one technician or all.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CallQuery {
+    pub technician: Option<TechnicianId>,
+    /// At or after (RFC 3339).
+    pub from: Option<Timestamp>,
+    /// Before (RFC 3339).
+    pub to: Option<Timestamp>,
+}
+
+/// One call a technician logged, for a supervisor's review (item 20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CallEntry {
+    pub job_id: JobId,
+    pub customer_name: String,
+    pub technician: TechnicianRef,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub outcome: CallOutcome,
+    /// Absent for calls logged before durations were kept.
+    pub duration_seconds: Option<u32>,
+    pub note: String,
+}
+
+/// One technician's calls in the range: how many, and how long in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TechnicianCalls {
+    pub technician: TechnicianRef,
+    pub calls: u32,
+    pub total_seconds: u64,
+}
+
+/// The calls in a range, oldest first, with each technician's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CallReview {
+    pub calls: Vec<CallEntry>,
+    pub technicians: Vec<TechnicianCalls>,
+    /// More calls than one answer holds matched: narrow the range.
+    pub truncated: bool,
 }

@@ -171,6 +171,13 @@ pub const ROUTES: &[Route] = &[
             query("limit", false, QueryKind::Integer),
             query("before", false, QueryKind::Integer),
         ]),
+    route("GET", "/api/v1/calls", "dispatcher", "Calls the technicians logged, for a supervisor's review", "200",
+        "Query `technician` (an id; omit for all), `from` and `to` (RFC 3339, on the devices' clocks; from inclusive, to exclusive; default the last 7 days, at most 93 days). Oldest first, with each technician's count and total duration; `truncated` when more than 2,000 calls matched. 400 `bad_query` for a range that ends before it starts or is too long.").returns("CallReview")
+        .query(&[
+            query("technician", false, QueryKind::Text),
+            query("from", false, QueryKind::Text),
+            query("to", false, QueryKind::Text),
+        ]),
     route("GET", "/api/v1/devices", "dispatcher", "List devices", "200", "").returns("[DeviceInfo]"),
     route("POST", "/api/v1/devices/{id}/revoke", "dispatcher", "Revoke a device", "200",
         "The device's token then gets 401 `device_revoked`.").returns("DeviceInfo"),
@@ -210,6 +217,7 @@ pub const ROUTES: &[Route] = &[
     crate::dto::IssuedCode,
     crate::dto::ChangePasswordRequest,
     crate::dto::AuditPage,
+    crate::dto::CallReview,
     crate::records::OutstandingCode,
     crate::records::DispatcherAccount,
     doorstep_core::wire::TechnicianRef,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
-    TechnicianId,
+    TechnicianId, TechnicianRef,
 };
 use doorstep_core::{Job, JobId, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,25 @@ pub struct DispatchedJob {
 pub struct AwaitingSupport {
     pub dispatched: DispatchedJob,
     pub request: RequestedSupport,
+}
+
+/// Which calls to read for a supervisor's review (item 20): those made in
+/// [from, to) on the device's clock, by one technician or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFilter {
+    pub technician: Option<TechnicianId>,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub limit: u32,
+}
+
+/// A call-log change as HQ holds it: the job it was made on, who made it,
+/// and the change as pushed (the service reads the call from it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCall {
+    pub dispatched: DispatchedJob,
+    pub caller: TechnicianRef,
+    pub payload: String,
 }
 
 /// One outbox entry as HQ stored it, with both clocks.

@@ -1699,6 +1699,121 @@ async fn purge_removes_expired_only(storage: Arc<dyn Storage>) {
     );
 }
 
+fn call_change(
+    id: doorstep_core::RecordId,
+    outcome: doorstep_core::CallOutcome,
+    seconds: u32,
+) -> Change {
+    Change::LogCall(doorstep_core::CallLog {
+        id,
+        at: t0(),
+        outcome,
+        note: String::new(),
+        duration_seconds: Some(seconds),
+    })
+}
+
+/// Item 20: a supervisor reviews the calls technicians logged, by time and
+/// technician; only call changes are read, each with its job and caller.
+async fn calls_are_read_by_time_and_technician(storage: Arc<dyn Storage>) {
+    use doorstep_core::{CallOutcome, RecordId};
+    use doorstep_hq::records::CallFilter;
+    let (a, device_a) = enrolled(&storage, "A").await;
+    let (b, device_b) = enrolled(&storage, "B").await;
+    let job_a = stored_job(&storage, Some(a), "甲").await.job.id;
+    let job_b = stored_job(&storage, Some(b), "乙").await.job.id;
+    storage
+        .push(
+            &device_a,
+            &plain(&[
+                entry(
+                    1,
+                    job_a,
+                    call_change(RecordId::new(), CallOutcome::Booked, 60),
+                ),
+                entry(2, job_a, Change::SetStep(Step::Visit)),
+                PushEntry {
+                    device_time: at(30),
+                    ..entry(
+                        3,
+                        job_a,
+                        call_change(RecordId::new(), CallOutcome::LateApology, 45),
+                    )
+                },
+            ]),
+            at(40),
+        )
+        .await
+        .unwrap();
+    storage
+        .push(
+            &device_b,
+            &plain(&[PushEntry {
+                device_time: at(5),
+                ..entry(
+                    1,
+                    job_b,
+                    call_change(RecordId::new(), CallOutcome::NoAnswer, 10),
+                )
+            }]),
+            at(40),
+        )
+        .await
+        .unwrap();
+    let read = |technician, from, to| {
+        let storage = storage.clone();
+        async move {
+            storage
+                .calls(&CallFilter {
+                    technician,
+                    from: at(from),
+                    to: at(to),
+                    limit: 100,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.dispatched.job.id,
+                        c.caller.name,
+                        c.payload.contains("duration_seconds"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        read(None, 0, 60).await,
+        vec![
+            (job_a, "A".to_string(), true),
+            (job_b, "B".to_string(), true),
+            (job_a, "A".to_string(), true),
+        ],
+        "every call, oldest first by the device's clock, and no other change"
+    );
+    assert_eq!(
+        read(Some(b), 0, 60).await.len(),
+        1,
+        "one technician's calls only"
+    );
+    assert_eq!(
+        read(None, 2, 30).await,
+        vec![(job_b, "B".to_string(), true)],
+        "from is inclusive and to exclusive"
+    );
+    let capped = storage
+        .calls(&CallFilter {
+            technician: None,
+            from: at(0),
+            to: at(60),
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(capped.len(), 2, "the limit holds");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1743,6 +1858,7 @@ conformance!(
     a_cancelled_or_completed_job_is_final,
     a_re_booked_job_starts_its_next_visit,
     a_support_request_keeps_the_job_open_until_acted_on,
+    calls_are_read_by_time_and_technician,
     a_reassigned_jobs_visit_is_the_new_technicians,
     a_new_epoch_replaces_the_current_one,
     every_action_writes_its_entry,

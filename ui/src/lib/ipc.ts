@@ -15,8 +15,10 @@ export type JobStatus = 'scheduled' | 'in_progress' | 'completed' | 'rescheduled
 export type Step = 'phone' | 'visit' | 'operate' | 'communicate' | 'evaluate' | 'help';
 export const STEPS: Step[] = ['phone', 'visit', 'operate', 'communicate', 'evaluate', 'help'];
 export type Tab = 'today' | 'upcoming' | 'done';
-export type CallOutcome = 'booked' | 'confirmed' | 'no_answer' | 'late_apology' | 'door_no_answer' | 'other';
-export const CALL_OUTCOMES: CallOutcome[] = ['booked', 'confirmed', 'no_answer', 'late_apology', 'door_no_answer', 'other'];
+export type CallOutcome = 'booked' | 'confirmed' | 'no_answer' | 'late_apology' | 'door_no_answer' | 'other' | 'repair_confirmed';
+export const CALL_OUTCOMES: CallOutcome[] = ['booked', 'confirmed', 'no_answer', 'late_apology', 'door_no_answer', 'repair_confirmed', 'other'];
+/** Why the technician phones: each has its own script (core's `phone::CallKind`). */
+export type CallKind = 'booking' | 'late_apology' | 'door_no_answer' | 'confirm_after_repair' | 'lead_follow_up' | 'complaint_callback';
 export type ReplacedItem = 'set_top_box' | 'remote' | 'cable_modem' | 'line' | 'other';
 export const REPLACED_ITEMS: ReplacedItem[] = ['set_top_box', 'remote', 'cable_modem', 'line', 'other'];
 export type CustomerType = 'dove' | 'owl' | 'peacock' | 'tiger';
@@ -72,7 +74,7 @@ export interface Job {
   visit: number;
 }
 
-export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string }
+export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string; duration_seconds?: number | null }
 export interface Departure {
   tools: boolean; spares: boolean; repair_record: boolean; receipt: boolean;
   service_form: boolean; feedback_form: boolean; kit: boolean;
@@ -176,10 +178,15 @@ export interface VisitView {
   content_hash: string;
   /** Banned phrases in what the customer reads (core's `words`): a hint, not a refusal. */
   word_hints: WordHint[];
+  /** When the confirm-by-phone call after an outdoor repair is due, while it is still to make. */
+  confirm_call_due?: Timestamp;
 }
+/** A confirm-by-phone call still to make (the store's `ConfirmCall`). */
+export interface ConfirmCall { job_id: Uuid; customer_name: string; phone: string; due: Timestamp; overdue: boolean }
 export interface WordHint { field: 'fault_point' | 'description'; phrase: string; instead: string }
 
-export interface PhoneGuide { greeting: string; script: string[]; call_window: CallWindow; local_time: string }
+export interface CallScript { kind: CallKind; lines: string[] }
+export interface PhoneGuide { greeting: string; scripts: CallScript[]; call_window: CallWindow; local_time: string }
 export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }
 
 /** Serde form of `Change` (adjacently tagged: type + data). */
@@ -307,6 +314,7 @@ export const ipc = {
   },
   blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
+  confirmCalls: () => call<ConfirmCall[]>('confirm_calls'),
   priceList: () => call<PriceItem[]>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),

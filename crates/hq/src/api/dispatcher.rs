@@ -13,7 +13,7 @@ use doorstep_core::JobId;
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
-    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewTechnician,
+    AssignRequest, AuditQuery, BoardQuery, CallQuery, ConflictsQuery, NewJob, NewTechnician,
     RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
@@ -200,4 +200,12 @@ pub(super) async fn audit(
     QueryParam(query): QueryParam<AuditQuery>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.audit(query).await?))
+}
+
+pub(super) async fn calls(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<CallQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.calls(query).await?))
 }

@@ -145,6 +145,7 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
         )
         .route("/api/v1/account/password", post(account::change_password))
         .route("/api/v1/audit", get(dispatcher::audit))
+        .route("/api/v1/calls", get(dispatcher::calls))
         .route("/api/v1/devices", get(dispatcher::devices))
         .route("/api/v1/devices/{id}/revoke", post(dispatcher::revoke))
         .route(

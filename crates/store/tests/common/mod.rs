@@ -58,4 +58,3 @@ pub fn complete(store: &mut Store, id: JobId, now: DateTime<Utc>, seed: u8) {
         .unwrap();
     store.apply(id, &Change::Complete, now).unwrap();
 }
-

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
+use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId, TechnicianRef};
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 
 use super::audit::write_audit;
@@ -14,7 +14,8 @@ use super::rows::{
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
-    self, AuditRecord, AwaitingSupport, Conflict, DispatchChange, DispatchedJob, JobRecords,
+    self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
+    JobRecords, StoredCall,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -119,6 +120,46 @@ impl DispatchStore for PostgresStorage {
                         problem: row.try_get(14)?,
                         requested_at: row.try_get(15)?,
                     },
+                })
+            })
+            .collect()
+    }
+
+    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredCall>> {
+        let technician = filter.technician.map(|t| t.0);
+        self.pool
+            .get()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload
+                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
+                                  d.technician_id AS caller_id, t.name AS caller_name
+                           FROM ops o JOIN devices d ON d.id = o.device_id
+                                JOIN technicians t ON t.id = d.technician_id
+                           WHERE o.kind = 'log_call' AND o.device_time >= $1
+                             AND o.device_time < $2
+                             AND ($3::uuid IS NULL OR d.technician_id = $3)) c
+                     JOIN jobs ON jobs.id = c.job_id
+                     ORDER BY c.device_time, c.op_row LIMIT $4"
+                ),
+                &[
+                    &filter.from,
+                    &filter.to,
+                    &technician,
+                    &i64::from(filter.limit),
+                ],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredCall {
+                    dispatched: read_job(row)?,
+                    caller: TechnicianRef {
+                        id: TechnicianId(row.try_get(14)?),
+                        name: row.try_get(15)?,
+                    },
+                    payload: row.try_get(16)?,
                 })
             })
             .collect()

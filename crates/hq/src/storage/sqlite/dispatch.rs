@@ -2,19 +2,20 @@
 //! their records, resolving conflicts. What a change does is `rules`' call.
 
 use async_trait::async_trait;
-use doorstep_core::wire::{ConflictId, Receipt, Resolution};
+use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianRef};
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::audit::write_audit;
 use super::rows::{
-    collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
-    CONFLICT_COLUMNS, JOB_COLUMNS,
+    collect, id, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit,
+    ts, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
-    self, AuditRecord, AwaitingSupport, Conflict, DispatchChange, DispatchedJob, JobRecords,
+    self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
+    JobRecords, StoredCall,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -105,6 +106,44 @@ impl DispatchStore for SqliteStorage {
                             problem: row.get(14)?,
                             requested_at: parse_ts(&row.get::<_, String>(15)?)?,
                         },
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredCall>> {
+        let filter = filter.clone();
+        self.read(move |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload
+                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
+                                  d.technician_id AS caller_id, t.name AS caller_name
+                           FROM ops o JOIN devices d ON d.id = o.device_id
+                                JOIN technicians t ON t.id = d.technician_id
+                           WHERE o.kind = 'log_call' AND o.device_time >= ?1
+                             AND o.device_time < ?2
+                             AND (?3 IS NULL OR d.technician_id = ?3)) c
+                     JOIN jobs ON jobs.id = c.job_id
+                     ORDER BY c.device_time, c.op_row LIMIT ?4"
+                ),
+                params![
+                    ts(&filter.from),
+                    ts(&filter.to),
+                    filter.technician.map(|t| t.to_string()),
+                    filter.limit,
+                ],
+                |row| {
+                    Ok(StoredCall {
+                        dispatched: read_job(row)?,
+                        caller: TechnicianRef {
+                            id: id(&row.get::<_, String>(14)?)?,
+                            name: row.get(15)?,
+                        },
+                        payload: row.get(16)?,
                     })
                 },
             )
