@@ -582,6 +582,39 @@ test('support requests: listed with a badge on the board until the job is re-boo
   await eventually(async () => assert.equal(await page.locator(`${tid('support-request')}[data-job-id="${job}"]`).count(), 0));
 });
 
+test('calls: each technician\'s calls with their durations and totals, for review', async () => {
+  const device = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的通话笔记本');
+  const job = await createJob({ customer_name: '通话客户', technician_id: hq.technicians[CHEN].id });
+  const call = (outcome, seconds, note, hhmm) => ({
+    job,
+    change: { type: 'log_call', data: { id: uuidv7(), at: at(hhmm), outcome, note, duration_seconds: seconds } },
+    deviceTime: at(hhmm),
+  });
+  await device.push([call('booked', 125, '约好上午', '08:10'), call('late_apology', 40, '堵车', '08:50')]);
+
+  await signIn();
+  await page.click(tid('nav-calls'));
+  // A range around China's today, whatever the browser's own day is.
+  await page.fill(tid('calls-from'), chinaDate(-1));
+  await page.fill(tid('calls-to'), chinaDate(1));
+  await page.selectOption(tid('calls-technician'), hq.technicians[CHEN].id);
+  await page.click(tid('calls-show'));
+  const rows = page.locator(tid('call-row'));
+  await eventually(async () => assert.equal(await rows.count(), 2));
+  assert.match(await rows.nth(0).textContent(), /通话客户/);
+  assert.equal(await rows.nth(0).locator(tid('call-duration')).textContent(), '02:05');
+  assert.match(await rows.nth(1).textContent(), /迟到致电致歉/);
+  const total = page.locator(`${tid('calls-total')}[data-technician="陈师傅"]`);
+  assert.equal(await total.locator(tid('calls-total-time')).textContent(), '02:45', 'the technician\'s total time');
+  await page.screenshot({ path: path.join(SHOTS, 'calls.png') });
+
+  // A range that ends before it starts is HQ's clear refusal, not an empty list.
+  await page.fill(tid('calls-from'), chinaDate(1));
+  await page.fill(tid('calls-to'), chinaDate(-1));
+  await page.click(tid('calls-show'));
+  await page.locator('[role=alert]').waitFor();
+});
+
 test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {
   const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的时钟错误笔记本');
   const job = await createJob({ customer_name: '时钟客户', technician_id: hq.technicians[LIN].id });

@@ -1,6 +1,6 @@
 // The dispatcher API of doorstep-hq, typed. Every call goes to the same
 // origin with the session cookie; every failure becomes an ApiError.
-import type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
+import type { CallOutcome, Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
 
 export type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
 
@@ -22,6 +22,18 @@ export interface TimelineEntry {
   /** Seconds the device's clock ran ahead of HQ's (negative: behind) when over five minutes. */
   clock_skew_seconds?: number;
 }
+/** One call a technician logged (item 20), and each technician's totals. */
+export interface CallEntry {
+  job_id: Uuid;
+  customer_name: string;
+  technician: Technician;
+  at: Timestamp;
+  outcome: CallOutcome;
+  duration_seconds: number | null;
+  note: string;
+}
+export interface TechnicianCalls { technician: Technician; calls: number; total_seconds: number }
+export interface CallReview { calls: CallEntry[]; technicians: TechnicianCalls[]; truncated: boolean }
 /** A job awaiting support: open, and its technician asked. */
 export interface SupportRequestEntry { job: Job; technician: Technician | null; request: RequestedSupport }
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
@@ -120,6 +132,11 @@ export const api = {
   reschedule: (id: Uuid, start: Timestamp, end: Timestamp) =>
     request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/reschedule`, { window_start: start, window_end: end }),
   supportRequests: () => request<SupportRequestEntry[]>('GET', '/api/v1/support-requests'),
+  calls: (from: Timestamp, to: Timestamp, technician: Uuid | null) =>
+    request<CallReview>(
+      'GET',
+      `/api/v1/calls?from=${enc(from)}&to=${enc(to)}${technician ? `&technician=${enc(technician)}` : ''}`,
+    ),
   conflicts: (all = false) => request<Conflict[]>('GET', `/api/v1/conflicts${all ? '?all=true' : ''}`),
   resolve: (id: Uuid, resolution: Resolution, note: string) =>
     request<Conflict>('POST', `/api/v1/conflicts/${enc(id)}/resolve`, { resolution, note }),
