@@ -107,7 +107,10 @@ async fn an_outdoor_repair_is_confirmed_by_phone_from_the_today_list() {
         .await;
     let panel = app.find("confirm-call-panel").await;
     let script = app.find("call-script").await.text().await.unwrap();
-    assert!(script.contains("户外线路"), "the confirm-after-repair script: {script}");
+    assert!(
+        script.contains("户外线路"),
+        "the confirm-after-repair script: {script}"
+    );
     assert_eq!(
         app.value("call-outcome").await,
         "repair_confirmed",

@@ -7,7 +7,9 @@ use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
 use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
-use doorstep_store::{ConfirmCall, JobFilter, JobPage, ListCursor, Store, StoreError};
+use doorstep_store::{
+    ConfirmCall, JobFilter, JobPage, ListCursor, OpenComplaint, Store, StoreError,
+};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
@@ -111,6 +113,12 @@ fn visit_view(
         Utc::now(),
         &Local,
     ))
+}
+
+/// Complaints taken on the technician's jobs still awaiting their callback.
+#[tauri::command]
+pub async fn open_complaints(state: State<'_, AppState>) -> Result<Vec<OpenComplaint>> {
+    with_store(&state, |store, _| store.open_complaints(Utc::now()))
 }
 
 /// The confirm-by-phone calls still to make after outdoor repairs.

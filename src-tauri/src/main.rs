@@ -89,6 +89,7 @@ fn main() {
             commands::blob_data_url,
             commands::phone_guide,
             commands::confirm_calls,
+            commands::open_complaints,
             commands::price_list,
             commands::service_report,
             sync::sync_status,

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 
 use crate::error::{DomainError, OwnCommand};
 use crate::model::{
-    Arrival, CallLog, Cleanup, Communicate, Departure, FeeLine, Feedback, JobStatus, KitCheck,
-    Lead, Photo, RecordId, Replacement, RequestedSupport, Reschedule, Signature, Step,
-    SupportRequest, Timestamp, Validate, VisitRecord, Work,
+    Arrival, CallLog, Cleanup, Communicate, Complaint, ComplaintCallback, Departure, FeeLine,
+    Feedback, JobStatus, KitCheck, Lead, Photo, RecordId, Replacement, RequestedSupport,
+    Reschedule, Signature, Step, SupportRequest, Timestamp, Validate, VisitRecord, Work,
 };
 use crate::rules;
 use crate::signature;
@@ -39,6 +39,10 @@ pub enum Change {
     Complete,
     /// Asks HQ for support; unlike a reschedule, the job stays open.
     RequestSupport(SupportRequest),
+    /// Takes a complaint on site (item 19).
+    RaiseComplaint(Complaint),
+    /// The owner's callback with the complaint's result.
+    LogComplaintCallback(ComplaintCallback),
 }
 
 impl Change {
@@ -65,6 +69,8 @@ impl Change {
             Change::Reschedule(_) => "reschedule",
             Change::Complete => "complete",
             Change::RequestSupport(_) => "request_support",
+            Change::RaiseComplaint(_) => "raise_complaint",
+            Change::LogComplaintCallback(_) => "log_complaint_callback",
         }
     }
 
@@ -87,7 +93,9 @@ impl Change {
         // nothing else is.
         match self {
             Change::SetStep(_) => {}
-            Change::LogCall(_) => rules::check_call_may_be_logged(visit)?,
+            Change::LogCall(_) | Change::RaiseComplaint(_) | Change::LogComplaintCallback(_) => {
+                rules::check_may_follow_up(visit)?
+            }
             _ => rules::check_open(visit)?,
         }
         match self {
@@ -160,6 +168,14 @@ impl Change {
                     problem: request.problem.clone(),
                     requested_at: now,
                 });
+            }
+            Change::RaiseComplaint(complaint) => {
+                let existing = visit.complaints.iter().find(|c| c.id == complaint.id);
+                let record = rules::complaint_taken(existing, complaint, now)?;
+                upsert(&mut visit.complaints, record, |c| c.id);
+            }
+            Change::LogComplaintCallback(callback) => {
+                rules::complaint_called_back(&mut visit.complaints, callback, now)?
             }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {

@@ -61,6 +61,10 @@ pub enum DomainError {
     SignatureMismatch,
     #[error("{0:?} has its own command")]
     NeedsOwnCommand(OwnCommand),
+    #[error("the promised reply time must lie in the future")]
+    ReplyDeadlinePast,
+    #[error("no such complaint on this job")]
+    UnknownComplaint,
 }
 
 /// The changes that enter only through a command of their own.
@@ -84,6 +88,8 @@ impl DomainError {
             DomainError::Incomplete(_) => "incomplete",
             DomainError::JobClosed => "job_closed",
             DomainError::BadSlot => "bad_slot",
+            DomainError::ReplyDeadlinePast => "reply_deadline_past",
+            DomainError::UnknownComplaint => "unknown_complaint",
             DomainError::SignatureMismatch => "signature_mismatch",
             DomainError::NeedsOwnCommand(_) => "needs_own_command",
         }
@@ -158,6 +164,14 @@ impl DomainError {
             (DomainError::BadSlot, Lang::En) => {
                 "The new slot is invalid: it must end after it starts and lie in the future".into()
             }
+            (DomainError::ReplyDeadlinePast, Lang::Zh) => {
+                "承诺答复时间必须晚于现在".into()
+            }
+            (DomainError::ReplyDeadlinePast, Lang::En) => {
+                "The promised reply time must be later than now".into()
+            }
+            (DomainError::UnknownComplaint, Lang::Zh) => "该工单上没有这条投诉".into(),
+            (DomainError::UnknownComplaint, Lang::En) => "There is no such complaint on this job".into(),
             (DomainError::SignatureMismatch, Lang::Zh) => {
                 "签名与服务单当前内容不符,请客户阅读当前服务单后重新签名".into()
             }
@@ -192,6 +206,9 @@ pub fn field_label(field: &str, lang: Lang) -> String {
         "opinion" => ("客户意见", "Customer opinion"),
         "mot" => ("MOT 评分", "MOT score"),
         "quantity" => ("数量", "Quantity"),
+        "issue" => ("投诉内容", "Complaint"),
+        "taken_by" => ("受理人", "Taken by"),
+        "result" => ("处理结果", "Result"),
         "duration_seconds" => ("通话时长(最长 4 小时)", "Call duration (at most 4 hours)"),
         "product" => ("产品", "Product"),
         "description" => ("作业内容", "Work description"),

@@ -368,6 +368,51 @@ pub struct RequestedSupport {
     pub requested_at: Timestamp,
 }
 
+/// A complaint (投诉) taken on site (standard item 19). Whoever takes it owns
+/// it and calls back with the result (first-contact responsibility, 首问负责制).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Complaint {
+    pub id: RecordId,
+    /// Who took it, and so owes the customer the reply.
+    pub taken_by: String,
+    pub issue: String,
+    /// When the customer was promised a reply.
+    #[schema(value_type = String, format = DateTime)]
+    pub reply_by: Timestamp,
+}
+
+/// The call back to the customer with the result of their complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComplaintCallback {
+    pub complaint_id: RecordId,
+    pub result: String,
+    /// Whether the customer accepted the result.
+    pub satisfied: bool,
+}
+
+/// A complaint as the visit keeps it: what was taken, when, and the
+/// callback once made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComplaintRecord {
+    pub id: RecordId,
+    pub taken_by: String,
+    pub issue: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub reply_by: Timestamp,
+    /// The device's time of the change that took it.
+    #[schema(value_type = String, format = DateTime)]
+    pub raised_at: Timestamp,
+    pub callback: Option<ComplaintReply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComplaintReply {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub result: String,
+    pub satisfied: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
@@ -503,6 +548,22 @@ impl Validate for Lead {
     }
 }
 
+impl Validate for Complaint {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_required("taken_by", &self.taken_by)?;
+        check_len("taken_by", &self.taken_by, SHORT_TEXT_MAX)?;
+        check_required("issue", &self.issue)?;
+        check_len("issue", &self.issue, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for ComplaintCallback {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_required("result", &self.result)?;
+        check_len("result", &self.result, LONG_TEXT_MAX)
+    }
+}
+
 impl Validate for SupportRequest {
     fn validate(&self) -> Result<(), DomainError> {
         check_required("problem", &self.problem)?;
@@ -620,6 +681,9 @@ pub struct VisitRecord {
     /// Absent from records made before support requests existed.
     #[serde(default)]
     pub support_request: Option<RequestedSupport>,
+    /// Complaints taken on this visit (item 19). Absent from older records.
+    #[serde(default)]
+    pub complaints: Vec<ComplaintRecord>,
 }
 
 impl VisitRecord {
@@ -644,6 +708,7 @@ impl VisitRecord {
             reschedule: None,
             completed_at: None,
             support_request: None,
+            complaints: Vec::new(),
         }
     }
 }

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang};
 use crate::model::{
-    Arrival, ArrivalCorrection, CallOutcome, JobStatus, JobType, Reschedule, SubCase, Timestamp,
-    Validate, VisitRecord, Work,
+    Arrival, ArrivalCorrection, CallOutcome, Complaint, ComplaintCallback, ComplaintRecord,
+    ComplaintReply, JobStatus, JobType, Reschedule, SubCase, Timestamp, Validate, VisitRecord,
+    Work,
 };
 use crate::phone::next_call_time;
 use crate::signature::signature_is_valid;
@@ -87,14 +88,62 @@ pub fn check_open(visit: &VisitRecord) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// A call may still be logged on a completed job: the confirmation after an
-/// outdoor repair (item 10) is made after the visit. Calls are not part of
-/// the signed form, so the signature stays valid.
-pub fn check_call_may_be_logged(visit: &VisitRecord) -> Result<(), DomainError> {
+/// Follow-ups may still be recorded on a completed job: a call (the
+/// confirmation after an outdoor repair, item 10, is made after the visit),
+/// a complaint and its callback (item 19). None is part of the signed form,
+/// so the signature stays valid.
+pub fn check_may_follow_up(visit: &VisitRecord) -> Result<(), DomainError> {
     if visit.job.status == JobStatus::Completed {
         return Ok(());
     }
     check_open(visit)
+}
+
+/// A complaint taken now, or an edit of one taken earlier (`existing`),
+/// which keeps when it was taken and any callback made. The promised reply
+/// must lie ahead.
+pub fn complaint_taken(
+    existing: Option<&ComplaintRecord>,
+    complaint: &Complaint,
+    now: Timestamp,
+) -> Result<ComplaintRecord, DomainError> {
+    complaint.validate()?;
+    if complaint.reply_by <= now {
+        return Err(DomainError::ReplyDeadlinePast);
+    }
+    Ok(ComplaintRecord {
+        id: complaint.id,
+        taken_by: complaint.taken_by.trim().to_string(),
+        issue: complaint.issue.trim().to_string(),
+        reply_by: complaint.reply_by,
+        raised_at: existing.map_or(now, |e| e.raised_at),
+        callback: existing.and_then(|e| e.callback.clone()),
+    })
+}
+
+/// The callback on one of the visit's complaints, made now.
+pub fn complaint_called_back(
+    complaints: &mut [ComplaintRecord],
+    callback: &ComplaintCallback,
+    now: Timestamp,
+) -> Result<(), DomainError> {
+    callback.validate()?;
+    let complaint = complaints
+        .iter_mut()
+        .find(|c| c.id == callback.complaint_id)
+        .ok_or(DomainError::UnknownComplaint)?;
+    complaint.callback = Some(ComplaintReply {
+        at: now,
+        result: callback.result.trim().to_string(),
+        satisfied: callback.satisfied,
+    });
+    Ok(())
+}
+
+/// A complaint is overdue when its promised reply time has passed with no
+/// callback made (flagged in the app and the console).
+pub fn complaint_overdue(complaint: &ComplaintRecord, now: Timestamp) -> bool {
+    complaint.callback.is_none() && complaint.reply_by < now
 }
 
 /// How long after an outdoor repair the confirmation call falls due: time

@@ -6,6 +6,7 @@
 //! - migrations only ever move forward, and never drop rows.
 
 mod codec;
+mod complaints;
 mod confirm_calls;
 pub mod demo;
 mod error;
@@ -23,6 +24,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
+pub use complaints::OpenComplaint;
 pub use confirm_calls::ConfirmCall;
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};

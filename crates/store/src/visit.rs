@@ -204,6 +204,7 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
     visit.cleanup = section(conn, &id, "cleanup")?;
     visit.reschedule = section(conn, &id, "reschedule")?;
     visit.support_request = section(conn, &id, "support")?;
+    visit.complaints = section(conn, &id, "complaints")?;
 
     visit.call_logs = rows(
         conn,
@@ -464,6 +465,10 @@ fn persist(
         }
         Change::Complete => {}
         Change::RequestSupport(_) => save_section(tx, &id, "support", &visit.support_request, now)?,
+        // What core kept (taken time, callback), as one section.
+        Change::RaiseComplaint(_) | Change::LogComplaintCallback(_) => {
+            save_section(tx, &id, "complaints", &visit.complaints, now)?
+        }
     }
     tx.execute(
         "UPDATE jobs SET status = ?2, step = ?3, completed_at = ?4 WHERE id = ?1",

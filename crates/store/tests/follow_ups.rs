@@ -1,6 +1,7 @@
-//! The confirm-by-phone task after an outdoor repair (standard item 10), on
-//! a real store file: due once the repair completes, ended by the
-//! confirmation call, whose duration is kept across a reopen.
+//! Follow-ups on a real store file: the confirm-by-phone task after an
+//! outdoor repair (standard item 10), due once the repair completes and
+//! ended by the confirmation call, whose duration is kept across a reopen;
+//! complaints (item 19) owed a callback until one is logged.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use doorstep_core::change::Change;
@@ -98,4 +99,54 @@ fn an_outdoor_repair_is_due_a_confirmation_call_until_one_is_logged() {
         .expect("the confirmation is kept");
     assert_eq!(confirmation.duration_seconds, Some(83));
     assert!(store.confirm_calls(&china(), now).unwrap().is_empty());
+}
+
+#[test]
+fn a_complaint_is_owed_a_callback_until_one_is_logged_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doorstep.db");
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let dispatched = job("投诉客户", SubCase::Indoor);
+    store
+        .upsert_jobs(std::slice::from_ref(&dispatched))
+        .unwrap();
+    let now = at("2026-11-23T09:30:00+08:00");
+    let id = RecordId::new();
+    store
+        .apply(
+            dispatched.id,
+            &Change::RaiseComplaint(Complaint {
+                id,
+                taken_by: "林师傅".into(),
+                issue: "上次维修后又没信号".into(),
+                reply_by: now + Duration::hours(24),
+            }),
+            now,
+        )
+        .unwrap();
+    drop(store);
+
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let open = store.open_complaints(now + Duration::hours(1)).unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].customer_name, "投诉客户");
+    assert!(!open[0].overdue);
+    assert!(
+        store.open_complaints(now + Duration::hours(25)).unwrap()[0].overdue,
+        "past the promised reply time it is flagged"
+    );
+    store
+        .apply(
+            dispatched.id,
+            &Change::LogComplaintCallback(ComplaintCallback {
+                complaint_id: id,
+                result: "已更换分支器".into(),
+                satisfied: true,
+            }),
+            now + Duration::hours(5),
+        )
+        .unwrap();
+    assert!(store.open_complaints(now).unwrap().is_empty());
+    let kept = &store.visit(dispatched.id).unwrap().complaints[0];
+    assert_eq!(kept.callback.as_ref().unwrap().result, "已更换分支器");
 }
