@@ -1,7 +1,9 @@
-//! The confirm-by-phone task after an outdoor repair (standard item 10) in
-//! the real window: Today lists the call to make; the completed job offers
-//! the confirmation script, a call timer and the outcome; logging the
-//! confirmation ends the task, and the call keeps its duration.
+//! Follow-ups in the real window. The confirm-by-phone task after an
+//! outdoor repair (standard item 10): Today lists the call to make; the
+//! completed job offers the confirmation script, a call timer and the
+//! outcome; logging the confirmation ends the task, and the call keeps its
+//! duration. Complaints (item 19): taken on a job with an owner and a
+//! promised reply time, listed on Today until the callback is recorded.
 //! Run by scripts/test.sh under Xvfb (it needs a display and tauri-driver).
 
 mod common;
@@ -158,6 +160,93 @@ async fn an_outdoor_repair_is_confirmed_by_phone_from_the_today_list() {
     assert!(
         app.all("confirm-call-task").await.is_empty(),
         "Today no longer lists it"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_complaint_taken_on_site_is_owed_a_callback_until_one_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(dir.path()).await;
+    app.click("job-tab-today").await;
+    let row = app.find("job-row").await;
+    let job = row.attr("data-job-id").await.unwrap().unwrap();
+    row.click().await.unwrap();
+    app.find("job-view").await;
+
+    // A promise already past is refused in the user's language, and the
+    // form keeps what was typed.
+    app.click("complaint-new").await;
+    assert_eq!(
+        app.value("complaint-taken-by").await,
+        "林师傅",
+        "whoever takes it owns it: the technician by default"
+    );
+    app.type_into("complaint-issue", "上次修好三天又没信号,要求赔偿")
+        .await;
+    app.client
+        .execute(
+            "const input = document.querySelector('[data-testid=complaint-reply-by]');
+             input.value = '2020-01-01T09:00';
+             input.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.click("complaint-save").await;
+    let error = app.find("complaint-error").await.text().await.unwrap();
+    assert!(error.contains("承诺答复时间"), "{error}");
+    assert!(app.all("complaint").await.is_empty(), "nothing saved");
+
+    // A reply promised for tomorrow is taken.
+    app.client
+        .execute(
+            "const input = document.querySelector('[data-testid=complaint-reply-by]');
+             const d = new Date(Date.now() + 24 * 3600 * 1000);
+             const p = (n) => String(n).padStart(2, '0');
+             input.value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+             input.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.value("complaint-issue").await,
+        "上次修好三天又没信号,要求赔偿",
+        "what was typed is kept after the refusal"
+    );
+    app.click("complaint-save").await;
+    app.wait_attr("complaint", "data-state", "open").await;
+
+    // Today lists it as owed a reply.
+    app.click("back-to-list").await;
+    let owed = app.find("open-complaint").await;
+    assert_eq!(
+        owed.attr("data-job-id").await.unwrap().as_deref(),
+        Some(job.as_str())
+    );
+    let shot = std::env::temp_dir().join("doorstep-open-complaints.png");
+    app.screenshot(&shot).await;
+    // textContent: the issue may be cut short with an ellipsis on screen.
+    let text = owed.prop("textContent").await.unwrap().unwrap_or_default();
+    assert!(text.contains("要求赔偿"), "{text}");
+    owed.click().await.unwrap();
+
+    // The callback with the result closes it.
+    app.click("complaint-callback-start").await;
+    app.type_into("complaint-result", "已更换分支器,减免本次费用")
+        .await;
+    app.click("complaint-callback-save").await;
+    app.wait_attr("complaint", "data-state", "answered").await;
+    let answered = app.find("complaint-callback").await.text().await.unwrap();
+    assert!(answered.contains("客户满意"), "{answered}");
+    app.click("back-to-list").await;
+    app.find("job-list").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        app.all("open-complaint").await.is_empty(),
+        "no reply is owed any more"
     );
     app.stop().await;
 }

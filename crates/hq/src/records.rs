@@ -334,6 +334,10 @@ pub fn record_key(change: &Change) -> (String, bool) {
         Change::Reschedule(_) => ("reschedule".into(), false),
         Change::Complete => ("completion".into(), false),
         Change::RequestSupport(_) => ("support_request".into(), false),
+        Change::RaiseComplaint(c) => (format!("complaint:{}", c.id), false),
+        Change::LogComplaintCallback(c) => {
+            (format!("complaint_callback:{}", c.complaint_id), false)
+        }
     }
 }
 

@@ -251,7 +251,9 @@ fn blob_hashes(change: &Change) -> Vec<String> {
         | Change::RemovePhoto(_)
         | Change::Reschedule(_)
         | Change::Complete
-        | Change::RequestSupport(_) => Vec::new(),
+        | Change::RequestSupport(_)
+        | Change::RaiseComplaint(_)
+        | Change::LogComplaintCallback(_) => Vec::new(),
     }
 }
 

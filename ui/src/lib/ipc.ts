@@ -134,7 +134,19 @@ export interface VisitRecord {
   reschedule: Reschedule | null;
   completed_at: Timestamp | null;
   support_request: RequestedSupport | null;
+  complaints: ComplaintRecord[];
 }
+/** A complaint taken on site (item 19): its owner, the promised reply time, and the callback once made. */
+export interface ComplaintRecord {
+  id: Uuid;
+  taken_by: string;
+  issue: string;
+  reply_by: Timestamp;
+  raised_at: Timestamp;
+  callback: { at: Timestamp; result: string; satisfied: boolean } | null;
+}
+/** A complaint still owed its callback (the store's `OpenComplaint`). */
+export interface OpenComplaint { job_id: Uuid; customer_name: string; phone: string; complaint: ComplaintRecord; overdue: boolean }
 
 export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_serial: string }
 export interface FeeLineView {
@@ -208,7 +220,9 @@ export type Change =
   | { type: 'remove_photo'; data: Uuid }
   | { type: 'reschedule'; data: Reschedule }
   | { type: 'complete' }
-  | { type: 'request_support'; data: { problem: string } };
+  | { type: 'request_support'; data: { problem: string } }
+  | { type: 'raise_complaint'; data: { id: Uuid; taken_by: string; issue: string; reply_by: Timestamp } }
+  | { type: 'log_complaint_callback'; data: { complaint_id: Uuid; result: string; satisfied: boolean } };
 
 /** Every command rejects with this shape; `message` is already localized. */
 export interface AppError { code: string; message: string }
@@ -315,6 +329,7 @@ export const ipc = {
   blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
   confirmCalls: () => call<ConfirmCall[]>('confirm_calls'),
+  openComplaints: () => call<OpenComplaint[]>('open_complaints'),
   priceList: () => call<PriceItem[]>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),

@@ -54,6 +54,7 @@ function view(change?: Change): VisitView {
       reschedule: null,
       completed_at: null,
       support_request: null,
+      complaints: [],
     },
     missing: [],
     signature_valid: false,
