@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
 use doorstep_core::{
-    CallOutcome, EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase, Timestamp,
-    VisitRecord,
+    CallOutcome, ComplaintRecord, EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase,
+    Timestamp, VisitRecord,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -261,4 +261,52 @@ pub struct CallReview {
     pub technicians: Vec<TechnicianCalls>,
     /// More calls than one answer holds matched: narrow the range.
     pub truncated: bool,
+}
+
+/// `POST /api/v1/jobs/{id}/complaints`: a complaint a dispatcher takes at
+/// HQ; the dispatcher owns it (first-contact responsibility).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewComplaint {
+    pub issue: String,
+    /// When the customer was promised a reply (RFC 3339, in the future).
+    #[schema(value_type = String, format = DateTime)]
+    pub reply_by: Timestamp,
+}
+
+/// `POST /api/v1/complaints/{id}/callback`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ComplaintCallbackRequest {
+    pub result: String,
+    pub satisfied: bool,
+}
+
+/// Where a complaint was taken, and so who owes the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplaintSource {
+    /// On site: the technician calls back from the laptop.
+    OnSite,
+    /// At HQ: a dispatcher calls back from the console.
+    Hq,
+}
+
+/// `GET /api/v1/complaints?open=true`: one complaint, from either source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ComplaintEntry {
+    pub job_id: JobId,
+    pub customer_name: String,
+    pub source: ComplaintSource,
+    /// The technician who took it on site.
+    pub technician: Option<TechnicianRef>,
+    pub complaint: ComplaintRecord,
+    /// Its promised reply time has passed with no callback.
+    pub overdue: bool,
+}
+
+/// `GET /api/v1/complaints?open=`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ComplaintsQuery {
+    /// Only those still awaiting their callback.
+    #[serde(default)]
+    pub open: bool,
 }

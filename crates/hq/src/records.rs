@@ -14,7 +14,7 @@ use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
     TechnicianId, TechnicianRef,
 };
-use doorstep_core::{Job, JobId, RequestedSupport, Timestamp};
+use doorstep_core::{ComplaintRecord, Job, JobId, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -118,6 +118,8 @@ pub enum AuditAction {
     DisableDispatcher,
     EnableDispatcher,
     ChangePassword,
+    TakeComplaint,
+    CallBackComplaint,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which
@@ -192,13 +194,22 @@ pub struct CallFilter {
     pub limit: u32,
 }
 
-/// A call-log change as HQ holds it: the job it was made on, who made it,
-/// and the change as pushed (the service reads the call from it).
+/// A technician's change as HQ holds it, read across jobs (calls,
+/// complaints): the job it was made on, who made it, the change as pushed
+/// (the service reads it) and the device's time of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredCall {
+pub struct StoredChange {
     pub dispatched: DispatchedJob,
-    pub caller: TechnicianRef,
+    pub by: TechnicianRef,
     pub payload: String,
+    pub device_time: Timestamp,
+}
+
+/// A complaint taken at HQ by a dispatcher, on a job (item 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HqComplaint {
+    pub job_id: JobId,
+    pub record: ComplaintRecord,
 }
 
 /// One outbox entry as HQ stored it, with both clocks.

@@ -2448,3 +2448,153 @@ async fn calls_are_listed_per_technician_with_durations() {
 fn urlencoding(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+/// Item 19: complaints taken on site (a technician's changes) and at HQ (a
+/// dispatcher, who owns the reply) are listed together, those awaiting a
+/// reply first and flagged once the promise has passed; a dispatcher calls
+/// back only on those taken at HQ.
+#[tokio::test]
+async fn complaints_from_site_and_hq_are_listed_with_overdue_flags() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = job_id(&api.job(&a).await);
+    // On site, two hours before HQ's now, a reply promised an hour later:
+    // overdue now. Another, called back on the laptop.
+    let (late, answered) = (
+        doorstep_core::RecordId::new(),
+        doorstep_core::RecordId::new(),
+    );
+    let raise = |id, issue: &str| {
+        Change::RaiseComplaint(doorstep_core::Complaint {
+            id,
+            taken_by: "A".into(),
+            issue: issue.into(),
+            reply_by: at(-60),
+        })
+    };
+    let entries = vec![
+        doorstep_core::wire::PushEntry {
+            device_time: at(-120),
+            ..entry(1, job, raise(late, "又没信号"))
+        },
+        doorstep_core::wire::PushEntry {
+            device_time: at(-120),
+            ..entry(2, job, raise(answered, "师傅迟到"))
+        },
+        doorstep_core::wire::PushEntry {
+            device_time: at(-90),
+            ..entry(
+                3,
+                job,
+                Change::LogComplaintCallback(doorstep_core::ComplaintCallback {
+                    complaint_id: answered,
+                    result: "已致歉".into(),
+                    satisfied: true,
+                }),
+            )
+        },
+    ];
+    let pushed = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, entries)),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{:?}", pushed.body);
+
+    // At HQ: a promise in the past is refused; one for tomorrow is taken.
+    let past = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/complaints"),
+            Some(json!({"issue": "电话投诉", "reply_by": at(-1)})),
+        )
+        .await;
+    assert_error(
+        &past,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reply_deadline_past",
+        "a promise already broken",
+    );
+    let taken = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/complaints"),
+            Some(json!({"issue": "电话投诉:收费不合理", "reply_by": at(24 * 60)})),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{:?}", taken.body);
+    assert_eq!(
+        taken.body["taken_by"], "ann",
+        "the dispatcher who took it owns it"
+    );
+    let hq_id = taken.body["id"].as_str().unwrap().to_string();
+
+    let listed = api.console(Method::GET, "/api/v1/complaints", None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let rows: Vec<(String, String, bool, bool)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["complaint"]["issue"].as_str().unwrap().to_string(),
+                c["source"].as_str().unwrap().to_string(),
+                c["overdue"].as_bool().unwrap(),
+                c["complaint"]["callback"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("又没信号".to_string(), "on_site".to_string(), true, true),
+            (
+                "电话投诉:收费不合理".to_string(),
+                "hq".to_string(),
+                false,
+                true
+            ),
+            ("师傅迟到".to_string(), "on_site".to_string(), false, false),
+        ],
+        "awaiting a reply first, soonest promised first; the missed promise flagged"
+    );
+    assert_eq!(listed.body[0]["customer_name"], "王女士");
+    assert_eq!(listed.body[0]["technician"]["name"], "A");
+
+    // A dispatcher cannot call back on the technician's complaint; they
+    // call back on their own.
+    let not_theirs = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/complaints/{late}/callback"),
+            Some(json!({"result": "x", "satisfied": true})),
+        )
+        .await;
+    assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
+    let called = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/complaints/{hq_id}/callback"),
+            Some(json!({"result": "已退还多收的 20 元", "satisfied": true})),
+        )
+        .await;
+    assert_eq!(called.status, StatusCode::OK, "{:?}", called.body);
+    let open = api
+        .console(Method::GET, "/api/v1/complaints?open=true", None)
+        .await;
+    assert_eq!(
+        open.body.as_array().unwrap().len(),
+        1,
+        "only the overdue one awaits a reply"
+    );
+    let actions = actions(&audit(&api, "").await).join(",");
+    assert!(
+        actions.contains("take_complaint") && actions.contains("call_back_complaint"),
+        "{actions}"
+    );
+}

@@ -1776,7 +1776,7 @@ async fn calls_are_read_by_time_and_technician(storage: Arc<dyn Storage>) {
                 .map(|c| {
                     (
                         c.dispatched.job.id,
-                        c.caller.name,
+                        c.by.name,
                         c.payload.contains("duration_seconds"),
                     )
                 })
@@ -1812,6 +1812,88 @@ async fn calls_are_read_by_time_and_technician(storage: Arc<dyn Storage>) {
         .await
         .unwrap();
     assert_eq!(capped.len(), 2, "the limit holds");
+}
+
+/// Item 19: a complaint taken at HQ is kept with its job and its callback;
+/// complaint changes pushed from site are read back with their technician,
+/// and no other change is.
+async fn complaints_are_kept_and_read_back(storage: Arc<dyn Storage>) {
+    use doorstep_core::{Complaint, ComplaintRecord, ComplaintReply, RecordId};
+    use doorstep_hq::records::HqComplaint;
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = stored_job(&storage, Some(a), "甲").await.job.id;
+    let record = ComplaintRecord {
+        id: RecordId::new(),
+        taken_by: "ann".into(),
+        issue: "收费不合理".into(),
+        reply_by: at(600),
+        raised_at: at(1),
+        callback: None,
+    };
+    let mut taken = HqComplaint {
+        job_id: job,
+        record,
+    };
+    storage
+        .take_complaint(&taken, &noted(AuditAction::TakeComplaint, Some(job)))
+        .await
+        .unwrap();
+    let missing = HqComplaint {
+        job_id: JobId::new(),
+        ..taken.clone()
+    };
+    assert!(
+        matches!(
+            storage
+                .take_complaint(&missing, &noted(AuditAction::TakeComplaint, None))
+                .await,
+            Err(HqError::NotFound(_))
+        ),
+        "a complaint needs its job"
+    );
+    assert_eq!(
+        storage.hq_complaint(taken.record.id).await.unwrap(),
+        Some(taken.clone())
+    );
+    taken.record.callback = Some(ComplaintReply {
+        at: at(30),
+        result: "已退款".into(),
+        satisfied: false,
+    });
+    storage
+        .save_complaint_callback(&taken, &noted(AuditAction::CallBackComplaint, Some(job)))
+        .await
+        .unwrap();
+    let listed = storage.hq_complaints().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0.job.id, job);
+    assert_eq!(listed[0].1, taken, "the callback is kept");
+
+    storage
+        .push(
+            &device,
+            &plain(&[
+                entry(1, job, Change::SetStep(Step::Visit)),
+                entry(
+                    2,
+                    job,
+                    Change::RaiseComplaint(Complaint {
+                        id: RecordId::new(),
+                        taken_by: "A".into(),
+                        issue: "又没信号".into(),
+                        reply_by: at(300),
+                    }),
+                ),
+            ]),
+            at(5),
+        )
+        .await
+        .unwrap();
+    let changes = storage.complaint_changes().await.unwrap();
+    assert_eq!(changes.len(), 1, "only the complaint change");
+    assert_eq!(changes[0].by.name, "A");
+    assert_eq!(changes[0].device_time, at(2));
+    assert!(changes[0].payload.contains("又没信号"));
 }
 
 macro_rules! conformance {
@@ -1859,6 +1941,7 @@ conformance!(
     a_re_booked_job_starts_its_next_visit,
     a_support_request_keeps_the_job_open_until_acted_on,
     calls_are_read_by_time_and_technician,
+    complaints_are_kept_and_read_back,
     a_reassigned_jobs_visit_is_the_new_technicians,
     a_new_epoch_replaces_the_current_one,
     every_action_writes_its_entry,

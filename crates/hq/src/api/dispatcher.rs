@@ -9,12 +9,12 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use doorstep_core::wire::{ConflictId, DeviceId, EnrollmentCodeRequest};
-use doorstep_core::JobId;
+use doorstep_core::{JobId, RecordId};
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
-    AssignRequest, AuditQuery, BoardQuery, CallQuery, ConflictsQuery, NewJob, NewTechnician,
-    RescheduleRequest, ResolveRequest,
+    AssignRequest, AuditQuery, BoardQuery, CallQuery, ComplaintCallbackRequest, ComplaintsQuery,
+    ConflictsQuery, NewComplaint, NewJob, NewTechnician, RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -208,4 +208,35 @@ pub(super) async fn calls(
     QueryParam(query): QueryParam<CallQuery>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.calls(query).await?))
+}
+
+pub(super) async fn take_complaint(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+    JsonBody(request): JsonBody<NewComplaint>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).take_complaint(id, request).await?),
+    ))
+}
+
+pub(super) async fn call_back_complaint(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<RecordId>,
+    JsonBody(request): JsonBody<ComplaintCallbackRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.by(&dispatcher).call_back_complaint(id, request).await?,
+    ))
+}
+
+pub(super) async fn complaints(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<ComplaintsQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.complaints(query).await?))
 }

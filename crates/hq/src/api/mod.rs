@@ -158,6 +158,15 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
         .route("/api/v1/jobs/{id}/assign", post(dispatcher::assign))
         .route("/api/v1/jobs/{id}/cancel", post(dispatcher::cancel))
         .route("/api/v1/jobs/{id}/reschedule", post(dispatcher::reschedule))
+        .route(
+            "/api/v1/jobs/{id}/complaints",
+            post(dispatcher::take_complaint),
+        )
+        .route("/api/v1/complaints", get(dispatcher::complaints))
+        .route(
+            "/api/v1/complaints/{id}/callback",
+            post(dispatcher::call_back_complaint),
+        )
         .route("/api/v1/board", get(dispatcher::board))
         .route(
             "/api/v1/support-requests",

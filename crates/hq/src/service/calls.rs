@@ -58,7 +58,7 @@ impl Hq {
             let entry = CallEntry {
                 job_id: stored.dispatched.job.id,
                 customer_name: stored.dispatched.job.customer.name,
-                technician: stored.caller,
+                technician: stored.by,
                 at: call.at,
                 outcome: call.outcome,
                 duration_seconds: call.duration_seconds,

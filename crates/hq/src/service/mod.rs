@@ -3,7 +3,7 @@
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
 //! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
 //! renewed by a restore), `audit` (the audit log), `calls` (the calls
-//! technicians logged, for review). Handlers and admin
+//! technicians logged, for review), `complaints` (taken at HQ or on site). Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -15,6 +15,7 @@
 mod audit;
 mod auth;
 mod calls;
+mod complaints;
 mod dispatch;
 mod epoch;
 mod import;

@@ -1,7 +1,7 @@
 //! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
 //! `BlobStore`; the identity of HQ's history: `EpochStore`; the audit log:
-//! `AuditStore`), one implementation of each per backend (SQLite for one box,
+//! `AuditStore`; complaints: `ComplaintStore`), one implementation of each per backend (SQLite for one box,
 //! PostgreSQL for several stateless servers) with the same file names on both
 //! sides, and one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use doorstep_core::wire::{
     ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
 };
-use doorstep_core::{JobId, Timestamp};
+use doorstep_core::{JobId, RecordId, Timestamp};
 use uuid::Uuid;
 
 use crate::error::HqResult;
@@ -30,8 +30,8 @@ use crate::error::HqResult;
 pub use crate::records::{
     AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, CallFilter, Conflict, DeviceAuth,
     DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin,
-    DispatcherSession, IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged, StoredCall,
-    StoredOp, TechRecord,
+    DispatcherSession, HqComplaint, IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged,
+    StoredChange, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -40,7 +40,16 @@ pub use sqlite::SqliteStorage;
 
 /// One backend: every concern, and its name for logs and test output.
 pub trait Storage:
-    AuthStore + DispatchStore + SyncStore + BlobStore + EpochStore + AuditStore + Send + Sync + 'static
+    AuthStore
+    + DispatchStore
+    + SyncStore
+    + BlobStore
+    + EpochStore
+    + AuditStore
+    + ComplaintStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> &'static str;
 }
@@ -164,7 +173,7 @@ pub trait DispatchStore: Send + Sync {
     async fn awaiting_support(&self) -> HqResult<Vec<AwaitingSupport>>;
     /// The call-log changes `filter` matches, in the order they were made
     /// (device time, then arrival), at most `filter.limit`.
-    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredCall>>;
+    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredChange>>;
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
     async fn conflict(&self, id: ConflictId) -> HqResult<Option<Conflict>>;
     async fn resolve_conflict(
@@ -176,6 +185,27 @@ pub trait DispatchStore: Send + Sync {
         now: Timestamp,
         audit: &AuditRecord,
     ) -> HqResult<Conflict>;
+}
+
+/// Complaints (item 19): those a dispatcher takes at HQ, kept here; those
+/// taken on site, read off the technicians' changes.
+#[async_trait]
+pub trait ComplaintStore: Send + Sync {
+    /// Stores a complaint taken at HQ on `job`, with its audit entry; not
+    /// found when there is no such job.
+    async fn take_complaint(&self, complaint: &HqComplaint, audit: &AuditRecord) -> HqResult<()>;
+    async fn hq_complaint(&self, id: RecordId) -> HqResult<Option<HqComplaint>>;
+    /// Writes the complaint's callback as the service made it.
+    async fn save_complaint_callback(
+        &self,
+        complaint: &HqComplaint,
+        audit: &AuditRecord,
+    ) -> HqResult<()>;
+    /// Every complaint taken at HQ with its job, oldest first.
+    async fn hq_complaints(&self) -> HqResult<Vec<(DispatchedJob, HqComplaint)>>;
+    /// Every complaint change technicians pushed (taken on site, called
+    /// back), in the order HQ applied them.
+    async fn complaint_changes(&self) -> HqResult<Vec<StoredChange>>;
 }
 
 /// The audit log: append and read.

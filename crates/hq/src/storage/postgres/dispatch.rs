@@ -15,7 +15,7 @@ use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
     self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
-    JobRecords, StoredCall,
+    JobRecords, StoredChange,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -125,14 +125,14 @@ impl DispatchStore for PostgresStorage {
             .collect()
     }
 
-    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredCall>> {
+    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredChange>> {
         let technician = filter.technician.map(|t| t.0);
         self.pool
             .get()
             .await?
             .query(
                 &format!(
-                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload
+                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload, c.device_time
                      FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
                                   d.technician_id AS caller_id, t.name AS caller_name
                            FROM ops o JOIN devices d ON d.id = o.device_id
@@ -153,13 +153,14 @@ impl DispatchStore for PostgresStorage {
             .await?
             .iter()
             .map(|row| {
-                Ok(StoredCall {
+                Ok(StoredChange {
                     dispatched: read_job(row)?,
-                    caller: TechnicianRef {
+                    by: TechnicianRef {
                         id: TechnicianId(row.try_get(14)?),
                         name: row.try_get(15)?,
                     },
                     payload: row.try_get(16)?,
+                    device_time: row.try_get(17)?,
                 })
             })
             .collect()

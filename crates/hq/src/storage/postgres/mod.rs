@@ -14,6 +14,7 @@
 mod audit;
 mod auth;
 mod blobs;
+mod complaints;
 mod conn;
 mod dispatch;
 mod epoch;

@@ -53,6 +53,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_calls_by_time.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_complaints.sql"
+        )),
     ])
 }
 

@@ -15,7 +15,7 @@ use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
     self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
-    JobRecords, StoredCall,
+    JobRecords, StoredChange,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -113,13 +113,13 @@ impl DispatchStore for SqliteStorage {
         .await
     }
 
-    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredCall>> {
+    async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredChange>> {
         let filter = filter.clone();
         self.read(move |conn| {
             collect(
                 conn,
                 &format!(
-                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload
+                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload, c.device_time
                      FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
                                   d.technician_id AS caller_id, t.name AS caller_name
                            FROM ops o JOIN devices d ON d.id = o.device_id
@@ -137,13 +137,14 @@ impl DispatchStore for SqliteStorage {
                     filter.limit,
                 ],
                 |row| {
-                    Ok(StoredCall {
+                    Ok(StoredChange {
                         dispatched: read_job(row)?,
-                        caller: TechnicianRef {
+                        by: TechnicianRef {
                             id: id(&row.get::<_, String>(14)?)?,
                             name: row.get(15)?,
                         },
                         payload: row.get(16)?,
+                        device_time: parse_ts(&row.get::<_, String>(17)?)?,
                     })
                 },
             )

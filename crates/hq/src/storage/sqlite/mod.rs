@@ -16,6 +16,7 @@ mod audit;
 mod auth;
 pub(super) mod backup;
 mod blobs;
+mod complaints;
 mod conn;
 mod dispatch;
 mod epoch;
