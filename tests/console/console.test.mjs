@@ -615,6 +615,59 @@ test('calls: each technician\'s calls with their durations and totals, for revie
   await page.locator('[role=alert]').waitFor();
 });
 
+test('complaints: taken on a job page at HQ and on site, overdue flagged, called back', async () => {
+  const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的投诉笔记本');
+  const job = await createJob({ customer_name: '投诉客户', technician_id: hq.technicians[LIN].id });
+  // Taken on site yesterday with a reply promised for yesterday evening: overdue.
+  const yesterday = chinaDate(-1);
+  await device.push([
+    {
+      job,
+      change: {
+        type: 'raise_complaint',
+        data: { id: uuidv7(), taken_by: '林师傅', issue: '修好第二天又坏了', reply_by: at('18:00', yesterday) },
+      },
+      deviceTime: at('10:00', yesterday),
+    },
+  ]);
+
+  await signIn();
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  const section = page.locator(tid('job-complaints'));
+  await section.waitFor();
+  const onSite = section.locator(`${tid('complaint-row')}[data-source="on_site"]`);
+  await onSite.waitFor();
+  assert.equal(await onSite.getAttribute('data-overdue'), 'true');
+  assert.match(await onSite.textContent(), /由受理的维护员回访/, 'the technician owns its reply');
+
+  // A promise already past is refused with HQ's reason; what was typed stays.
+  await section.locator(tid('complaint-issue')).fill('电话投诉:多收了 20 元');
+  await section.locator(tid('complaint-reply-by')).fill(`${yesterday}T09:00`);
+  await section.locator(tid('complaint-take')).click();
+  await section.locator(tid('complaint-error')).waitFor();
+  assert.equal(await section.locator(tid('complaint-issue')).inputValue(), '电话投诉:多收了 20 元');
+  await section.locator(tid('complaint-reply-by')).fill(`${chinaDate(1)}T18:00`);
+  await section.locator(tid('complaint-take')).click();
+  const atHq = section.locator(`${tid('complaint-row')}[data-source="hq"]`);
+  await atHq.waitFor();
+  assert.match(await atHq.textContent(), /dispatcher/, 'the dispatcher who took it owns it');
+
+  await page.click(tid('nav-complaints'));
+  const list = page.locator(tid('complaint-list'));
+  await list.waitFor();
+  const row = list.locator(`${tid('complaint-row')}[data-source="hq"]`).filter({ hasText: '多收了 20 元' });
+  await row.locator(tid('complaint-callback-start')).click();
+  await row.locator(tid('complaint-result')).fill('已退还 20 元并致歉');
+  await page.screenshot({ path: path.join(SHOTS, 'complaints.png') });
+  await row.locator(tid('complaint-callback-save')).click();
+  // Answered, it leaves the list of those awaiting a reply.
+  await eventually(async () => assert.equal(await list.locator(tid('complaint-row')).filter({ hasText: '多收了 20 元' }).count(), 0));
+  await page.uncheck(tid('complaints-open-only'));
+  const answered = page.locator(tid('complaint-row')).filter({ hasText: '多收了 20 元' });
+  await answered.locator(tid('complaint-callback')).waitFor();
+  assert.match(await answered.textContent(), /已退还 20 元并致歉/);
+});
+
 test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {
   const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的时钟错误笔记本');
   const job = await createJob({ customer_name: '时钟客户', technician_id: hq.technicians[LIN].id });

@@ -1,6 +1,6 @@
 // The dispatcher API of doorstep-hq, typed. Every call goes to the same
 // origin with the session cookie; every failure becomes an ApiError.
-import type { CallOutcome, Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
+import type { CallOutcome, ComplaintRecord, Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
 
 export type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
 
@@ -34,6 +34,15 @@ export interface CallEntry {
 }
 export interface TechnicianCalls { technician: Technician; calls: number; total_seconds: number }
 export interface CallReview { calls: CallEntry[]; technicians: TechnicianCalls[]; truncated: boolean }
+/** A complaint from site or HQ (item 19), flagged once its promised reply has passed. */
+export interface ComplaintEntry {
+  job_id: Uuid;
+  customer_name: string;
+  source: 'on_site' | 'hq';
+  technician: Technician | null;
+  complaint: ComplaintRecord;
+  overdue: boolean;
+}
 /** A job awaiting support: open, and its technician asked. */
 export interface SupportRequestEntry { job: Job; technician: Technician | null; request: RequestedSupport }
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
@@ -132,6 +141,12 @@ export const api = {
   reschedule: (id: Uuid, start: Timestamp, end: Timestamp) =>
     request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/reschedule`, { window_start: start, window_end: end }),
   supportRequests: () => request<SupportRequestEntry[]>('GET', '/api/v1/support-requests'),
+  complaints: (openOnly: boolean) =>
+    request<ComplaintEntry[]>('GET', `/api/v1/complaints${openOnly ? '?open=true' : ''}`),
+  takeComplaint: (jobId: Uuid, issue: string, replyBy: Timestamp) =>
+    request<ComplaintRecord>('POST', `/api/v1/jobs/${enc(jobId)}/complaints`, { issue, reply_by: replyBy }),
+  callBackComplaint: (id: Uuid, result: string, satisfied: boolean) =>
+    request<ComplaintRecord>('POST', `/api/v1/complaints/${enc(id)}/callback`, { result, satisfied }),
   calls: (from: Timestamp, to: Timestamp, technician: Uuid | null) =>
     request<CallReview>(
       'GET',

@@ -12,6 +12,7 @@ export type Route =
   | { view: 'conflicts' }
   | { view: 'support' }
   | { view: 'calls' }
+  | { view: 'complaints' }
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
@@ -27,6 +28,7 @@ export function parseHash(hash: string): Route {
     case 'conflicts':
     case 'support':
     case 'calls':
+    case 'complaints':
     case 'technicians':
     case 'devices':
     case 'audit':
