@@ -264,8 +264,11 @@ async fn a_log_in_flood_waits_for_password_checks_while_syncs_go_on() {
         assert_eq!(login.await.unwrap(), StatusCode::UNAUTHORIZED);
     }
     let flood_took = start.elapsed();
+    // Run side by side on two cores, eight checks would take about four
+    // times one; one at a time, eight. Five leaves room for a shared
+    // machine's noise in the one measured alone.
     assert!(
-        flood_took >= one * 6,
+        flood_took >= one * 5,
         "8 checks one at a time: {flood_took:?}, one takes {one:?}"
     );
     assert!(
