@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{DomainError, OwnCommand};
+use crate::leads;
 use crate::model::{
     Arrival, CallLog, Cleanup, Communicate, Departure, FeeLine, Feedback, JobStatus, KitCheck,
-    Lead, Photo, RecordId, Replacement, RequestedSupport, Reschedule, Signature, Step,
+    Lead, LeadContact, Photo, RecordId, Replacement, RequestedSupport, Reschedule, Signature, Step,
     SupportRequest, Timestamp, Validate, VisitRecord, Work,
 };
 use crate::rules;
@@ -39,6 +40,9 @@ pub enum Change {
     Complete,
     /// Asks HQ for support; unlike a reschedule, the job stays open.
     RequestSupport(SupportRequest),
+    /// A follow-up call on a lead recorded on this job, with its result.
+    /// Made after the visit, so it is taken on a closed job too.
+    LogLeadContact(LeadContact),
 }
 
 impl Change {
@@ -65,6 +69,7 @@ impl Change {
             Change::Reschedule(_) => "reschedule",
             Change::Complete => "complete",
             Change::RequestSupport(_) => "request_support",
+            Change::LogLeadContact(_) => "log_lead_contact",
         }
     }
 
@@ -82,8 +87,9 @@ impl Change {
     /// Applies the change to the visit, or says why it may not be made.
     /// On error the visit is left as it was.
     pub fn apply(&self, visit: &mut VisitRecord, now: Timestamp) -> Result<(), DomainError> {
-        // Moving between steps is allowed on a closed job (to read it); nothing else is.
-        if !matches!(self, Change::SetStep(_)) {
+        // Moving between steps is allowed on a closed job (to read it), and
+        // a lead's follow-up call comes after the visit; nothing else is.
+        if !self.allowed_when_closed() {
             rules::check_open(visit)?;
         }
         match self {
@@ -131,7 +137,9 @@ impl Change {
             }
             Change::AddLead(lead) => {
                 lead.validate()?;
-                upsert(&mut visit.leads, lead.clone(), |l| l.id);
+                let existing = visit.leads.iter().find(|l| l.id == lead.id);
+                let saved = leads::lead_after_save(existing, lead);
+                upsert(&mut visit.leads, saved, |l| l.id);
             }
             Change::RemoveLead(id) => visit.leads.retain(|l| l.id != *id),
             Change::AddPhoto(photo) => upsert(&mut visit.photos, photo.clone(), |p| p.id),
@@ -157,11 +165,28 @@ impl Change {
                     requested_at: now,
                 });
             }
+            Change::LogLeadContact(contact) => {
+                contact.validate()?;
+                let lead = visit
+                    .leads
+                    .iter_mut()
+                    .find(|l| l.id == contact.lead_id)
+                    .ok_or(DomainError::UnknownLead)?;
+                leads::log_contact(lead, contact)?;
+                // A call after the visit leaves the job's status alone.
+                return Ok(());
+            }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {
             visit.job.status = JobStatus::InProgress;
         }
         Ok(())
+    }
+}
+
+impl Change {
+    fn allowed_when_closed(&self) -> bool {
+        matches!(self, Change::SetStep(_) | Change::LogLeadContact(_))
     }
 }
 

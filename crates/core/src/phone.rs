@@ -1,6 +1,6 @@
 //! The phone step: scripts, greeting by time of day, and when calls are allowed.
 
-use chrono::{NaiveTime, Timelike};
+use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 use serde::Serialize;
 
 use crate::error::Lang;
@@ -40,6 +40,29 @@ pub fn call_window(local: NaiveTime) -> CallWindow {
     } else {
         CallWindow::Allowed
     }
+}
+
+/// The first local time at or after `local` when a call is fully allowed
+/// (`CallWindow::Allowed`: not before 07:00 or from 22:00, not at midday
+/// rest or a mealtime). Judged by `call_window` alone, a minute at a time,
+/// so the windows are written down once.
+pub fn next_call_time(local: NaiveDateTime) -> NaiveDateTime {
+    if call_window(local.time()) == CallWindow::Allowed {
+        return local;
+    }
+    let mut minute = local
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(local);
+    // The longest stretch that is not allowed (22:00 to 07:00) is nine
+    // hours; a day bounds the walk whatever the windows become.
+    for _ in 0..24 * 60 {
+        minute += Duration::minutes(1);
+        if call_window(minute.time()) == CallWindow::Allowed {
+            return minute;
+        }
+    }
+    local
 }
 
 /// The call script for a job, with the technician's and customer's names filled in.

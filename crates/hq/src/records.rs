@@ -315,6 +315,7 @@ pub fn record_key(change: &Change) -> (String, bool) {
         Change::Reschedule(_) => ("reschedule".into(), false),
         Change::Complete => ("completion".into(), false),
         Change::RequestSupport(_) => ("support_request".into(), false),
+        Change::LogLeadContact(c) => (format!("lead_contact:{}", c.id), false),
     }
 }
 

@@ -251,7 +251,8 @@ fn blob_hashes(change: &Change) -> Vec<String> {
         | Change::RemovePhoto(_)
         | Change::Reschedule(_)
         | Change::Complete
-        | Change::RequestSupport(_) => Vec::new(),
+        | Change::RequestSupport(_)
+        | Change::LogLeadContact(_) => Vec::new(),
     }
 }
 
