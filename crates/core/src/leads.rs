@@ -95,3 +95,21 @@ pub fn log_contact(lead: &mut Lead, contact: &LeadContact) -> Result<(), DomainE
     }
     Ok(())
 }
+
+/// The intent's name as the standard writes it (and in English), for
+/// exports; the apps' own screens use their translation files.
+pub fn interest_label(interest: Interest, lang: crate::Lang) -> &'static str {
+    use crate::Lang::{En, Zh};
+    match (interest, lang) {
+        (Interest::Unreachable, Zh) => "联系不上",
+        (Interest::Success, Zh) => "成功",
+        (Interest::FairlyInterested, Zh) => "较有意向",
+        (Interest::Interested, Zh) => "有意向",
+        (Interest::Declined, Zh) => "不申请",
+        (Interest::Unreachable, En) => "Unreachable",
+        (Interest::Success, En) => "Signed up",
+        (Interest::FairlyInterested, En) => "Fairly interested",
+        (Interest::Interested, En) => "Interested",
+        (Interest::Declined, En) => "Declined",
+    }
+}

@@ -57,7 +57,11 @@ pub fn next_call_time(local: NaiveDateTime) -> NaiveDateTime {
     // The longest stretch that is not allowed (22:00 to 07:00) is nine
     // hours; a day bounds the walk whatever the windows become.
     for _ in 0..24 * 60 {
-        minute += Duration::minutes(1);
+        // The end of the calendar stays where it is rather than overflow.
+        let Some(next) = minute.checked_add_signed(Duration::minutes(1)) else {
+            return local;
+        };
+        minute = next;
         if call_window(minute.time()) == CallWindow::Allowed {
             return minute;
         }

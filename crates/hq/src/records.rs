@@ -14,7 +14,7 @@ use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
     TechnicianId,
 };
-use doorstep_core::{Job, JobId, RequestedSupport, Timestamp};
+use doorstep_core::{Interest, Job, JobId, Lead, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -180,6 +180,29 @@ pub struct DispatchedJob {
 pub struct AwaitingSupport {
     pub dispatched: DispatchedJob,
     pub request: RequestedSupport,
+}
+
+/// A lead in HQ's list (`rules::leads_after_push`): the lead as the
+/// technician's visit holds it, and whom to call, copied from the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRecord {
+    pub job_id: JobId,
+    pub technician_id: TechnicianId,
+    pub customer_name: String,
+    pub phone: String,
+    pub lead: Lead,
+}
+
+/// Which leads a dispatcher asks for: all filters together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadFilter {
+    pub technician: Option<TechnicianId>,
+    pub interest: Option<Interest>,
+    /// Only leads still owed a follow-up call (`doorstep_core::leads::is_open`).
+    pub open_only: bool,
+    /// Only leads with a reminder at or before this time.
+    pub due_before: Option<Timestamp>,
+    pub limit: usize,
 }
 
 /// One outbox entry as HQ stored it, with both clocks.

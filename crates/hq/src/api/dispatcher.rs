@@ -4,7 +4,7 @@
 //! audit log names them.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -13,7 +13,7 @@ use doorstep_core::JobId;
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
-    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewTechnician,
+    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, LeadsQuery, NewJob, NewTechnician,
     RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
@@ -171,6 +171,36 @@ pub(super) async fn support_requests(
     Dispatcher(_): Dispatcher,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.support_requests().await?))
+}
+
+pub(super) async fn leads(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<LeadsQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.leads(&query).await?))
+}
+
+/// The same list as a CSV file to download.
+pub(super) async fn leads_export(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<LeadsQuery>,
+) -> HqResult<impl IntoResponse> {
+    let csv = hq.leads_csv(&query).await?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"leads.csv\""),
+            ),
+        ],
+        csv,
+    ))
 }
 
 pub(super) async fn conflicts(

@@ -30,7 +30,8 @@ use crate::error::HqResult;
 pub use crate::records::{
     AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, Conflict, DeviceAuth, DeviceInfo,
     DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin, DispatcherSession,
-    IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged, StoredOp, TechRecord,
+    IncomingPush, JobRecords, LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged, StoredOp,
+    TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -161,6 +162,9 @@ pub trait DispatchStore: Send + Sync {
     async fn job_records(&self, id: JobId) -> HqResult<Option<JobRecords>>;
     /// Jobs awaiting support, the longest waiting first.
     async fn awaiting_support(&self) -> HqResult<Vec<AwaitingSupport>>;
+    /// The leads `filter` matches: by reminder time, those without one
+    /// last, at most `filter.limit`.
+    async fn leads(&self, filter: &LeadFilter) -> HqResult<Vec<LeadRecord>>;
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
     async fn conflict(&self, id: ConflictId) -> HqResult<Option<Conflict>>;
     async fn resolve_conflict(

@@ -17,6 +17,7 @@ mod blobs;
 mod conn;
 mod dispatch;
 mod epoch;
+mod leads;
 mod push;
 mod rows;
 
