@@ -89,6 +89,7 @@ fn main() {
             commands::blob_data_url,
             commands::phone_guide,
             commands::price_list,
+            commands::list_leads,
             commands::service_report,
             sync::sync_status,
             sync::enroll,

@@ -11,6 +11,7 @@ export type Route =
   | { view: 'import' }
   | { view: 'conflicts' }
   | { view: 'support' }
+  | { view: 'leads' }
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
@@ -25,6 +26,7 @@ export function parseHash(hash: string): Route {
     case 'import':
     case 'conflicts':
     case 'support':
+    case 'leads':
     case 'technicians':
     case 'devices':
     case 'audit':
