@@ -582,6 +582,53 @@ test('support requests: listed with a badge on the board until the job is re-boo
   await eventually(async () => assert.equal(await page.locator(`${tid('support-request')}[data-job-id="${job}"]`).count(), 0));
 });
 
+test('leads: listed by follow-up time, filtered by technician and due, exported as CSV with formulas escaped', async () => {
+  const lin = await enrollDevice(hq, hq.technicians[LIN].id, '林的意向笔记本');
+  const chen = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的意向笔记本');
+  const linJob = await createJob({ customer_name: '意向客户甲', technician_id: hq.technicians[LIN].id });
+  const chenJob = await createJob({ customer_name: '意向客户乙', technician_id: hq.technicians[CHEN].id });
+  const lead = (product, note, followUpAt) => ({
+    type: 'add_lead',
+    data: { id: uuidv7(), product, interest: 'interested', note, follow_up_at: followUpAt, contacts: [] },
+  });
+  // Yesterday at 12:30 (midday rest): HQ lists it moved to 14:00, due now.
+  await lin.push([{ job: linJob, change: lead('高清互动', '=HYPERLINK("http://example.invalid")', at('12:30', chinaDate(-1))), deviceTime: at('09:30') }]);
+  await chen.push([{ job: chenJob, change: lead('宽带提速', '想先问家人', at('10:00', chinaDate(5))), deviceTime: at('09:40') }]);
+
+  await signIn();
+  await page.click(tid('nav-leads'));
+  const rows = page.locator(tid('lead-row'));
+  await eventually(async () => assert.equal(await rows.count(), 2));
+  assert.match(await rows.nth(0).textContent(), new RegExp(`${chinaDate(-1)} 14:00`), 'the reminder after the midday rest, soonest first');
+  assert.match(await rows.nth(0).textContent(), /意向客户甲/);
+  assert.equal(await rows.nth(0).getAttribute('data-due'), 'now');
+  assert.match(await rows.nth(1).textContent(), /意向客户乙/);
+
+  await page.selectOption(tid('leads-technician'), hq.technicians[CHEN].id);
+  await eventually(async () => {
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.nth(0).textContent(), /宽带提速/);
+  });
+  await page.selectOption(tid('leads-technician'), '');
+  await page.selectOption(tid('leads-due'), 'now');
+  await eventually(async () => {
+    assert.equal(await rows.count(), 1, 'only the lead whose reminder has come');
+    assert.match(await rows.nth(0).textContent(), /高清互动/);
+  });
+  await page.screenshot({ path: path.join(SHOTS, 'leads.png') });
+
+  await page.selectOption(tid('leads-due'), 'open');
+  await eventually(async () => assert.equal(await rows.count(), 2));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(tid('leads-export'))]);
+  assert.equal(download.suggestedFilename(), 'leads.csv');
+  const csv = fs.readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+  const lines = csv.trim().split('\n');
+  assert.match(lines[0], /^技术员,客户,电话,产品,意向,跟进时间/, 'the header in the console\'s language');
+  assert.equal(lines.length, 3);
+  assert.match(lines[1], /林师傅,意向客户甲,13800000000,高清互动,有意向/);
+  assert.ok(lines[1].includes(`"'=HYPERLINK(""http://example.invalid"")"`), `a formula arrives as text: ${lines[1]}`);
+});
+
 test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {
   const device = await enrollDevice(hq, hq.technicians[LIN].id, '林的时钟错误笔记本');
   const job = await createJob({ customer_name: '时钟客户', technician_id: hq.technicians[LIN].id });
