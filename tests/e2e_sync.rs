@@ -570,7 +570,10 @@ async fn a_lead_recorded_in_a_visit_is_listed_and_reaches_hq() {
         .find(|l| l.lead.product == "高清互动")
         .expect("HQ lists the lead recorded in the visit");
     assert_eq!(entry.job_id.to_string(), job_id);
-    assert_eq!(entry.lead.interest, doorstep_core::Interest::FairlyInterested);
+    assert_eq!(
+        entry.lead.interest,
+        doorstep_core::Interest::FairlyInterested
+    );
     assert_eq!(entry.lead.contacts.len(), 1);
     assert_eq!(entry.lead.contacts[0].note, "周末再联系");
     app.stop().await;
