@@ -8,7 +8,7 @@ use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
 use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
 use doorstep_store::{
-    ConfirmCall, JobFilter, JobPage, ListCursor, OpenComplaint, Store, StoreError,
+    ConfirmCall, JobFilter, JobPage, LeadList, ListCursor, OpenComplaint, Store, StoreError,
 };
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
@@ -252,6 +252,13 @@ pub async fn phone_guide(state: State<'_, AppState>, job_id: String) -> Result<P
             lang,
         ))
     })
+}
+
+/// The leads owed a follow-up call, the due ones first, and how many are
+/// due now or today (the main screen's badge).
+#[tauri::command]
+pub async fn list_leads(state: State<'_, AppState>) -> Result<LeadList> {
+    with_store(&state, |store, _| store.list_leads(Utc::now()))
 }
 
 #[tauri::command]

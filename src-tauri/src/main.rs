@@ -91,6 +91,7 @@ fn main() {
             commands::confirm_calls,
             commands::open_complaints,
             commands::price_list,
+            commands::list_leads,
             commands::service_report,
             sync::sync_status,
             sync::enroll,

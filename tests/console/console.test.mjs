@@ -424,7 +424,7 @@ async function completeVisit(device, job, { editAfterSigning = false } = {}) {
     { type: 'save_communicate', data: { customer_type: 'owl', needs: '想宽带提速', notes: '' } },
     { type: 'save_feedback', data: { mot: 2, opinion: '师傅很专业' } },
     { type: 'save_cleanup', data: { site_checked: true, tools_packed: true, restored: true, rubbish_taken: true, splitter_checked: true } },
-    { type: 'add_lead', data: { id: uuidv7(), product: 'speed', interest: 'interested', follow_up: null, note: '' } },
+    { type: 'add_lead', data: { id: uuidv7(), product: 'speed', interest: 'interested', note: '', follow_up_at: null, contacts: [] } },
     { type: 'add_photo', data: { id: uuidv7(), kind: 'before', blob_hash: photoHash, width: 160, height: 120, added_at: dt(20) } },
     { type: 'add_photo', data: { id: uuidv7(), kind: 'after', blob_hash: afterHash, width: 160, height: 120, added_at: dt(40) } },
   ];
@@ -669,6 +669,55 @@ test('complaints: taken on a job page at HQ and on site, overdue flagged, called
   const answered = page.locator(tid('complaint-row')).filter({ hasText: '多收了 20 元' });
   await answered.locator(tid('complaint-callback')).waitFor();
   assert.match(await answered.textContent(), /已退还 20 元并致歉/);
+});
+
+test('leads: listed by follow-up time, filtered by technician and due, exported as CSV with formulas escaped', async () => {
+  const lin = await enrollDevice(hq, hq.technicians[LIN].id, '林的意向笔记本');
+  const chen = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的意向笔记本');
+  const linJob = await createJob({ customer_name: '意向客户甲', technician_id: hq.technicians[LIN].id });
+  const chenJob = await createJob({ customer_name: '意向客户乙', technician_id: hq.technicians[CHEN].id });
+  const lead = (product, note, followUpAt) => ({
+    type: 'add_lead',
+    data: { id: uuidv7(), product, interest: 'interested', note, follow_up_at: followUpAt, contacts: [] },
+  });
+  // Yesterday at 12:30 (midday rest): HQ lists it moved to 14:00, due now.
+  await lin.push([{ job: linJob, change: lead('高清互动', '=HYPERLINK("http://example.invalid")', at('12:30', chinaDate(-1))), deviceTime: at('09:30') }]);
+  await chen.push([{ job: chenJob, change: lead('宽带提速', '想先问家人', at('10:00', chinaDate(5))), deviceTime: at('09:40') }]);
+
+  await signIn();
+  await page.click(tid('nav-leads'));
+  // Only this test's leads: other tests record leads on the same HQ.
+  const rows = page.locator(tid('lead-row'), { hasText: '意向客户' });
+  await eventually(async () => assert.equal(await rows.count(), 2));
+  assert.match(await rows.nth(0).textContent(), new RegExp(`${chinaDate(-1)} 14:00`), 'the reminder after the midday rest, soonest first');
+  assert.match(await rows.nth(0).textContent(), /意向客户甲/);
+  assert.equal(await rows.nth(0).getAttribute('data-due'), 'now');
+  assert.match(await rows.nth(1).textContent(), /意向客户乙/);
+
+  await page.selectOption(tid('leads-technician'), hq.technicians[CHEN].id);
+  await eventually(async () => {
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.nth(0).textContent(), /宽带提速/);
+  });
+  await page.selectOption(tid('leads-technician'), '');
+  await page.selectOption(tid('leads-due'), 'now');
+  await eventually(async () => {
+    assert.equal(await rows.count(), 1, 'only the lead whose reminder has come');
+    assert.match(await rows.nth(0).textContent(), /高清互动/);
+  });
+  await page.screenshot({ path: path.join(SHOTS, 'leads.png') });
+
+  await page.selectOption(tid('leads-due'), 'open');
+  await eventually(async () => assert.equal(await rows.count(), 2));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(tid('leads-export'))]);
+  assert.equal(download.suggestedFilename(), 'leads.csv');
+  const csv = fs.readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+  const lines = csv.trim().split('\n');
+  assert.match(lines[0], /^技术员,客户,电话,产品,意向,跟进时间/, 'the header in the console\'s language');
+  const mine = lines.filter((l) => l.includes('意向客户'));
+  assert.equal(mine.length, 2, 'the list\'s leads, one row each');
+  assert.match(mine[0], /林师傅,意向客户甲,13800000000,高清互动,有意向/);
+  assert.ok(mine[0].includes(`"'=HYPERLINK(""http://example.invalid"")"`), `a formula arrives as text: ${mine[0]}`);
 });
 
 test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kept apart and can only be kept on file', async () => {

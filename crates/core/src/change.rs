@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{DomainError, OwnCommand};
+use crate::leads;
 use crate::model::{
     Arrival, CallLog, Cleanup, Communicate, Complaint, ComplaintCallback, Departure, FeeLine,
-    Feedback, JobStatus, KitCheck, Lead, Photo, RecordId, Replacement, RequestedSupport,
-    Reschedule, Signature, Step, SupportRequest, Timestamp, Validate, VisitRecord, Work,
+    Feedback, JobStatus, KitCheck, Lead, LeadContact, Photo, RecordId, Replacement,
+    RequestedSupport, Reschedule, Signature, Step, SupportRequest, Timestamp, Validate,
+    VisitRecord, Work,
 };
 use crate::rules;
 use crate::signature;
@@ -43,6 +45,9 @@ pub enum Change {
     RaiseComplaint(Complaint),
     /// The owner's callback with the complaint's result.
     LogComplaintCallback(ComplaintCallback),
+    /// A follow-up call on a lead recorded on this job, with its result.
+    /// Made after the visit, so it is taken on a closed job too.
+    LogLeadContact(LeadContact),
 }
 
 impl Change {
@@ -71,6 +76,7 @@ impl Change {
             Change::RequestSupport(_) => "request_support",
             Change::RaiseComplaint(_) => "raise_complaint",
             Change::LogComplaintCallback(_) => "log_complaint_callback",
+            Change::LogLeadContact(_) => "log_lead_contact",
         }
     }
 
@@ -88,11 +94,12 @@ impl Change {
     /// Applies the change to the visit, or says why it may not be made.
     /// On error the visit is left as it was.
     pub fn apply(&self, visit: &mut VisitRecord, now: Timestamp) -> Result<(), DomainError> {
-        // Moving between steps is allowed on a closed job (to read it), and a
-        // call on a completed one (the confirmation after the repair);
-        // nothing else is.
+        // Moving between steps is allowed on a closed job (to read it), and
+        // a lead's follow-up call comes after the visit; a call, a complaint
+        // and its callback on a completed one (the confirmation after the
+        // repair, a complaint made on it); nothing else is.
         match self {
-            Change::SetStep(_) => {}
+            Change::SetStep(_) | Change::LogLeadContact(_) => {}
             Change::LogCall(_) | Change::RaiseComplaint(_) | Change::LogComplaintCallback(_) => {
                 rules::check_may_follow_up(visit)?
             }
@@ -143,7 +150,9 @@ impl Change {
             }
             Change::AddLead(lead) => {
                 lead.validate()?;
-                upsert(&mut visit.leads, lead.clone(), |l| l.id);
+                let existing = visit.leads.iter().find(|l| l.id == lead.id);
+                let saved = leads::lead_after_save(existing, lead);
+                upsert(&mut visit.leads, saved, |l| l.id);
             }
             Change::RemoveLead(id) => visit.leads.retain(|l| l.id != *id),
             Change::AddPhoto(photo) => upsert(&mut visit.photos, photo.clone(), |p| p.id),
@@ -176,6 +185,17 @@ impl Change {
             }
             Change::LogComplaintCallback(callback) => {
                 rules::complaint_called_back(&mut visit.complaints, callback, now)?
+            }
+            Change::LogLeadContact(contact) => {
+                contact.validate()?;
+                let lead = visit
+                    .leads
+                    .iter_mut()
+                    .find(|l| l.id == contact.lead_id)
+                    .ok_or(DomainError::UnknownLead)?;
+                leads::log_contact(lead, contact)?;
+                // A call after the visit leaves the job's status alone.
+                return Ok(());
             }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {

@@ -65,6 +65,12 @@ pub enum DomainError {
     ReplyDeadlinePast,
     #[error("no such complaint on this job")]
     UnknownComplaint,
+    #[error("the lead has had its three follow-up calls")]
+    FollowUpsUsed,
+    #[error("the lead is settled (success or declined)")]
+    LeadSettled,
+    #[error("no such lead on this job")]
+    UnknownLead,
 }
 
 /// The changes that enter only through a command of their own.
@@ -92,6 +98,9 @@ impl DomainError {
             DomainError::UnknownComplaint => "unknown_complaint",
             DomainError::SignatureMismatch => "signature_mismatch",
             DomainError::NeedsOwnCommand(_) => "needs_own_command",
+            DomainError::FollowUpsUsed => "follow_ups_used",
+            DomainError::LeadSettled => "lead_settled",
+            DomainError::UnknownLead => "unknown_lead",
         }
     }
 
@@ -188,6 +197,20 @@ impl DomainError {
             (DomainError::NeedsOwnCommand(OwnCommand::AddPhoto), Lang::En) => {
                 "A photo can only be added with \"Take / choose photo\"".into()
             }
+            (DomainError::FollowUpsUsed, Lang::Zh) => {
+                "该意向已跟进三次,按规范不再打扰客户".into()
+            }
+            (DomainError::FollowUpsUsed, Lang::En) => {
+                "This lead has had its three follow-up calls; the standard says not to press the customer further".into()
+            }
+            (DomainError::LeadSettled, Lang::Zh) => {
+                "该意向已有结果(成功或不申请),无需再跟进".into()
+            }
+            (DomainError::LeadSettled, Lang::En) => {
+                "This lead is settled (success or declined); no further follow-up is needed".into()
+            }
+            (DomainError::UnknownLead, Lang::Zh) => "该工单上没有这条意向记录".into(),
+            (DomainError::UnknownLead, Lang::En) => "This job has no such lead".into(),
         }
     }
 }
@@ -214,7 +237,7 @@ pub fn field_label(field: &str, lang: Lang) -> String {
         "description" => ("作业内容", "Work description"),
         "fault_point" => ("实际故障点", "Actual fault point"),
         "kit_reason" => ("道具未带齐原因", "Reason the kit is incomplete"),
-        "follow_up" => ("跟进日期", "Follow-up date"),
+        "follow_up" => ("跟进时间", "Follow-up time"),
         "problem" => ("问题", "Problem"),
         other => (other, other),
     };

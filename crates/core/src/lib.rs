@@ -10,6 +10,7 @@ pub mod change;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod leads;
 pub mod media;
 pub mod model;
 pub mod phone;

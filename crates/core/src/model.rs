@@ -1,7 +1,7 @@
 //! The records a visit produces. Each on-site section is a plain struct that
 //! validates itself; the store persists them, the rules judge them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -325,13 +325,44 @@ pub enum Interest {
     Declined,
 }
 
+/// A lead for a value-added service (HD interactive, catch-up viewing, a
+/// broadband upgrade), recorded on site and followed up by phone later
+/// (standard item 16; the rules are in `crate::leads`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Lead {
     pub id: RecordId,
     pub product: String,
     pub interest: Interest,
-    pub follow_up: Option<NaiveDate>,
     pub note: String,
+    /// When to call the customer next, in the technician's local time with
+    /// its offset (so the call windows can be judged without a time zone
+    /// database). Always inside the call windows once applied
+    /// (`leads::reminder_time`). Leads from before reminders had a date
+    /// only (`follow_up`), which is no longer read.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub follow_up_at: Option<DateTime<FixedOffset>>,
+    /// The follow-up calls made since, oldest first; only
+    /// `Change::LogLeadContact` adds to them.
+    #[serde(default)]
+    pub contacts: Vec<LeadContact>,
+}
+
+/// One follow-up call on a lead and its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeadContact {
+    pub id: RecordId,
+    pub lead_id: RecordId,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// The customer's intent after this call.
+    pub interest: Interest,
+    pub note: String,
+    /// When to call again, if at all (moved into the call windows like the
+    /// lead's own reminder).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_follow_up_at: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -561,6 +592,12 @@ impl Validate for ComplaintCallback {
     fn validate(&self) -> Result<(), DomainError> {
         check_required("result", &self.result)?;
         check_len("result", &self.result, LONG_TEXT_MAX)
+    }
+}
+
+impl Validate for LeadContact {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_len("note", &self.note, LONG_TEXT_MAX)
     }
 }
 

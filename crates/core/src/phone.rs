@@ -184,23 +184,31 @@ pub struct CallScript {
     pub lines: Vec<String>,
 }
 
-/// The first time at or after `local` when the standard allows a call:
-/// 07:00 to 22:00, outside the midday rest and the evening meal.
+/// The first local time at or after `local` when a call is fully allowed
+/// (`CallWindow::Allowed`: not before 07:00 or from 22:00, not at midday
+/// rest or a mealtime). Judged by `call_window` alone, a minute at a time,
+/// so the windows are written down once.
 pub fn next_call_time(local: NaiveDateTime) -> NaiveDateTime {
-    let mut at = local;
-    // Each step lands on a boundary of a window, so three steps always
-    // reach an allowed time (e.g. 21:30 -> tomorrow 07:00).
-    for _ in 0..3 {
-        let next_boundary = match call_window(at.time()) {
-            CallWindow::Allowed => return at,
-            CallWindow::Mealtime if at.hour() < 14 => at.date().and_hms_opt(14, 0, 0),
-            CallWindow::Mealtime => at.date().and_hms_opt(19, 0, 0),
-            CallWindow::Forbidden if at.hour() < 7 => at.date().and_hms_opt(7, 0, 0),
-            CallWindow::Forbidden => (at.date() + Duration::days(1)).and_hms_opt(7, 0, 0),
-        };
-        at = next_boundary.expect("a whole hour is a valid time");
+    if call_window(local.time()) == CallWindow::Allowed {
+        return local;
     }
-    at
+    let mut minute = local
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(local);
+    // The longest stretch that is not allowed (22:00 to 07:00) is nine
+    // hours; a day bounds the walk whatever the windows become.
+    for _ in 0..24 * 60 {
+        // The end of the calendar stays where it is rather than overflow.
+        let Some(next) = minute.checked_add_signed(Duration::minutes(1)) else {
+            return local;
+        };
+        minute = next;
+        if call_window(minute.time()) == CallWindow::Allowed {
+            return minute;
+        }
+    }
+    local
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use doorstep_core::leads::Due;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
 use doorstep_core::{
-    CallOutcome, ComplaintRecord, EarlierVisit, Job, JobId, JobType, RequestedSupport, SubCase,
-    Timestamp, VisitRecord,
+    CallOutcome, ComplaintRecord, EarlierVisit, Interest, Job, JobId, JobType, Lead,
+    RequestedSupport, SubCase, Timestamp, VisitRecord,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -171,6 +172,35 @@ pub struct BoardQuery {
     pub date: NaiveDate,
     #[serde(default)]
     pub utc_offset_minutes: i32,
+}
+
+/// `GET /api/v1/leads` and `GET /api/v1/leads/export`: every filter given
+/// must match. Without `all`, only leads still owed a follow-up call.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LeadsQuery {
+    pub technician: Option<TechnicianId>,
+    pub interest: Option<Interest>,
+    /// Reminder at or before (RFC 3339): "due now" is HQ's now, "due today"
+    /// the end of the dispatcher's day.
+    pub due_before: Option<Timestamp>,
+    #[serde(default)]
+    pub all: bool,
+    /// The export's language (`zh-CN`, the default, or `en`).
+    pub lang: Option<String>,
+}
+
+/// One lead in HQ's list: the lead as the technician's app holds it (the
+/// reminder in the technician's local time, the follow-up calls), whom to
+/// call, and how soon.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeadEntry {
+    pub lead: Lead,
+    pub job_id: JobId,
+    pub customer_name: String,
+    pub phone: String,
+    pub technician: Option<TechnicianRef>,
+    /// Judged at HQ's time; none when no call is owed or planned.
+    pub due: Option<Due>,
 }
 
 /// `GET /api/v1/conflicts?all=true`.

@@ -32,6 +32,8 @@ pub struct Route {
     pub response: Option<&'static str>,
     /// A request body that is not JSON: its media type.
     pub raw_request: Option<&'static str>,
+    /// A success body that is not JSON: its media type.
+    pub raw_response: Option<&'static str>,
     /// Another success status the route answers with the same body.
     pub also: Option<&'static str>,
     /// A status the route answers with no body (a HEAD's 404), and what it means.
@@ -79,6 +81,7 @@ const fn route(
         request: None,
         response: None,
         raw_request: None,
+        raw_response: None,
         also: None,
         bodiless: None,
         query: &[],
@@ -103,6 +106,13 @@ impl Route {
     const fn takes_raw(self, media_type: &'static str) -> Route {
         Route {
             raw_request: Some(media_type),
+            ..self
+        }
+    }
+
+    const fn returns_raw(self, media_type: &'static str) -> Route {
+        Route {
+            raw_response: Some(media_type),
             ..self
         }
     }
@@ -202,6 +212,23 @@ pub const ROUTES: &[Route] = &[
         .query(&[query("date", true, QueryKind::Date), query("utc_offset_minutes", false, QueryKind::Integer)]),
     route("GET", "/api/v1/support-requests", "dispatcher", "Jobs awaiting support, the longest waiting first", "200",
         "A job shows here from the push that asked for support until it closes or a dispatcher re-books it.").returns("[SupportRequestEntry]"),
+    route("GET", "/api/v1/leads", "dispatcher", "Leads owed a follow-up call, the reminder soonest first", "200",
+        "Query `technician` (id), `interest`, `due_before` (RFC 3339: HQ's now for due now, the end of the day for due today), `all=true` to include settled leads (success, declined, three calls made). At most 5,000.").returns("[LeadEntry]")
+        .query(&[
+            query("technician", false, QueryKind::Text),
+            query("interest", false, QueryKind::Text),
+            query("due_before", false, QueryKind::Text),
+            query("all", false, QueryKind::Boolean),
+        ]),
+    route("GET", "/api/v1/leads/export", "dispatcher", "The same leads as a CSV file", "200",
+        "text/csv (UTF-8 with a byte-order mark) with `Content-Disposition: attachment`; the same query as the list, and `lang` (`zh-CN` or `en`) for the header and labels. A cell starting with = + - @ is prefixed with an apostrophe.").returns_raw("text/csv")
+        .query(&[
+            query("technician", false, QueryKind::Text),
+            query("interest", false, QueryKind::Text),
+            query("due_before", false, QueryKind::Text),
+            query("all", false, QueryKind::Boolean),
+            query("lang", false, QueryKind::Text),
+        ]),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
         .query(&[query("all", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/conflicts/{id}/resolve", "dispatcher", "Resolve a conflict", "200", "").takes("ResolveRequest").returns("Conflict"),
@@ -239,6 +266,7 @@ pub const ROUTES: &[Route] = &[
     crate::dto::JobDetail,
     crate::dto::Board,
     crate::dto::SupportRequestEntry,
+    crate::dto::LeadEntry,
     crate::records::DeviceInfo,
     crate::records::DispatchedJob,
     crate::records::Conflict,
@@ -367,6 +395,14 @@ pub fn document() -> String {
         let mut success = ResponseBuilder::new().description("success");
         if let Some(name) = route.response {
             success = success.content("application/json", json(name));
+        }
+        if let Some(media_type) = route.raw_response {
+            success = success.content(
+                media_type,
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
         }
         let success = success.build();
         let mut operation = OperationBuilder::new()

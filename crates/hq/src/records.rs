@@ -14,7 +14,7 @@ use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
     TechnicianId, TechnicianRef,
 };
-use doorstep_core::{ComplaintRecord, Job, JobId, RequestedSupport, Timestamp};
+use doorstep_core::{ComplaintRecord, Interest, Job, JobId, Lead, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -212,6 +212,29 @@ pub struct HqComplaint {
     pub record: ComplaintRecord,
 }
 
+/// A lead in HQ's list (`rules::leads_after_push`): the lead as the
+/// technician's visit holds it, and whom to call, copied from the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRecord {
+    pub job_id: JobId,
+    pub technician_id: TechnicianId,
+    pub customer_name: String,
+    pub phone: String,
+    pub lead: Lead,
+}
+
+/// Which leads a dispatcher asks for: all filters together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadFilter {
+    pub technician: Option<TechnicianId>,
+    pub interest: Option<Interest>,
+    /// Only leads still owed a follow-up call (`doorstep_core::leads::is_open`).
+    pub open_only: bool,
+    /// Only leads with a reminder at or before this time.
+    pub due_before: Option<Timestamp>,
+    pub limit: usize,
+}
+
 /// One outbox entry as HQ stored it, with both clocks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredOp {
@@ -349,6 +372,7 @@ pub fn record_key(change: &Change) -> (String, bool) {
         Change::LogComplaintCallback(c) => {
             (format!("complaint_callback:{}", c.complaint_id), false)
         }
+        Change::LogLeadContact(c) => (format!("lead_contact:{}", c.id), false),
     }
 }
 

@@ -40,6 +40,10 @@
 //!   support without replaying them. It is cleared when the job closes
 //!   (completed, rescheduled, cancelled) and when a dispatcher re-books the
 //!   job (a new window: the dispatcher has acted on it) (`keeps_support_request`).
+//! - Leads (standard item 16): HQ's list holds the latest state of each lead
+//!   a counted change of the batch touched, as the rebuilt visit has it
+//!   (`leads_after_push`); a lead the visit no longer has is removed. Leads
+//!   of earlier visits stay listed: a new visit's changes never name them.
 //! - Accounts: a disabled dispatcher does not log in (`may_log_in`), and no
 //!   dispatcher disables their own account (`may_disable`); an enrollment
 //!   code is good until used, expired or revoked (`code_outstanding`), and
@@ -49,7 +53,9 @@ use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, PushEntry, Resolution, TechnicianId};
-use doorstep_core::{Job, JobId, JobStatus, RequestedSupport, Timestamp, VisitRecord};
+use doorstep_core::{
+    Job, JobId, JobStatus, Lead, RecordId, RequestedSupport, Timestamp, VisitRecord,
+};
 
 use crate::error::{HqError, HqResult};
 use crate::records::{Conflict, DispatchChange, DispatchedJob, StoredOp};
@@ -485,6 +491,50 @@ pub fn support_after_push(
         (Some(request), true) => SupportFact::Raise(request.clone()),
         _ => SupportFact::Keep,
     }
+}
+
+/// What a push does to one lead in HQ's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadFact {
+    /// The lead as the rebuilt visit holds it now.
+    Write(Lead),
+    /// The technician removed it.
+    Remove(RecordId),
+}
+
+/// The leads HQ's list changes after a push of `batch` (the job's entries
+/// HQ applied from it), `visit` being the visit rebuilt with them: each lead
+/// a counted change of the batch names, once, as the visit holds it (a
+/// follow-up call the rules refused leaves it as it was). Only named leads
+/// are written, so the leads of the job's earlier visits stay listed.
+pub fn leads_after_push(
+    job: &DispatchedJob,
+    pusher: TechnicianId,
+    visit: &VisitRecord,
+    batch: &[&PushEntry],
+) -> Vec<LeadFact> {
+    let mut named: Vec<RecordId> = Vec::new();
+    for entry in batch {
+        if !counts_in_visit(job, entry.visit, pusher) {
+            continue;
+        }
+        let lead = match &entry.payload {
+            Change::AddLead(lead) => lead.id,
+            Change::RemoveLead(id) => *id,
+            Change::LogLeadContact(contact) => contact.lead_id,
+            _ => continue,
+        };
+        if !named.contains(&lead) {
+            named.push(lead);
+        }
+    }
+    named
+        .into_iter()
+        .map(|id| match visit.leads.iter().find(|l| l.id == id) {
+            Some(lead) => LeadFact::Write(lead.clone()),
+            None => LeadFact::Remove(id),
+        })
+        .collect()
 }
 
 /// Whether the support request on a job's row stands after a dispatcher's
@@ -1061,6 +1111,72 @@ mod tests {
         assert!(
             keeps_support_request(&open, &reassigned),
             "handing the job to another technician leaves it awaiting support"
+        );
+    }
+
+    fn add_lead(product: &str) -> Lead {
+        Lead {
+            id: RecordId::new(),
+            product: product.into(),
+            interest: doorstep_core::Interest::Interested,
+            note: String::new(),
+            follow_up_at: chrono::DateTime::parse_from_rfc3339("2026-12-03T12:30:00+08:00").ok(),
+            contacts: vec![],
+        }
+    }
+
+    /// The console's leads list is written from these facts alone: a lead
+    /// the batch added or called shows as the visit holds it (reminder moved
+    /// into the call windows, the call logged), a removed one goes, a lead
+    /// the batch did not name is left alone, and a technician the job is no
+    /// longer assigned to changes nothing.
+    #[test]
+    fn a_push_writes_the_leads_it_names_as_the_visit_holds_them() {
+        let tech = TechnicianId::new();
+        let open = job(JobStatus::InProgress, Some(tech));
+        let (kept, called, removed) =
+            (add_lead("回看"), add_lead("高清互动"), add_lead("宽带提速"));
+        let call = Change::LogLeadContact(doorstep_core::LeadContact {
+            id: RecordId::new(),
+            lead_id: called.id,
+            at: t0(),
+            interest: doorstep_core::Interest::FairlyInterested,
+            note: "周末再联系".into(),
+            next_follow_up_at: None,
+        });
+        let earlier = [
+            Change::AddLead(kept.clone()),
+            Change::AddLead(called.clone()),
+            Change::AddLead(removed.clone()),
+        ];
+        let batch = [
+            entry(&open, 1, call),
+            entry(&open, 1, Change::RemoveLead(removed.id)),
+        ];
+        let payloads: Vec<String> = earlier
+            .iter()
+            .chain(batch.iter().map(|e| &e.payload))
+            .map(|c| serde_json::to_string(c).unwrap())
+            .collect();
+        let visit = rebuild_visit(
+            open.job.clone(),
+            payloads.iter().map(|p| (p.as_str(), t0())),
+        );
+        let batch: Vec<&PushEntry> = batch.iter().collect();
+        let facts = leads_after_push(&open, tech, &visit, &batch);
+        assert_eq!(facts.len(), 2, "only the leads the batch names: {facts:?}");
+        match &facts[0] {
+            LeadFact::Write(lead) => {
+                assert_eq!(lead.id, called.id);
+                assert_eq!(lead.interest, doorstep_core::Interest::FairlyInterested);
+                assert_eq!(lead.contacts.len(), 1);
+            }
+            other => panic!("the called lead is written: {other:?}"),
+        }
+        assert_eq!(facts[1], LeadFact::Remove(removed.id));
+        assert!(
+            leads_after_push(&open, TechnicianId::new(), &visit, &batch).is_empty(),
+            "a technician the job is not assigned to now does not write its leads"
         );
     }
 }

@@ -52,6 +52,18 @@ pub fn check_change(change: &Change) -> Result<(), String> {
             check_time("new_start", reschedule.new_start)?;
             check_time("new_end", reschedule.new_end)
         }
+        // A lead's reminder is stored and listed by its time.
+        Change::AddLead(lead) => match lead.follow_up_at {
+            Some(at) => check_time("follow_up_at", at.to_utc()),
+            None => Ok(()),
+        },
+        Change::LogLeadContact(contact) => {
+            check_time("at", contact.at)?;
+            match contact.next_follow_up_at {
+                Some(at) => check_time("next_follow_up_at", at.to_utc()),
+                None => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -93,6 +105,17 @@ pub fn check_entry_is_storable(entry: &PushEntry) -> Result<(), String> {
         Change::Reschedule(reschedule) => {
             storable("new_start", reschedule.new_start)?;
             storable("new_end", reschedule.new_end)
+        }
+        Change::AddLead(lead) => match lead.follow_up_at {
+            Some(at) => storable("follow_up_at", at.to_utc()),
+            None => Ok(()),
+        },
+        Change::LogLeadContact(contact) => {
+            storable("at", contact.at)?;
+            match contact.next_follow_up_at {
+                Some(at) => storable("next_follow_up_at", at.to_utc()),
+                None => Ok(()),
+            }
         }
         _ => Ok(()),
     }

@@ -2598,3 +2598,81 @@ async fn complaints_from_site_and_hq_are_listed_with_overdue_flags() {
         "{actions}"
     );
 }
+
+/// Item 16 at HQ: a lead a device pushed is listed for the console and
+/// exported as a CSV file to download, where a cell that would start a
+/// spreadsheet formula arrives as text (CSV injection), and a bad filter
+/// is a JSON 4xx.
+#[tokio::test]
+async fn leads_are_listed_and_exported_as_csv() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = job_id(&api.job(&a).await);
+    let lead = doorstep_core::Lead {
+        id: doorstep_core::RecordId::new(),
+        product: "@SUM(A1)".into(),
+        interest: doorstep_core::Interest::Interested,
+        note: "=HYPERLINK(\"http://example.invalid\")".into(),
+        follow_up_at: chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00+08:00").ok(),
+        contacts: vec![],
+    };
+    let pushed = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push_body(&dev, vec![entry(1, job, Change::AddLead(lead))])),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{:?}", pushed.body);
+
+    let list = api.console(Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    assert_eq!(list.body[0]["technician"]["name"], "A");
+    assert_eq!(list.body[0]["customer_name"], "王女士");
+    assert_eq!(
+        list.body[0]["due"], "now",
+        "its reminder has come at HQ's time"
+    );
+
+    let request = Request::builder()
+        .uri("/api/v1/leads/export?lang=en")
+        .header("cookie", format!("doorstep_session={}", api.session))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"leads.csv\"",
+        "the browser saves it rather than showing it"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("Technician,Customer,Phone,Product,Intent"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with("A,王女士,13800000000,'@SUM(A1),Interested,2026-12-01 10:00,now,0,"),
+        "{row}"
+    );
+    assert!(
+        row.contains("\"'=HYPERLINK(\"\"http://example.invalid\"\")\""),
+        "the formula is text: {row}"
+    );
+
+    let bad = api
+        .console(Method::GET, "/api/v1/leads?interest=maybe", None)
+        .await;
+    assert!(bad.status.is_client_error(), "{:?}", bad.status);
+    assert!(bad.body["code"].is_string(), "a JSON error: {:?}", bad.body);
+}

@@ -11,8 +11,11 @@ use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
 use doorstep_core::JobId;
-use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, SupportRequest, VisitRecord};
-use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
+use doorstep_core::{
+    Interest, JobStatus, Lead, LeadContact, RecordId, Reschedule, RescheduleReason, Step,
+    SupportRequest, VisitRecord,
+};
+use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::HqError;
 use uuid::Uuid;
@@ -1896,6 +1899,260 @@ async fn complaints_are_kept_and_read_back(storage: Arc<dyn Storage>) {
     assert!(changes[0].payload.contains("又没信号"));
 }
 
+fn lead(product: &str, follow_up_at: &str) -> Lead {
+    Lead {
+        id: RecordId::new(),
+        product: product.into(),
+        interest: Interest::Interested,
+        note: String::new(),
+        follow_up_at: chrono::DateTime::parse_from_rfc3339(follow_up_at).ok(),
+        contacts: vec![],
+    }
+}
+
+fn follow_up(lead: &Lead, interest: Interest, next: Option<&str>) -> Change {
+    Change::LogLeadContact(LeadContact {
+        id: RecordId::new(),
+        lead_id: lead.id,
+        at: at(60),
+        interest,
+        note: "回访".into(),
+        next_follow_up_at: next.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+    })
+}
+
+async fn listed(
+    storage: &Arc<dyn Storage>,
+    filter: LeadFilter,
+) -> Vec<(RecordId, Interest, usize)> {
+    storage
+        .leads(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.lead.id, r.lead.interest, r.lead.contacts.len()))
+        .collect()
+}
+
+fn open_leads() -> LeadFilter {
+    LeadFilter {
+        technician: None,
+        interest: None,
+        open_only: true,
+        due_before: None,
+        limit: 100,
+    }
+}
+
+/// Item 16: a lead recorded on the laptop reaches HQ's list with the push,
+/// as the app holds it (the reminder moved out of the midday rest); the
+/// follow-up calls made after the job closed update it; the list filters by
+/// technician, intent and due time and leaves out settled leads (success,
+/// or three calls made) unless all are asked for; a removed lead goes.
+async fn leads_reach_hq_and_follow_ups_update_them(storage: Arc<dyn Storage>) {
+    let (a, device_a) = enrolled(&storage, "A").await;
+    let (b, device_b) = enrolled(&storage, "B").await;
+    let job_a = stored_job(&storage, Some(a), "甲").await.job.id;
+    let job_b = stored_job(&storage, Some(b), "乙").await.job.id;
+    let hd = lead("高清互动", "2026-12-02T12:30:00+08:00");
+    let replay = lead("回看", "2026-12-03T10:00:00+08:00");
+    let broadband = lead("宽带提速", "2026-12-02T09:00:00+08:00");
+    storage
+        .push(
+            &device_a,
+            &plain(&[
+                entry(1, job_a, Change::AddLead(hd.clone())),
+                entry(2, job_a, Change::AddLead(replay.clone())),
+            ]),
+            at(10),
+        )
+        .await
+        .unwrap();
+    storage
+        .push(
+            &device_b,
+            &plain(&[entry(1, job_b, Change::AddLead(broadband.clone()))]),
+            at(11),
+        )
+        .await
+        .unwrap();
+    let all_open = storage.leads(&open_leads()).await.unwrap();
+    assert_eq!(
+        all_open.iter().map(|r| r.lead.id).collect::<Vec<_>>(),
+        vec![broadband.id, hd.id, replay.id],
+        "the reminder soonest first"
+    );
+    assert_eq!(
+        all_open[1].lead.follow_up_at,
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T14:00:00+08:00").ok(),
+        "HQ lists the reminder as the app holds it, after the midday rest"
+    );
+    assert_eq!(
+        (
+            all_open[1].technician_id,
+            all_open[1].customer_name.as_str()
+        ),
+        (a, "甲")
+    );
+    assert_eq!(
+        listed(
+            &storage,
+            LeadFilter {
+                technician: Some(b),
+                ..open_leads()
+            }
+        )
+        .await,
+        vec![(broadband.id, Interest::Interested, 0)]
+    );
+    let due = chrono::DateTime::parse_from_rfc3339("2026-12-02T23:59:59+08:00").unwrap();
+    assert_eq!(
+        listed(
+            &storage,
+            LeadFilter {
+                due_before: Some(due.to_utc()),
+                ..open_leads()
+            }
+        )
+        .await
+        .len(),
+        2,
+        "due by the end of the 2nd: the broadband and HD leads"
+    );
+
+    // The job closes; the follow-up calls come after it.
+    storage
+        .push(
+            &device_a,
+            &plain(&[
+                entry(
+                    3,
+                    job_a,
+                    Change::Reschedule(Reschedule {
+                        reason: RescheduleReason::ConditionsNotMet,
+                        note: String::new(),
+                        new_start: at(24 * 60),
+                        new_end: at(25 * 60),
+                    }),
+                ),
+                entry(
+                    4,
+                    job_a,
+                    follow_up(
+                        &hd,
+                        Interest::FairlyInterested,
+                        Some("2026-12-04T10:00:00+08:00"),
+                    ),
+                ),
+                entry(5, job_a, follow_up(&replay, Interest::Success, None)),
+            ]),
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(
+            &storage,
+            LeadFilter {
+                technician: Some(a),
+                ..open_leads()
+            }
+        )
+        .await,
+        vec![(hd.id, Interest::FairlyInterested, 1)],
+        "a successful lead is owed no call"
+    );
+    assert_eq!(
+        listed(
+            &storage,
+            LeadFilter {
+                technician: Some(a),
+                interest: Some(Interest::Success),
+                open_only: false,
+                ..open_leads()
+            }
+        )
+        .await,
+        vec![(replay.id, Interest::Success, 1)],
+        "asked for, it is still listed"
+    );
+
+    // Three calls, then a fourth the rules refuse: the lead stays as the
+    // third left it, out of the open list.
+    storage
+        .push(
+            &device_a,
+            &plain(&[
+                entry(
+                    6,
+                    job_a,
+                    follow_up(
+                        &hd,
+                        Interest::Unreachable,
+                        Some("2026-12-05T10:00:00+08:00"),
+                    ),
+                ),
+                entry(
+                    7,
+                    job_a,
+                    follow_up(
+                        &hd,
+                        Interest::Unreachable,
+                        Some("2026-12-06T10:00:00+08:00"),
+                    ),
+                ),
+                entry(8, job_a, follow_up(&hd, Interest::Interested, None)),
+            ]),
+            at(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(
+            &storage,
+            LeadFilter {
+                technician: Some(a),
+                open_only: false,
+                interest: Some(Interest::Unreachable),
+                ..open_leads()
+            }
+        )
+        .await,
+        vec![(hd.id, Interest::Unreachable, 3)]
+    );
+    assert!(listed(
+        &storage,
+        LeadFilter {
+            technician: Some(a),
+            ..open_leads()
+        }
+    )
+    .await
+    .is_empty());
+
+    storage
+        .push(
+            &device_b,
+            &plain(&[entry(2, job_b, Change::RemoveLead(broadband.id))]),
+            at(40),
+        )
+        .await
+        .unwrap();
+    assert!(
+        listed(
+            &storage,
+            LeadFilter {
+                technician: Some(b),
+                open_only: false,
+                ..open_leads()
+            }
+        )
+        .await
+        .is_empty(),
+        "a removed lead leaves HQ's list"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1942,6 +2199,7 @@ conformance!(
     a_support_request_keeps_the_job_open_until_acted_on,
     calls_are_read_by_time_and_technician,
     complaints_are_kept_and_read_back,
+    leads_reach_hq_and_follow_ups_update_them,
     a_reassigned_jobs_visit_is_the_new_technicians,
     a_new_epoch_replaces_the_current_one,
     every_action_writes_its_entry,

@@ -12,6 +12,7 @@ pub mod demo;
 mod error;
 mod jobs;
 mod key;
+mod leads;
 mod outbox;
 mod retention;
 mod seal;
@@ -29,6 +30,7 @@ pub use confirm_calls::ConfirmCall;
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
+pub use leads::{LeadItem, LeadList};
 pub use outbox::{OutboxEntry, OutboxSize};
 pub use settings::{DeviceEnrollment, DEFAULT_RETENTION_DAYS};
 pub use sync::{ConflictDecision, Forgotten, JobConflict, JobSyncState, SyncCounts};
@@ -46,6 +48,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
         M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
         M::up(include_str!("../migrations/2026-12-02_call_duration.sql")),
+        M::up(include_str!("../migrations/2026-12-02_lead_follow_ups.sql")),
     ])
 }
 

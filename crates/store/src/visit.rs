@@ -239,20 +239,10 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
     )?;
     visit.leads = rows(
         conn,
-        "SELECT id, product, interest, follow_up, note FROM leads WHERE job_id = ?1 ORDER BY rowid",
+        "SELECT id, product, interest, note, follow_up_at, contacts
+         FROM leads WHERE job_id = ?1 ORDER BY rowid",
         &id,
-        |row| {
-            let follow_up: Option<String> = row.get(3)?;
-            Ok(Lead {
-                id: id_from_sql(&row.get::<_, String>(0)?)?,
-                product: row.get(1)?,
-                interest: enum_from_sql(&row.get::<_, String>(2)?)?,
-                follow_up: follow_up
-                    .map(|d| d.parse().map_err(|_| StoreError::Corrupt(d)))
-                    .transpose()?,
-                note: row.get(4)?,
-            })
-        },
+        lead_from_row,
     )?;
     visit.photos = rows(
         conn,
@@ -334,6 +324,50 @@ pub(crate) fn archive_visit(tx: &Transaction, job_id: JobId) -> Result<(), Store
     Ok(())
 }
 
+/// A lead as `load_visit` and the leads list read it (columns: id, product,
+/// interest, note, follow_up_at, contacts).
+pub(crate) fn lead_from_row(row: &rusqlite::Row) -> Result<Lead, StoreError> {
+    let follow_up_at: Option<String> = row.get(4)?;
+    Ok(Lead {
+        id: id_from_sql(&row.get::<_, String>(0)?)?,
+        product: row.get(1)?,
+        interest: enum_from_sql(&row.get::<_, String>(2)?)?,
+        note: row.get(3)?,
+        follow_up_at: follow_up_at
+            .map(|t| chrono::DateTime::parse_from_rfc3339(&t).map_err(|_| StoreError::Corrupt(t)))
+            .transpose()?,
+        contacts: json_from_sql(&row.get::<_, String>(5)?)?,
+    })
+}
+
+fn save_lead(
+    tx: &Transaction,
+    job_id: &str,
+    visit: &VisitRecord,
+    lead_id: RecordId,
+) -> Result<(), StoreError> {
+    let Some(lead) = visit.leads.iter().find(|l| l.id == lead_id) else {
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT INTO leads (id, job_id, product, interest, note, follow_up_at, contacts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(id) DO UPDATE SET product = excluded.product,
+             interest = excluded.interest, note = excluded.note,
+             follow_up_at = excluded.follow_up_at, contacts = excluded.contacts",
+        params![
+            lead.id.to_string(),
+            job_id,
+            lead.product,
+            enum_to_sql(&lead.interest),
+            lead.note,
+            lead.follow_up_at.map(|t| t.to_rfc3339()),
+            json_to_sql(&lead.contacts)
+        ],
+    )?;
+    Ok(())
+}
+
 /// Writes what `change` altered in `visit` (already applied in memory).
 fn persist(
     tx: &Transaction,
@@ -399,23 +433,10 @@ fn persist(
                 params![record.to_string(), id],
             )?;
         }
-        Change::AddLead(lead) => {
-            tx.execute(
-                "INSERT INTO leads (id, job_id, product, interest, follow_up, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(id) DO UPDATE SET product = excluded.product,
-                     interest = excluded.interest, follow_up = excluded.follow_up,
-                     note = excluded.note",
-                params![
-                    lead.id.to_string(),
-                    id,
-                    lead.product,
-                    enum_to_sql(&lead.interest),
-                    lead.follow_up.map(|d| d.to_string()),
-                    lead.note
-                ],
-            )?;
-        }
+        // What core kept (the calls logged, the reminder moved into the
+        // call windows), not the body sent.
+        Change::AddLead(lead) => save_lead(tx, &id, visit, lead.id)?,
+        Change::LogLeadContact(contact) => save_lead(tx, &id, visit, contact.lead_id)?,
         Change::RemoveLead(record) => {
             tx.execute(
                 "DELETE FROM leads WHERE id = ?1 AND job_id = ?2",

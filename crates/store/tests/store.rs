@@ -231,8 +231,9 @@ fn a_visit_round_trips_through_the_file() {
             id: RecordId::new(),
             product: "高清互动".into(),
             interest: Interest::Interested,
-            follow_up: NaiveDate::from_ymd_opt(2026, 11, 30),
             note: String::new(),
+            follow_up_at: DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").ok(),
+            contacts: vec![],
         }),
     ];
     let mut expected = None;

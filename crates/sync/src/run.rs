@@ -253,7 +253,8 @@ fn blob_hashes(change: &Change) -> Vec<String> {
         | Change::Complete
         | Change::RequestSupport(_)
         | Change::RaiseComplaint(_)
-        | Change::LogComplaintCallback(_) => Vec::new(),
+        | Change::LogComplaintCallback(_)
+        | Change::LogLeadContact(_) => Vec::new(),
     }
 }
 

@@ -1,8 +1,10 @@
 // The dispatcher API of doorstep-hq, typed. Every call goes to the same
 // origin with the session cookie; every failure becomes an ApiError.
-import type { CallOutcome, ComplaintRecord, Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid } from '../../src/lib/ipc';
+import type {
+  CallOutcome, ComplaintRecord, Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid,
+} from '../../src/lib/ipc';
 
-export type { Job, JobType, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
+export type { Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
 
 export interface RowError { row: number; message: string }
 export interface ApiError { status: number; code: string; message: string; errors?: RowError[] }
@@ -45,6 +47,21 @@ export interface ComplaintEntry {
 }
 /** A job awaiting support: open, and its technician asked. */
 export interface SupportRequestEntry { job: Job; technician: Technician | null; request: RequestedSupport }
+/** A lead in HQ's list: as the technician's app holds it, whom to call, how soon. */
+export interface LeadEntry {
+  lead: Lead; job_id: Uuid; customer_name: string; phone: string;
+  technician: Technician | null; due: Due | null;
+}
+/** The leads list's filters (`GET /api/v1/leads`); the export takes the same. */
+export interface LeadFilters { technician?: Uuid; interest?: Interest; due_before?: Timestamp; all?: boolean }
+export function leadsQuery(f: LeadFilters): URLSearchParams {
+  const q = new URLSearchParams();
+  if (f.technician) q.set('technician', f.technician);
+  if (f.interest) q.set('interest', f.interest);
+  if (f.due_before) q.set('due_before', f.due_before);
+  if (f.all) q.set('all', 'true');
+  return q;
+}
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
@@ -152,6 +169,13 @@ export const api = {
       'GET',
       `/api/v1/calls?from=${enc(from)}&to=${enc(to)}${technician ? `&technician=${enc(technician)}` : ''}`,
     ),
+  leads: (f: LeadFilters) => request<LeadEntry[]>('GET', `/api/v1/leads?${leadsQuery(f)}`),
+  /** Where the browser downloads the same leads as CSV (the cookie goes along). */
+  leadsExportUrl: (f: LeadFilters, lang: string) => {
+    const q = leadsQuery(f);
+    q.set('lang', lang);
+    return `/api/v1/leads/export?${q}`;
+  },
   conflicts: (all = false) => request<Conflict[]>('GET', `/api/v1/conflicts${all ? '?all=true' : ''}`),
   resolve: (id: Uuid, resolution: Resolution, note: string) =>
     request<Conflict>('POST', `/api/v1/conflicts/${enc(id)}/resolve`, { resolution, note }),

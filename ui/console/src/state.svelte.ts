@@ -13,6 +13,7 @@ export type Route =
   | { view: 'support' }
   | { view: 'calls' }
   | { view: 'complaints' }
+  | { view: 'leads' }
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
@@ -29,6 +30,7 @@ export function parseHash(hash: string): Route {
     case 'support':
     case 'calls':
     case 'complaints':
+    case 'leads':
     case 'technicians':
     case 'devices':
     case 'audit':

@@ -3,7 +3,7 @@ import { ipc, type AppInfo, type Locale, type LockState, toAppError, type AppErr
 import { setUiLocale } from './i18n';
 import { VisitSession } from './visit/session.svelte';
 
-export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync';
+export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync' | 'leads';
 
 class AppState {
   info: AppInfo | null = $state(null);
@@ -129,6 +129,15 @@ class AppState {
 
   showList() {
     this.screen = 'list';
+  }
+
+  /** The leads to follow up; an open job is saved and closed first. */
+  async showLeads() {
+    if (this.session) {
+      await this.backToList();
+      if (this.session) return; // a draft could not be saved: stay with it
+    }
+    this.screen = 'leads';
   }
 
   /** After enrollment the technician's name comes from HQ. */

@@ -108,7 +108,27 @@ export interface Feedback { mot: number | null; opinion: string }
 export interface Cleanup {
   site_checked: boolean; tools_packed: boolean; restored: boolean; rubbish_taken: boolean; splitter_checked: boolean;
 }
-export interface Lead { id: Uuid; product: string; interest: Interest; follow_up: NaiveDate | null; note: string }
+/** A reminder: the technician's local time with its offset (RFC 3339),
+ *  always inside the call windows once saved (core moves it there). */
+export type LocalTime = string;
+export interface LeadContact {
+  id: Uuid; lead_id: Uuid; at: Timestamp; interest: Interest; note: string;
+  next_follow_up_at: LocalTime | null;
+}
+export interface Lead {
+  id: Uuid; product: string; interest: Interest; note: string;
+  follow_up_at: LocalTime | null;
+  /** Follow-up calls after the visit, oldest first (at most three). */
+  contacts: LeadContact[];
+}
+/** How soon a lead's reminder falls (core's `leads::Due`). */
+export type Due = 'now' | 'today' | 'later';
+export interface LeadItem {
+  job_id: Uuid; customer_name: string; phone: string; address: string;
+  lead: Lead; due: Due | null;
+}
+/** The leads owed a call, due first; `due_count` is due now or today. */
+export interface LeadList { leads: LeadItem[]; due_count: number }
 export interface Reschedule { reason: RescheduleReason; note: string; new_start: Timestamp; new_end: Timestamp }
 /** A support request as the visit keeps it (the job stays open). */
 export interface RequestedSupport { problem: string; requested_at: Timestamp }
@@ -222,7 +242,8 @@ export type Change =
   | { type: 'complete' }
   | { type: 'request_support'; data: { problem: string } }
   | { type: 'raise_complaint'; data: { id: Uuid; taken_by: string; issue: string; reply_by: Timestamp } }
-  | { type: 'log_complaint_callback'; data: { complaint_id: Uuid; result: string; satisfied: boolean } };
+  | { type: 'log_complaint_callback'; data: { complaint_id: Uuid; result: string; satisfied: boolean } }
+  | { type: 'log_lead_contact'; data: LeadContact };
 
 /** Every command rejects with this shape; `message` is already localized. */
 export interface AppError { code: string; message: string }
@@ -340,6 +361,7 @@ export const ipc = {
   cancelSync: () => call<null>('cancel_sync'),
   jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
   pastVisits: (jobId: Uuid) => call<PastVisit[]>('past_visits', { jobId }),
+  listLeads: () => call<LeadList>('list_leads'),
 };
 
 /** New record ids and timestamps, as the contract asks. */

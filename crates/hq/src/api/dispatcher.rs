@@ -4,7 +4,7 @@
 //! audit log names them.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -14,7 +14,8 @@ use doorstep_core::{JobId, RecordId};
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
     AssignRequest, AuditQuery, BoardQuery, CallQuery, ComplaintCallbackRequest, ComplaintsQuery,
-    ConflictsQuery, NewComplaint, NewJob, NewTechnician, RescheduleRequest, ResolveRequest,
+    ConflictsQuery, LeadsQuery, NewComplaint, NewJob, NewTechnician, RescheduleRequest,
+    ResolveRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -171,6 +172,36 @@ pub(super) async fn support_requests(
     Dispatcher(_): Dispatcher,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.support_requests().await?))
+}
+
+pub(super) async fn leads(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<LeadsQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.leads(&query).await?))
+}
+
+/// The same list as a CSV file to download.
+pub(super) async fn leads_export(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<LeadsQuery>,
+) -> HqResult<impl IntoResponse> {
+    let csv = hq.leads_csv(&query).await?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"leads.csv\""),
+            ),
+        ],
+        csv,
+    ))
 }
 
 pub(super) async fn conflicts(

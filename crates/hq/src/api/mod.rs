@@ -172,6 +172,8 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             "/api/v1/support-requests",
             get(dispatcher::support_requests),
         )
+        .route("/api/v1/leads", get(dispatcher::leads))
+        .route("/api/v1/leads/export", get(dispatcher::leads_export))
         .route("/api/v1/conflicts", get(dispatcher::conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(dispatcher::resolve))
         // The dispatcher console (static files) at /console/.

@@ -3,7 +3,8 @@
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
 //! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
 //! renewed by a restore), `audit` (the audit log), `calls` (the calls
-//! technicians logged, for review), `complaints` (taken at HQ or on site). Handlers and admin
+//! technicians logged, for review), `complaints` (taken at HQ or on site),
+//! `leads` (the leads list and its CSV export). Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -19,6 +20,7 @@ mod complaints;
 mod dispatch;
 mod epoch;
 mod import;
+mod leads;
 mod sync;
 
 use std::sync::Arc;

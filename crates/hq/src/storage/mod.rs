@@ -30,8 +30,8 @@ use crate::error::HqResult;
 pub use crate::records::{
     AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, CallFilter, Conflict, DeviceAuth,
     DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin,
-    DispatcherSession, HqComplaint, IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged,
-    StoredChange, StoredOp, TechRecord,
+    DispatcherSession, HqComplaint, IncomingPush, JobRecords, LeadFilter, LeadRecord,
+    OutstandingCode, PullBatch, Purged, StoredChange, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -174,6 +174,9 @@ pub trait DispatchStore: Send + Sync {
     /// The call-log changes `filter` matches, in the order they were made
     /// (device time, then arrival), at most `filter.limit`.
     async fn calls(&self, filter: &CallFilter) -> HqResult<Vec<StoredChange>>;
+    /// The leads `filter` matches: by reminder time, those without one
+    /// last, at most `filter.limit`.
+    async fn leads(&self, filter: &LeadFilter) -> HqResult<Vec<LeadRecord>>;
     async fn conflicts(&self, open_only: bool) -> HqResult<Vec<Conflict>>;
     async fn conflict(&self, id: ConflictId) -> HqResult<Option<Conflict>>;
     async fn resolve_conflict(

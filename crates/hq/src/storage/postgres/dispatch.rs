@@ -7,6 +7,7 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId, Technic
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 
 use super::audit::write_audit;
+use super::leads::read_leads;
 use super::rows::{
     job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
     visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
@@ -15,7 +16,7 @@ use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
     self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
-    JobRecords, StoredChange,
+    JobRecords, LeadFilter, LeadRecord, StoredChange,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -164,6 +165,10 @@ impl DispatchStore for PostgresStorage {
                 })
             })
             .collect()
+    }
+
+    async fn leads(&self, filter: &LeadFilter) -> HqResult<Vec<LeadRecord>> {
+        read_leads(&self.pool.get().await?, filter).await
     }
 
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {

@@ -18,6 +18,7 @@ mod complaints;
 mod conn;
 mod dispatch;
 mod epoch;
+mod leads;
 mod push;
 mod rows;
 

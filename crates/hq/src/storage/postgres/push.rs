@@ -13,6 +13,7 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
+use super::leads::write_leads;
 use super::rows::{
     load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
     JOB_COLUMNS,
@@ -297,6 +298,16 @@ async fn push_in<C: GenericClient>(
             }
         })
         .collect();
+    for (job_id, visit) in touched.iter().zip(&visits) {
+        let job = &jobs[job_id];
+        let batch: Vec<&PushEntry> = applied
+            .iter()
+            .copied()
+            .filter(|entry| entry.job_id == *job_id)
+            .collect();
+        let leads = rules::leads_after_push(job, device.technician_id, visit, &batch);
+        write_leads(tx, job, device.technician_id, &leads, *now).await?;
+    }
     for (job_id, request) in &support {
         tx.execute(
             "UPDATE jobs SET support_problem = $2, support_requested_at = $3 WHERE id = $1",

@@ -56,6 +56,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_complaints.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_leads.sql"
+        )),
     ])
 }
 

@@ -7,6 +7,7 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::audit::write_audit;
+use super::leads::read_leads;
 use super::rows::{
     collect, id, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit,
     ts, CONFLICT_COLUMNS, JOB_COLUMNS,
@@ -15,7 +16,7 @@ use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
     self, AuditRecord, AwaitingSupport, CallFilter, Conflict, DispatchChange, DispatchedJob,
-    JobRecords, StoredChange,
+    JobRecords, LeadFilter, LeadRecord, StoredChange,
 };
 use crate::rules;
 use crate::storage::codec::enum_text;
@@ -150,6 +151,11 @@ impl DispatchStore for SqliteStorage {
             )
         })
         .await
+    }
+
+    async fn leads(&self, filter: &LeadFilter) -> HqResult<Vec<LeadRecord>> {
+        let filter = filter.clone();
+        self.read(move |conn| read_leads(conn, &filter)).await
     }
 
     async fn jobs_between(&self, from: Timestamp, to: Timestamp) -> HqResult<Vec<DispatchedJob>> {

@@ -20,6 +20,7 @@ mod complaints;
 mod conn;
 mod dispatch;
 mod epoch;
+mod leads;
 mod push;
 mod rows;
 

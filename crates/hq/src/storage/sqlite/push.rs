@@ -12,6 +12,7 @@ use doorstep_core::wire::{
 use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, Transaction};
 
+use super::leads::write_leads;
 use super::rows::{
     collect, id, load_job, parse_ts, read_conflict, read_job, ts, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
@@ -292,6 +293,8 @@ fn push_in(
             }
             rules::SupportFact::Keep => 0,
         };
+        let leads = rules::leads_after_push(job, device.technician_id, &visit, batch);
+        write_leads(tx, job, device.technician_id, &leads, now)?;
     }
 
     let mut receipts = Vec::new();
