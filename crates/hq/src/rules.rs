@@ -40,10 +40,20 @@
 //!   support without replaying them. It is cleared when the job closes
 //!   (completed, rescheduled, cancelled) and when a dispatcher re-books the
 //!   job (a new window: the dispatcher has acted on it) (`keeps_support_request`).
+//! - Customers (`rules/customers.rs`): which customer a new job is for
+//!   (`match_customer`), when a fault job is a repeat (`repeat_of`), and the
+//!   customer's story from HQ's history (`story`).
 //! - Accounts: a disabled dispatcher does not log in (`may_log_in`), and no
 //!   dispatcher disables their own account (`may_disable`); an enrollment
 //!   code is good until used, expired or revoked (`code_outstanding`), and
 //!   only such a code can be revoked (`may_revoke_code`).
+
+mod customers;
+
+pub use customers::{
+    account_number, earlier_visit_lines, match_customer, phone_key, repeat_of, story,
+    CustomerMatch, KnownCustomer, DEFAULT_REPEAT_FAULT_DAYS,
+};
 
 use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
@@ -554,6 +564,7 @@ mod tests {
                     name: "黄".into(),
                     phone: "13800000000".into(),
                     address: "福州".into(),
+                    account_number: None,
                 },
                 job_type: JobType::Fault,
                 sub_case: SubCase::Indoor,
@@ -563,6 +574,7 @@ mod tests {
                 status,
                 earlier_visits: vec![],
                 visit: 1,
+                repeat_of: None,
             },
             technician_id: technician,
         }

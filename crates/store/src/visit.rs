@@ -175,6 +175,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
             name,
             phone,
             address,
+            account_number: None,
         },
         job_type: enum_from_sql(&job_type)?,
         sub_case: enum_from_sql(&sub_case)?,

@@ -32,6 +32,7 @@ fn job(name: &str, phone: &str) -> Job {
             name: name.into(),
             phone: phone.into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -41,6 +42,7 @@ fn job(name: &str, phone: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        repeat_of: None,
     }
 }
 

@@ -157,6 +157,13 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
         .route("/api/v1/jobs/{id}/assign", post(dispatcher::assign))
         .route("/api/v1/jobs/{id}/cancel", post(dispatcher::cancel))
         .route("/api/v1/jobs/{id}/reschedule", post(dispatcher::reschedule))
+        .route("/api/v1/jobs/{id}/revisit", post(dispatcher::revisit))
+        .route("/api/v1/customers", get(dispatcher::customers))
+        .route("/api/v1/customers/{id}", get(dispatcher::customer_detail))
+        .route(
+            "/api/v1/customers/{id}/vip-grade",
+            post(dispatcher::set_vip_grade),
+        )
         .route("/api/v1/board", get(dispatcher::board))
         .route(
             "/api/v1/support-requests",

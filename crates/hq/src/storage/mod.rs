@@ -1,7 +1,7 @@
 //! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
 //! `BlobStore`; the identity of HQ's history: `EpochStore`; the audit log:
-//! `AuditStore`), one implementation of each per backend (SQLite for one box,
+//! `AuditStore`; customers and their history: `CustomerStore`), one implementation of each per backend (SQLite for one box,
 //! PostgreSQL for several stateless servers) with the same file names on both
 //! sides, and one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
@@ -22,15 +22,16 @@ use chrono::NaiveDate;
 use doorstep_core::wire::{
     ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
 };
-use doorstep_core::{JobId, Timestamp};
+use doorstep_core::{CustomerId, JobId, Timestamp, VipGrade};
 use uuid::Uuid;
 
 use crate::error::HqResult;
 
 pub use crate::records::{
-    AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, Conflict, DeviceAuth, DeviceInfo,
-    DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin, DispatcherSession,
-    IncomingPush, JobRecords, OutstandingCode, PullBatch, Purged, StoredOp, TechRecord,
+    AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, Conflict, CustomerHistory,
+    CustomerRecord, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount,
+    DispatcherLogin, DispatcherSession, HistoryJob, IncomingPush, JobRecords, OutstandingCode,
+    PullBatch, Purged, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -39,7 +40,16 @@ pub use sqlite::SqliteStorage;
 
 /// One backend: every concern, and its name for logs and test output.
 pub trait Storage:
-    AuthStore + DispatchStore + SyncStore + BlobStore + EpochStore + AuditStore + Send + Sync + 'static
+    AuthStore
+    + DispatchStore
+    + SyncStore
+    + BlobStore
+    + EpochStore
+    + AuditStore
+    + CustomerStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> &'static str;
 }
@@ -144,12 +154,15 @@ pub trait AuthStore: Send + Sync {
 #[async_trait]
 pub trait DispatchStore: Send + Sync {
     /// Creates all the jobs or none, with all the audit entries or none.
+    /// Each job's customer is matched (`rules::match_customer`) among the
+    /// customers HQ holds, or created under the job's customer id; the jobs
+    /// come back as stored, naming the customer they were matched to.
     async fn create_jobs(
         &self,
         jobs: &[DispatchedJob],
         now: Timestamp,
         audit: &[AuditRecord],
-    ) -> HqResult<()>;
+    ) -> HqResult<Vec<DispatchedJob>>;
     async fn change_job(
         &self,
         id: JobId,
@@ -172,6 +185,33 @@ pub trait DispatchStore: Send + Sync {
         now: Timestamp,
         audit: &AuditRecord,
     ) -> HqResult<Conflict>;
+}
+
+/// Customers: their history, finding them, their VIP grade.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// The customer with every job of theirs and each job's op log.
+    async fn customer_history(&self, id: CustomerId) -> HqResult<Option<CustomerHistory>>;
+    /// The jobs of these customers whose window starts in [from, to), as
+    /// the repeat-fault rule reads them.
+    async fn customer_jobs(
+        &self,
+        customers: &[CustomerId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> HqResult<Vec<DispatchedJob>>;
+    /// Customers whose name, phone or account number holds `text` (case
+    /// folded for ASCII), by name, at most `limit`.
+    async fn find_customers(&self, text: &str, limit: u32) -> HqResult<Vec<CustomerRecord>>;
+    /// Sets the grade; the customer's jobs not yet closed take a new change
+    /// number, so their technicians' next pull brings the grade. Not found
+    /// when HQ has no such customer.
+    async fn set_vip_grade(
+        &self,
+        id: CustomerId,
+        grade: VipGrade,
+        audit: &AuditRecord,
+    ) -> HqResult<CustomerRecord>;
 }
 
 /// The audit log: append and read.

@@ -7,6 +7,7 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::audit::write_audit;
+use super::customers::match_customer;
 use super::rows::{
     collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
     CONFLICT_COLUMNS, JOB_COLUMNS,
@@ -27,11 +28,12 @@ impl DispatchStore for SqliteStorage {
         jobs: &[DispatchedJob],
         now: Timestamp,
         audit: &[AuditRecord],
-    ) -> HqResult<()> {
-        let (jobs, audit) = (jobs.to_vec(), audit.to_vec());
+    ) -> HqResult<Vec<DispatchedJob>> {
+        let (mut jobs, audit) = (jobs.to_vec(), audit.to_vec());
         self.write(move |tx| {
-            for dispatched in &jobs {
+            for dispatched in &mut jobs {
                 let seq = next_change(tx)?;
+                match_customer(tx, &mut dispatched.job, now)?;
                 let job = &dispatched.job;
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
@@ -65,7 +67,7 @@ impl DispatchStore for SqliteStorage {
             for entry in &audit {
                 write_audit(tx, entry)?;
             }
-            Ok(())
+            Ok(jobs)
         })
         .await
     }
@@ -102,8 +104,8 @@ impl DispatchStore for SqliteStorage {
                     Ok(AwaitingSupport {
                         dispatched: read_job(row)?,
                         request: RequestedSupport {
-                            problem: row.get(14)?,
-                            requested_at: parse_ts(&row.get::<_, String>(15)?)?,
+                            problem: row.get(15)?,
+                            requested_at: parse_ts(&row.get::<_, String>(16)?)?,
                         },
                     })
                 },

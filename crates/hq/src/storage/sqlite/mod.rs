@@ -8,7 +8,7 @@
 //!
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
-//! `dispatch`, `push` (device sync), `blobs`, `epoch` (the identity of
+//! `dispatch`, `customers`, `push` (device sync), `blobs`, `epoch` (the identity of
 //! HQ's history), `audit`. `backup` has no PostgreSQL twin: there, pg_dump
 //! and pg_restore do its work (README).
 
@@ -17,6 +17,7 @@ mod auth;
 pub(super) mod backup;
 mod blobs;
 mod conn;
+mod customers;
 mod dispatch;
 mod epoch;
 mod push;
