@@ -369,7 +369,7 @@ mod tests {
                 CustomerId::new(),
                 Some("A-9"),
                 "13800000000",
-                &[phone_only.clone()]
+                std::slice::from_ref(&phone_only)
             ),
             CustomerMatch::Existing {
                 id: phone_only.id,
@@ -435,7 +435,7 @@ mod tests {
             "the latest earlier fault is named"
         );
         assert_eq!(
-            repeat_of(&now, &[older.clone()], 20),
+            repeat_of(&now, std::slice::from_ref(&older), 20),
             None,
             "older than 20 days"
         );
