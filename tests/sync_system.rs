@@ -1901,6 +1901,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             outcomes: vec![],
             server_time: None,
             hq_epoch: None,
+            customers: vec![],
         })
         .unwrap();
 
