@@ -95,7 +95,7 @@ async fn dispatch_jobs_to(hq: &Hq, technician: TechnicianId, count: usize) -> Ve
                 window_end: start + Duration::hours(1),
                 technician_id: Some(technician),
                 earlier_visits: vec![],
-                repeat_of: None,
+                account_number: None,
             })
             .await
             .unwrap();
