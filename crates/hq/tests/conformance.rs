@@ -2001,6 +2001,11 @@ async fn a_repeat_fault_is_flagged_and_the_story_pulled(storage: Arc<dyn Storage
             && e.record.job_id == Some(revisit.job.id)));
     let customer = hq.customer_detail(first.job.customer.id).await.unwrap();
     assert_eq!(customer.jobs.len(), 3);
+    // A search no customer can match answers empty on both backends, rather
+    // than an error from the database.
+    assert_eq!(hq.find_customers("FZ-9").await.unwrap().len(), 1);
+    assert!(hq.find_customers("FZ\0").await.unwrap().is_empty());
+    assert!(hq.find_customers("  ").await.unwrap().is_empty());
     assert_eq!(customer.customer.account_number.as_deref(), Some("FZ-9"));
 }
 

@@ -118,7 +118,9 @@ impl Hq {
     }
 
     pub async fn find_customers(&self, text: &str) -> HqResult<Vec<CustomerRecord>> {
-        if text.trim().is_empty() {
+        // Nobody's name, phone or account number is blank or holds a NUL
+        // (which PostgreSQL's text cannot even carry).
+        if text.trim().is_empty() || text.contains('\0') {
             return Ok(Vec::new());
         }
         self.storage.find_customers(text, CUSTOMERS_FOUND).await
