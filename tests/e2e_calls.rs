@@ -27,6 +27,7 @@ fn store_with_a_finished_outdoor_repair(dir: &std::path::Path) -> JobId {
             name: "回访客户".into(),
             phone: "13900000777".into(),
             address: "福州市鼓楼区回访路7号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Outdoor,
@@ -36,6 +37,7 @@ fn store_with_a_finished_outdoor_repair(dir: &std::path::Path) -> JobId {
         status: JobStatus::Scheduled,
         earlier_visits: Vec::new(),
         visit: FIRST_VISIT,
+        repeat_of: None,
     };
     store.upsert_jobs(std::slice::from_ref(&job)).unwrap();
     let changes = [

@@ -26,6 +26,7 @@ fn store_with_a_long_day(dir: &std::path::Path) {
                 name: format!("长队客户{n:03}"),
                 phone: format!("13900{n:06}"),
                 address: format!("福州市鼓楼区长队路{n}号"),
+                account_number: None,
             },
             job_type: JobType::Fault,
             sub_case: SubCase::Indoor,
@@ -37,6 +38,7 @@ fn store_with_a_long_day(dir: &std::path::Path) {
             status: JobStatus::Scheduled,
             earlier_visits: Vec::new(),
             visit: 1,
+            repeat_of: None,
         })
         .collect();
     store.upsert_jobs(&jobs).unwrap();

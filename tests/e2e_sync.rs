@@ -17,7 +17,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use common::App;
 use doorstep_hq::admin::{DEMO_DISPATCHER, DEMO_PASSWORD};
-use doorstep_hq::service::LoginRequest;
+use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::Resolution;
 use doorstep_hq::{router, system_clock, Hq};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -576,6 +576,82 @@ async fn a_lead_recorded_in_a_visit_is_listed_and_reaches_hq() {
     );
     assert_eq!(entry.lead.contacts.len(), 1);
     assert_eq!(entry.lead.contacts[0].note, "周末再联系");
+    app.stop().await;
+}
+
+/// Standard items 15 and 22 in the real window: a fault job HQ flagged as a
+/// repeat (the same customer had a fault visit 12 days before) shows the
+/// flag in the job list and the job view after a sync, with the customer's
+/// story from HQ's history (the earlier visit, the VIP grade set at HQ).
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_synced_repeat_fault_shows_its_flag_and_the_customers_story() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    // The demo's code enrolls its first technician.
+    let lin = hq
+        .technicians()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == doorstep_hq::admin::DEMO_TECHNICIANS[0])
+        .unwrap()
+        .id;
+    let now = chrono::Utc::now();
+    let fault = |start: chrono::DateTime<chrono::Utc>, description: &str| NewJob {
+        customer_name: "重复故障客户".into(),
+        phone: "136 1234 0000".into(),
+        address: "福州市台江区测试路 9 号".into(),
+        job_type: doorstep_core::JobType::Fault,
+        sub_case: doorstep_core::SubCase::Indoor,
+        fault_description: description.into(),
+        window_start: start,
+        window_end: start + chrono::Duration::hours(1),
+        technician_id: Some(lin),
+        earlier_visits: vec![],
+        account_number: Some("FZ-E2E-1".into()),
+    };
+    let earlier = hq
+        .create_job(fault(now - chrono::Duration::days(12), "电视没有信号"))
+        .await
+        .unwrap();
+    let repeat = hq
+        .create_job(fault(now - chrono::Duration::minutes(30), "电视又没有信号"))
+        .await
+        .unwrap();
+    assert_eq!(repeat.job.repeat_of, Some(earlier.job.id), "HQ flags it");
+    hq.set_vip_grade(repeat.job.customer.id, doorstep_core::VipGrade::Gold)
+        .await
+        .unwrap();
+
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    first_job_after_enrolling(&app).await;
+    let job_id = repeat.job.id.to_string();
+    wait_css(
+        &app,
+        &format!("[data-testid='job-row'][data-job-id='{job_id}'] [data-testid='repeat-fault']"),
+    )
+    .await;
+    open_job(&app, "today", &job_id).await;
+    wait_text(&app, "job-repeat-fault", "重复故障").await;
+    wait_text(&app, "repeat-fault-notice", "重复故障").await;
+    wait_css(&app, "[data-testid='vip-grade'][data-grade='gold']").await;
+    let visit = wait_css(
+        &app,
+        &format!("[data-testid='story-visit'][data-job='{}']", earlier.job.id),
+    )
+    .await;
+    let shown = visit.text().await.unwrap();
+    assert!(
+        shown.contains("电视没有信号"),
+        "the earlier visit is told from HQ's history: {shown}"
+    );
+    assert_eq!(
+        app.all("story-visit").await.len(),
+        1,
+        "the job itself is not among its earlier visits"
+    );
     app.stop().await;
 }
 

@@ -146,6 +146,18 @@ pub async fn past_visits(state: State<'_, AppState>, job_id: String) -> Result<V
     with_store(&state, |store, _| store.past_visits(id))
 }
 
+/// The story HQ last sent of the job's customer (earlier visits, products,
+/// VIP grade); null before a pull brought one.
+#[tauri::command]
+pub async fn customer_story(
+    state: State<'_, AppState>,
+    job_id: String,
+) -> Result<Option<doorstep_core::CustomerStory>> {
+    let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
+    let id = parse_job_id(&job_id, lang)?;
+    with_store(&state, |store, _| store.customer_story(id))
+}
+
 #[tauri::command]
 pub async fn close_job(state: State<'_, AppState>) -> Result<()> {
     with_store(&state, |store, _| store.set_last_job(None))

@@ -83,6 +83,7 @@ fn main() {
             commands::open_job,
             commands::close_job,
             commands::past_visits,
+            commands::customer_story,
             commands::apply_change,
             commands::save_signature,
             commands::add_photo,

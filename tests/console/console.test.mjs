@@ -219,6 +219,54 @@ test('assign, reschedule and cancel a job from its page', async () => {
   assert.equal(await page.locator(tid('assign-submit')).count(), 0, 'a cancelled job cannot be assigned');
 });
 
+test('customers: a repeat fault is flagged, its customer page lists the jobs, sets the VIP grade, and a revisit is booked', async () => {
+  const phone = '13712345678';
+  const first = await createJob({
+    customer_name: '回访测试', phone, account_number: 'FZ-CONSOLE-1',
+    window_start: at('09:00', chinaDate(-10)), window_end: at('10:00', chinaDate(-10)),
+  });
+  const second = await createJob({ customer_name: '回访测试', phone, window_start: at('14:00'), window_end: at('15:00') });
+  await signIn();
+  const card = page.locator(`${tid('job-card')}[data-job-id="${second}"]`);
+  await card.locator(tid('repeat-badge')).waitFor();
+  await card.click();
+  await page.locator(tid('detail-repeat-fault')).waitFor();
+
+  await page.click(tid('detail-customer-link'));
+  await page.locator(tid('customer-name')).waitFor();
+  assert.equal(await page.textContent(tid('customer-account')), 'FZ-CONSOLE-1', 'matched by phone, the account number is theirs');
+  assert.equal(await page.locator(tid('customer-job')).count(), 2, 'both jobs on the customer page');
+  assert.equal(await page.locator(`${tid('customer-job')}[data-job-id="${second}"] ${tid('customer-job-repeat')}`).count(), 1);
+  assert.equal(await page.locator(`${tid('customer-job')}[data-job-id="${first}"] ${tid('customer-job-repeat')}`).count(), 0);
+
+  await page.selectOption(tid('vip-select'), 'gold');
+  await page.click(tid('vip-save'));
+  await eventually(async () => assert.equal(await page.getAttribute(tid('customer-vip'), 'data-grade'), 'gold'));
+  const customerId = (await hq.api.get(`/api/v1/jobs/${second}`)).job.customer.id;
+  assert.equal((await hq.api.get(`/api/v1/customers/${customerId}`)).customer.vip_grade, 'gold', 'HQ keeps the grade');
+
+  await page.click(tid('nav-customers'));
+  await page.fill(tid('customer-query'), 'FZ-CONSOLE');
+  await page.click(tid('customer-search'));
+  await page.locator(`${tid('customer-row')}[data-customer-id="${customerId}"]`).waitFor();
+  await page.fill(tid('customer-query'), '没有这个人');
+  await page.click(tid('customer-search'));
+  await page.locator(tid('customers-empty')).waitFor();
+
+  await page.goto(`${hq.base}/console/#/job/${second}`);
+  await page.locator(tid('revisit')).waitFor();
+  await page.fill(tid('revisit-start'), `${chinaDate(1)}T10:00`);
+  await page.fill(tid('revisit-end'), `${chinaDate(1)}T11:00`);
+  await page.click(tid('revisit-submit'));
+  await eventually(async () => assert.notEqual(new URL(page.url()).hash, `#/job/${second}`));
+  const revisit = new URL(page.url()).hash.replace('#/job/', '');
+  const created = await hq.api.get(`/api/v1/jobs/${revisit}`);
+  assert.equal(created.job.customer.id, customerId, 'the revisit is the same customer');
+  assert.equal(created.job.job_type, 'fault');
+  assert.ok(created.dispatcher_actions.some((a) => a.action === 'create_revisit'), 'audit-logged');
+  await page.screenshot({ path: path.join(SHOTS, 'customer-revisit.png') });
+});
+
 test('technicians: add one, issue an enrollment code shown large, and it enrolls a device', async () => {
   await signIn();
   await page.click(tid('nav-technicians'));

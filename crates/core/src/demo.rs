@@ -56,6 +56,7 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                     name: d.customer.name,
                     phone: d.customer.phone,
                     address: d.customer.address,
+                    account_number: None,
                 },
                 job_type: d.job_type,
                 sub_case: d.sub_case,
@@ -72,6 +73,7 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                     })
                     .collect(),
                 visit: FIRST_VISIT,
+                repeat_of: None,
             }
         })
         .collect()

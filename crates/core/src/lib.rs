@@ -8,6 +8,7 @@ mod ids;
 
 pub mod change;
 pub mod clock;
+pub mod customer;
 pub mod demo;
 pub mod error;
 pub mod leads;
@@ -21,5 +22,8 @@ pub mod view;
 pub mod wire;
 pub mod words;
 
+pub use customer::{
+    CustomerStory, OpenComplaint, Product, ProductKind, StoryReplacement, StoryVisit, VipGrade,
+};
 pub use error::{DomainError, Lang};
 pub use model::*;

@@ -78,9 +78,15 @@ pub struct Customer {
     pub name: String,
     pub phone: String,
     pub address: String,
+    /// The operator's account number, which identifies the customer at HQ
+    /// when there is one. Absent from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
 }
 
-/// A visit made before this job, as HQ reports it.
+/// A visit made before this job, as HQ reports it: one line each. HQ fills
+/// it from its own history (`CustomerStory` has the same visits in full),
+/// so an app from before the story still shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EarlierVisit {
     pub date: NaiveDate,
@@ -107,6 +113,11 @@ pub struct Job {
     #[serde(default = "first_visit")]
     #[schema(minimum = 1, default = 1)]
     pub visit: u32,
+    /// A repeat fault (standard item 15): the customer's earlier fault job
+    /// within HQ's repeat window before this one. HQ judges it; absent from
+    /// older HQs and on jobs that are not repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<JobId>,
 }
 
 /// The visit number of a job that has had no re-booking.

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::change::Change;
+use crate::customer::CustomerStory;
 use crate::model::{first_visit, Job, JobId, Timestamp};
 
 /// The protocol this build speaks.
@@ -121,6 +122,10 @@ pub struct PullResponse {
     /// holds. Absent from older HQs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hq_epoch: Option<String>,
+    /// The story of each customer of `jobs`, from HQ's own history. Absent
+    /// from older HQs.
+    #[serde(default)]
+    pub customers: Vec<CustomerStory>,
 }
 
 /// One outbox row, as the app stored it.

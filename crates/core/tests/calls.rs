@@ -28,6 +28,7 @@ fn job(job_type: JobType, sub_case: SubCase) -> Job {
             name: "陈美玲".into(),
             phone: "13581590830".into(),
             address: "福州市鼓楼区五四路168号".into(),
+            account_number: None,
         },
         job_type,
         sub_case,
@@ -37,6 +38,7 @@ fn job(job_type: JobType, sub_case: SubCase) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        repeat_of: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn visit() -> VisitRecord {
             name: "投诉客户".into(),
             phone: "13800000000".into(),
             address: "福州".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -27,6 +28,7 @@ fn visit() -> VisitRecord {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        repeat_of: None,
     })
 }
 

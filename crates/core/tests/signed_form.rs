@@ -20,6 +20,7 @@ fn visit() -> VisitRecord {
             name: "陈美玲".into(),
             phone: "13581590830".into(),
             address: "福州市鼓楼区五四路168号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -29,6 +30,7 @@ fn visit() -> VisitRecord {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        repeat_of: None,
     });
     let now = at("2026-11-23T09:30:00+08:00");
     for change in [

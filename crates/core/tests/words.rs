@@ -73,6 +73,7 @@ fn the_work_the_customer_reads_gets_hints_and_is_still_saved() {
             name: "陈美玲".into(),
             phone: "13581590830".into(),
             address: "福州市鼓楼区五四路168号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -82,6 +83,7 @@ fn the_work_the_customer_reads_gets_hints_and_is_still_saved() {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        repeat_of: None,
     });
     visit.kit.mat_cloth = true;
     visit.kit.cover_cloth = true;

@@ -9,13 +9,13 @@ use doorstep_core::leads::Due;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{DeviceId, Receipt, Resolution, TechnicianId, TechnicianRef};
 use doorstep_core::{
-    CallOutcome, ComplaintRecord, EarlierVisit, Interest, Job, JobId, JobType, Lead,
-    RequestedSupport, SubCase, Timestamp, VisitRecord,
+    CallOutcome, ComplaintRecord, CustomerStory, EarlierVisit, Interest, Job, JobId, JobType, Lead,
+    RequestedSupport, SubCase, Timestamp, VipGrade, VisitRecord,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::records::{AuditAction, AuditEntry, Conflict, TechRecord};
+use crate::records::{AuditAction, AuditEntry, Conflict, CustomerRecord, TechRecord};
 
 /// `POST /api/v1/login`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -58,8 +58,15 @@ pub struct NewJob {
     pub window_end: Timestamp,
     #[serde(default)]
     pub technician_id: Option<TechnicianId>,
+    /// Visits from before HQ kept the customer's history (the operator's
+    /// older system). HQ adds its own history to them on every pull.
     #[serde(default)]
     pub earlier_visits: Vec<EarlierVisit>,
+    /// The operator's account number: HQ matches the customer by it, or by
+    /// phone when there is none (`rules::match_customer`).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub account_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -127,6 +134,42 @@ pub struct JobDetail {
     pub signature_valid: bool,
     /// The dispatchers' actions on this job (the audit log's), oldest first.
     pub dispatcher_actions: Vec<AuditEntry>,
+}
+
+/// `GET /api/v1/customers?q=`: customers whose name, phone or account
+/// number holds `q`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomerQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /api/v1/customers/{id}`: the customer, their story as the laptop
+/// gets it, and their jobs, newest first, each with HQ's repeat flag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerDetail {
+    pub customer: CustomerRecord,
+    pub story: CustomerStory,
+    pub jobs: Vec<Job>,
+}
+
+/// `POST /api/v1/customers/{id}/vip-grade`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VipGradeRequest {
+    pub vip_grade: VipGrade,
+}
+
+/// `POST /api/v1/jobs/{id}/revisit`: a proactive revisit of the job's
+/// customer (standard item 15), a fault job with its own window.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisitRequest {
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub window_end: Timestamp,
+    #[serde(default)]
+    pub technician_id: Option<TechnicianId>,
 }
 
 /// `POST /api/v1/technicians`.

@@ -38,6 +38,10 @@ enum Command {
         /// limits go by that address.
         #[arg(long, env = "DOORSTEP_HQ_BEHIND_PROXY")]
         behind_proxy: bool,
+        /// A fault job is flagged as a repeat when the customer had another
+        /// fault job in this many days before it (standard item 15).
+        #[arg(long, env = "DOORSTEP_HQ_REPEAT_FAULT_DAYS", default_value_t = doorstep_hq::rules::DEFAULT_REPEAT_FAULT_DAYS)]
+        repeat_fault_days: u32,
     },
     /// First set-up and accounts.
     Admin {
@@ -166,8 +170,11 @@ async fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             behind_proxy,
+            repeat_fault_days,
         } => {
-            let hq = hq(&database).await?;
+            let hq = hq(&database)
+                .await?
+                .with_repeat_fault_days(repeat_fault_days);
             let listener = std::net::TcpListener::bind(listen)
                 .with_context(|| format!("listening on {listen}"))?;
             listener.set_nonblocking(true)?;

@@ -193,9 +193,10 @@ pub const ROUTES: &[Route] = &[
         "The device's token then gets 401 `device_revoked`.").returns("DeviceInfo"),
     route("GET", "/api/v1/technicians", "dispatcher", "List technicians", "200", "").returns("[TechnicianRef]"),
     route("POST", "/api/v1/technicians", "dispatcher", "Create a technician", "201", "").takes("NewTechnician").returns("TechnicianRef"),
-    route("POST", "/api/v1/jobs", "dispatcher", "Create a job", "201", "").takes("NewJob").returns("DispatchedJob"),
+    route("POST", "/api/v1/jobs", "dispatcher", "Create a job", "201",
+        "The customer is matched by `account_number`, or by phone when there is none, or created.").takes("NewJob").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/import", "dispatcher", "Import jobs from CSV", "201",
-        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician. All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").takes_raw("text/csv").returns("ImportResult"),
+        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician and optionally ,account_number (the customer is matched by it, or by phone when it is empty). All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").takes_raw("text/csv").returns("ImportResult"),
     route("GET", "/api/v1/jobs/{id}", "dispatcher", "A job with all technician records, timeline, receipt and conflicts", "200", "").returns("JobDetail"),
     route("POST", "/api/v1/jobs/{id}/assign", "dispatcher", "Assign a job", "200", "").takes("AssignRequest").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/{id}/cancel", "dispatcher", "Cancel a job", "200", "").returns("DispatchedJob"),
@@ -207,6 +208,14 @@ pub const ROUTES: &[Route] = &[
         .query(&[query("open", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/complaints/{id}/callback", "dispatcher", "Record the callback on a complaint taken at HQ", "200",
         "404 when no complaint was taken at HQ under this id (one taken on site is its technician's to call back); 422 `required` when the result is empty.").takes("ComplaintCallbackRequest").returns("ComplaintRecord"),
+    route("POST", "/api/v1/jobs/{id}/revisit", "dispatcher", "Create a proactive revisit of the job's customer", "201",
+        "A new fault job for the same customer (standard item 15, from a repeat fault). 422 `bad_window`, `time_out_of_range`, `unknown_technician`.").takes("RevisitRequest").returns("DispatchedJob"),
+    route("GET", "/api/v1/customers", "dispatcher", "Find customers by name, phone or account number", "200",
+        "Query `q`; at most 50, by name. An empty `q` finds nobody.").returns("[CustomerRecord]")
+        .query(&[query("q", false, QueryKind::Text)]),
+    route("GET", "/api/v1/customers/{id}", "dispatcher", "A customer with their story and jobs", "200", "").returns("CustomerDetail"),
+    route("POST", "/api/v1/customers/{id}/vip-grade", "dispatcher", "Set a customer's VIP grade", "200",
+        "Their open jobs go out again to the technicians' laptops with it.").takes("VipGradeRequest").returns("CustomerRecord"),
     route("GET", "/api/v1/board", "dispatcher", "The day's jobs by technician and status", "200",
         "Query `date=YYYY-MM-DD&utc_offset_minutes=480`.").returns("Board")
         .query(&[query("date", true, QueryKind::Date), query("utc_offset_minutes", false, QueryKind::Integer)]),
@@ -274,6 +283,10 @@ pub const ROUTES: &[Route] = &[
     crate::dto::AssignRequest,
     crate::dto::RescheduleRequest,
     crate::dto::ResolveRequest,
+    crate::dto::RevisitRequest,
+    crate::dto::CustomerDetail,
+    crate::dto::VipGradeRequest,
+    crate::records::CustomerRecord,
 )))]
 struct Schemas;
 
@@ -370,8 +383,8 @@ fn parameters(route: &Route) -> Vec<Parameter> {
 
 /// A CSV import HQ takes: the header and one unassigned job. The fuzzer
 /// sends it as drawn (random bytes never make the header).
-const CSV_EXAMPLE: &str = "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician\n\
-    王女士,13800000000,福州市鼓楼区,fault,indoor,没有信号,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,\n";
+const CSV_EXAMPLE: &str = "customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician,account_number\n\
+    王女士,13800000000,福州市鼓楼区,fault,indoor,没有信号,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,,FZ-0001\n";
 
 /// A body that is not JSON: bytes, multipart parts of bytes, or CSV text.
 fn raw_content(media_type: &str) -> utoipa::openapi::Content {

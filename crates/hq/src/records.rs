@@ -14,7 +14,9 @@ use doorstep_core::wire::{
     ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
     TechnicianId, TechnicianRef,
 };
-use doorstep_core::{ComplaintRecord, Interest, Job, JobId, Lead, RequestedSupport, Timestamp};
+use doorstep_core::{
+    ComplaintRecord, CustomerId, Interest, Job, JobId, Lead, RequestedSupport, Timestamp, VipGrade,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -120,6 +122,8 @@ pub enum AuditAction {
     ChangePassword,
     TakeComplaint,
     CallBackComplaint,
+    SetVipGrade,
+    CreateRevisit,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which
@@ -334,6 +338,36 @@ pub struct PullBatch {
     pub removed: Vec<JobId>,
     /// The technician's conflicts resolved since the cursor.
     pub resolved: Vec<Conflict>,
+    /// The history of each customer of `jobs`, read in the same snapshot.
+    pub histories: Vec<CustomerHistory>,
+}
+
+/// A customer as HQ holds them (`customers` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CustomerRecord {
+    pub id: CustomerId,
+    pub account_number: Option<String>,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub vip_grade: VipGrade,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// A customer with every job of theirs HQ holds, each with its op log: what
+/// `rules::story` and `rules::repeat_of` read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerHistory {
+    pub customer: CustomerRecord,
+    /// Oldest window first.
+    pub jobs: Vec<HistoryJob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryJob {
+    pub dispatch: DispatchedJob,
+    pub ops: Vec<StoredOp>,
 }
 
 /// A dispatch change to a job.

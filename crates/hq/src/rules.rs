@@ -44,10 +44,20 @@
 //!   a counted change of the batch touched, as the rebuilt visit has it
 //!   (`leads_after_push`); a lead the visit no longer has is removed. Leads
 //!   of earlier visits stay listed: a new visit's changes never name them.
+//! - Customers (`rules/customers.rs`): which customer a new job is for
+//!   (`match_customer`), when a fault job is a repeat (`repeat_of`), and the
+//!   customer's story from HQ's history (`story`).
 //! - Accounts: a disabled dispatcher does not log in (`may_log_in`), and no
 //!   dispatcher disables their own account (`may_disable`); an enrollment
 //!   code is good until used, expired or revoked (`code_outstanding`), and
 //!   only such a code can be revoked (`may_revoke_code`).
+
+mod customers;
+
+pub use customers::{
+    account_number, earlier_visit_lines, match_customer, phone_key, repeat_of, story,
+    CustomerMatch, KnownCustomer, DEFAULT_REPEAT_FAULT_DAYS,
+};
 
 use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
@@ -604,6 +614,7 @@ mod tests {
                     name: "黄".into(),
                     phone: "13800000000".into(),
                     address: "福州".into(),
+                    account_number: None,
                 },
                 job_type: JobType::Fault,
                 sub_case: SubCase::Indoor,
@@ -613,6 +624,7 @@ mod tests {
                 status,
                 earlier_visits: vec![],
                 visit: 1,
+                repeat_of: None,
             },
             technician_id: technician,
         }

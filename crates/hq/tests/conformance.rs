@@ -15,9 +15,10 @@ use doorstep_core::{
     Interest, JobStatus, Lead, LeadContact, RecordId, Reschedule, RescheduleReason, Step,
     SupportRequest, VisitRecord,
 };
+use doorstep_hq::dto::{NewJob, RevisitRequest};
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
 use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
-use doorstep_hq::HqError;
+use doorstep_hq::{Hq, HqError};
 use uuid::Uuid;
 
 async fn enrolled(storage: &Arc<dyn Storage>, name: &str) -> (TechnicianId, DeviceAuth) {
@@ -2153,6 +2154,315 @@ async fn leads_reach_hq_and_follow_ups_update_them(storage: Arc<dyn Storage>) {
     );
 }
 
+/// A job with a customer of this name, phone and account number, at
+/// `start_days` days after t0 (a fault, indoor, an hour long).
+fn customer_job(
+    technician: Option<TechnicianId>,
+    name: &str,
+    phone: &str,
+    account: Option<&str>,
+    start_days: i64,
+) -> DispatchedJob {
+    let mut job = job_for(technician, name);
+    job.job.customer.phone = phone.into();
+    job.job.customer.account_number = account.map(str::to_string);
+    job.job.window_start = t0() + chrono::Duration::days(start_days);
+    job.job.window_end = job.job.window_start + chrono::Duration::hours(1);
+    job
+}
+
+async fn create_one(storage: &Arc<dyn Storage>, job: DispatchedJob) -> DispatchedJob {
+    storage
+        .create_jobs(&[job], t0(), &[])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+}
+
+/// Standard item 22: a customer outlives a job. The account number
+/// identifies them; without one the phone does (digits only); a customer
+/// known by phone takes the first account number given; another account
+/// number on the same phone is someone else. Storage must apply the rule,
+/// or history would split or merge strangers.
+async fn a_jobs_customer_is_matched_by_account_number_then_phone(storage: Arc<dyn Storage>) {
+    let first = create_one(&storage, customer_job(None, "黄", "138 0000 1111", None, 0)).await;
+    let by_phone = create_one(
+        &storage,
+        customer_job(None, "黄先生", "13800001111", None, 1),
+    )
+    .await;
+    assert_eq!(
+        by_phone.job.customer.id, first.job.customer.id,
+        "the same phone, typed differently, is the same customer"
+    );
+    let adopts = create_one(
+        &storage,
+        customer_job(None, "黄", "138-0000-1111", Some(" FZ-1 "), 2),
+    )
+    .await;
+    assert_eq!(adopts.job.customer.id, first.job.customer.id);
+    assert_eq!(adopts.job.customer.account_number.as_deref(), Some("FZ-1"));
+    let by_account = create_one(
+        &storage,
+        customer_job(None, "黄", "13900000000", Some("FZ-1"), 3),
+    )
+    .await;
+    assert_eq!(
+        by_account.job.customer.id, first.job.customer.id,
+        "the account number wins over a new phone"
+    );
+    let stranger = create_one(
+        &storage,
+        customer_job(None, "林", "13800001111", Some("FZ-2"), 3),
+    )
+    .await;
+    assert_ne!(
+        stranger.job.customer.id, first.job.customer.id,
+        "another account number on the same phone is another customer"
+    );
+
+    let history = storage
+        .customer_history(first.job.customer.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(history.customer.account_number.as_deref(), Some("FZ-1"));
+    let jobs: Vec<JobId> = history.jobs.iter().map(|j| j.dispatch.job.id).collect();
+    assert_eq!(
+        jobs,
+        vec![
+            first.job.id,
+            by_phone.job.id,
+            adopts.job.id,
+            by_account.job.id
+        ],
+        "every job of the customer, oldest window first"
+    );
+    let read = storage
+        .job_records(first.job.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .dispatch
+        .job;
+    assert_eq!(
+        read.customer.account_number.as_deref(),
+        Some("FZ-1"),
+        "a job reads its customer's account number"
+    );
+
+    let found = storage.find_customers("FZ-2", 50).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, stranger.job.customer.id);
+    let by_name = storage.find_customers("林", 50).await.unwrap();
+    assert_eq!(by_name.len(), 1, "found by name");
+    let wildcard = storage.find_customers("%", 50).await.unwrap();
+    assert!(wildcard.is_empty(), "a % typed is a % searched for");
+    assert!(storage
+        .customer_history(doorstep_core::CustomerId::new())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// The story comes from HQ's own history, read in the pull's snapshot: a
+/// technician pulling a job gets the customer's other jobs with their op
+/// logs, whoever worked them.
+async fn a_pull_brings_the_customers_history(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let earlier = create_one(
+        &storage,
+        customer_job(Some(a), "黄", "13811112222", None, -10),
+    )
+    .await;
+    storage
+        .push(
+            &device,
+            &plain(&[entry(1, earlier.job.id, work("换了分线器"))]),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let now = create_one(
+        &storage,
+        customer_job(Some(b), "黄", "13811112222", None, 0),
+    )
+    .await;
+    let _other = create_one(&storage, customer_job(None, "林", "13999990000", None, 0)).await;
+    let pulled = storage.pull(b, 0).await.unwrap();
+    assert_eq!(pulled.jobs.len(), 1);
+    assert_eq!(pulled.histories.len(), 1, "one history per customer pulled");
+    let history = &pulled.histories[0];
+    assert_eq!(history.customer.id, now.job.customer.id);
+    assert_eq!(
+        history.jobs.len(),
+        2,
+        "the earlier job, another technician's, is in it"
+    );
+    assert_eq!(history.jobs[0].dispatch.job.id, earlier.job.id);
+    assert_eq!(history.jobs[0].ops.len(), 1, "with its op log");
+}
+
+/// A VIP grade set at HQ reaches the laptops that hold the customer's open
+/// jobs: those jobs take a new change number; a closed one does not come
+/// back (the laptop may have let it go). The action is audit-logged with it.
+async fn a_vip_grade_goes_out_with_the_open_jobs(storage: Arc<dyn Storage>) {
+    let (a, _) = enrolled(&storage, "A").await;
+    let open = create_one(
+        &storage,
+        customer_job(Some(a), "黄", "13822223333", None, 0),
+    )
+    .await;
+    let closed = create_one(
+        &storage,
+        customer_job(Some(a), "黄", "13822223333", None, -3),
+    )
+    .await;
+    storage
+        .change_job(closed.job.id, DispatchChange::Cancel, &any_entry())
+        .await
+        .unwrap();
+    let before = storage.pull(a, 0).await.unwrap();
+    let customer = open.job.customer.id;
+    let updated = storage
+        .set_vip_grade(
+            customer,
+            doorstep_core::VipGrade::Gold,
+            &noted(AuditAction::SetVipGrade, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.vip_grade, doorstep_core::VipGrade::Gold);
+    let after = storage.pull(a, before.cursor).await.unwrap();
+    let ids: Vec<JobId> = after.jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![open.job.id], "only the open job goes out again");
+    assert_eq!(
+        after.histories[0].customer.vip_grade,
+        doorstep_core::VipGrade::Gold
+    );
+    let entries = all_entries(&storage).await;
+    assert!(entries
+        .iter()
+        .any(|e| e.record.action == AuditAction::SetVipGrade));
+    let missing = storage
+        .set_vip_grade(
+            doorstep_core::CustomerId::new(),
+            doorstep_core::VipGrade::Gold,
+            &noted(AuditAction::SetVipGrade, None),
+        )
+        .await;
+    assert!(matches!(missing, Err(HqError::NotFound(_))));
+}
+
+fn new_job(phone: &str, account: Option<&str>, start_days: i64) -> NewJob {
+    let start = t0() + chrono::Duration::days(start_days);
+    NewJob {
+        customer_name: "黄".into(),
+        phone: phone.into(),
+        address: "福州".into(),
+        job_type: doorstep_core::JobType::Fault,
+        sub_case: doorstep_core::SubCase::Indoor,
+        fault_description: "没有信号".into(),
+        window_start: start,
+        window_end: start + chrono::Duration::hours(1),
+        technician_id: None,
+        earlier_visits: vec![],
+        account_number: account.map(str::to_string),
+    }
+}
+
+/// Standard item 15 through HQ's service on each backend: a fault job within
+/// the repeat window after another of the same customer is flagged where it
+/// is handed out (created, the board, the job page, the pull), and the pull
+/// carries the customer's story and the one-line visits older apps show. A
+/// revisit is the same customer's.
+async fn a_repeat_fault_is_flagged_and_the_story_pulled(storage: Arc<dyn Storage>) {
+    let hq = Hq::new(storage.clone(), fixed_clock());
+    let (a, device) = enrolled(&storage, "A").await;
+    let first = hq
+        .create_job(new_job("13833334444", Some("FZ-9"), -20))
+        .await
+        .unwrap();
+    assert_eq!(first.job.repeat_of, None, "the first fault is no repeat");
+    let mut second = new_job("13833334444", None, 0);
+    second.technician_id = Some(a);
+    let second = hq.create_job(second).await.unwrap();
+    assert_eq!(second.job.customer.id, first.job.customer.id);
+    assert_eq!(
+        second.job.repeat_of,
+        Some(first.job.id),
+        "20 days after a fault"
+    );
+
+    let later = Hq::new(storage.clone(), fixed_clock()).with_repeat_fault_days(10);
+    let detail = later.job_detail(second.job.id).await.unwrap();
+    assert_eq!(detail.job.repeat_of, None, "outside a 10-day window");
+    let detail = hq.job_detail(second.job.id).await.unwrap();
+    assert_eq!(detail.job.repeat_of, Some(first.job.id));
+    let board = hq
+        .board(second.job.window_start.date_naive(), 0)
+        .await
+        .unwrap();
+    let on_board: Vec<_> = board.columns.iter().flat_map(|c| &c.jobs).collect();
+    assert_eq!(on_board.len(), 1);
+    assert_eq!(
+        on_board[0].repeat_of,
+        Some(first.job.id),
+        "flagged on the board"
+    );
+
+    let pulled = hq.pull(&device, None).await.unwrap();
+    assert_eq!(pulled.jobs.len(), 1);
+    assert_eq!(
+        pulled.jobs[0].repeat_of,
+        Some(first.job.id),
+        "flagged on the laptop"
+    );
+    assert_eq!(pulled.customers.len(), 1);
+    let story = &pulled.customers[0];
+    assert_eq!(story.customer_id, first.job.customer.id);
+    let visits: Vec<JobId> = story.visits.iter().map(|v| v.job_id).collect();
+    assert_eq!(visits, vec![second.job.id, first.job.id], "newest first");
+    assert_eq!(
+        pulled.jobs[0].earlier_visits.len(),
+        1,
+        "an older app sees the earlier visit as a line"
+    );
+
+    let revisit = hq
+        .create_revisit(
+            second.job.id,
+            RevisitRequest {
+                window_start: at(60 * 24 * 2),
+                window_end: at(60 * 24 * 2 + 60),
+                technician_id: Some(a),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(revisit.job.customer.id, first.job.customer.id);
+    assert_eq!(
+        revisit.job.repeat_of,
+        Some(second.job.id),
+        "a revisit follows the repeat"
+    );
+    let entries = all_entries(&storage).await;
+    assert!(entries
+        .iter()
+        .any(|e| e.record.action == AuditAction::CreateRevisit
+            && e.record.job_id == Some(revisit.job.id)));
+    let customer = hq.customer_detail(first.job.customer.id).await.unwrap();
+    assert_eq!(customer.jobs.len(), 3);
+    // A search no customer can match answers empty on both backends, rather
+    // than an error from the database.
+    assert_eq!(hq.find_customers("FZ-9").await.unwrap().len(), 1);
+    assert!(hq.find_customers("FZ\0").await.unwrap().is_empty());
+    assert!(hq.find_customers("  ").await.unwrap().is_empty());
+    assert_eq!(customer.customer.account_number.as_deref(), Some("FZ-9"));
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2208,4 +2518,8 @@ conformance!(
     a_new_password_ends_the_other_sessions,
     a_revoked_code_cannot_enroll,
     purge_removes_expired_only,
+    a_jobs_customer_is_matched_by_account_number_then_phone,
+    a_pull_brings_the_customers_history,
+    a_vip_grade_goes_out_with_the_open_jobs,
+    a_repeat_fault_is_flagged_and_the_story_pulled,
 );

@@ -1,11 +1,11 @@
 //! Jobs as dispatched, and the job list.
 
 use doorstep_core::rules::is_overdue;
-use doorstep_core::{Job, JobId, JobStatus, JobType, Step, SubCase, Timestamp};
-use rusqlite::{params, Connection};
+use doorstep_core::{CustomerStory, Job, JobId, JobStatus, JobType, Step, SubCase, Timestamp};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
+use crate::codec::{enum_from_sql, enum_to_sql, json_from_sql, time_from_sql, time_to_sql};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ pub struct JobSummary {
     /// Past its window and still open (`rules::is_overdue`), judged at the
     /// time the list was asked for.
     pub overdue: bool,
+    /// HQ flagged it a repeat fault (standard item 15).
+    pub repeat_fault: bool,
 }
 
 /// Rows in one page of the list: a day's work fits one page, and a broad
@@ -73,26 +75,28 @@ fn search_text(job: &Job) -> String {
 
 pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO customers (id, name, phone, address) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO customers (id, name, phone, address, account_number)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
-             address = excluded.address",
+             address = excluded.address, account_number = excluded.account_number",
         params![
             job.customer.id.to_string(),
             job.customer.name,
             job.customer.phone,
-            job.customer.address
+            job.customer.address,
+            job.customer.account_number
         ],
     )?;
     conn.execute(
         "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
-             window_start, window_end, status, search_text, visit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             window_start, window_end, status, search_text, visit, repeat_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
              job_type = excluded.job_type, sub_case = excluded.sub_case,
              fault_description = excluded.fault_description,
              window_start = excluded.window_start, window_end = excluded.window_end,
              status = excluded.status, search_text = excluded.search_text,
-             visit = excluded.visit, reassigned_away = 0",
+             visit = excluded.visit, repeat_of = excluded.repeat_of, reassigned_away = 0",
         params![
             job.id.to_string(),
             job.customer.id.to_string(),
@@ -104,6 +108,7 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
             enum_to_sql(&job.status),
             search_text(job),
             job.visit,
+            job.repeat_of.map(|id| id.to_string()),
         ],
     )?;
     conn.execute(
@@ -133,6 +138,24 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The story HQ last sent of the job's customer (standard item 22);
+    /// none before a pull brought one.
+    pub fn customer_story(&self, job: JobId) -> Result<Option<CustomerStory>, StoreError> {
+        let story: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT c.story FROM jobs j JOIN customers c ON c.id = j.customer_id
+                 WHERE j.id = ?1",
+                [job.to_string()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match story {
+            None => Err(StoreError::NotFound(job.to_string())),
+            Some(story) => story.as_deref().map(json_from_sql).transpose(),
+        }
     }
 
     pub fn job_count(&self) -> Result<i64, StoreError> {
@@ -184,7 +207,7 @@ impl Store {
         // One row past the page says whether another page follows.
         let sql = format!(
             "SELECT j.id, c.name, c.address, c.phone, j.job_type, j.sub_case,
-                    j.window_start, j.window_end, j.status, j.step
+                    j.window_start, j.window_end, j.status, j.step, j.repeat_of IS NOT NULL
              FROM jobs j JOIN customers c ON c.id = j.customer_id
              WHERE {condition}
              ORDER BY j.window_start {order}, j.id {order} LIMIT {}",
@@ -203,11 +226,13 @@ impl Store {
                 row.get::<_, String>(7)?,
                 row.get::<_, String>(8)?,
                 row.get::<_, String>(9)?,
+                row.get::<_, bool>(10)?,
             ))
         })?;
         let mut jobs = Vec::new();
         for row in rows {
-            let (id, name, address, phone, job_type, sub_case, start, end, status, step) = row?;
+            let (id, name, address, phone, job_type, sub_case, start, end, status, step, repeat) =
+                row?;
             let window_end = time_from_sql(&end)?;
             let status = enum_from_sql(&status)?;
             jobs.push(JobSummary {
@@ -224,6 +249,7 @@ impl Store {
                 status,
                 step: enum_from_sql(&step)?,
                 overdue: is_overdue(status, window_end, now),
+                repeat_fault: repeat,
             });
         }
         let next = if jobs.len() > LIST_PAGE {

@@ -49,6 +49,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
         M::up(include_str!("../migrations/2026-12-02_call_duration.sql")),
         M::up(include_str!("../migrations/2026-12-02_lead_follow_ups.sql")),
+        M::up(include_str!("../migrations/2026-12-03_customer_story.sql")),
     ])
 }
 

@@ -9,7 +9,7 @@ use doorstep_core::{JobId, JobStatus, Timestamp};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use crate::codec::{enum_from_sql, enum_to_sql, time_from_sql, time_to_sql};
+use crate::codec::{enum_from_sql, enum_to_sql, json_to_sql, time_from_sql, time_to_sql};
 use crate::jobs::upsert_job;
 use crate::settings::{self, DEMO_SEEDED, LAST_JOB, PULL_CURSOR};
 use crate::visit::archive_visit;
@@ -107,6 +107,13 @@ impl Store {
                 None => {}
             }
             upsert_job(&tx, &incoming)?;
+        }
+        for story in &pulled.customers {
+            // Only customers of jobs held: a story never brings one in alone.
+            tx.execute(
+                "UPDATE customers SET story = ?2 WHERE id = ?1",
+                params![story.customer_id.to_string(), json_to_sql(story)],
+            )?;
         }
         for id in &pulled.removed {
             tx.execute(

@@ -124,7 +124,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         .query_row(
             "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
                     j.fault_description, j.window_start, j.window_end, j.status, j.step,
-                    j.completed_at, j.visit
+                    j.completed_at, j.visit, c.account_number, j.repeat_of
              FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
             [id],
             |row| {
@@ -144,6 +144,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
                     ],
                     row.get::<_, Option<String>>(11)?,
                     row.get::<_, u32>(12)?,
+                    row.get::<_, Option<String>>(13)?,
+                    row.get::<_, Option<String>>(14)?,
                 ))
             },
         )
@@ -153,6 +155,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         [cid, name, phone, address, job_type, sub_case, fault, start, end, status, step],
         done,
         visit,
+        account_number,
+        repeat_of,
     ) = row;
     let earlier_visits = rows(
         conn,
@@ -175,6 +179,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
             name,
             phone,
             address,
+            account_number,
         },
         job_type: enum_from_sql(&job_type)?,
         sub_case: enum_from_sql(&sub_case)?,
@@ -184,6 +189,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         status: enum_from_sql(&status)?,
         earlier_visits,
         visit,
+        repeat_of: repeat_of.as_deref().map(id_from_sql).transpose()?,
     };
     Ok((job, step, done))
 }

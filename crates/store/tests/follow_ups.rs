@@ -30,6 +30,7 @@ fn job(name: &str, sub_case: SubCase) -> Job {
             name: name.into(),
             phone: "13900000001".into(),
             address: "福州市鼓楼区五四路1号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case,
@@ -39,6 +40,7 @@ fn job(name: &str, sub_case: SubCase) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        repeat_of: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn job(name: &str, phone: &str) -> Job {
             name: name.into(),
             phone: phone.into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -43,6 +44,7 @@ fn job(name: &str, phone: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        repeat_of: None,
     }
 }
 
@@ -93,6 +95,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        customers: vec![],
     }
 }
 

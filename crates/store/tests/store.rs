@@ -34,6 +34,7 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
             name: name.into(),
             phone: phone.into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -46,6 +47,7 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
             summary: "重做 F 头".into(),
         }],
         visit: 1,
+        repeat_of: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn job(name: &str) -> Job {
             name: name.into(),
             phone: "18913909960".into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -32,6 +33,7 @@ fn job(name: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        repeat_of: None,
     }
 }
 
@@ -59,6 +61,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        customers: vec![],
     };
     store.apply_dispatch(&pulled).unwrap();
 }

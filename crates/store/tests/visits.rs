@@ -24,6 +24,7 @@ fn job(start: &str) -> Job {
             name: "林建华".into(),
             phone: "18913909960".into(),
             address: "福州市鼓楼区五四路1号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Outdoor,
@@ -33,6 +34,7 @@ fn job(start: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        repeat_of: None,
     }
 }
 
@@ -44,6 +46,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        customers: vec![],
     }
 }
 

@@ -19,6 +19,7 @@ fn job() -> Job {
             name: "郑丽华".into(),
             phone: "13705918866".into(),
             address: "福州市台江区八一七中路 8 号".into(),
+            account_number: None,
         },
         job_type: JobType::Fault,
         sub_case: SubCase::Indoor,
@@ -28,6 +29,7 @@ fn job() -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: Vec::new(),
         visit: FIRST_VISIT,
+        repeat_of: None,
     }
 }
 

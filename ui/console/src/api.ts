@@ -1,10 +1,14 @@
 // The dispatcher API of doorstep-hq, typed. Every call goes to the same
 // origin with the session cookie; every failure becomes an ApiError.
 import type {
-  CallOutcome, ComplaintRecord, Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid,
+  CallOutcome, ComplaintRecord, CustomerStory, Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VipGrade,
+  VisitRecord, RequestedSupport, Timestamp, Uuid,
 } from '../../src/lib/ipc';
 
-export type { Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VisitRecord, RequestedSupport, Timestamp, Uuid };
+export type {
+  CustomerStory, Due, Interest, Job, JobType, Lead, SubCase, ServiceForm, VipGrade, VisitRecord, RequestedSupport,
+  Timestamp, Uuid,
+};
 
 export interface RowError { row: number; message: string }
 export interface ApiError { status: number; code: string; message: string; errors?: RowError[] }
@@ -83,6 +87,7 @@ export const AUDIT_ACTIONS = [
   'login', 'login_failed', 'create_job', 'import', 'assign', 'reschedule', 'cancel',
   'resolve_conflict', 'issue_code', 'revoke_code', 'revoke_device', 'create_technician',
   'create_dispatcher', 'disable_dispatcher', 'enable_dispatcher', 'change_password',
+  'set_vip_grade', 'create_revisit',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** One entry of the audit log; `actor` null is HQ's command line. */
@@ -102,7 +107,16 @@ export interface DeviceInfo {
 export interface NewJob {
   customer_name: string; phone: string; address: string; job_type: JobType; sub_case: SubCase;
   fault_description: string; window_start: Timestamp; window_end: Timestamp; technician_id: Uuid | null;
+  /** The operator's account number: HQ matches the customer by it, or by phone. */
+  account_number?: string | null;
 }
+/** A customer as HQ holds them. */
+export interface CustomerRecord {
+  id: Uuid; account_number: string | null; name: string; phone: string; address: string;
+  vip_grade: VipGrade; created_at: Timestamp;
+}
+export interface CustomerDetail { customer: CustomerRecord; story: CustomerStory; jobs: Job[] }
+export const VIP_GRADES: VipGrade[] = ['regular', 'silver', 'gold', 'diamond'];
 
 export function isApiError(e: unknown): e is ApiError {
   return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
@@ -205,4 +219,12 @@ export const api = {
   devices: () => request<DeviceInfo[]>('GET', '/api/v1/devices'),
   revoke: (id: Uuid) => request<DeviceInfo>('POST', `/api/v1/devices/${enc(id)}/revoke`),
   blobUrl: (hash: string) => `/api/v1/blobs/${enc(hash)}`,
+  customers: (q: string) => request<CustomerRecord[]>('GET', `/api/v1/customers?q=${enc(q)}`),
+  customer: (id: Uuid) => request<CustomerDetail>('GET', `/api/v1/customers/${enc(id)}`),
+  setVipGrade: (id: Uuid, grade: VipGrade) =>
+    request<CustomerRecord>('POST', `/api/v1/customers/${enc(id)}/vip-grade`, { vip_grade: grade }),
+  revisit: (id: Uuid, start: Timestamp, end: Timestamp, technicianId: Uuid | null) =>
+    request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/revisit`, {
+      window_start: start, window_end: end, technician_id: technicianId,
+    }),
 };

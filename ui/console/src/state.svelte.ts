@@ -7,6 +7,8 @@ import type { JobStatus } from '../../src/lib/ipc';
 export type Route =
   | { view: 'board' }
   | { view: 'job'; id: Uuid }
+  | { view: 'customers' }
+  | { view: 'customer'; id: Uuid }
   | { view: 'new' }
   | { view: 'import' }
   | { view: 'conflicts' }
@@ -24,6 +26,10 @@ export function parseHash(hash: string): Route {
   switch (parts[0]) {
     case 'job':
       return parts[1] ? { view: 'job', id: decodeURIComponent(parts[1]) } : { view: 'board' };
+    case 'customer':
+      return parts[1] ? { view: 'customer', id: decodeURIComponent(parts[1]) } : { view: 'customers' };
+    case 'customers':
+      return { view: 'customers' };
     case 'new':
     case 'import':
     case 'conflicts':

@@ -56,9 +56,11 @@ export interface JobSummary {
   step: Step;
   /** Past its window and still open: decided in Rust (core's `is_overdue`). */
   overdue: boolean;
+  /** HQ flagged it a repeat fault (standard item 15). */
+  repeat_fault: boolean;
 }
 
-export interface Customer { id: Uuid; name: string; phone: string; address: string }
+export interface Customer { id: Uuid; name: string; phone: string; address: string; account_number?: string }
 export interface EarlierVisit { date: NaiveDate; summary: string }
 export interface Job {
   id: Uuid;
@@ -72,6 +74,25 @@ export interface Job {
   earlier_visits: EarlierVisit[];
   /** 1, then one more each time HQ re-books the job after a reschedule. */
   visit: number;
+  /** The customer's earlier fault job that makes this a repeat fault (HQ's call). */
+  repeat_of?: Uuid;
+}
+
+export type VipGrade = 'regular' | 'silver' | 'gold' | 'diamond';
+export interface StoryReplacement { item: ReplacedItem; old_serial: string; new_serial: string }
+export interface StoryVisit {
+  job_id: Uuid; date: NaiveDate; job_type: JobType; sub_case: SubCase; status: JobStatus;
+  visit: number; mot?: number; reported: string; work: string; replacements: StoryReplacement[];
+}
+export interface Product {
+  kind: 'installed_service' | 'equipment'; name: string; item?: ReplacedItem; serial?: string;
+  since: NaiveDate; job_id: Uuid;
+}
+export interface OpenComplaint { issue: string; opened_at: Timestamp }
+/** The customer's story as HQ last sent it (standard items 15 and 22). */
+export interface CustomerStory {
+  customer_id: Uuid; vip_grade: VipGrade; visits: StoryVisit[]; products: Product[];
+  open_complaints: OpenComplaint[];
 }
 
 export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string; duration_seconds?: number | null }
@@ -362,6 +383,7 @@ export const ipc = {
   jobSyncState: (jobId: Uuid) => call<JobSyncState>('job_sync_state', { jobId }),
   pastVisits: (jobId: Uuid) => call<PastVisit[]>('past_visits', { jobId }),
   listLeads: () => call<LeadList>('list_leads'),
+  customerStory: (jobId: Uuid) => call<CustomerStory | null>('customer_story', { jobId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */

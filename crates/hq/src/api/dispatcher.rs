@@ -1,5 +1,5 @@
 //! The console's API: enrollment codes, devices, technicians, jobs, the
-//! board, conflicts, blob downloads, the audit log. Every route needs a
+//! board, customers, conflicts, blob downloads, the audit log. Every route needs a
 //! dispatcher session, and acts for that dispatcher (`Hq::by`), so the
 //! audit log names them.
 
@@ -9,13 +9,13 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use doorstep_core::wire::{ConflictId, DeviceId, EnrollmentCodeRequest};
-use doorstep_core::{JobId, RecordId};
+use doorstep_core::{CustomerId, JobId, RecordId};
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
     AssignRequest, AuditQuery, BoardQuery, CallQuery, ComplaintCallbackRequest, ComplaintsQuery,
-    ConflictsQuery, LeadsQuery, NewComplaint, NewJob, NewTechnician, RescheduleRequest,
-    ResolveRequest,
+    ConflictsQuery, CustomerQuery, LeadsQuery, NewComplaint, NewJob, NewTechnician,
+    RescheduleRequest, ResolveRequest, RevisitRequest, VipGradeRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -155,6 +155,47 @@ pub(super) async fn reschedule(
     Ok(Json(
         hq.by(&dispatcher)
             .reschedule(id, request.window_start, request.window_end)
+            .await?,
+    ))
+}
+
+pub(super) async fn revisit(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<JobId>,
+    JsonBody(request): JsonBody<RevisitRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).create_revisit(id, request).await?),
+    ))
+}
+
+pub(super) async fn customers(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    QueryParam(query): QueryParam<CustomerQuery>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.find_customers(&query.q).await?))
+}
+
+pub(super) async fn customer_detail(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+    PathParam(id): PathParam<CustomerId>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.customer_detail(id).await?))
+}
+
+pub(super) async fn set_vip_grade(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(id): PathParam<CustomerId>,
+    JsonBody(request): JsonBody<VipGradeRequest>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.by(&dispatcher)
+            .set_vip_grade(id, request.vip_grade)
             .await?,
     ))
 }

@@ -167,6 +167,13 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             "/api/v1/complaints/{id}/callback",
             post(dispatcher::call_back_complaint),
         )
+        .route("/api/v1/jobs/{id}/revisit", post(dispatcher::revisit))
+        .route("/api/v1/customers", get(dispatcher::customers))
+        .route("/api/v1/customers/{id}", get(dispatcher::customer_detail))
+        .route(
+            "/api/v1/customers/{id}/vip-grade",
+            post(dispatcher::set_vip_grade),
+        )
         .route("/api/v1/board", get(dispatcher::board))
         .route(
             "/api/v1/support-requests",

@@ -29,6 +29,9 @@ pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
         LONG_TEXT_MAX,
         false,
     )?;
+    if let Some(account) = &job.account_number {
+        check_text("account_number", account, SHORT_TEXT_MAX, false)?;
+    }
     time_range::check_time("window_start", job.window_start)?;
     time_range::check_time("window_end", job.window_end)?;
     for earlier in &job.earlier_visits {
@@ -49,6 +52,7 @@ pub(super) fn job_from(new: NewJob) -> DispatchedJob {
                 name: new.customer_name.trim().to_string(),
                 phone: new.phone.trim().to_string(),
                 address: new.address.trim().to_string(),
+                account_number: rules::account_number(new.account_number.as_deref()),
             },
             job_type: new.job_type,
             sub_case: new.sub_case,
@@ -58,6 +62,7 @@ pub(super) fn job_from(new: NewJob) -> DispatchedJob {
             status: JobStatus::Scheduled,
             earlier_visits: new.earlier_visits,
             visit: FIRST_VISIT,
+            repeat_of: None,
         },
         technician_id: new.technician_id,
     }
@@ -87,9 +92,12 @@ impl Hq {
         self.check_technician(new.technician_id).await?;
         let job = job_from(new);
         let audit = self.job_entry(AuditAction::CreateJob, &job, "");
-        self.storage
+        let mut created = self
+            .storage
             .create_jobs(std::slice::from_ref(&job), self.now(), &[audit])
             .await?;
+        let mut job = created.pop().unwrap_or(job);
+        self.flag_repeats(vec![&mut job.job]).await?;
         Ok(job)
     }
 
@@ -194,6 +202,8 @@ impl Hq {
                 column.jobs.push(dispatched.job);
             }
         }
+        self.flag_repeats(columns.iter_mut().flat_map(|c| c.jobs.iter_mut()).collect())
+            .await?;
         Ok(Board { date, columns })
     }
 
@@ -224,8 +234,10 @@ impl Hq {
             })
             .await?;
         dispatcher_actions.reverse();
+        let mut job = records.dispatch.job;
+        self.flag_repeats(vec![&mut job]).await?;
         Ok(JobDetail {
-            job: records.dispatch.job,
+            job,
             technician,
             records: records.records,
             timeline: records

@@ -7,6 +7,7 @@ use super::Hq;
 use crate::dto::{ImportResult, NewJob};
 use crate::error::{HqError, HqResult};
 use crate::records::AuditAction;
+use crate::rules;
 use crate::storage::DispatchedJob;
 
 fn parse_enum<T: serde::de::DeserializeOwned>(name: &str, text: String) -> Result<T, String> {
@@ -30,10 +31,27 @@ fn technician_named(technicians: &[TechnicianRef], cell: &str) -> Result<Technic
     }
 }
 
+/// The columns every CSV file has, in this order.
+const COLUMNS: [&str; 9] = [
+    "customer_name",
+    "phone",
+    "address",
+    "job_type",
+    "sub_case",
+    "fault_description",
+    "window_start",
+    "window_end",
+    "technician",
+];
+/// A tenth column a file may have: the operator's account number.
+const OPTIONAL_COLUMN: &str = "account_number";
+const ACCOUNT_COLUMN: usize = COLUMNS.len();
+
 impl Hq {
     /// Imports CSV rows (header: customer_name, phone, address, job_type,
-    /// sub_case, fault_description, window_start, window_end, technician).
-    /// `technician` is a technician's id or exact name, or empty. Any bad row
+    /// sub_case, fault_description, window_start, window_end, technician,
+    /// and optionally account_number). `technician` is a technician's id or
+    /// exact name, or empty; an empty account number is none. Any bad row
     /// and nothing is imported; every bad row is reported.
     pub async fn import_csv(&self, text: &str) -> HqResult<ImportResult> {
         let technicians = self.storage.technicians().await?;
@@ -43,23 +61,19 @@ impl Hq {
             .from_reader(text.as_bytes());
         let mut jobs = Vec::new();
         let mut errors = Vec::new();
-        const COLUMNS: [&str; 9] = [
-            "customer_name",
-            "phone",
-            "address",
-            "job_type",
-            "sub_case",
-            "fault_description",
-            "window_start",
-            "window_end",
-            "technician",
-        ];
         match reader.headers() {
-            Ok(headers) if headers.iter().eq(COLUMNS.iter().copied()) => {}
+            Ok(headers)
+                if headers.iter().eq(COLUMNS.iter().copied())
+                    || headers
+                        .iter()
+                        .eq(COLUMNS.iter().chain([&OPTIONAL_COLUMN]).copied()) => {}
             _ => {
                 return Err(HqError::invalid(
                     "bad_header",
-                    format!("the first line must be: {}", COLUMNS.join(",")),
+                    format!(
+                        "the first line must be: {} (then, optionally, ,{OPTIONAL_COLUMN})",
+                        COLUMNS.join(",")
+                    ),
                 ))
             }
         }
@@ -94,9 +108,9 @@ impl Hq {
                 self.job_entry(AuditAction::Import, job, &detail)
             })
             .collect();
-        self.storage.create_jobs(&jobs, self.now(), &audit).await?;
+        let created = self.storage.create_jobs(&jobs, self.now(), &audit).await?;
         Ok(ImportResult {
-            created: jobs.iter().map(|j| j.job.id).collect(),
+            created: created.iter().map(|j| j.job.id).collect(),
         })
     }
 
@@ -130,6 +144,7 @@ impl Hq {
             window_end: parse_time("window_end", field(7))?,
             technician_id,
             earlier_visits: Vec::new(),
+            account_number: rules::account_number(record.get(ACCOUNT_COLUMN)),
         };
         check_new_job(&new)?;
         Ok(job_from(new))
@@ -141,6 +156,7 @@ impl Hq {
             .iter()
             .map(|job| self.job_entry(AuditAction::Import, job, "demo set"))
             .collect();
-        self.storage.create_jobs(jobs, self.now(), &audit).await
+        self.storage.create_jobs(jobs, self.now(), &audit).await?;
+        Ok(())
     }
 }

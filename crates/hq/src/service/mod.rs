@@ -1,10 +1,12 @@
 //! What HQ does, one function per request, split by audience: `auth`
 //! (dispatchers, technicians, enrollment and devices), `sync` (a device's
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
-//! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
-//! renewed by a restore), `audit` (the audit log), `calls` (the calls
-//! technicians logged, for review), `complaints` (taken at HQ or on site),
-//! `leads` (the leads list and its CSV export). Handlers and admin
+//! `import` (CSV and the demo set), `customers` (the repeat flag, the
+//! customer's story, the customer page, the proactive revisit), `epoch`
+//! (the identity of HQ's history, renewed by a restore), `audit` (the audit
+//! log), `calls` (the calls technicians logged, for review), `complaints`
+//! (taken at HQ or on site), `leads` (the leads list and its CSV export).
+//! Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -17,6 +19,7 @@ mod audit;
 mod auth;
 mod calls;
 mod complaints;
+mod customers;
 mod dispatch;
 mod epoch;
 mod import;
@@ -57,6 +60,8 @@ pub struct Hq {
     throttle: Arc<Throttle>,
     /// Who the actions of this handle are for, in the audit log.
     actor: Actor,
+    /// How many days back a fault job looks for another (standard item 15).
+    repeat_fault_days: u32,
 }
 
 impl Hq {
@@ -67,6 +72,7 @@ impl Hq {
             clock,
             throttle: Arc::new(Throttle::new(&Limits::default())),
             actor: Actor::CommandLine,
+            repeat_fault_days: crate::rules::DEFAULT_REPEAT_FAULT_DAYS,
         }
     }
 

@@ -42,11 +42,13 @@ pub fn check_hash(hash: &str) -> HqResult<String> {
 impl Hq {
     pub async fn pull(&self, device: &DeviceAuth, since: Option<&str>) -> HqResult<PullResponse> {
         let since = parse_cursor(since)?;
-        let (batch, epoch) = tokio::try_join!(
+        let (mut batch, epoch) = tokio::try_join!(
             self.storage.pull(device.technician_id, since),
             self.storage.epoch()
         )?;
+        let customers = self.with_stories(&mut batch.jobs, &batch.histories);
         Ok(PullResponse {
+            customers,
             server_time: Some(self.now()),
             hq_epoch: Some(epoch),
             cursor: batch.cursor.to_string(),

@@ -1,7 +1,8 @@
 //! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
 //! `BlobStore`; the identity of HQ's history: `EpochStore`; the audit log:
-//! `AuditStore`; complaints: `ComplaintStore`), one implementation of each per backend (SQLite for one box,
+//! `AuditStore`; complaints: `ComplaintStore`; customers and their history:
+//! `CustomerStore`), one implementation of each per backend (SQLite for one box,
 //! PostgreSQL for several stateless servers) with the same file names on both
 //! sides, and one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
@@ -22,16 +23,16 @@ use chrono::NaiveDate;
 use doorstep_core::wire::{
     ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
 };
-use doorstep_core::{JobId, RecordId, Timestamp};
+use doorstep_core::{CustomerId, JobId, RecordId, Timestamp, VipGrade};
 use uuid::Uuid;
 
 use crate::error::HqResult;
 
 pub use crate::records::{
-    AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, CallFilter, Conflict, DeviceAuth,
-    DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount, DispatcherLogin,
-    DispatcherSession, HqComplaint, IncomingPush, JobRecords, LeadFilter, LeadRecord,
-    OutstandingCode, PullBatch, Purged, StoredChange, StoredOp, TechRecord,
+    AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, CallFilter, Conflict, CustomerHistory,
+    CustomerRecord, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount,
+    DispatcherLogin, DispatcherSession, HistoryJob, HqComplaint, IncomingPush, JobRecords,
+    LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged, StoredChange, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -47,6 +48,7 @@ pub trait Storage:
     + EpochStore
     + AuditStore
     + ComplaintStore
+    + CustomerStore
     + Send
     + Sync
     + 'static
@@ -154,12 +156,15 @@ pub trait AuthStore: Send + Sync {
 #[async_trait]
 pub trait DispatchStore: Send + Sync {
     /// Creates all the jobs or none, with all the audit entries or none.
+    /// Each job's customer is matched (`rules::match_customer`) among the
+    /// customers HQ holds, or created under the job's customer id; the jobs
+    /// come back as stored, naming the customer they were matched to.
     async fn create_jobs(
         &self,
         jobs: &[DispatchedJob],
         now: Timestamp,
         audit: &[AuditRecord],
-    ) -> HqResult<()>;
+    ) -> HqResult<Vec<DispatchedJob>>;
     async fn change_job(
         &self,
         id: JobId,
@@ -209,6 +214,33 @@ pub trait ComplaintStore: Send + Sync {
     /// Every complaint change technicians pushed (taken on site, called
     /// back), in the order HQ applied them.
     async fn complaint_changes(&self) -> HqResult<Vec<StoredChange>>;
+}
+
+/// Customers: their history, finding them, their VIP grade.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// The customer with every job of theirs and each job's op log.
+    async fn customer_history(&self, id: CustomerId) -> HqResult<Option<CustomerHistory>>;
+    /// The jobs of these customers whose window starts in [from, to), as
+    /// the repeat-fault rule reads them.
+    async fn customer_jobs(
+        &self,
+        customers: &[CustomerId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> HqResult<Vec<DispatchedJob>>;
+    /// Customers whose name, phone or account number holds `text` (case
+    /// folded for ASCII), by name, at most `limit`.
+    async fn find_customers(&self, text: &str, limit: u32) -> HqResult<Vec<CustomerRecord>>;
+    /// Sets the grade; the customer's jobs not yet closed take a new change
+    /// number, so their technicians' next pull brings the grade. Not found
+    /// when HQ has no such customer.
+    async fn set_vip_grade(
+        &self,
+        id: CustomerId,
+        grade: VipGrade,
+        audit: &AuditRecord,
+    ) -> HqResult<CustomerRecord>;
 }
 
 /// The audit log: append and read.

@@ -71,6 +71,7 @@ pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {
                 name: name.to_string(),
                 phone: "13800000000".into(),
                 address: "福州市鼓楼区 1 号".into(),
+                account_number: None,
             },
             job_type: JobType::Fault,
             sub_case: SubCase::Indoor,
@@ -80,6 +81,7 @@ pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {
             status: JobStatus::Scheduled,
             earlier_visits: vec![],
             visit: 1,
+            repeat_of: None,
         },
         technician_id: technician,
     }

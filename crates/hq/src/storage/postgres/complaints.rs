@@ -7,7 +7,7 @@ use doorstep_core::{ComplaintRecord, ComplaintReply, JobId, RecordId, Timestamp}
 use tokio_postgres::Row;
 
 use super::audit::write_audit;
-use super::rows::{read_job, JOB_COLUMNS};
+use super::rows::{read_job, JOB_COLUMNS, JOB_COLUMN_COUNT};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditRecord, DispatchedJob, HqComplaint, StoredChange};
@@ -125,7 +125,7 @@ impl ComplaintStore for PostgresStorage {
             )
             .await?
             .iter()
-            .map(|row| Ok((read_job(row)?, read_complaint(row, 14)?)))
+            .map(|row| Ok((read_job(row)?, read_complaint(row, JOB_COLUMN_COUNT)?)))
             .collect()
     }
 
@@ -152,11 +152,11 @@ impl ComplaintStore for PostgresStorage {
                 Ok(StoredChange {
                     dispatched: read_job(row)?,
                     by: TechnicianRef {
-                        id: TechnicianId(row.try_get(14)?),
-                        name: row.try_get(15)?,
+                        id: TechnicianId(row.try_get(JOB_COLUMN_COUNT)?),
+                        name: row.try_get(JOB_COLUMN_COUNT + 1)?,
                     },
-                    payload: row.try_get(16)?,
-                    device_time: row.try_get(17)?,
+                    payload: row.try_get(JOB_COLUMN_COUNT + 2)?,
+                    device_time: row.try_get(JOB_COLUMN_COUNT + 3)?,
                 })
             })
             .collect()

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_calls_by_time.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_complaints.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_leads.sql"),
+    include_str!("../../../migrations/postgres/2026-12-03_customers.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

@@ -7,10 +7,11 @@ use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId, Technic
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 
 use super::audit::write_audit;
+use super::customers::match_customer;
 use super::leads::read_leads;
 use super::rows::{
     job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
-    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
+    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -29,11 +30,13 @@ impl DispatchStore for PostgresStorage {
         jobs: &[DispatchedJob],
         now: Timestamp,
         audit: &[AuditRecord],
-    ) -> HqResult<()> {
+    ) -> HqResult<Vec<DispatchedJob>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        for dispatched in jobs {
+        let mut jobs = jobs.to_vec();
+        for dispatched in &mut jobs {
             let seq = next_change(&tx).await?;
+            match_customer(&tx, &mut dispatched.job, now).await?;
             let job = &dispatched.job;
             let earlier = serde_json::to_string(&job.earlier_visits).map_err(HqError::storage)?;
             let inserted = tx
@@ -72,7 +75,7 @@ impl DispatchStore for PostgresStorage {
             write_audit(&tx, entry).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(jobs)
     }
 
     async fn change_job(
@@ -118,8 +121,8 @@ impl DispatchStore for PostgresStorage {
                 Ok(AwaitingSupport {
                     dispatched: read_job(row)?,
                     request: RequestedSupport {
-                        problem: row.try_get(14)?,
-                        requested_at: row.try_get(15)?,
+                        problem: row.try_get(JOB_COLUMN_COUNT)?,
+                        requested_at: row.try_get(JOB_COLUMN_COUNT + 1)?,
                     },
                 })
             })
@@ -157,11 +160,11 @@ impl DispatchStore for PostgresStorage {
                 Ok(StoredChange {
                     dispatched: read_job(row)?,
                     by: TechnicianRef {
-                        id: TechnicianId(row.try_get(14)?),
-                        name: row.try_get(15)?,
+                        id: TechnicianId(row.try_get(JOB_COLUMN_COUNT)?),
+                        name: row.try_get(JOB_COLUMN_COUNT + 1)?,
                     },
-                    payload: row.try_get(16)?,
-                    device_time: row.try_get(17)?,
+                    payload: row.try_get(JOB_COLUMN_COUNT + 2)?,
+                    device_time: row.try_get(JOB_COLUMN_COUNT + 3)?,
                 })
             })
             .collect()

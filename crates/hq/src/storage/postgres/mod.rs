@@ -8,7 +8,7 @@
 //! locks its device row, so one device's batches apply one at a time.
 //!
 //! One file per concern, the same names as the SQLite backend's: `conn`
-//! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `push`
+//! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `customers`, `push`
 //! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`.
 
 mod audit;
@@ -16,6 +16,7 @@ mod auth;
 mod blobs;
 mod complaints;
 mod conn;
+mod customers;
 mod dispatch;
 mod epoch;
 mod leads;

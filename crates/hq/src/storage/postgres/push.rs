@@ -2,17 +2,18 @@
 //! statements go out pipelined, so a batch costs a few round trips rather
 //! than a few per entry; what each change does is `rules`' call.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{
     ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
 };
-use doorstep_core::{JobId, RequestedSupport, Timestamp};
+use doorstep_core::{CustomerId, JobId, RequestedSupport, Timestamp};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
+use super::customers::history;
 use super::leads::write_leads;
 use super::rows::{
     load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
@@ -52,6 +53,11 @@ impl SyncStore for PostgresStorage {
             .iter()
             .map(|row| read_job(row).map(|d| d.job))
             .collect::<HqResult<Vec<_>>>()?;
+        let customers: BTreeSet<CustomerId> = jobs.iter().map(|j| j.customer.id).collect();
+        let mut histories = Vec::with_capacity(customers.len());
+        for customer in customers {
+            histories.extend(history(&tx, customer).await?);
+        }
         let removed = tx
             .query(
                 "SELECT job_id FROM job_assignments
@@ -80,6 +86,7 @@ impl SyncStore for PostgresStorage {
             jobs,
             removed,
             resolved,
+            histories,
         })
     }
 

@@ -14,7 +14,11 @@ use crate::storage::codec::enum_parse;
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
+     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id)";
+/// How many columns `JOB_COLUMNS` names: a query's own columns after them
+/// start here.
+pub(super) const JOB_COLUMN_COUNT: usize = 15;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     Ok(DispatchedJob {
@@ -25,6 +29,7 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
                 name: row.try_get(2)?,
                 phone: row.try_get(3)?,
                 address: row.try_get(4)?,
+                account_number: row.try_get(14)?,
             },
             job_type: enum_parse(row.try_get(5)?)?,
             sub_case: enum_parse(row.try_get(6)?)?,
@@ -34,6 +39,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             status: enum_parse(row.try_get(10)?)?,
             earlier_visits: serde_json::from_str(row.try_get(11)?).map_err(HqError::storage)?,
             visit: visit_from_sql(row.try_get(13)?)?,
+            // The service judges it against the customer's history.
+            repeat_of: None,
         },
         technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
     })

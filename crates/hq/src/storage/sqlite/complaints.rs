@@ -7,7 +7,7 @@ use doorstep_core::{ComplaintRecord, ComplaintReply, RecordId};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::audit::write_audit;
-use super::rows::{collect, id, opt_ts, parse_ts, read_job, ts, JOB_COLUMNS};
+use super::rows::{collect, id, opt_ts, parse_ts, read_job, ts, JOB_COLUMNS, JOB_COLUMN_COUNT};
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditRecord, DispatchedJob, HqComplaint, StoredChange};
@@ -109,7 +109,7 @@ impl ComplaintStore for SqliteStorage {
                      JOIN jobs ON jobs.id = c.job_id ORDER BY c.raised_at, c.complaint_id"
                 ),
                 [],
-                |row| Ok((read_job(row)?, read_complaint(row, 14)?)),
+                |row| Ok((read_job(row)?, read_complaint(row, JOB_COLUMN_COUNT)?)),
             )
         })
         .await
@@ -134,11 +134,11 @@ impl ComplaintStore for SqliteStorage {
                     Ok(StoredChange {
                         dispatched: read_job(row)?,
                         by: TechnicianRef {
-                            id: id(&row.get::<_, String>(14)?)?,
-                            name: row.get(15)?,
+                            id: id(&row.get::<_, String>(JOB_COLUMN_COUNT)?)?,
+                            name: row.get(JOB_COLUMN_COUNT + 1)?,
                         },
-                        payload: row.get(16)?,
-                        device_time: parse_ts(&row.get::<_, String>(17)?)?,
+                        payload: row.get(JOB_COLUMN_COUNT + 2)?,
+                        device_time: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 3)?)?,
                     })
                 },
             )

@@ -59,6 +59,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_leads.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-03_customers.sql"
+        )),
     ])
 }
 

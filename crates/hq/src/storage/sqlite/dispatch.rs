@@ -7,10 +7,11 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::audit::write_audit;
+use super::customers::match_customer;
 use super::leads::read_leads;
 use super::rows::{
     collect, id, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit,
-    ts, CONFLICT_COLUMNS, JOB_COLUMNS,
+    ts, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
@@ -29,11 +30,12 @@ impl DispatchStore for SqliteStorage {
         jobs: &[DispatchedJob],
         now: Timestamp,
         audit: &[AuditRecord],
-    ) -> HqResult<()> {
-        let (jobs, audit) = (jobs.to_vec(), audit.to_vec());
+    ) -> HqResult<Vec<DispatchedJob>> {
+        let (mut jobs, audit) = (jobs.to_vec(), audit.to_vec());
         self.write(move |tx| {
-            for dispatched in &jobs {
+            for dispatched in &mut jobs {
                 let seq = next_change(tx)?;
+                match_customer(tx, &mut dispatched.job, now)?;
                 let job = &dispatched.job;
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
@@ -67,7 +69,7 @@ impl DispatchStore for SqliteStorage {
             for entry in &audit {
                 write_audit(tx, entry)?;
             }
-            Ok(())
+            Ok(jobs)
         })
         .await
     }
@@ -104,8 +106,8 @@ impl DispatchStore for SqliteStorage {
                     Ok(AwaitingSupport {
                         dispatched: read_job(row)?,
                         request: RequestedSupport {
-                            problem: row.get(14)?,
-                            requested_at: parse_ts(&row.get::<_, String>(15)?)?,
+                            problem: row.get(JOB_COLUMN_COUNT)?,
+                            requested_at: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 1)?)?,
                         },
                     })
                 },
@@ -141,11 +143,11 @@ impl DispatchStore for SqliteStorage {
                     Ok(StoredChange {
                         dispatched: read_job(row)?,
                         by: TechnicianRef {
-                            id: id(&row.get::<_, String>(14)?)?,
-                            name: row.get(15)?,
+                            id: id(&row.get::<_, String>(JOB_COLUMN_COUNT)?)?,
+                            name: row.get(JOB_COLUMN_COUNT + 1)?,
                         },
-                        payload: row.get(16)?,
-                        device_time: parse_ts(&row.get::<_, String>(17)?)?,
+                        payload: row.get(JOB_COLUMN_COUNT + 2)?,
+                        device_time: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 3)?)?,
                     })
                 },
             )

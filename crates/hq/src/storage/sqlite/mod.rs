@@ -8,7 +8,7 @@
 //!
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
-//! `dispatch`, `push` (device sync), `blobs`, `epoch` (the identity of
+//! `dispatch`, `customers`, `push` (device sync), `blobs`, `epoch` (the identity of
 //! HQ's history), `audit`. `backup` has no PostgreSQL twin: there, pg_dump
 //! and pg_restore do its work (README).
 
@@ -18,6 +18,7 @@ pub(super) mod backup;
 mod blobs;
 mod complaints;
 mod conn;
+mod customers;
 mod dispatch;
 mod epoch;
 mod leads;
@@ -170,6 +171,50 @@ mod tests {
             "every op, in applied order"
         );
         assert_eq!(records.records.len(), 2, "and the records read off them");
+    }
+
+    /// Every job from before customers were kept keeps its customer id, now
+    /// a customer's row (with the phone key matching reads), so its history
+    /// and the next job on that phone find it.
+    #[tokio::test]
+    async fn existing_jobs_customers_become_customers_under_their_ids() {
+        use crate::storage::{CustomerStore, DispatchStore};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.sqlite3");
+        let (job, customer) = (JobId::new(), uuid::Uuid::now_v7());
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 11).unwrap();
+            conn.execute_batch(&format!(
+                "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
+                     sub_case, fault_description, window_start, window_end, status,
+                     earlier_visits, technician_id, change_seq, created_at)
+                 VALUES ('{job}', '{customer}', '黄', '138 0000-0000', '福州', 'fault', 'indoor',
+                     '', '2026-11-23T09:00:00.000000Z', '2026-11-23T10:00:00.000000Z',
+                     'scheduled', '[]', NULL, 1, '2026-11-23T08:00:00.000000Z');"
+            ))
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        let history = storage
+            .customer_history(doorstep_core::CustomerId(customer))
+            .await
+            .unwrap()
+            .expect("the job's customer is a customer");
+        assert_eq!(history.customer.name, "黄");
+        assert_eq!(history.jobs.len(), 1);
+        let mut next = history.jobs[0].dispatch.clone();
+        next.job.id = JobId::new();
+        next.job.customer.id = doorstep_core::CustomerId::new();
+        next.job.customer.phone = "13800000000".into();
+        let created = storage
+            .create_jobs(&[next], chrono::Utc::now(), &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            created[0].job.customer.id.0, customer,
+            "the migrated phone key matches the phone typed without separators"
+        );
     }
 
     /// Commits skip SQLite's inline checkpoint, so the checkpointer thread

@@ -3,7 +3,7 @@
 //! database and the batch's own from memory, and asks `rules` what each
 //! change does.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use doorstep_core::wire::{
@@ -12,6 +12,7 @@ use doorstep_core::wire::{
 use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, Transaction};
 
+use super::customers::history;
 use super::leads::write_leads;
 use super::rows::{
     collect, id, load_job, parse_ts, read_conflict, read_job, ts, CONFLICT_COLUMNS, JOB_COLUMNS,
@@ -33,7 +34,7 @@ impl SyncStore for SqliteStorage {
                 [],
                 |row| row.get(0),
             )?;
-            let jobs = collect(
+            let jobs: Vec<_> = collect(
                 conn,
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = ?1 AND change_seq > ?2
@@ -45,6 +46,12 @@ impl SyncStore for SqliteStorage {
             .into_iter()
             .map(|d| d.job)
             .collect();
+            let customers: BTreeSet<String> =
+                jobs.iter().map(|j| j.customer.id.to_string()).collect();
+            let histories = customers
+                .iter()
+                .filter_map(|customer| history(conn, customer).transpose())
+                .collect::<HqResult<Vec<_>>>()?;
             let removed = collect(
                 conn,
                 "SELECT job_id FROM job_assignments
@@ -66,6 +73,7 @@ impl SyncStore for SqliteStorage {
                 jobs,
                 removed,
                 resolved,
+                histories,
             })
         })
         .await

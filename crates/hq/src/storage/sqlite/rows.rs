@@ -31,7 +31,11 @@ pub(super) fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
+     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id)";
+/// How many columns `JOB_COLUMNS` names: a query's own columns after them
+/// start here.
+pub(super) const JOB_COLUMN_COUNT: usize = 15;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     let technician: Option<String> = row.get(12)?;
@@ -43,6 +47,7 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
                 name: row.get(2)?,
                 phone: row.get(3)?,
                 address: row.get(4)?,
+                account_number: row.get(14)?,
             },
             job_type: enum_parse(&row.get::<_, String>(5)?)?,
             sub_case: enum_parse(&row.get::<_, String>(6)?)?,
@@ -53,6 +58,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             earlier_visits: serde_json::from_str(&row.get::<_, String>(11)?)
                 .map_err(HqError::storage)?,
             visit: row.get(13)?,
+            // The service judges it against the customer's history.
+            repeat_of: None,
         },
         technician_id: technician.as_deref().map(id).transpose()?,
     })
