@@ -1900,6 +1900,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             outcomes: vec![],
             server_time: None,
             hq_epoch: None,
+            documents: vec![],
         })
         .unwrap();
 

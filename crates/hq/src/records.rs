@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
-    ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
-    TechnicianId,
+    ConflictId, ConflictReason, DeviceId, DispatcherId, DocumentId, DocumentKind, DocumentNotice,
+    DocumentState, PushEntry, Receipt, Resolution, TechnicianId,
 };
 use doorstep_core::{Job, JobId, RequestedSupport, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -118,6 +118,8 @@ pub enum AuditAction {
     DisableDispatcher,
     EnableDispatcher,
     ChangePassword,
+    PublishDocument,
+    RetireDocument,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which
@@ -165,6 +167,55 @@ pub struct AuditFilter {
 pub struct DispatcherSession {
     pub dispatcher_id: DispatcherId,
     pub username: String,
+}
+
+/// A technical document as HQ holds it (its content is the blob
+/// `content_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    pub id: DocumentId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub kind: DocumentKind,
+    pub version: u32,
+    pub content_hash: String,
+    pub size: u64,
+    pub state: DocumentState,
+    /// When this version was published.
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub retired_at: Option<Timestamp>,
+}
+
+impl Document {
+    /// What the pull tells laptops of it.
+    pub fn notice(&self) -> DocumentNotice {
+        DocumentNotice {
+            id: self.id,
+            title_zh: self.title_zh.clone(),
+            title_en: self.title_en.clone(),
+            kind: self.kind,
+            version: self.version,
+            content_hash: self.content_hash.clone(),
+            size: self.size,
+            state: self.state,
+        }
+    }
+}
+
+/// A document's new content, checked, its blob already stored: a new
+/// document, or the next version of `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentUpload {
+    pub id: DocumentId,
+    /// True for the next version of a document HQ holds: not found if none.
+    pub replaces: bool,
+    pub title_zh: String,
+    pub title_en: String,
+    pub kind: DocumentKind,
+    pub content_hash: String,
+    pub size: u64,
 }
 
 /// A job as HQ dispatches it: the job plus whom it is assigned to.
@@ -281,6 +332,8 @@ pub struct PullBatch {
     pub removed: Vec<JobId>,
     /// The technician's conflicts resolved since the cursor.
     pub resolved: Vec<Conflict>,
+    /// Documents published or retired since the cursor.
+    pub documents: Vec<Document>,
 }
 
 /// A dispatch change to a job.

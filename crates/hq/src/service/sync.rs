@@ -66,6 +66,7 @@ impl Hq {
                     })
                 })
                 .collect(),
+            documents: batch.documents.iter().map(|d| d.notice()).collect(),
         })
     }
 

@@ -9,13 +9,15 @@
 //!
 //! One file per concern, the same names as the SQLite backend's: `conn`
 //! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `push`
-//! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`.
+//! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`,
+//! `documents`.
 
 mod audit;
 mod auth;
 mod blobs;
 mod conn;
 mod dispatch;
+mod documents;
 mod epoch;
 mod push;
 mod rows;

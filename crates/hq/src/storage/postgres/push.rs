@@ -13,6 +13,7 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
+use super::documents::documents_since;
 use super::rows::{
     load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
     JOB_COLUMNS,
@@ -73,12 +74,14 @@ impl SyncStore for PostgresStorage {
             .iter()
             .map(read_conflict)
             .collect::<HqResult<Vec<_>>>()?;
+        let documents = documents_since(&tx, since).await?;
         tx.commit().await?;
         Ok(PullBatch {
             cursor,
             jobs,
             removed,
             resolved,
+            documents,
         })
     }
 

@@ -9,7 +9,7 @@
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
 //! `dispatch`, `push` (device sync), `blobs`, `epoch` (the identity of
-//! HQ's history), `audit`. `backup` has no PostgreSQL twin: there, pg_dump
+//! HQ's history), `audit`, `documents`. `backup` has no PostgreSQL twin: there, pg_dump
 //! and pg_restore do its work (README).
 
 mod audit;
@@ -18,6 +18,7 @@ pub(super) mod backup;
 mod blobs;
 mod conn;
 mod dispatch;
+mod documents;
 mod epoch;
 mod push;
 mod rows;

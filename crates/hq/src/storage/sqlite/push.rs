@@ -12,6 +12,7 @@ use doorstep_core::wire::{
 use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, Transaction};
 
+use super::documents::documents_since;
 use super::rows::{
     collect, id, load_job, parse_ts, read_conflict, read_job, ts, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
@@ -65,6 +66,7 @@ impl SyncStore for SqliteStorage {
                 jobs,
                 removed,
                 resolved,
+                documents: documents_since(conn, since)?,
             })
         })
         .await
