@@ -7,6 +7,7 @@
 
 mod codec;
 pub mod demo;
+mod documents;
 mod error;
 mod jobs;
 mod key;
@@ -22,6 +23,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
+pub use documents::DocumentSummary;
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
@@ -41,6 +43,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
         M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
+        M::up(include_str!("../migrations/2026-12-02_documents.sql")),
     ])
 }
 
