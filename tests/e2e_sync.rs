@@ -513,7 +513,10 @@ fn tiny_pdf(text: &str) -> Vec<u8> {
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
          /Resources << /Font << /F1 5 0 R >> >> >>"
             .to_string(),
-        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
     let mut pdf = b"%PDF-1.4\n".to_vec();
@@ -612,7 +615,10 @@ async fn a_document_published_at_hq_is_found_by_title_and_opens_offline() {
     row.click().await.unwrap();
     let frame = wait_css(&app, "[data-testid='document-frame'][data-kind='pdf']").await;
     let src = frame.attr("src").await.unwrap().unwrap_or_default();
-    assert!(src.starts_with("blob:"), "the PDF is shown from the store's bytes: {src}");
+    assert!(
+        src.starts_with("blob:"),
+        "the PDF is shown from the store's bytes: {src}"
+    );
     // The viewer draws a moment after the frame appears.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -650,7 +656,10 @@ async fn a_document_published_at_hq_is_found_by_title_and_opens_offline() {
         .text()
         .await
         .unwrap();
-    assert!(!text.contains("脚本运行了"), "the page's script never ran: {text}");
+    assert!(
+        !text.contains("脚本运行了"),
+        "the page's script never ran: {text}"
+    );
     app.client.enter_parent_frame().await.unwrap();
     app.stop().await;
 }
