@@ -17,6 +17,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use common::App;
 use doorstep_hq::admin::{DEMO_DISPATCHER, DEMO_PASSWORD};
+use doorstep_hq::dto::DocumentTitles;
 use doorstep_hq::service::{LoginRequest, NewJob};
 use doorstep_hq::storage::Resolution;
 use doorstep_hq::{router, system_clock, Hq};
@@ -652,6 +653,166 @@ async fn a_synced_repeat_fault_shows_its_flag_and_the_customers_story() {
         1,
         "the job itself is not among its earlier visits"
     );
+    app.stop().await;
+}
+
+/// A PDF with one line of text, its cross-reference table counted right.
+fn tiny_pdf(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{object}\nendobj\n", n + 1).bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).bytes());
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .bytes(),
+    );
+    pdf
+}
+
+/// Waits until exactly `count` elements have `testid`.
+async fn wait_count(app: &App, testid: &str, count: usize) {
+    let deadline = std::time::Instant::now() + common::WAIT;
+    loop {
+        let now = app.all(testid).await.len();
+        if now == count {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{testid}: {now} elements, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Technical documents (item 24): a PDF and an HTML page published at HQ
+/// reach the laptop with a sync; with HQ stopped, each is found by its
+/// title and opens: the PDF in the web view's PDF viewer, the page in a
+/// sandbox where its script does not run.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_document_published_at_hq_is_found_by_title_and_opens_offline() {
+    let hq_dir = tempfile::tempdir().unwrap();
+    let storage = doorstep_hq::storage::open(&format!(
+        "sqlite:{}",
+        hq_dir.path().join("hq.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let hq = Hq::new(storage, system_clock());
+    let demo = doorstep_hq::admin::load_demo(&hq).await.unwrap();
+    let titles = |zh: &str, en: Option<&str>| DocumentTitles {
+        title_zh: Some(zh.into()),
+        title_en: en.map(str::to_string),
+    };
+    hq.publish_document(
+        &titles("光猫设置指南", Some("Modem set-up guide")),
+        tiny_pdf("Modem set-up guide"),
+        None,
+    )
+    .await
+    .unwrap();
+    let page = "<!doctype html><meta charset=utf-8><h1>机顶盒安装步骤</h1>\
+                <p id=step>长按遥控器设置键五秒完成配对</p>\
+                <script>document.body.textContent = '脚本运行了'</script>";
+    hq.publish_document(&titles("机顶盒安装步骤", None), page.into(), None)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, router(hq.clone())).into_future());
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &format!("http://{upstream}"), &demo.code.code).await;
+    first_job_after_enrolling(&app).await;
+
+    // HQ goes away: what follows is offline.
+    server.abort();
+    let _ = server.await;
+    assert!(
+        tokio::net::TcpStream::connect(upstream).await.is_err(),
+        "HQ is stopped"
+    );
+
+    app.click("documents-open").await;
+    wait_count(&app, "document-row", 2).await;
+    app.type_into("documents-search", "光猫").await;
+    wait_count(&app, "document-row", 1).await;
+    let row = app.find("document-row").await;
+    assert_eq!(row.attr("data-kind").await.unwrap().as_deref(), Some("pdf"));
+    assert!(row.text().await.unwrap().contains("光猫设置指南"));
+    row.click().await.unwrap();
+    let frame = wait_css(&app, "[data-testid='document-frame'][data-kind='pdf']").await;
+    let src = frame.attr("src").await.unwrap().unwrap_or_default();
+    assert!(
+        src.starts_with("blob:"),
+        "the PDF is shown from the store's bytes: {src}"
+    );
+    // The viewer draws a moment after the frame appears.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    app.screenshot(&shots.join("documents-pdf.png")).await;
+
+    // The English title finds it too; the HTML page opens sandboxed.
+    app.click("documents-back").await;
+    app.click("documents-open").await;
+    app.type_into("documents-search", "机顶盒").await;
+    wait_count(&app, "document-row", 1).await;
+    app.click("document-row").await;
+    let frame = wait_css(&app, "[data-testid='document-frame'][data-kind='html']").await;
+    assert_eq!(
+        frame.attr("sandbox").await.unwrap().as_deref(),
+        Some(""),
+        "the page gets no permission at all: no scripts, no forms, no top navigation"
+    );
+    frame.clone().enter_frame().await.unwrap();
+    let body = app
+        .client
+        .wait()
+        .at_most(common::WAIT)
+        .for_element(fantoccini::Locator::Css("#step"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "长按遥控器设置键五秒完成配对");
+    let text = app
+        .client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("脚本运行了"),
+        "the page's script never ran: {text}"
+    );
+    app.client.enter_parent_frame().await.unwrap();
     app.stop().await;
 }
 

@@ -1903,6 +1903,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             server_time: None,
             hq_epoch: None,
             customers: vec![],
+            documents: vec![],
         })
         .unwrap();
 

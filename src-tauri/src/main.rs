@@ -2,6 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod documents;
 mod error;
 mod sync;
 mod unlock;
@@ -99,6 +100,8 @@ fn main() {
             sync::sync_now,
             sync::cancel_sync,
             sync::job_sync_state,
+            documents::list_documents,
+            documents::document_content,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Doorstep");

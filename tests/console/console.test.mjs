@@ -822,6 +822,49 @@ test('language: the console switches to English and back, and remembers it', asy
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
 });
 
+test('documents: a PDF is published for the laptops, a wrong or too large file is refused clearly, retiring is logged', async () => {
+  await signIn();
+  await page.click(tid('nav-documents'));
+  await page.locator(tid('document-form')).waitFor();
+  const submit = async (name, buffer) => {
+    await page.setInputFiles(tid('document-file'), { name, mimeType: 'application/octet-stream', buffer });
+    await page.click(tid('document-submit'));
+  };
+  await page.fill(tid('document-title-zh'), '光猫设置指南');
+  await page.fill(tid('document-title-en'), 'Modem set-up guide');
+
+  // A Word file is not something the laptops can show safely: HQ refuses it.
+  await submit('guide.docx', Buffer.from('PK\x03\x04 not a pdf'));
+  const error = page.locator(tid('document-error'));
+  await eventually(async () => (await error.textContent())?.includes('只能上传 PDF'));
+  // Over 20 MiB: refused before it is sent, with the limit named. (From a
+  // file on disk: the browser reads it itself, as it would a user's.)
+  const big = path.join(SHOTS, 'scan.pdf');
+  fs.writeFileSync(big, Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(20 * 1024 * 1024)]));
+  await page.setInputFiles(tid('document-file'), big);
+  await page.click(tid('document-submit'));
+  fs.rmSync(big);
+  await eventually(async () => (await error.textContent())?.includes('20 MiB'));
+  assert.equal((await hq.api.get('/api/v1/documents')).length, 0, 'nothing was published');
+
+  await submit('guide.pdf', Buffer.from('%PDF-1.4\n% modem guide\n'));
+  await eventually(async () => (await page.locator(tid('flash')).textContent())?.includes('已发布《光猫设置指南》第 1 版'));
+  const entry = page.locator(tid('document-entry'));
+  await eventually(async () => (await entry.count()) === 1);
+  assert.equal(await entry.getAttribute('data-state'), 'published');
+  const [stored] = await hq.api.get('/api/v1/documents');
+  assert.equal(stored.title_en, 'Modem set-up guide');
+  assert.equal(stored.kind, 'pdf');
+  await page.screenshot({ path: path.join(SHOTS, 'documents.png'), fullPage: true });
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click(tid('document-retire'));
+  await eventually(async () => (await entry.getAttribute('data-state')) === 'retired');
+  const audit = await hq.api.get('/api/v1/audit');
+  const actions = audit.entries.map((e) => e.action);
+  assert.ok(actions.includes('publish_document') && actions.includes('retire_document'), `logged: ${actions}`);
+});
+
 test('HQ serves the console at /console/ and its assets', async () => {
   const redirect = await fetch(`${hq.base}/console`, { redirect: 'manual' });
   assert.equal(redirect.status, 308);

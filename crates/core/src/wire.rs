@@ -28,11 +28,15 @@ pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_BLOB_BATCH_BYTES: usize = 64 * 1024 * 1024;
 /// Most hashes one `POST /api/v1/blobs/missing` may ask about.
 pub const MAX_BLOB_QUERY: usize = 10_000;
+/// Largest technical document HQ publishes, in bytes (20 MiB): a scanned
+/// set-up guide fits, and a laptop keeps dozens without noticing.
+pub const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
 
 uuid_id!(TechnicianId);
 uuid_id!(DeviceId);
 uuid_id!(DispatcherId);
 uuid_id!(ConflictId);
+uuid_id!(DocumentId);
 
 /// Every error HQ returns: `code` is stable, `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -126,6 +130,45 @@ pub struct PullResponse {
     /// from older HQs.
     #[serde(default)]
     pub customers: Vec<CustomerStory>,
+    /// Technical documents published or retired since the cursor (every
+    /// technician gets the same ones). Absent from older HQs.
+    #[serde(default)]
+    pub documents: Vec<DocumentNotice>,
+}
+
+/// What a technical document is: the app shows a PDF in its viewer and
+/// HTML in a sandbox that runs none of its scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Pdf,
+    Html,
+}
+
+/// Whether laptops hold a document: a retired one leaves them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    Published,
+    Retired,
+}
+
+/// A technical document as the pull announces it; its content comes from
+/// `GET /api/v1/sync/documents/{id}` and must hash to `content_hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentNotice {
+    pub id: DocumentId,
+    /// The Chinese title; empty when HQ gave only the English one.
+    pub title_zh: String,
+    /// The English title; empty when HQ gave only the Chinese one.
+    pub title_en: String,
+    pub kind: DocumentKind,
+    /// 1, then one more for each new content HQ publishes under the id.
+    pub version: u32,
+    /// SHA-256 hex of the content.
+    pub content_hash: String,
+    pub size: u64,
+    pub state: DocumentState,
 }
 
 /// One outbox row, as the app stored it.

@@ -209,6 +209,15 @@ pub struct PullQuery {
     pub since: Option<String>,
 }
 
+/// `POST /api/v1/documents?title_zh=..&title_en=..` (and a new version's
+/// `POST /api/v1/documents/{id}/versions`): the titles; the body is the
+/// content.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DocumentTitles {
+    pub title_zh: Option<String>,
+    pub title_en: Option<String>,
+}
+
 /// `GET /api/v1/board?date=YYYY-MM-DD&utc_offset_minutes=480`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BoardQuery {

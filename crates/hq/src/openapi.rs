@@ -146,6 +146,8 @@ pub const ROUTES: &[Route] = &[
         .query(&[query("since", false, QueryKind::Text)]),
     route("POST", "/api/v1/sync/push", "device", "Push outbox entries", "200",
         "409 `sequence_gap` with `expected_seq`; 422 `kind_mismatch`, `bad_seq`, `duplicate_seq`.").takes("PushRequest").returns("PushResponse"),
+    route("GET", "/api/v1/sync/documents/{id}", "device", "Download a published technical document", "200",
+        "The content the pull's `documents` announced (it hashes to `content_hash`), typed `application/pdf` or `text/html`, with `Content-Disposition: attachment` and `Content-Security-Policy: sandbox`. 404 when unknown or retired."),
     route("POST", "/api/v1/blobs/missing", "device", "Which of these blobs HQ lacks", "200",
         "At most 10,000 hashes; answers lower-cased. 400 `bad_hash`; 413 `too_large`.").takes("BlobQuery").returns("MissingBlobs"),
     route("POST", "/api/v1/blobs", "device", "Upload many blobs in one transaction", "201",
@@ -238,6 +240,15 @@ pub const ROUTES: &[Route] = &[
             query("all", false, QueryKind::Boolean),
             query("lang", false, QueryKind::Text),
         ]),
+    route("GET", "/api/v1/documents", "dispatcher", "Technical documents, the latest published first", "200", "").returns("[Document]"),
+    route("POST", "/api/v1/documents", "dispatcher", "Publish a technical document", "201",
+        "Query `title_zh`, `title_en` (one at least: 422 `title_required`; at most 200 characters each: 422 `bad_title`); the body is the content, a PDF (starting with `%PDF-`) or an HTML page (422 `document_type` otherwise), at most 20 MiB (413 `too_large`). Laptops get it at their next sync.").takes_raw("application/octet-stream").returns("Document")
+        .query(&[query("title_zh", false, QueryKind::Text), query("title_en", false, QueryKind::Text)]),
+    route("POST", "/api/v1/documents/{id}/versions", "dispatcher", "Publish a new version of a technical document", "201",
+        "As publishing, for a document HQ holds (404 otherwise): its version goes up by one and it is published again if it was retired.").takes_raw("application/octet-stream").returns("Document")
+        .query(&[query("title_zh", false, QueryKind::Text), query("title_en", false, QueryKind::Text)]),
+    route("POST", "/api/v1/documents/{id}/retire", "dispatcher", "Retire a technical document", "200",
+        "Laptops drop it at their next sync. 404 unknown id; 409 `document_retired` when it is already.").returns("Document"),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
         .query(&[query("all", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/conflicts/{id}/resolve", "dispatcher", "Resolve a conflict", "200", "").takes("ResolveRequest").returns("Conflict"),
@@ -279,6 +290,7 @@ pub const ROUTES: &[Route] = &[
     crate::records::DeviceInfo,
     crate::records::DispatchedJob,
     crate::records::Conflict,
+    crate::records::Document,
     crate::dto::NewTechnician,
     crate::dto::AssignRequest,
     crate::dto::RescheduleRequest,

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use doorstep_core::change::Change;
 use doorstep_core::wire::{
-    ConflictId, ConflictReason, DeviceId, DispatcherId, PushEntry, Receipt, Resolution,
-    TechnicianId, TechnicianRef,
+    ConflictId, ConflictReason, DeviceId, DispatcherId, DocumentId, DocumentKind, DocumentNotice,
+    DocumentState, PushEntry, Receipt, Resolution, TechnicianId, TechnicianRef,
 };
 use doorstep_core::{
     ComplaintRecord, CustomerId, Interest, Job, JobId, Lead, RequestedSupport, Timestamp, VipGrade,
@@ -124,6 +124,8 @@ pub enum AuditAction {
     CallBackComplaint,
     SetVipGrade,
     CreateRevisit,
+    PublishDocument,
+    RetireDocument,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which
@@ -171,6 +173,55 @@ pub struct AuditFilter {
 pub struct DispatcherSession {
     pub dispatcher_id: DispatcherId,
     pub username: String,
+}
+
+/// A technical document as HQ holds it (its content is the blob
+/// `content_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    pub id: DocumentId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub kind: DocumentKind,
+    pub version: u32,
+    pub content_hash: String,
+    pub size: u64,
+    pub state: DocumentState,
+    /// When this version was published.
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub retired_at: Option<Timestamp>,
+}
+
+impl Document {
+    /// What the pull tells laptops of it.
+    pub fn notice(&self) -> DocumentNotice {
+        DocumentNotice {
+            id: self.id,
+            title_zh: self.title_zh.clone(),
+            title_en: self.title_en.clone(),
+            kind: self.kind,
+            version: self.version,
+            content_hash: self.content_hash.clone(),
+            size: self.size,
+            state: self.state,
+        }
+    }
+}
+
+/// A document's new content, checked, its blob already stored: a new
+/// document, or the next version of `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentUpload {
+    pub id: DocumentId,
+    /// True for the next version of a document HQ holds: not found if none.
+    pub replaces: bool,
+    pub title_zh: String,
+    pub title_en: String,
+    pub kind: DocumentKind,
+    pub content_hash: String,
+    pub size: u64,
 }
 
 /// A job as HQ dispatches it: the job plus whom it is assigned to.
@@ -340,6 +391,8 @@ pub struct PullBatch {
     pub resolved: Vec<Conflict>,
     /// The history of each customer of `jobs`, read in the same snapshot.
     pub histories: Vec<CustomerHistory>,
+    /// Documents published or retired since the cursor.
+    pub documents: Vec<Document>,
 }
 
 /// A customer as HQ holds them (`customers` table).

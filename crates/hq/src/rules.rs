@@ -51,6 +51,12 @@
 //!   dispatcher disables their own account (`may_disable`); an enrollment
 //!   code is good until used, expired or revoked (`code_outstanding`), and
 //!   only such a code can be revoked (`may_revoke_code`).
+//! - Technical documents (standard item 24): a new content under a
+//!   document's id is its next version and publishes it again, retired or
+//!   not (`document_version`); only a published document can be retired
+//!   (`may_retire_document`). The pull brings every document changed since
+//!   the cursor, but a device starting from nothing needs no retired ones
+//!   (`document_in_pull`).
 
 mod customers;
 
@@ -62,7 +68,7 @@ pub use customers::{
 use doorstep_core::change::Change;
 use doorstep_core::clock::ClockOffset;
 use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::{ConflictReason, PushEntry, Resolution, TechnicianId};
+use doorstep_core::wire::{ConflictReason, DocumentState, PushEntry, Resolution, TechnicianId};
 use doorstep_core::{
     Job, JobId, JobStatus, Lead, RecordId, RequestedSupport, Timestamp, VisitRecord,
 };
@@ -94,6 +100,8 @@ pub enum Refusal {
     OwnAccount,
     /// The enrollment code was used or has expired: nothing to revoke.
     CodeNotOutstanding,
+    /// The document is retired already.
+    DocumentRetired,
 }
 
 impl From<Refusal> for HqError {
@@ -133,6 +141,9 @@ impl From<Refusal> for HqError {
                 "code_not_outstanding",
                 "the enrollment code was used or has expired",
             ),
+            Refusal::DocumentRetired => {
+                HqError::conflict("document_retired", "the document is retired already")
+            }
         }
     }
 }
@@ -238,6 +249,26 @@ pub fn may_log_in(disabled: bool) -> Result<(), Refusal> {
     } else {
         Ok(())
     }
+}
+
+/// The version a document's new content gets: 1 for a new document, else
+/// one more than the version HQ holds.
+pub fn document_version(held: Option<u32>) -> u32 {
+    held.map_or(1, |version| version + 1)
+}
+
+/// Retiring twice would write a second audit entry for nothing.
+pub fn may_retire_document(state: DocumentState) -> Result<(), Refusal> {
+    match state {
+        DocumentState::Published => Ok(()),
+        DocumentState::Retired => Err(Refusal::DocumentRetired),
+    }
+}
+
+/// Whether a pull since `since` carries a document in `state`: a retired
+/// one only to a device that may hold it (it pulled before, `since > 0`).
+pub fn document_in_pull(since: i64, state: DocumentState) -> bool {
+    since > 0 || state == DocumentState::Published
 }
 
 /// A dispatcher may disable any account but their own, so the console
@@ -833,6 +864,23 @@ mod tests {
         assert_eq!(use_code(None, t0()), Err(Refusal::InvalidCode));
     }
 
+    /// A laptop replaces its copy only when the version moves on, and a
+    /// retired document can come back under its id with new content.
+    #[test]
+    fn document_versions_count_up_and_retiring_happens_once() {
+        assert_eq!(document_version(None), 1);
+        assert_eq!(document_version(Some(3)), 4);
+        assert_eq!(may_retire_document(DocumentState::Published), Ok(()));
+        assert_eq!(
+            may_retire_document(DocumentState::Retired),
+            Err(Refusal::DocumentRetired)
+        );
+        // A fresh device has nothing to remove; one that pulled before may.
+        assert!(!document_in_pull(0, DocumentState::Retired));
+        assert!(document_in_pull(0, DocumentState::Published));
+        assert!(document_in_pull(5, DocumentState::Retired));
+    }
+
     #[test]
     fn every_refusal_has_its_own_code() {
         let job = JobId::new();
@@ -848,6 +896,7 @@ mod tests {
             (Refusal::AccountDisabled, "account_disabled", 403),
             (Refusal::OwnAccount, "own_account", 409),
             (Refusal::CodeNotOutstanding, "code_not_outstanding", 409),
+            (Refusal::DocumentRetired, "document_retired", 409),
         ];
         for (refusal, code, status) in cases {
             let error = HqError::from(refusal);

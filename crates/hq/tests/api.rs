@@ -2676,3 +2676,162 @@ async fn leads_are_listed_and_exported_as_csv() {
     assert!(bad.status.is_client_error(), "{:?}", bad.status);
     assert!(bad.body["code"].is_string(), "a JSON error: {:?}", bad.body);
 }
+/// A document as the console uploads it: the titles in the query, the
+/// content as the body.
+fn upload_document(api: &Api, path: &str, query: &str, bytes: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(format!("{path}?{query}"))
+        .header("cookie", format!("doorstep_session={}", api.session))
+        .header("content-type", "application/pdf")
+        .body(Body::from(bytes))
+        .unwrap()
+}
+
+/// Technical documents over HTTP: the console's upload refuses what the
+/// app could not show safely (not a PDF or an HTML page), what is too
+/// large, and a document without a title, each with its own code; a
+/// device downloads only a published document, typed by kind and
+/// sandboxed, never as a page of HQ's; the pull announces it to every
+/// technician with the hash the download must match.
+#[tokio::test]
+async fn documents_are_checked_on_upload_and_served_to_devices() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let pdf = b"%PDF-1.4\n% a modem guide\n".to_vec();
+
+    let refused = [
+        (
+            b"PK\x03\x04 a docx".to_vec(),
+            "title_zh=%E6%8C%87%E5%8D%97",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "document_type",
+            "only a PDF or an HTML page is a document",
+        ),
+        (
+            pdf.clone(),
+            "title_zh=%20",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title_required",
+            "a document needs a title",
+        ),
+        (
+            [
+                b"%PDF-".as_slice(),
+                &vec![0u8; doorstep_core::wire::MAX_DOCUMENT_BYTES],
+            ]
+            .concat(),
+            "title_en=Big",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "a document over 20 MiB is refused",
+        ),
+    ];
+    for (bytes, query, status, code, why) in refused {
+        let reply = api
+            .raw(upload_document(&api, "/api/v1/documents", query, bytes))
+            .await;
+        assert_error(&reply, status, code, why);
+        if code == "too_large" {
+            assert!(
+                reply.body["message"].as_str().unwrap().contains("20 MiB"),
+                "the message says the limit: {:?}",
+                reply.body
+            );
+        }
+    }
+
+    let published = api
+        .raw(upload_document(
+            &api,
+            "/api/v1/documents",
+            "title_zh=%E5%85%89%E7%8C%AB%E6%8C%87%E5%8D%97&title_en=Modem%20guide",
+            pdf.clone(),
+        ))
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::CREATED,
+        "{:?}",
+        published.body
+    );
+    assert_eq!(published.body["title_zh"], "光猫指南");
+    assert_eq!(published.body["kind"], "pdf");
+    assert_eq!(published.body["content_hash"], sha256_hex(&pdf));
+    let id = published.body["id"].as_str().unwrap().to_string();
+
+    let pulled: PullResponse = serde_json::from_value(
+        api.device(&dev.token, Method::GET, "/api/v1/sync/jobs", None)
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(pulled.documents.len(), 1, "the pull announces it");
+    assert_eq!(pulled.documents[0].content_hash, sha256_hex(&pdf));
+
+    let content_uri = format!("/api/v1/sync/documents/{id}");
+    let download = api
+        .device(&dev.token, Method::GET, &content_uri, None)
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.headers["content-type"], "application/pdf");
+    assert_eq!(download.headers["content-disposition"], "attachment");
+    assert_eq!(download.headers["content-security-policy"], "sandbox");
+    let console_try = api.console(Method::GET, &content_uri, None).await;
+    assert_ne!(
+        console_try.status,
+        StatusCode::OK,
+        "the download is a device's: a session is not a device token"
+    );
+
+    let html = b"<!doctype html><title>STB</title><script>alert(1)</script>".to_vec();
+    let version = api
+        .raw(upload_document(
+            &api,
+            &format!("/api/v1/documents/{id}/versions"),
+            "title_en=Modem%20guide%202",
+            html,
+        ))
+        .await;
+    assert_eq!(version.status, StatusCode::CREATED, "{:?}", version.body);
+    assert_eq!(version.body["version"], 2);
+    assert_eq!(version.body["kind"], "html");
+    let html_download = api
+        .device(&dev.token, Method::GET, &content_uri, None)
+        .await;
+    assert_eq!(
+        html_download.headers["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(
+        html_download.headers["content-security-policy"], "sandbox",
+        "an HTML document's scripts never run, even opened straight from HQ"
+    );
+
+    let retired = api
+        .console(
+            Method::POST,
+            &format!("/api/v1/documents/{id}/retire"),
+            None,
+        )
+        .await;
+    assert_eq!(retired.status, StatusCode::OK);
+    assert_eq!(retired.body["state"], "retired");
+    let gone = api
+        .device(&dev.token, Method::GET, &content_uri, None)
+        .await;
+    assert_eq!(
+        gone.status,
+        StatusCode::NOT_FOUND,
+        "a retired document is no longer served"
+    );
+    let listed = api.console(Method::GET, "/api/v1/documents", None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    let entries = audit(&api, "").await;
+    let logged = actions(&entries);
+    assert!(
+        logged.contains(&"publish_document") && logged.contains(&"retire_document"),
+        "publishing and retiring are in the audit log: {logged:?}"
+    );
+}

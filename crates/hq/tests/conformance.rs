@@ -9,7 +9,9 @@ use std::sync::Arc;
 use common::*;
 use doorstep_core::change::Change;
 use doorstep_core::signature::ServiceForm;
-use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
+use doorstep_core::wire::{
+    ConflictReason, DeviceId, DocumentId, DocumentKind, DocumentState, PushEntry, TechnicianId,
+};
 use doorstep_core::JobId;
 use doorstep_core::{
     Interest, JobStatus, Lead, LeadContact, RecordId, Reschedule, RescheduleReason, Step,
@@ -17,7 +19,9 @@ use doorstep_core::{
 };
 use doorstep_hq::dto::{NewJob, RevisitRequest};
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
-use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
+use doorstep_hq::storage::{
+    DeviceAuth, DispatchChange, DispatchedJob, DocumentUpload, Resolution, Storage,
+};
 use doorstep_hq::{Hq, HqError};
 use uuid::Uuid;
 
@@ -2463,6 +2467,158 @@ async fn a_repeat_fault_is_flagged_and_the_story_pulled(storage: Arc<dyn Storage
     assert_eq!(customer.customer.account_number.as_deref(), Some("FZ-9"));
 }
 
+fn upload(replaces: Option<DocumentId>, title: &str, hash: &str) -> DocumentUpload {
+    DocumentUpload {
+        id: replaces.unwrap_or_default(),
+        replaces: replaces.is_some(),
+        title_zh: title.into(),
+        title_en: String::new(),
+        kind: DocumentKind::Pdf,
+        content_hash: hash.into(),
+        size: 7,
+    }
+}
+
+/// Technical documents ride the pull's cursor: published, a new version,
+/// retired, each is one change every technician's next pull brings (so a
+/// laptop gets it once and drops a retired one); a device starting from
+/// nothing gets no retired ones. Each change writes its audit entry, and
+/// a refused one writes none.
+async fn documents_are_published_versioned_and_retired(storage: Arc<dyn Storage>) {
+    let (a, _) = enrolled(&storage, "A").await;
+    let (b, _) = enrolled(&storage, "B").await;
+    let before = storage.pull(a, 0).await.unwrap();
+    assert!(before.documents.is_empty(), "no document yet");
+    let entries_before = all_entries(&storage).await.len();
+
+    let guide = storage
+        .publish_document(
+            &upload(None, "机顶盒安装", &"a".repeat(64)),
+            at(1),
+            &note(AuditAction::PublishDocument),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (guide.version, guide.state, guide.published_at),
+        (1, DocumentState::Published, at(1))
+    );
+    let modem = storage
+        .publish_document(
+            &upload(None, "光猫指南", &"b".repeat(64)),
+            at(2),
+            &note(AuditAction::PublishDocument),
+        )
+        .await
+        .unwrap();
+
+    let first = storage.pull(a, before.cursor).await.unwrap();
+    assert_eq!(
+        first.documents,
+        vec![guide.clone(), modem.clone()],
+        "every technician's pull brings what was published since its cursor, in order"
+    );
+    assert!(
+        first.cursor > before.cursor,
+        "a publication moves the cursor"
+    );
+    assert_eq!(
+        storage.pull(b, 0).await.unwrap().documents.len(),
+        2,
+        "documents are for every technician"
+    );
+    assert!(
+        storage
+            .pull(a, first.cursor)
+            .await
+            .unwrap()
+            .documents
+            .is_empty(),
+        "nothing changed since the cursor"
+    );
+
+    let second = storage
+        .publish_document(
+            &upload(Some(guide.id), "机顶盒安装（新）", &"c".repeat(64)),
+            at(3),
+            &note(AuditAction::PublishDocument),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.id, second.version, second.content_hash.as_str()),
+        (guide.id, 2, "c".repeat(64).as_str()),
+        "new content under the id is its next version"
+    );
+    let missing = storage
+        .publish_document(
+            &upload(Some(DocumentId::new()), "x", &"d".repeat(64)),
+            at(3),
+            &note(AuditAction::PublishDocument),
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(HqError::NotFound(_))),
+        "a new version of a document HQ does not hold is refused: {missing:?}"
+    );
+
+    let retired = storage
+        .retire_document(modem.id, at(4), &note(AuditAction::RetireDocument))
+        .await
+        .unwrap();
+    assert_eq!(
+        (retired.state, retired.retired_at),
+        (DocumentState::Retired, Some(at(4)))
+    );
+    let again = storage
+        .retire_document(modem.id, at(5), &note(AuditAction::RetireDocument))
+        .await;
+    assert!(
+        matches!(&again, Err(e) if e.code() == "document_retired"),
+        "retiring twice is refused: {again:?}"
+    );
+    let unknown = storage
+        .retire_document(DocumentId::new(), at(5), &note(AuditAction::RetireDocument))
+        .await;
+    assert!(matches!(unknown, Err(HqError::NotFound(_))));
+
+    let later = storage.pull(a, first.cursor).await.unwrap();
+    assert_eq!(
+        later.documents,
+        vec![second.clone(), retired.clone()],
+        "a laptop that pulled before hears of the new version and the retirement"
+    );
+    assert_eq!(
+        storage.pull(b, 0).await.unwrap().documents,
+        vec![second.clone()],
+        "a device starting from nothing gets only what is published"
+    );
+    assert_eq!(
+        storage.documents().await.unwrap(),
+        vec![second.clone(), retired],
+        "the console lists every document, the latest published first"
+    );
+
+    // Retired, then published again as a new version.
+    let back = storage
+        .publish_document(
+            &upload(Some(modem.id), "光猫指南", &"e".repeat(64)),
+            at(6),
+            &note(AuditAction::PublishDocument),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (back.version, back.state, back.retired_at),
+        (2, DocumentState::Published, None)
+    );
+    assert_eq!(
+        all_entries(&storage).await.len() - entries_before,
+        5,
+        "four publications and one retirement are logged; the refusals are not"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2522,4 +2678,5 @@ conformance!(
     a_pull_brings_the_customers_history,
     a_vip_grade_goes_out_with_the_open_jobs,
     a_repeat_fault_is_flagged_and_the_story_pulled,
+    documents_are_published_versioned_and_retired,
 );

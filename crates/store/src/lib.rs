@@ -9,6 +9,7 @@ mod codec;
 mod complaints;
 mod confirm_calls;
 pub mod demo;
+mod documents;
 mod error;
 mod jobs;
 mod key;
@@ -27,6 +28,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use complaints::OpenComplaint;
 pub use confirm_calls::ConfirmCall;
+pub use documents::DocumentSummary;
 pub use error::StoreError;
 pub use jobs::{JobFilter, JobPage, JobSummary, ListCursor, Tab, LIST_PAGE};
 pub use key::{connect, StoreKey};
@@ -50,6 +52,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-12-02_call_duration.sql")),
         M::up(include_str!("../migrations/2026-12-02_lead_follow_ups.sql")),
         M::up(include_str!("../migrations/2026-12-03_customer_story.sql")),
+        M::up(include_str!("../migrations/2026-12-02_documents.sql")),
     ])
 }
 

@@ -13,7 +13,7 @@ use crate::codec::{enum_from_sql, enum_to_sql, json_to_sql, time_from_sql, time_
 use crate::jobs::upsert_job;
 use crate::settings::{self, DEMO_SEEDED, LAST_JOB, PULL_CURSOR};
 use crate::visit::archive_visit;
-use crate::{outbox, Store, StoreError};
+use crate::{documents, outbox, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobSyncState {
@@ -77,8 +77,12 @@ impl Store {
     /// starts that visit afresh with HQ's status, the earlier one kept as a
     /// snapshot; its changes still pending stay pending, with their visit.
     /// Dispatchers' decisions on conflicts are kept beside the conflicts.
+    /// Technical documents announced are kept to download, retired ones
+    /// removed (`documents::apply_notices`).
     pub fn apply_dispatch(&mut self, pulled: &PullResponse) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        let from_scratch = settings::read(&tx, PULL_CURSOR)?.is_none();
+        documents::apply_notices(&tx, &pulled.documents, from_scratch)?;
         for job in &pulled.jobs {
             let local: Option<(String, u32)> = tx
                 .query_row(

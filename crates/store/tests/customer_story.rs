@@ -91,6 +91,7 @@ fn the_story_and_the_repeat_flag_survive_a_reopen() {
                 server_time: None,
                 hq_epoch: None,
                 customers: vec![told.clone()],
+                documents: vec![],
             })
             .unwrap();
     }
@@ -137,6 +138,7 @@ fn no_story_until_hq_sends_one() {
             server_time: None,
             hq_epoch: None,
             customers: vec![story(stranger, JobId::new())],
+            documents: vec![],
         })
         .unwrap();
     assert_eq!(store.customer_story(job.id).unwrap(), None);

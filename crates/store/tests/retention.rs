@@ -96,6 +96,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         server_time: None,
         hq_epoch: None,
         customers: vec![],
+        documents: vec![],
     }
 }
 

@@ -62,6 +62,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         server_time: None,
         hq_epoch: None,
         customers: vec![],
+        documents: vec![],
     };
     store.apply_dispatch(&pulled).unwrap();
 }

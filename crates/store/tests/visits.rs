@@ -47,6 +47,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         server_time: None,
         hq_epoch: None,
         customers: vec![],
+        documents: vec![],
     }
 }
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use doorstep_core::wire::{
-    ApiError, BlobQuery, EnrollRequest, EnrollResponse, MissingBlobs, PullResponse, PushRequest,
-    PushResponse, StoredBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ApiError, BlobQuery, DocumentId, EnrollRequest, EnrollResponse, MissingBlobs, PullResponse,
+    PushRequest, PushResponse, StoredBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use reqwest::multipart::{Form, Part};
 use reqwest::{RequestBuilder, StatusCode};
@@ -120,6 +120,33 @@ impl HqClient {
                 .multipart(form),
         )
         .await
+    }
+}
+
+impl HqClient {
+    /// A published document's content; None when HQ no longer serves it
+    /// (retired since the pull that announced it: the next pull says so).
+    pub async fn document(&self, id: DocumentId) -> Result<Option<Vec<u8>>, SyncError> {
+        let response = self
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/v1/sync/documents/{id}"),
+            )
+            .send()
+            .await
+            .map_err(unreached)?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(refusal(status, response).await);
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Network(format!("reading a document: {e}")))?;
+        Ok(Some(bytes.to_vec()))
     }
 }
 

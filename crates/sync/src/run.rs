@@ -149,6 +149,8 @@ pub struct SyncSummary {
     pub clock_skew_seconds: Option<i64>,
     /// The customer of each job named above, as the store knows them.
     pub customers: BTreeMap<JobId, String>,
+    /// Technical documents downloaded (new, or a new version).
+    pub documents_fetched: usize,
 }
 
 /// One blob upload's outcome: its batch's place, hashes and size.
@@ -437,11 +439,37 @@ async fn sync_pass(
         locked(store).set_request_bytes(next)?;
     }
     sent?;
+    summary.documents_fetched = fetch_documents(store, client, cancel).await?;
     let named = (summary.receipts.iter().map(|r| r.job_id))
         .chain(summary.conflicts.iter().map(|c| c.job_id))
         .chain(summary.not_sent.iter().map(|n| n.job_id));
     summary.customers = locked(store).customer_names(named)?;
     Ok(summary)
+}
+
+/// Downloads the documents the pulls announced, after the technician's
+/// own work has gone up. Each is kept whole in one store transaction, or
+/// stays wanted for the next sync; one HQ retired meanwhile is skipped
+/// (the next pull removes it).
+async fn fetch_documents(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    cancel: &AtomicBool,
+) -> Result<usize, SyncError> {
+    let wanted = locked(store).documents_to_fetch()?;
+    let mut fetched = 0;
+    for notice in wanted {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let Some(content) = client.document(notice.id).await? else {
+            continue;
+        };
+        if locked(store).keep_document(&notice, &content)? {
+            fetched += 1;
+        }
+    }
+    Ok(fetched)
 }
 
 /// What is still to send: outbox entries, and the blobs they name that HQ

@@ -88,6 +88,7 @@ export const AUDIT_ACTIONS = [
   'resolve_conflict', 'issue_code', 'revoke_code', 'revoke_device', 'create_technician',
   'create_dispatcher', 'disable_dispatcher', 'enable_dispatcher', 'change_password',
   'set_vip_grade', 'create_revisit',
+  'publish_document', 'retire_document',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** One entry of the audit log; `actor` null is HQ's command line. */
@@ -103,6 +104,12 @@ export interface AuditFilters {
 export interface DeviceInfo {
   id: Uuid; name: string; technician_id: Uuid; enrolled_at: Timestamp;
   revoked_at: Timestamp | null; last_seq: number;
+}
+/** A technical document HQ publishes to laptops (`records::Document`). */
+export interface DocumentRecord {
+  id: Uuid; title_zh: string; title_en: string; kind: 'pdf' | 'html'; version: number;
+  content_hash: string; size: number; state: 'published' | 'retired';
+  published_at: Timestamp; retired_at: Timestamp | null;
 }
 export interface NewJob {
   customer_name: string; phone: string; address: string; job_type: JobType; sub_case: SubCase;
@@ -123,13 +130,14 @@ export function isApiError(e: unknown): e is ApiError {
 }
 
 async function request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  const raw = body instanceof Blob;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       credentials: 'same-origin',
       headers: body === undefined ? {} : { 'Content-Type': contentType },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : raw || typeof body === 'string' ? (body as BodyInit) : JSON.stringify(body),
     });
   } catch {
     throw { status: 0, code: 'network', message: 'HQ cannot be reached' } satisfies ApiError;
@@ -227,4 +235,14 @@ export const api = {
     request<DispatchedJob>('POST', `/api/v1/jobs/${enc(id)}/revisit`, {
       window_start: start, window_end: end, technician_id: technicianId,
     }),
+  documents: () => request<DocumentRecord[]>('GET', '/api/v1/documents'),
+  /** The file is the body; the titles go in the query. */
+  publishDocument: (file: File, titleZh: string, titleEn: string, replaces: Uuid | null) => {
+    const q = new URLSearchParams();
+    if (titleZh.trim()) q.set('title_zh', titleZh.trim());
+    if (titleEn.trim()) q.set('title_en', titleEn.trim());
+    const path = replaces ? `/api/v1/documents/${enc(replaces)}/versions` : '/api/v1/documents';
+    return request<DocumentRecord>('POST', `${path}?${q}`, file, 'application/octet-stream');
+  },
+  retireDocument: (id: Uuid) => request<DocumentRecord>('POST', `/api/v1/documents/${enc(id)}/retire`),
 };

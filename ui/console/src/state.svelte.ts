@@ -19,6 +19,7 @@ export type Route =
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
+  | { view: 'documents' }
   | { view: 'account' };
 
 export function parseHash(hash: string): Route {
@@ -40,6 +41,7 @@ export function parseHash(hash: string): Route {
     case 'technicians':
     case 'devices':
     case 'audit':
+    case 'documents':
     case 'account':
       return { view: parts[0] };
     default:

@@ -3,7 +3,7 @@ import { ipc, type AppInfo, type Locale, type LockState, toAppError, type AppErr
 import { setUiLocale } from './i18n';
 import { VisitSession } from './visit/session.svelte';
 
-export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync' | 'leads';
+export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync' | 'leads' | 'documents';
 
 class AppState {
   info: AppInfo | null = $state(null);
@@ -125,6 +125,15 @@ class AppState {
       if (this.session) return; // a draft could not be saved: stay with it
     }
     this.screen = 'sync';
+  }
+
+  /** The technical documents; an open job is saved and closed first. */
+  async showDocuments() {
+    if (this.session) {
+      await this.backToList();
+      if (this.session) return; // a draft could not be saved: stay with it
+    }
+    this.screen = 'documents';
   }
 
   showList() {

@@ -286,6 +286,19 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+export type DocumentKind = 'pdf' | 'html';
+/** A technical document the laptop holds (`doorstep_store::DocumentSummary`). */
+export interface DocumentSummary {
+  id: Uuid;
+  /** Empty when HQ gave only the English title. */
+  title_zh: string;
+  /** Empty when HQ gave only the Chinese title. */
+  title_en: string;
+  kind: DocumentKind;
+  version: number;
+  size: number;
+}
+
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
@@ -384,6 +397,9 @@ export const ipc = {
   pastVisits: (jobId: Uuid) => call<PastVisit[]>('past_visits', { jobId }),
   listLeads: () => call<LeadList>('list_leads'),
   customerStory: (jobId: Uuid) => call<CustomerStory | null>('customer_story', { jobId }),
+  listDocuments: (query: string) => call<DocumentSummary[]>('list_documents', { query }),
+  /** The document's bytes, as the store holds them. */
+  documentContent: (documentId: Uuid) => call<ArrayBuffer>('document_content', { documentId }),
 };
 
 /** New record ids and timestamps, as the contract asks. */

@@ -8,6 +8,7 @@ mod account;
 mod auth;
 mod device;
 mod dispatcher;
+mod documents;
 mod extract;
 mod import;
 
@@ -107,6 +108,14 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             "/api/v1/blobs",
             post(device::put_blobs).layer(DefaultBodyLimit::max(MAX_BLOB_BATCH_BYTES)),
         )
+        .route(
+            "/api/v1/sync/documents/{id}",
+            // A document is saved by the app, never shown as a page of HQ's.
+            get(documents::device_content).layer(SetResponseHeaderLayer::overriding(
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            )),
+        )
         .route("/api/v1/blobs/missing", post(device::missing_blobs))
         .route(
             "/api/v1/blobs/{hash}",
@@ -181,6 +190,15 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
         )
         .route("/api/v1/leads", get(dispatcher::leads))
         .route("/api/v1/leads/export", get(dispatcher::leads_export))
+        .route(
+            "/api/v1/documents",
+            get(documents::list).post(documents::publish),
+        )
+        .route(
+            "/api/v1/documents/{id}/versions",
+            post(documents::publish_version),
+        )
+        .route("/api/v1/documents/{id}/retire", post(documents::retire))
         .route("/api/v1/conflicts", get(dispatcher::conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(dispatcher::resolve))
         // The dispatcher console (static files) at /console/.

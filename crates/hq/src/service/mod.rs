@@ -5,8 +5,8 @@
 //! customer's story, the customer page, the proactive revisit), `epoch`
 //! (the identity of HQ's history, renewed by a restore), `audit` (the audit
 //! log), `calls` (the calls technicians logged, for review), `complaints`
-//! (taken at HQ or on site), `leads` (the leads list and its CSV export).
-//! Handlers and admin
+//! (taken at HQ or on site), `leads` (the leads list and its CSV export),
+//! `documents` (technical documents for laptops). Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -21,6 +21,7 @@ mod calls;
 mod complaints;
 mod customers;
 mod dispatch;
+mod documents;
 mod epoch;
 mod import;
 mod leads;

@@ -68,6 +68,7 @@ impl Hq {
                     })
                 })
                 .collect(),
+            documents: batch.documents.iter().map(|d| d.notice()).collect(),
         })
     }
 

@@ -21,7 +21,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use doorstep_core::wire::{
-    ConflictId, DeviceId, DispatcherId, PushResponse, TechnicianId, TechnicianRef,
+    ConflictId, DeviceId, DispatcherId, DocumentId, PushResponse, TechnicianId, TechnicianRef,
 };
 use doorstep_core::{CustomerId, JobId, RecordId, Timestamp, VipGrade};
 use uuid::Uuid;
@@ -31,8 +31,9 @@ use crate::error::HqResult;
 pub use crate::records::{
     AuditEntry, AuditFilter, AuditRecord, AwaitingSupport, CallFilter, Conflict, CustomerHistory,
     CustomerRecord, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount,
-    DispatcherLogin, DispatcherSession, HistoryJob, HqComplaint, IncomingPush, JobRecords,
-    LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged, StoredChange, StoredOp, TechRecord,
+    DispatcherLogin, DispatcherSession, Document, DocumentUpload, HistoryJob, HqComplaint,
+    IncomingPush, JobRecords, LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged,
+    StoredChange, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -49,6 +50,7 @@ pub trait Storage:
     + AuditStore
     + ComplaintStore
     + CustomerStore
+    + DocumentStore
     + Send
     + Sync
     + 'static
@@ -278,6 +280,31 @@ pub trait BlobStore: Send + Sync {
     async fn put_blobs(&self, blobs: Vec<(String, Vec<u8>)>, now: Timestamp)
         -> HqResult<Vec<bool>>;
     async fn blob(&self, hash: &str) -> HqResult<Option<Vec<u8>>>;
+}
+
+/// Technical documents for every laptop; their content is a blob.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Stores a new document, or the next version of one (published again
+    /// if it was retired); its change goes under the pull's counter. Not
+    /// found when `upload.replaces` names no document.
+    async fn publish_document(
+        &self,
+        upload: &DocumentUpload,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<Document>;
+    /// Retires a document: laptops drop it at their next pull. Not found
+    /// for an unknown id; `document_retired` when it is already.
+    async fn retire_document(
+        &self,
+        id: DocumentId,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<Document>;
+    /// Every document, the latest published first.
+    async fn documents(&self) -> HqResult<Vec<Document>>;
+    async fn document(&self, id: DocumentId) -> HqResult<Option<Document>>;
 }
 
 /// HQ's epoch: the identity of its history. Restoring a backup starts a new

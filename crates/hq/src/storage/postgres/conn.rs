@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_complaints.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_leads.sql"),
     include_str!("../../../migrations/postgres/2026-12-03_customers.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_documents.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

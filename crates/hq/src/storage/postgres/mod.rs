@@ -9,7 +9,8 @@
 //!
 //! One file per concern, the same names as the SQLite backend's: `conn`
 //! (pool and migrations), `rows` (row decoding), `auth`, `dispatch`, `customers`, `push`
-//! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`.
+//! (device sync), `blobs`, `epoch` (the identity of HQ's history), `audit`,
+//! `documents`.
 
 mod audit;
 mod auth;
@@ -18,6 +19,7 @@ mod complaints;
 mod conn;
 mod customers;
 mod dispatch;
+mod documents;
 mod epoch;
 mod leads;
 mod push;

@@ -14,6 +14,7 @@ use futures_util::future::try_join_all;
 use uuid::Uuid;
 
 use super::customers::history;
+use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
     load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
@@ -80,6 +81,7 @@ impl SyncStore for PostgresStorage {
             .iter()
             .map(read_conflict)
             .collect::<HqResult<Vec<_>>>()?;
+        let documents = documents_since(&tx, since).await?;
         tx.commit().await?;
         Ok(PullBatch {
             cursor,
@@ -87,6 +89,7 @@ impl SyncStore for PostgresStorage {
             removed,
             resolved,
             histories,
+            documents,
         })
     }
 

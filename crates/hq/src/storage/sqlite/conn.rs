@@ -62,6 +62,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-03_customers.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_documents.sql"
+        )),
     ])
 }
 

@@ -9,7 +9,7 @@
 //! One file per concern, the same names as the PostgreSQL backend's:
 //! `conn` (files and connections), `rows` (row decoding), `auth`,
 //! `dispatch`, `customers`, `push` (device sync), `blobs`, `epoch` (the identity of
-//! HQ's history), `audit`. `backup` has no PostgreSQL twin: there, pg_dump
+//! HQ's history), `audit`, `documents`. `backup` has no PostgreSQL twin: there, pg_dump
 //! and pg_restore do its work (README).
 
 mod audit;
@@ -20,6 +20,7 @@ mod complaints;
 mod conn;
 mod customers;
 mod dispatch;
+mod documents;
 mod epoch;
 mod leads;
 mod push;

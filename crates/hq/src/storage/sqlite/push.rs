@@ -13,6 +13,7 @@ use doorstep_core::{JobId, Timestamp};
 use rusqlite::{params, Transaction};
 
 use super::customers::history;
+use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
     collect, id, load_job, parse_ts, read_conflict, read_job, ts, CONFLICT_COLUMNS, JOB_COLUMNS,
@@ -74,6 +75,7 @@ impl SyncStore for SqliteStorage {
                 removed,
                 resolved,
                 histories,
+                documents: documents_since(conn, since)?,
             })
         })
         .await
