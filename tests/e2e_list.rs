@@ -37,6 +37,8 @@ fn store_with_a_long_day(dir: &std::path::Path) {
             status: JobStatus::Scheduled,
             earlier_visits: Vec::new(),
             visit: 1,
+            reported_at: None,
+            due_by: None,
         })
         .collect();
     store.upsert_jobs(&jobs).unwrap();

@@ -95,6 +95,7 @@ async fn dispatch_jobs_to(hq: &Hq, technician: TechnicianId, count: usize) -> Ve
                 window_end: start + Duration::hours(1),
                 technician_id: Some(technician),
                 earlier_visits: vec![],
+                reported_at: None,
             })
             .await
             .unwrap();
@@ -1900,6 +1901,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             outcomes: vec![],
             server_time: None,
             hq_epoch: None,
+            time_zone: None,
         })
         .unwrap();
 

@@ -72,6 +72,8 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                     })
                     .collect(),
                 visit: FIRST_VISIT,
+                reported_at: None,
+                due_by: None,
             }
         })
         .collect()

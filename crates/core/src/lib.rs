@@ -19,6 +19,7 @@ pub mod signature;
 pub mod view;
 pub mod wire;
 pub mod words;
+pub mod zone;
 
 pub use error::{DomainError, Lang};
 pub use model::*;

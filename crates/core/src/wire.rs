@@ -121,6 +121,11 @@ pub struct PullResponse {
     /// holds. Absent from older HQs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hq_epoch: Option<String>,
+    /// The operator's time zone (IANA name, e.g. `Asia/Shanghai`): the
+    /// laptop draws its Today list and shows every time in it. Absent from
+    /// older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// One outbox row, as the app stored it.

@@ -29,6 +29,8 @@ fn visit() -> VisitRecord {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        reported_at: None,
+        due_by: None,
     });
     let now = at("2026-11-23T09:30:00+08:00");
     for change in [

@@ -82,6 +82,8 @@ fn the_work_the_customer_reads_gets_hints_and_is_still_saved() {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        reported_at: None,
+        due_by: None,
     });
     visit.kit.mat_cloth = true;
     visit.kit.cover_cloth = true;

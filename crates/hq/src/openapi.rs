@@ -184,8 +184,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/jobs/{id}/cancel", "dispatcher", "Cancel a job", "200", "").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/{id}/reschedule", "dispatcher", "Move a job's window", "200", "").takes("RescheduleRequest").returns("DispatchedJob"),
     route("GET", "/api/v1/board", "dispatcher", "The day's jobs by technician and status", "200",
-        "Query `date=YYYY-MM-DD&utc_offset_minutes=480`.").returns("Board")
-        .query(&[query("date", true, QueryKind::Date), query("utc_offset_minutes", false, QueryKind::Integer)]),
+        "Query `date=YYYY-MM-DD`, a day in the operator's time zone (`serve --time-zone`). `past_target` lists the jobs past their repair-time target and not done.").returns("Board")
+        .query(&[query("date", true, QueryKind::Date)]),
+    route("GET", "/api/v1/settings", "dispatcher", "What the operator set at HQ: time zone, repair-time targets", "200",
+        "The console shows every time in `time_zone`, whatever the browser's.").returns("OperatorSettings"),
+    route("POST", "/api/v1/settings/repair-targets", "dispatcher", "Set or remove a job type's repair-time target", "200",
+        "`hours` 1 to 720, or null to remove; 422 `bad_target` otherwise. Applies to jobs HQ receives from then on. Audit-logged.").takes("RepairTargetChange").returns("OperatorSettings"),
     route("GET", "/api/v1/support-requests", "dispatcher", "Jobs awaiting support, the longest waiting first", "200",
         "A job shows here from the push that asked for support until it closes or a dispatcher re-books it.").returns("[SupportRequestEntry]"),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
@@ -220,6 +224,8 @@ pub const ROUTES: &[Route] = &[
     crate::dto::JobDetail,
     crate::dto::Board,
     crate::dto::SupportRequestEntry,
+    crate::dto::OperatorSettings,
+    crate::dto::RepairTargetChange,
     crate::records::DeviceInfo,
     crate::records::DispatchedJob,
     crate::records::Conflict,

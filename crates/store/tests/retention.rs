@@ -41,6 +41,8 @@ fn job(name: &str, phone: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -144,6 +146,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        time_zone: None,
     }
 }
 

@@ -46,6 +46,8 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
             summary: "重做 F 头".into(),
         }],
         visit: 1,
+        reported_at: None,
+        due_by: None,
     }
 }
 

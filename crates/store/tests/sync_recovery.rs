@@ -32,6 +32,8 @@ fn job(name: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: FIRST_VISIT,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -59,6 +61,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        time_zone: None,
     };
     store.apply_dispatch(&pulled).unwrap();
 }

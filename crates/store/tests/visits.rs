@@ -33,6 +33,8 @@ fn job(start: &str) -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: vec![],
         visit: 1,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -44,6 +46,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        time_zone: None,
     }
 }
 

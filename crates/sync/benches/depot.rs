@@ -80,6 +80,7 @@ async fn device_with_completed_jobs(
                 window_end: start + chrono::Duration::hours(1),
                 technician_id: Some(technician),
                 earlier_visits: vec![],
+                reported_at: None,
             })
             .await
             .unwrap();

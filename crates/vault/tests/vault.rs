@@ -28,6 +28,8 @@ fn job() -> Job {
         status: JobStatus::Scheduled,
         earlier_visits: Vec::new(),
         visit: FIRST_VISIT,
+        reported_at: None,
+        due_by: None,
     }
 }
 

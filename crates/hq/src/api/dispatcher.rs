@@ -14,7 +14,7 @@ use doorstep_core::JobId;
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
     AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewTechnician,
-    RescheduleRequest, ResolveRequest,
+    RepairTargetChange, RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -163,7 +163,22 @@ pub(super) async fn board(
     Dispatcher(_): Dispatcher,
     QueryParam(query): QueryParam<BoardQuery>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.board(query.date, query.utc_offset_minutes).await?))
+    Ok(Json(hq.board(query.date).await?))
+}
+
+pub(super) async fn settings(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.operator_settings().await?))
+}
+
+pub(super) async fn set_repair_target(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    JsonBody(request): JsonBody<RepairTargetChange>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.by(&dispatcher).set_repair_target(request).await?))
 }
 
 pub(super) async fn support_requests(

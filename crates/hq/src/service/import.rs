@@ -1,12 +1,13 @@
 //! Jobs in bulk: a dispatcher's CSV file, all rows or none.
 
 use doorstep_core::wire::{RowError, TechnicianId, TechnicianRef};
+use doorstep_core::Timestamp;
 
 use super::dispatch::{check_new_job, job_from};
 use super::Hq;
 use crate::dto::{ImportResult, NewJob};
 use crate::error::{HqError, HqResult};
-use crate::records::AuditAction;
+use crate::records::{AuditAction, RepairTarget};
 use crate::storage::DispatchedJob;
 
 fn parse_enum<T: serde::de::DeserializeOwned>(name: &str, text: String) -> Result<T, String> {
@@ -30,6 +31,9 @@ fn technician_named(technicians: &[TechnicianRef], cell: &str) -> Result<Technic
     }
 }
 
+/// The optional last column of an import: when the customer reported it.
+const REPORTED_AT: &str = "reported_at";
+
 impl Hq {
     /// Imports CSV rows (header: customer_name, phone, address, job_type,
     /// sub_case, fault_description, window_start, window_end, technician).
@@ -37,6 +41,8 @@ impl Hq {
     /// and nothing is imported; every bad row is reported.
     pub async fn import_csv(&self, text: &str) -> HqResult<ImportResult> {
         let technicians = self.storage.technicians().await?;
+        let targets = self.storage.repair_targets().await?;
+        let now = self.now();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(false)
@@ -54,15 +60,23 @@ impl Hq {
             "window_end",
             "technician",
         ];
-        match reader.headers() {
-            Ok(headers) if headers.iter().eq(COLUMNS.iter().copied()) => {}
+        // `reported_at` may follow as a last column: files made before it
+        // existed still import, each job reported when HQ receives it.
+        let with_report = match reader.headers() {
+            Ok(headers) if headers.iter().eq(COLUMNS.iter().copied()) => false,
+            Ok(headers) if headers.iter().eq(COLUMNS.iter().chain([&REPORTED_AT]).copied()) => {
+                true
+            }
             _ => {
                 return Err(HqError::invalid(
                     "bad_header",
-                    format!("the first line must be: {}", COLUMNS.join(",")),
+                    format!(
+                        "the first line must be: {} (optionally followed by ,{REPORTED_AT})",
+                        COLUMNS.join(",")
+                    ),
                 ))
             }
-        }
+        };
         for (index, record) in reader.records().enumerate() {
             let row = index + 1;
             let record = match record {
@@ -75,7 +89,7 @@ impl Hq {
                     continue;
                 }
             };
-            match self.row_to_job(&record, &technicians) {
+            match self.row_to_job(&record, &technicians, with_report, now, &targets) {
                 Ok(job) => jobs.push(job),
                 Err(message) => errors.push(RowError { row, message }),
             }
@@ -94,7 +108,7 @@ impl Hq {
                 self.job_entry(AuditAction::Import, job, &detail)
             })
             .collect();
-        self.storage.create_jobs(&jobs, self.now(), &audit).await?;
+        self.storage.create_jobs(&jobs, now, &audit).await?;
         Ok(ImportResult {
             created: jobs.iter().map(|j| j.job.id).collect(),
         })
@@ -104,6 +118,9 @@ impl Hq {
         &self,
         record: &csv::StringRecord,
         technicians: &[TechnicianRef],
+        with_report: bool,
+        now: Timestamp,
+        targets: &[RepairTarget],
     ) -> Result<DispatchedJob, String> {
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
         let parse_time = |name: &str, text: String| {
@@ -130,9 +147,13 @@ impl Hq {
             window_end: parse_time("window_end", field(7))?,
             technician_id,
             earlier_visits: Vec::new(),
+            reported_at: match field(9) {
+                text if with_report && !text.is_empty() => Some(parse_time(REPORTED_AT, text)?),
+                _ => None,
+            },
         };
         check_new_job(&new)?;
-        Ok(job_from(new))
+        Ok(job_from(new, now, targets))
     }
 
     /// Creates jobs a command put together (the demo set), all or none.

@@ -80,6 +80,8 @@ pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {
             status: JobStatus::Scheduled,
             earlier_visits: vec![],
             visit: 1,
+            reported_at: None,
+            due_by: None,
         },
         technician_id: technician,
     }

@@ -9,7 +9,7 @@ use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use super::audit::write_audit;
 use super::rows::{
     job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
-    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
+    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -38,9 +38,10 @@ impl DispatchStore for PostgresStorage {
                 .execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at, visit)
+                        earlier_visits, technician_id, change_seq, created_at, visit,
+                        reported_at, due_by)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14,
-                        $15)
+                        $15, $16, $17)
                      ON CONFLICT (id) DO NOTHING",
                     &[
                         &job.id.0,
@@ -58,6 +59,8 @@ impl DispatchStore for PostgresStorage {
                         &seq,
                         &now,
                         &visit_to_sql(job.visit)?,
+                        &job.reported_at,
+                        &job.due_by,
                     ],
                 )
                 .await?;
@@ -116,8 +119,8 @@ impl DispatchStore for PostgresStorage {
                 Ok(AwaitingSupport {
                     dispatched: read_job(row)?,
                     request: RequestedSupport {
-                        problem: row.try_get(14)?,
-                        requested_at: row.try_get(15)?,
+                        problem: row.try_get(JOB_COLUMN_COUNT)?,
+                        requested_at: row.try_get(JOB_COLUMN_COUNT + 1)?,
                     },
                 })
             })

@@ -19,6 +19,7 @@ mod dispatch;
 mod epoch;
 mod push;
 mod rows;
+mod targets;
 
 use deadpool_postgres::Pool;
 

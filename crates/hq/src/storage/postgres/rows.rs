@@ -14,7 +14,11 @@ use crate::storage::codec::enum_parse;
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
+     reported_at, due_by";
+/// How many columns `JOB_COLUMNS` names: a query that selects more after
+/// them reads those from this index on.
+pub(super) const JOB_COLUMN_COUNT: usize = 16;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     Ok(DispatchedJob {
@@ -34,6 +38,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             status: enum_parse(row.try_get(10)?)?,
             earlier_visits: serde_json::from_str(row.try_get(11)?).map_err(HqError::storage)?,
             visit: visit_from_sql(row.try_get(13)?)?,
+            reported_at: row.try_get(14)?,
+            due_by: row.try_get(15)?,
         },
         technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
     })

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::audit::write_audit;
 use super::rows::{
     collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit, ts,
-    CONFLICT_COLUMNS, JOB_COLUMNS,
+    CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
@@ -36,8 +36,10 @@ impl DispatchStore for SqliteStorage {
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at, visit)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15)
+                        earlier_visits, technician_id, change_seq, created_at, visit,
+                        reported_at, due_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15,
+                        ?16, ?17)
                      ON CONFLICT (id) DO NOTHING",
                     params![
                         job.id.to_string(),
@@ -55,6 +57,8 @@ impl DispatchStore for SqliteStorage {
                         seq,
                         ts(&now),
                         job.visit,
+                        job.reported_at.as_ref().map(ts),
+                        job.due_by.as_ref().map(ts),
                     ],
                 )?;
                 rules::new_job(job.id, inserted == 0)?;
@@ -102,8 +106,8 @@ impl DispatchStore for SqliteStorage {
                     Ok(AwaitingSupport {
                         dispatched: read_job(row)?,
                         request: RequestedSupport {
-                            problem: row.get(14)?,
-                            requested_at: parse_ts(&row.get::<_, String>(15)?)?,
+                            problem: row.get(JOB_COLUMN_COUNT)?,
+                            requested_at: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 1)?)?,
                         },
                     })
                 },

@@ -21,6 +21,7 @@ mod dispatch;
 mod epoch;
 mod push;
 mod rows;
+mod targets;
 
 use std::path::Path;
 

@@ -31,7 +31,11 @@ pub(super) fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
 
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
-     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit";
+     fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
+     reported_at, due_by";
+/// How many columns `JOB_COLUMNS` names: a query that selects more after
+/// them reads those from this index on.
+pub(super) const JOB_COLUMN_COUNT: usize = 16;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     let technician: Option<String> = row.get(12)?;
@@ -53,6 +57,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             earlier_visits: serde_json::from_str(&row.get::<_, String>(11)?)
                 .map_err(HqError::storage)?,
             visit: row.get(13)?,
+            reported_at: opt_ts(row.get(14)?)?,
+            due_by: opt_ts(row.get(15)?)?,
         },
         technician_id: technician.as_deref().map(id).transpose()?,
     })
