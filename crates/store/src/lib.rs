@@ -41,6 +41,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-11-23_outbox_acks.sql")),
         M::up(include_str!("../migrations/2026-12-02_visits.sql")),
         M::up(include_str!("../migrations/2026-12-02_reassigned_away.sql")),
+        M::up(include_str!("../migrations/2026-12-02_repair_due.sql")),
     ])
 }
 

@@ -124,7 +124,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         .query_row(
             "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
                     j.fault_description, j.window_start, j.window_end, j.status, j.step,
-                    j.completed_at, j.visit
+                    j.completed_at, j.visit, j.reported_at, j.due_by
              FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
             [id],
             |row| {
@@ -144,6 +144,10 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
                     ],
                     row.get::<_, Option<String>>(11)?,
                     row.get::<_, u32>(12)?,
+                    [
+                        row.get::<_, Option<String>>(13)?,
+                        row.get::<_, Option<String>>(14)?,
+                    ],
                 ))
             },
         )
@@ -153,6 +157,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         [cid, name, phone, address, job_type, sub_case, fault, start, end, status, step],
         done,
         visit,
+        [reported_at, due_by],
     ) = row;
     let earlier_visits = rows(
         conn,
@@ -184,6 +189,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         status: enum_from_sql(&status)?,
         earlier_visits,
         visit,
+        reported_at: reported_at.as_deref().map(time_from_sql).transpose()?,
+        due_by: due_by.as_deref().map(time_from_sql).transpose()?,
     };
     Ok((job, step, done))
 }
