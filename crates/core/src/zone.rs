@@ -101,6 +101,9 @@ mod tests {
     fn an_unknown_zone_is_refused_with_an_example() {
         let err = parse_time_zone("Beijing").unwrap_err();
         assert!(err.contains("Asia/Shanghai"), "{err}");
-        assert_eq!(parse_time_zone(" Asia/Shanghai ").unwrap(), DEFAULT_TIME_ZONE);
+        assert_eq!(
+            parse_time_zone(" Asia/Shanghai ").unwrap(),
+            DEFAULT_TIME_ZONE
+        );
     }
 }

@@ -561,9 +561,18 @@ fn a_job_not_done_by_its_due_time_is_past_its_target() {
         JobStatus::InProgress,
         JobStatus::Rescheduled,
     ] {
-        assert!(!is_past_target(not_done, Some(due), due), "{not_done:?} at the due time");
-        assert!(is_past_target(not_done, Some(due), after), "{not_done:?} after it");
-        assert!(!is_past_target(not_done, None, after), "{not_done:?} without a target");
+        assert!(
+            !is_past_target(not_done, Some(due), due),
+            "{not_done:?} at the due time"
+        );
+        assert!(
+            is_past_target(not_done, Some(due), after),
+            "{not_done:?} after it"
+        );
+        assert!(
+            !is_past_target(not_done, None, after),
+            "{not_done:?} without a target"
+        );
     }
     for done in [JobStatus::Completed, JobStatus::Cancelled] {
         assert!(!is_past_target(done, Some(due), after), "{done:?} is done");

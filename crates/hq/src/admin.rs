@@ -1,8 +1,8 @@
 //! First set-up, from the command line: dispatchers, technicians, demo data.
 
 use chrono::{Offset, TimeZone};
-use doorstep_core::zone::date_in;
 use doorstep_core::wire::TechnicianRef;
+use doorstep_core::zone::date_in;
 use doorstep_core::JobStatus;
 
 use crate::dto::IssuedCode;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
 use clap::{Parser, Subcommand};
-use doorstep_hq::api::{router_with, HttpOptions};
 use doorstep_core::zone::{self, Tz};
+use doorstep_hq::api::{router_with, HttpOptions};
 use doorstep_hq::{admin, storage, system_clock, Hq};
 
 #[derive(Parser)]

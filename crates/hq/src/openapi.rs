@@ -178,7 +178,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/technicians", "dispatcher", "Create a technician", "201", "").takes("NewTechnician").returns("TechnicianRef"),
     route("POST", "/api/v1/jobs", "dispatcher", "Create a job", "201", "").takes("NewJob").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/import", "dispatcher", "Import jobs from CSV", "201",
-        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician. All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").takes_raw("text/csv").returns("ImportResult"),
+        "text/csv with header customer_name,phone,address,job_type,sub_case,fault_description,window_start,window_end,technician, optionally followed by reported_at (RFC 3339; empty: when HQ receives it). All rows or none: 422 `import_invalid` with `errors:[{row, message}]`.").takes_raw("text/csv").returns("ImportResult"),
     route("GET", "/api/v1/jobs/{id}", "dispatcher", "A job with all technician records, timeline, receipt and conflicts", "200", "").returns("JobDetail"),
     route("POST", "/api/v1/jobs/{id}/assign", "dispatcher", "Assign a job", "200", "").takes("AssignRequest").returns("DispatchedJob"),
     route("POST", "/api/v1/jobs/{id}/cancel", "dispatcher", "Cancel a job", "200", "").returns("DispatchedJob"),

@@ -1154,7 +1154,10 @@ mod tests {
             repair_seconds(JobStatus::Completed, Some(t0()), Some(done)),
             Some(30 * 3600)
         );
-        assert_eq!(repair_seconds(JobStatus::Rescheduled, Some(t0()), Some(done)), None);
+        assert_eq!(
+            repair_seconds(JobStatus::Rescheduled, Some(t0()), Some(done)),
+            None
+        );
         assert_eq!(repair_seconds(JobStatus::Completed, None, Some(done)), None);
     }
 }

@@ -12,11 +12,11 @@ use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DeviceId, PushEntry, TechnicianId};
 use doorstep_core::JobId;
 use doorstep_core::{JobStatus, Reschedule, RescheduleReason, Step, SupportRequest, VisitRecord};
-use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
-use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_core::{JobType, SubCase, Timestamp};
 use doorstep_hq::dto::{NewJob, RepairTargetChange};
 use doorstep_hq::records::RepairTarget;
+use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, Purged};
+use doorstep_hq::storage::{DeviceAuth, DispatchChange, DispatchedJob, Resolution, Storage};
 use doorstep_hq::{Hq, HqError};
 use uuid::Uuid;
 
@@ -1734,7 +1734,12 @@ fn new_job(
 async fn a_repair_target_makes_jobs_due_and_flags_them(storage: Arc<dyn Storage>) {
     let (tech, device) = enrolled(&storage, "A").await;
     let hq = Hq::new(storage.clone(), fixed_clock());
-    assert!(hq.operator_settings().await.unwrap().repair_targets.is_empty());
+    assert!(hq
+        .operator_settings()
+        .await
+        .unwrap()
+        .repair_targets
+        .is_empty());
     let settings = hq
         .set_repair_target(RepairTargetChange {
             job_type: JobType::Fault,
@@ -1793,7 +1798,11 @@ async fn a_repair_target_makes_jobs_due_and_flags_them(storage: Arc<dyn Storage>
 
     let pulled = storage.pull(device.technician_id, 0).await.unwrap();
     let due = |id: JobId| pulled.jobs.iter().find(|j| j.id == id).unwrap().due_by;
-    assert_eq!(due(late.job.id), Some(at(-6 * 60)), "the pull carries due-by");
+    assert_eq!(
+        due(late.job.id),
+        Some(at(-6 * 60)),
+        "the pull carries due-by"
+    );
     assert_eq!(due(fresh.job.id), Some(at(24 * 60)));
 
     let board = hq.board(t0().date_naive()).await.unwrap();
@@ -1816,7 +1825,12 @@ async fn a_repair_target_makes_jobs_due_and_flags_them(storage: Arc<dyn Storage>
     })
     .await
     .unwrap();
-    assert!(hq.operator_settings().await.unwrap().repair_targets.is_empty());
+    assert!(hq
+        .operator_settings()
+        .await
+        .unwrap()
+        .repair_targets
+        .is_empty());
     let detail = hq.job_detail(fresh.job.id).await.unwrap();
     assert_eq!(detail.repair.due_by, Some(at(24 * 60)));
 }
@@ -1848,7 +1862,10 @@ async fn the_boards_day_is_the_operators(storage: Arc<dyn Storage>) {
     let utc = hq
         .clone()
         .in_time_zone(doorstep_core::zone::parse_time_zone("UTC").unwrap());
-    assert!(on_board(utc.board(first).await.unwrap()), "UTC's 1 December");
+    assert!(
+        on_board(utc.board(first).await.unwrap()),
+        "UTC's 1 December"
+    );
     assert!(!on_board(utc.board(second).await.unwrap()));
 }
 

@@ -94,7 +94,11 @@ fn todays_boundaries_follow_the_operators_zone() {
         .apply_dispatch(&pulled(vec![], Some("Asia/Shanghai")))
         .unwrap();
     assert_eq!(store.today_ends(now).unwrap(), at("2026-12-02T16:00:00Z"));
-    assert_eq!(today_ids(&store, now), vec![morning.id], "Shanghai: today's");
+    assert_eq!(
+        today_ids(&store, now),
+        vec![morning.id],
+        "Shanghai: today's"
+    );
 
     store.apply_dispatch(&pulled(vec![], None)).unwrap();
     store

@@ -34,6 +34,8 @@ export interface AppInfo {
   last_job_id: Uuid | null;
   version: string;
   data_dir: string;
+  /** The operator's time zone (IANA name): every time is shown in it. */
+  time_zone: string;
 }
 
 /** Where the next page of a list starts (`doorstep_store::ListCursor`). */
@@ -54,6 +56,8 @@ export interface JobSummary {
   step: Step;
   /** Past its window and still open: decided in Rust (core's `is_overdue`). */
   overdue: boolean;
+  /** Past its repair-time target and not done (core's `is_past_target`). */
+  past_target: boolean;
 }
 
 export interface Customer { id: Uuid; name: string; phone: string; address: string }
@@ -70,6 +74,10 @@ export interface Job {
   earlier_visits: EarlierVisit[];
   /** 1, then one more each time HQ re-books the job after a reschedule. */
   visit: number;
+  /** When the customer reported it (absent from older HQs). */
+  reported_at?: Timestamp | null;
+  /** The repair-time target: done by then (absent when there is none). */
+  due_by?: Timestamp | null;
 }
 
 export interface CallLog { id: Uuid; at: Timestamp; outcome: CallOutcome; note: string }

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use doorstep_core::rules::is_past_target;
 use doorstep_core::signature::{signature_is_valid, ServiceForm};
-use doorstep_core::zone;
 use doorstep_core::wire::{ConflictId, TechnicianId};
+use doorstep_core::zone;
 use doorstep_core::{
     Customer, CustomerId, Job, JobId, JobStatus, Timestamp, FIRST_VISIT, LONG_TEXT_MAX,
     SHORT_TEXT_MAX,
@@ -18,9 +18,7 @@ use crate::dto::{
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditAction, AuditRecord, RepairTarget};
 use crate::rules;
-use crate::storage::{
-    enum_text, AuditFilter, Conflict, DispatchChange, DispatchedJob, Resolution,
-};
+use crate::storage::{enum_text, AuditFilter, Conflict, DispatchChange, DispatchedJob, Resolution};
 use crate::time_range;
 
 pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {

@@ -64,7 +64,11 @@ impl Hq {
         // existed still import, each job reported when HQ receives it.
         let with_report = match reader.headers() {
             Ok(headers) if headers.iter().eq(COLUMNS.iter().copied()) => false,
-            Ok(headers) if headers.iter().eq(COLUMNS.iter().chain([&REPORTED_AT]).copied()) => {
+            Ok(headers)
+                if headers
+                    .iter()
+                    .eq(COLUMNS.iter().chain([&REPORTED_AT]).copied()) =>
+            {
                 true
             }
             _ => {

@@ -19,7 +19,10 @@ impl Hq {
 
     /// Sets a job type's target or removes it. It applies to the jobs HQ
     /// receives from now on; a job already reported keeps its due time.
-    pub async fn set_repair_target(&self, change: RepairTargetChange) -> HqResult<OperatorSettings> {
+    pub async fn set_repair_target(
+        &self,
+        change: RepairTargetChange,
+    ) -> HqResult<OperatorSettings> {
         if let Some(hours) = change.hours {
             rules::may_set_target(hours)?;
         }
