@@ -38,6 +38,8 @@ fn store_with_a_finished_outdoor_repair(dir: &std::path::Path) -> JobId {
         earlier_visits: Vec::new(),
         visit: FIRST_VISIT,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     };
     store.upsert_jobs(std::slice::from_ref(&job)).unwrap();
     let changes = [

@@ -39,6 +39,8 @@ fn store_with_a_long_day(dir: &std::path::Path) {
             earlier_visits: Vec::new(),
             visit: 1,
             repeat_of: None,
+            reported_at: None,
+            due_by: None,
         })
         .collect();
     store.upsert_jobs(&jobs).unwrap();

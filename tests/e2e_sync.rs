@@ -610,6 +610,7 @@ async fn a_synced_repeat_fault_shows_its_flag_and_the_customers_story() {
         technician_id: Some(lin),
         earlier_visits: vec![],
         account_number: Some("FZ-E2E-1".into()),
+        reported_at: None,
     };
     let earlier = hq
         .create_job(fault(now - chrono::Duration::days(12), "电视没有信号"))

@@ -96,6 +96,7 @@ async fn dispatch_jobs_to(hq: &Hq, technician: TechnicianId, count: usize) -> Ve
                 technician_id: Some(technician),
                 earlier_visits: vec![],
                 account_number: None,
+                reported_at: None,
             })
             .await
             .unwrap();
@@ -1904,6 +1905,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             hq_epoch: None,
             customers: vec![],
             documents: vec![],
+            time_zone: None,
         })
         .unwrap();
 

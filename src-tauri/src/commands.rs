@@ -1,7 +1,7 @@
 //! Thin Tauri commands: parse, call the store or the domain, map the error.
 
 use base64::Engine;
-use chrono::{Duration, Local, Utc};
+use chrono::Utc;
 use doorstep_core::change::Change;
 use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
@@ -45,6 +45,8 @@ pub fn parse_job_id(text: &str, lang: Lang) -> Result<JobId> {
 #[derive(Serialize)]
 pub struct AppInfo {
     locale: String,
+    /// The operator's time zone (IANA name): the UI shows every time in it.
+    time_zone: String,
     technician: String,
     last_job_id: Option<String>,
     version: String,
@@ -56,6 +58,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo> {
     with_store(&state, |store, lang| {
         Ok(AppInfo {
             locale: lang.tag().into(),
+            time_zone: store.time_zone()?.name().into(),
             technician: store
                 .technician()?
                 .unwrap_or_else(|| DEMO_TECHNICIAN.into()),
@@ -81,19 +84,12 @@ pub async fn list_jobs(
     query: String,
     after: Option<ListCursor>,
 ) -> Result<JobPage> {
-    let now = Local::now();
-    let tomorrow = (now.date_naive() + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_local_timezone(Local)
-        .earliest()
-        .map(|t| t.to_utc())
-        .unwrap_or_else(|| now.to_utc() + Duration::days(1));
+    let now = Utc::now();
     with_store(&state, |store, _| {
         store.list_jobs(
             &JobFilter { tab, query },
-            tomorrow,
-            now.to_utc(),
+            store.today_ends(now)?,
+            now,
             after.as_ref(),
         )
     })
@@ -111,7 +107,7 @@ fn visit_view(
         lang,
         store.clock_offset()?.as_ref(),
         Utc::now(),
-        &Local,
+        &store.time_zone()?,
     ))
 }
 
@@ -124,7 +120,7 @@ pub async fn open_complaints(state: State<'_, AppState>) -> Result<Vec<OpenCompl
 /// The confirm-by-phone calls still to make after outdoor repairs.
 #[tauri::command]
 pub async fn confirm_calls(state: State<'_, AppState>) -> Result<Vec<ConfirmCall>> {
-    with_store(&state, |store, _| store.confirm_calls(&Local, Utc::now()))
+    with_store(&state, |store, _| store.confirm_calls(Utc::now()))
 }
 
 #[tauri::command]
@@ -259,7 +255,7 @@ pub async fn phone_guide(state: State<'_, AppState>, job_id: String) -> Result<P
             .unwrap_or_else(|| DEMO_TECHNICIAN.into());
         Ok(guide(
             visit.job.job_type,
-            Local::now().time(),
+            Utc::now().with_timezone(&store.time_zone()?).time(),
             &technician,
             lang,
         ))
@@ -294,7 +290,7 @@ pub async fn service_report(state: State<'_, AppState>, job_id: String) -> Resul
         Ok(service_report_html(
             &visit,
             signature.as_deref(),
-            *Local::now().offset(),
+            store.time_zone()?,
             lang,
         ))
     })

@@ -11,7 +11,7 @@ mod webview;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use chrono::{Local, Utc};
+use chrono::{Offset, Utc};
 use doorstep_store::Store;
 use doorstep_vault::VaultError;
 use tauri::{AppHandle, Manager};
@@ -41,8 +41,9 @@ fn data_dir(app: &tauri::App) -> PathBuf {
 /// HQ (with one, the jobs come from HQ), the shared state, background sync.
 pub fn start(app: &AppHandle, data_dir: PathBuf, mut store: Store) -> Result<(), VaultError> {
     if std::env::var_os(sync::HQ_URL_ENV).is_none() {
-        let now = Local::now();
-        store.seed_demo_if_empty(now.date_naive(), *now.offset())?;
+        // Around today in the operator's zone, the one the Today list uses.
+        let now = Utc::now().with_timezone(&store.time_zone()?);
+        store.seed_demo_if_empty(now.date_naive(), now.offset().fix())?;
     }
     sweep_retention(&mut store);
     app.manage(AppState {

@@ -32,7 +32,7 @@ const today = () => chinaDate(0);
 const at = (hhmm, day = today()) => `${day}T${hhmm}:00+08:00`;
 
 async function board(date = today()) {
-  return hq.api.get(`/api/v1/board?date=${date}&utc_offset_minutes=480`);
+  return hq.api.get(`/api/v1/board?date=${date}`);
 }
 
 async function signIn() {

@@ -244,8 +244,9 @@ export function png(width, height, pixel) {
   ]);
 }
 
-/** Headless Chromium with a fresh profile, China time, a 1280x800 window. */
-export async function startBrowser() {
+/** Headless Chromium with a fresh profile, a 1280x800 window, in China's
+ * time zone unless told another (to show the console keeps HQ's). */
+export async function startBrowser({ timezoneId = 'Asia/Shanghai' } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'doorstep-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -261,7 +262,7 @@ export async function startBrowser() {
       '--disable-quic',
     ],
     viewport: { width: 1280, height: 800 },
-    timezoneId: 'Asia/Shanghai',
+    timezoneId,
     locale: 'zh-CN',
   });
   context.setDefaultTimeout(10_000);

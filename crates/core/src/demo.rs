@@ -74,6 +74,8 @@ pub fn demo_jobs(today: NaiveDate, offset: FixedOffset) -> Vec<Job> {
                     .collect(),
                 visit: FIRST_VISIT,
                 repeat_of: None,
+                reported_at: None,
+                due_by: None,
             }
         })
         .collect()

@@ -21,6 +21,7 @@ pub mod signature;
 pub mod view;
 pub mod wire;
 pub mod words;
+pub mod zone;
 
 pub use customer::{
     CustomerStory, OpenComplaint, Product, ProductKind, StoryReplacement, StoryVisit, VipGrade,

@@ -118,6 +118,17 @@ pub struct Job {
     /// older HQs and on jobs that are not repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_of: Option<JobId>,
+    /// When the customer reported it (HQ's receipt of the job, or the
+    /// report time the dispatcher gave). Absent from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reported_at: Option<Timestamp>,
+    /// The repair-time target (standard item 21): the job should be done by
+    /// then (`rules::is_past_target`). None when its type has no target, or
+    /// from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_by: Option<Timestamp>,
 }
 
 /// The visit number of a job that has had no re-booking.

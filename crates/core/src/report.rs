@@ -1,6 +1,6 @@
 //! The printable service report: the customer's copy of one job.
 
-use chrono::FixedOffset;
+use crate::zone::Tz;
 
 use crate::error::Lang;
 use crate::model::{JobType, ReplacedItem, SubCase, VisitRecord};
@@ -65,11 +65,11 @@ fn item_label(item: ReplacedItem, lang: Lang) -> &'static str {
 
 /// A complete HTML document of the service report, in the customer's copy
 /// form. `signature_png_data_url` is the stored signature, if any; times are
-/// shown in `zone`.
+/// shown in `zone`, the operator's.
 pub fn service_report_html(
     visit: &VisitRecord,
     signature_png_data_url: Option<&str>,
-    zone: FixedOffset,
+    zone: Tz,
     lang: Lang,
 ) -> String {
     let zh = lang == Lang::Zh;

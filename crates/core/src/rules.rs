@@ -296,6 +296,25 @@ pub fn is_overdue(status: JobStatus, window_end: Timestamp, now: Timestamp) -> b
     !status.is_closed() && now > window_end
 }
 
+/// A job is past its repair-time target (standard item 21, 超出修复时限)
+/// once its due-by time has passed and it is not done. Rescheduled is not
+/// done: the customer's fault is still there, so a rescheduled job stays
+/// flagged until a later visit completes it. A cancelled job needs no repair.
+/// A job without a due-by time (its type has no target) is never past it.
+/// HQ's board and the laptop's job list both judge with this.
+pub fn is_past_target(status: JobStatus, due_by: Option<Timestamp>, now: Timestamp) -> bool {
+    let done = matches!(status, JobStatus::Completed | JobStatus::Cancelled);
+    !done && due_by.is_some_and(|due| now > due)
+}
+
+/// When a job reported at `reported_at` is due under a target of `hours`.
+/// The target in force when HQ receives the job fixes it: changing a target
+/// later moves no job already reported, so a technician's due time never
+/// shifts under them.
+pub fn repair_due_by(reported_at: Timestamp, target_hours: u32) -> Option<Timestamp> {
+    reported_at.checked_add_signed(Duration::hours(target_hours.into()))
+}
+
 /// The arrival section after `saved` is recorded over `current` at `now`.
 /// Arrival recorded twice keeps the first time: once `arrived_at` is set, a
 /// different time is logged as a correction, not written over it, so a

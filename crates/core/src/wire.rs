@@ -134,6 +134,11 @@ pub struct PullResponse {
     /// technician gets the same ones). Absent from older HQs.
     #[serde(default)]
     pub documents: Vec<DocumentNotice>,
+    /// The operator's time zone (IANA name, e.g. `Asia/Shanghai`): the
+    /// laptop draws its Today list and shows every time in it. Absent from
+    /// older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// What a technical document is: the app shows a PDF in its viewer and

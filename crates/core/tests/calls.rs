@@ -39,6 +39,8 @@ fn job(job_type: JobType, sub_case: SubCase) -> Job {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 

@@ -29,6 +29,8 @@ fn visit() -> VisitRecord {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     })
 }
 

@@ -31,6 +31,8 @@ fn visit() -> VisitRecord {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     });
     let now = at("2026-11-23T09:30:00+08:00");
     for change in [

@@ -31,6 +31,8 @@ fn job(job_type: JobType) -> Job {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -543,4 +545,39 @@ fn an_arrival_correction_leaves_the_signed_form_alone() {
     assert_eq!(visit.arrival.corrections.len(), 1);
     assert_eq!(ServiceForm::from_visit(&visit).content_hash(), before);
     assert!(signature_is_valid(&visit));
+}
+
+/// Repair-time targets (standard item 21): a job not done by its due-by
+/// time is flagged on HQ's board and in the laptop's list, from this rule
+/// alone. A rescheduled job is not done (the fault is still there); a
+/// completed or cancelled one is; a job without a target is never flagged,
+/// and the due-by moment itself is still in time.
+#[test]
+fn a_job_not_done_by_its_due_time_is_past_its_target() {
+    use doorstep_core::rules::{is_past_target, repair_due_by};
+    let reported = at("2026-11-23T09:00:00+08:00");
+    let due = repair_due_by(reported, 24).unwrap();
+    assert_eq!(due, at("2026-11-24T09:00:00+08:00"));
+    let after = due + Duration::minutes(1);
+    for not_done in [
+        JobStatus::Scheduled,
+        JobStatus::InProgress,
+        JobStatus::Rescheduled,
+    ] {
+        assert!(
+            !is_past_target(not_done, Some(due), due),
+            "{not_done:?} at the due time"
+        );
+        assert!(
+            is_past_target(not_done, Some(due), after),
+            "{not_done:?} after it"
+        );
+        assert!(
+            !is_past_target(not_done, None, after),
+            "{not_done:?} without a target"
+        );
+    }
+    for done in [JobStatus::Completed, JobStatus::Cancelled] {
+        assert!(!is_past_target(done, Some(due), after), "{done:?} is done");
+    }
 }

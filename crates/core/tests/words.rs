@@ -84,6 +84,8 @@ fn the_work_the_customer_reads_gets_hints_and_is_still_saved() {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     });
     visit.kit.mat_cloth = true;
     visit.kit.cover_cloth = true;

@@ -1,7 +1,8 @@
 //! First set-up, from the command line: dispatchers, technicians, demo data.
 
-use chrono::FixedOffset;
+use chrono::{Offset, TimeZone};
 use doorstep_core::wire::TechnicianRef;
+use doorstep_core::zone::date_in;
 use doorstep_core::JobStatus;
 
 use crate::dto::IssuedCode;
@@ -20,7 +21,7 @@ pub struct Demo {
 }
 
 /// A demo dispatcher, two technicians and the demo jobs (about 30, around
-/// today in China Standard Time), split between them; then an enrollment code
+/// today in the operator's time zone), split between them; then an enrollment code
 /// for the first technician. Run twice, it adds nothing but a new code.
 pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
     let existing = hq.technicians().await?;
@@ -34,9 +35,10 @@ pub async fn load_demo(hq: &Hq) -> HqResult<Demo> {
     let mut jobs = 0;
     if !hq.has_dispatcher(DEMO_DISPATCHER).await? {
         hq.create_dispatcher(DEMO_DISPATCHER, DEMO_PASSWORD).await?;
-        let china = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
-        let today = hq.now().with_timezone(&china).date_naive();
-        let demo: Vec<DispatchedJob> = doorstep_core::demo::demo_jobs(today, china)
+        let now = hq.now();
+        let zone = hq.time_zone();
+        let offset = zone.offset_from_utc_datetime(&now.naive_utc()).fix();
+        let demo: Vec<DispatchedJob> = doorstep_core::demo::demo_jobs(date_in(now, zone), offset)
             .into_iter()
             .enumerate()
             .map(|(i, mut job)| {

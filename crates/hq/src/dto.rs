@@ -15,7 +15,7 @@ use doorstep_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::records::{AuditAction, AuditEntry, Conflict, CustomerRecord, TechRecord};
+use crate::records::{AuditAction, AuditEntry, Conflict, CustomerRecord, RepairTarget, TechRecord};
 
 /// `POST /api/v1/login`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -67,6 +67,12 @@ pub struct NewJob {
     #[serde(default)]
     #[schema(max_length = 200)]
     pub account_number: Option<String>,
+    /// When the customer reported the fault, if before HQ receives the job
+    /// (a call taken on paper); HQ's time of receipt otherwise. The
+    /// repair-time target runs from it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reported_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -80,12 +86,19 @@ pub struct BoardColumn {
     /// Jobs per status, e.g. `{"scheduled": 3, "completed": 2}`.
     pub counts: BTreeMap<String, usize>,
     pub jobs: Vec<Job>,
+    /// Those of `jobs` past their repair-time target and not done
+    /// (`doorstep_core::rules::is_past_target` at HQ's time).
+    #[serde(default)]
+    pub past_target: Vec<JobId>,
 }
 
 /// `GET /api/v1/board?date=`: the day's jobs by technician (unassigned last).
+/// The day is the operator's (`time_zone`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Board {
     pub date: NaiveDate,
+    /// The operator's time zone the day is drawn in.
+    pub time_zone: String,
     pub columns: Vec<BoardColumn>,
 }
 
@@ -134,6 +147,46 @@ pub struct JobDetail {
     pub signature_valid: bool,
     /// The dispatchers' actions on this job (the audit log's), oldest first.
     pub dispatcher_actions: Vec<AuditEntry>,
+    /// From the customer's report to completion, against the target.
+    pub repair: RepairTime,
+}
+
+/// A job's repair time (standard item 21): reported, due, completed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RepairTime {
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reported_at: Option<Timestamp>,
+    /// None when the job's type had no target when HQ received it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_by: Option<Timestamp>,
+    /// When the current visit completed the job.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<Timestamp>,
+    /// Seconds from the report to the completion; None until completed.
+    pub seconds_to_complete: Option<i64>,
+    /// Past the target and not done, now.
+    pub past_target: bool,
+}
+
+/// `GET /api/v1/settings`: what the operator set at HQ, for the console.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OperatorSettings {
+    /// The operator's time zone (IANA name): the console shows every time
+    /// in it, whatever the browser's zone.
+    pub time_zone: String,
+    /// The repair-time targets, by job type; a type missing has none.
+    pub repair_targets: Vec<RepairTarget>,
+}
+
+/// `POST /api/v1/settings/repair-targets`: set a job type's target, or
+/// remove it with `hours: null`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepairTargetChange {
+    pub job_type: JobType,
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 720)]
+    pub hours: Option<u32>,
 }
 
 /// `GET /api/v1/customers?q=`: customers whose name, phone or account
@@ -219,11 +272,10 @@ pub struct DocumentTitles {
 }
 
 /// `GET /api/v1/board?date=YYYY-MM-DD&utc_offset_minutes=480`.
+/// `GET /api/v1/board?date=YYYY-MM-DD`: a day in the operator's zone.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BoardQuery {
     pub date: NaiveDate,
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
 }
 
 /// `GET /api/v1/leads` and `GET /api/v1/leads/export`: every filter given

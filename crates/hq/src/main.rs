@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
 use clap::{Parser, Subcommand};
+use doorstep_core::zone::{self, Tz};
 use doorstep_hq::api::{router_with, HttpOptions};
 use doorstep_hq::{admin, storage, system_clock, Hq};
 
@@ -42,6 +43,11 @@ enum Command {
         /// fault job in this many days before it (standard item 15).
         #[arg(long, env = "DOORSTEP_HQ_REPEAT_FAULT_DAYS", default_value_t = doorstep_hq::rules::DEFAULT_REPEAT_FAULT_DAYS)]
         repeat_fault_days: u32,
+        /// The operator's time zone (IANA name): the board's days, and the
+        /// times the console and the laptops show, are in it.
+        #[arg(long, env = "DOORSTEP_HQ_TIME_ZONE", default_value = "Asia/Shanghai",
+              value_parser = zone::parse_time_zone)]
+        time_zone: Tz,
     },
     /// First set-up and accounts.
     Admin {
@@ -98,6 +104,10 @@ enum AdminCommand {
     LoadDemo {
         #[arg(long, env = "DOORSTEP_HQ_DATABASE")]
         database: String,
+        /// The operator's time zone: the demo's jobs are around today in it.
+        #[arg(long, env = "DOORSTEP_HQ_TIME_ZONE", default_value = "Asia/Shanghai",
+              value_parser = zone::parse_time_zone)]
+        time_zone: Tz,
     },
     /// Back up a SQLite database while HQ serves it: PATH and its blob file
     /// beside it. (PostgreSQL: pg_dump, see README.)
@@ -171,10 +181,12 @@ async fn main() -> anyhow::Result<()> {
             tls_key,
             behind_proxy,
             repeat_fault_days,
+            time_zone,
         } => {
             let hq = hq(&database)
                 .await?
-                .with_repeat_fault_days(repeat_fault_days);
+                .with_repeat_fault_days(repeat_fault_days)
+                .in_time_zone(time_zone);
             let listener = std::net::TcpListener::bind(listen)
                 .with_context(|| format!("listening on {listen}"))?;
             listener.set_nonblocking(true)?;
@@ -260,8 +272,11 @@ async fn main() -> anyhow::Result<()> {
                 let tech = hq(&database).await?.create_technician(&name).await?;
                 println!("{}", tech.id);
             }
-            AdminCommand::LoadDemo { database } => {
-                let demo = admin::load_demo(&hq(&database).await?).await?;
+            AdminCommand::LoadDemo {
+                database,
+                time_zone,
+            } => {
+                let demo = admin::load_demo(&hq(&database).await?.in_time_zone(time_zone)).await?;
                 println!(
                     "dispatcher: {} / {}",
                     admin::DEMO_DISPATCHER,

@@ -126,6 +126,16 @@ pub enum AuditAction {
     CreateRevisit,
     PublishDocument,
     RetireDocument,
+    SetRepairTarget,
+}
+
+/// A repair-time target (standard item 21): jobs of this type should be
+/// done within `hours` of the customer's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RepairTarget {
+    pub job_type: doorstep_core::JobType,
+    #[schema(minimum = 1, maximum = 720)]
+    pub hours: u32,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which

@@ -57,6 +57,12 @@
 //!   (`may_retire_document`). The pull brings every document changed since
 //!   the cursor, but a device starting from nothing needs no retired ones
 //!   (`document_in_pull`).
+//! - Repair-time targets (standard item 21): a target is 1 to 720 hours
+//!   (`may_set_target`); a job's due-by is fixed when HQ receives it, from
+//!   its report time and its type's target then (`due_by`); the time from
+//!   report to completion is the current visit's completion less the
+//!   report (`repair_seconds`). Whether a job is past its target is core's
+//!   `rules::is_past_target`, which the laptop shares.
 
 mod customers;
 
@@ -70,11 +76,11 @@ use doorstep_core::clock::ClockOffset;
 use doorstep_core::signature::ServiceForm;
 use doorstep_core::wire::{ConflictReason, DocumentState, PushEntry, Resolution, TechnicianId};
 use doorstep_core::{
-    Job, JobId, JobStatus, Lead, RecordId, RequestedSupport, Timestamp, VisitRecord,
+    Job, JobId, JobStatus, JobType, Lead, RecordId, RequestedSupport, Timestamp, VisitRecord,
 };
 
 use crate::error::{HqError, HqResult};
-use crate::records::{Conflict, DispatchChange, DispatchedJob, StoredOp};
+use crate::records::{Conflict, DispatchChange, DispatchedJob, RepairTarget, StoredOp};
 
 /// Why HQ refuses a request its data does not allow. The backends return
 /// these as they are; each maps to one stable error `code`.
@@ -102,6 +108,8 @@ pub enum Refusal {
     CodeNotOutstanding,
     /// The document is retired already.
     DocumentRetired,
+    /// A repair-time target outside 1 to `REPAIR_TARGET_HOURS_MAX` hours.
+    BadTarget,
 }
 
 impl From<Refusal> for HqError {
@@ -144,6 +152,10 @@ impl From<Refusal> for HqError {
             Refusal::DocumentRetired => {
                 HqError::conflict("document_retired", "the document is retired already")
             }
+            Refusal::BadTarget => HqError::invalid(
+                "bad_target",
+                format!("a repair-time target is 1 to {REPAIR_TARGET_HOURS_MAX} hours"),
+            ),
         }
     }
 }
@@ -622,13 +634,52 @@ pub fn content_hash(visit: &VisitRecord) -> String {
     ServiceForm::from_visit(visit).content_hash()
 }
 
+/// The most hours a repair-time target may be: 30 days. A longer one is a
+/// typing slip, not a service standard.
+pub const REPAIR_TARGET_HOURS_MAX: u32 = 720;
+
+/// Whether `hours` may be a target: at least one hour and at most
+/// `REPAIR_TARGET_HOURS_MAX`.
+pub fn may_set_target(hours: u32) -> Result<(), Refusal> {
+    if (1..=REPAIR_TARGET_HOURS_MAX).contains(&hours) {
+        Ok(())
+    } else {
+        Err(Refusal::BadTarget)
+    }
+}
+
+/// When a job of `job_type` reported at `reported_at` is due: under the
+/// target set for its type when HQ receives it (`repair_due_by`), or never
+/// when its type has none.
+pub fn due_by(
+    job_type: JobType,
+    reported_at: Timestamp,
+    targets: &[RepairTarget],
+) -> Option<Timestamp> {
+    let target = targets.iter().find(|t| t.job_type == job_type)?;
+    doorstep_core::rules::repair_due_by(reported_at, target.hours)
+}
+
+/// The time from a job's report to its completion, in seconds: kept on the
+/// job's page for as long as HQ holds the job. None while it is not
+/// completed, or when HQ has no report time. The completion is the current
+/// visit's (a job finished on its second visit took both).
+pub fn repair_seconds(
+    status: JobStatus,
+    reported_at: Option<Timestamp>,
+    completed_at: Option<Timestamp>,
+) -> Option<i64> {
+    if status != JobStatus::Completed {
+        return None;
+    }
+    Some((completed_at? - reported_at?).num_seconds())
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
     use doorstep_core::wire::{ConflictId, DeviceId};
-    use doorstep_core::{
-        Customer, CustomerId, JobType, Reschedule, RescheduleReason, Step, SubCase,
-    };
+    use doorstep_core::{Customer, CustomerId, Reschedule, RescheduleReason, Step, SubCase};
 
     use super::*;
 
@@ -656,6 +707,8 @@ mod tests {
                 earlier_visits: vec![],
                 visit: 1,
                 repeat_of: None,
+                reported_at: None,
+                due_by: None,
             },
             technician_id: technician,
         }
@@ -1239,5 +1292,48 @@ mod tests {
             leads_after_push(&open, TechnicianId::new(), &visit, &batch).is_empty(),
             "a technician the job is not assigned to now does not write its leads"
         );
+    }
+    /// A target is whole hours from 1 to 30 days: 0 would flag every job
+    /// at once, and a year is a slip of the keyboard.
+    #[test]
+    fn a_repair_target_is_one_hour_to_thirty_days() {
+        assert!(may_set_target(1).is_ok());
+        assert!(may_set_target(REPAIR_TARGET_HOURS_MAX).is_ok());
+        assert_eq!(may_set_target(0), Err(Refusal::BadTarget));
+        assert_eq!(
+            may_set_target(REPAIR_TARGET_HOURS_MAX + 1),
+            Err(Refusal::BadTarget)
+        );
+    }
+
+    /// A job is due by its report time plus its own type's target; a type
+    /// without one leaves the job without a due time (never flagged).
+    #[test]
+    fn a_job_is_due_by_its_types_target_from_its_report() {
+        let targets = [RepairTarget {
+            job_type: JobType::Fault,
+            hours: 24,
+        }];
+        assert_eq!(
+            due_by(JobType::Fault, t0(), &targets),
+            Some(t0() + Duration::hours(24))
+        );
+        assert_eq!(due_by(JobType::Install, t0(), &targets), None);
+    }
+
+    /// The repair time counts only a completed job, from its report to its
+    /// completion: an open or rescheduled job has none yet.
+    #[test]
+    fn the_repair_time_runs_from_report_to_completion() {
+        let done = t0() + Duration::hours(30);
+        assert_eq!(
+            repair_seconds(JobStatus::Completed, Some(t0()), Some(done)),
+            Some(30 * 3600)
+        );
+        assert_eq!(
+            repair_seconds(JobStatus::Rescheduled, Some(t0()), Some(done)),
+            None
+        );
+        assert_eq!(repair_seconds(JobStatus::Completed, None, Some(done)), None);
     }
 }

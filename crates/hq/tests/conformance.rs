@@ -17,7 +17,10 @@ use doorstep_core::{
     Interest, JobStatus, Lead, LeadContact, RecordId, Reschedule, RescheduleReason, Step,
     SupportRequest, VisitRecord,
 };
+use doorstep_core::{JobType, SubCase, Timestamp};
+use doorstep_hq::dto::RepairTargetChange;
 use doorstep_hq::dto::{NewJob, RevisitRequest};
+use doorstep_hq::records::RepairTarget;
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
 use doorstep_hq::storage::{
     DeviceAuth, DispatchChange, DispatchedJob, DocumentUpload, Resolution, Storage,
@@ -2374,6 +2377,7 @@ fn new_job(phone: &str, account: Option<&str>, start_days: i64) -> NewJob {
         technician_id: None,
         earlier_visits: vec![],
         account_number: account.map(str::to_string),
+        reported_at: None,
     }
 }
 
@@ -2406,7 +2410,7 @@ async fn a_repeat_fault_is_flagged_and_the_story_pulled(storage: Arc<dyn Storage
     let detail = hq.job_detail(second.job.id).await.unwrap();
     assert_eq!(detail.job.repeat_of, Some(first.job.id));
     let board = hq
-        .board(second.job.window_start.date_naive(), 0)
+        .board(second.job.window_start.date_naive())
         .await
         .unwrap();
     let on_board: Vec<_> = board.columns.iter().flat_map(|c| &c.jobs).collect();
@@ -2619,6 +2623,184 @@ async fn documents_are_published_versioned_and_retired(storage: Arc<dyn Storage>
     );
 }
 
+/// A dispatcher's job as the console sends it, for `technician`, its window
+/// at `start` for an hour, reported at `reported_at` (None: when HQ gets it).
+fn reported_job(
+    technician: TechnicianId,
+    job_type: JobType,
+    start: Timestamp,
+    reported_at: Option<Timestamp>,
+) -> NewJob {
+    NewJob {
+        customer_name: "黄".into(),
+        phone: "13800000000".into(),
+        address: "福州".into(),
+        job_type,
+        sub_case: SubCase::Indoor,
+        fault_description: String::new(),
+        window_start: start,
+        window_end: start + chrono::Duration::hours(1),
+        technician_id: Some(technician),
+        earlier_visits: vec![],
+        reported_at,
+        account_number: None,
+    }
+}
+
+/// Repair-time targets (standard item 21): HQ keeps one per job type, each
+/// change audit-logged; a job HQ receives is due by its report time plus its
+/// type's target then, and the pull carries that to the laptop. The board
+/// flags a job past it and not done; a target outside 1 to 720 hours is
+/// refused and changes nothing. A job of a type without a target is never
+/// due.
+async fn a_repair_target_makes_jobs_due_and_flags_them(storage: Arc<dyn Storage>) {
+    let (tech, device) = enrolled(&storage, "A").await;
+    let hq = Hq::new(storage.clone(), fixed_clock());
+    assert!(hq
+        .operator_settings()
+        .await
+        .unwrap()
+        .repair_targets
+        .is_empty());
+    let settings = hq
+        .set_repair_target(RepairTargetChange {
+            job_type: JobType::Fault,
+            hours: Some(24),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        settings.repair_targets,
+        vec![RepairTarget {
+            job_type: JobType::Fault,
+            hours: 24
+        }]
+    );
+    let refused = hq
+        .set_repair_target(RepairTargetChange {
+            job_type: JobType::Fault,
+            hours: Some(0),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "bad_target");
+    assert_eq!(
+        hq.operator_settings().await.unwrap().repair_targets[0].hours,
+        24,
+        "a refused target changes nothing"
+    );
+    let entries = all_entries(&storage).await;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.record.action == AuditAction::SetRepairTarget)
+            .count(),
+        1,
+        "the target set is in the audit log, the refused one is not"
+    );
+
+    // Reported 30 hours before HQ's now, due 6 hours ago: past its target.
+    let late = hq
+        .create_job(reported_job(
+            tech,
+            JobType::Fault,
+            at(60),
+            Some(at(-30 * 60)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(late.job.due_by, Some(at(-6 * 60)));
+    // Received now: due in 24 hours.
+    let fresh = hq
+        .create_job(reported_job(tech, JobType::Fault, at(90), None))
+        .await
+        .unwrap();
+    assert_eq!(fresh.job.reported_at, Some(t0()));
+    assert_eq!(fresh.job.due_by, Some(at(24 * 60)));
+    let install = hq
+        .create_job(reported_job(
+            tech,
+            JobType::Install,
+            at(120),
+            Some(at(-30 * 60)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(install.job.due_by, None, "installs have no target here");
+
+    let pulled = storage.pull(device.technician_id, 0).await.unwrap();
+    let due = |id: JobId| pulled.jobs.iter().find(|j| j.id == id).unwrap().due_by;
+    assert_eq!(
+        due(late.job.id),
+        Some(at(-6 * 60)),
+        "the pull carries due-by"
+    );
+    assert_eq!(due(fresh.job.id), Some(at(24 * 60)));
+
+    let board = hq.board(t0().date_naive()).await.unwrap();
+    let flagged: Vec<JobId> = board
+        .columns
+        .iter()
+        .flat_map(|c| c.past_target.clone())
+        .collect();
+    assert_eq!(flagged, vec![late.job.id], "only the late fault is flagged");
+
+    let detail = hq.job_detail(late.job.id).await.unwrap();
+    assert!(detail.repair.past_target);
+    assert_eq!(detail.repair.reported_at, Some(at(-30 * 60)));
+    assert_eq!(detail.repair.seconds_to_complete, None, "not completed yet");
+
+    // Removing the target leaves the jobs already received as they were.
+    hq.set_repair_target(RepairTargetChange {
+        job_type: JobType::Fault,
+        hours: None,
+    })
+    .await
+    .unwrap();
+    assert!(hq
+        .operator_settings()
+        .await
+        .unwrap()
+        .repair_targets
+        .is_empty());
+    let detail = hq.job_detail(fresh.job.id).await.unwrap();
+    assert_eq!(detail.repair.due_by, Some(at(24 * 60)));
+}
+
+/// The board's day is the operator's: a job at 01:30 Beijing time on 2
+/// December (17:30 UTC on the 1st) is on the board of the 2nd in Shanghai,
+/// and on the board of the 1st for an operator on UTC, whatever zone the
+/// server's machine is set to.
+async fn the_boards_day_is_the_operators(storage: Arc<dyn Storage>) {
+    let (tech, _) = enrolled(&storage, "A").await;
+    let hq = Hq::new(storage.clone(), fixed_clock());
+    let night = t0() + chrono::Duration::minutes(5 * 60 + 30);
+    let job = hq
+        .create_job(reported_job(tech, JobType::Fault, night, None))
+        .await
+        .unwrap();
+    let on_board = |board: doorstep_hq::dto::Board| {
+        board
+            .columns
+            .iter()
+            .any(|c| c.jobs.iter().any(|j| j.id == job.job.id))
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let second = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    let board = hq.board(second).await.unwrap();
+    assert_eq!(board.time_zone, "Asia/Shanghai");
+    assert!(on_board(board), "Beijing's 2 December holds it");
+    assert!(!on_board(hq.board(first).await.unwrap()));
+    let utc = hq
+        .clone()
+        .in_time_zone(doorstep_core::zone::parse_time_zone("UTC").unwrap());
+    assert!(
+        on_board(utc.board(first).await.unwrap()),
+        "UTC's 1 December"
+    );
+    assert!(!on_board(utc.board(second).await.unwrap()));
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2679,4 +2861,6 @@ conformance!(
     a_vip_grade_goes_out_with_the_open_jobs,
     a_repeat_fault_is_flagged_and_the_story_pulled,
     documents_are_published_versioned_and_retired,
+    a_repair_target_makes_jobs_due_and_flags_them,
+    the_boards_day_is_the_operators,
 );

@@ -1,7 +1,6 @@
 //! The technician's confirm-by-phone tasks (standard item 10): completed
 //! outdoor repairs whose confirmation call is still to be made.
 
-use chrono::TimeZone;
 use doorstep_core::rules::confirm_call_due;
 use doorstep_core::{JobId, Timestamp};
 use serde::Serialize;
@@ -27,12 +26,10 @@ const CANDIDATES: usize = 200;
 impl Store {
     /// The confirmation calls still to make, soonest due first. The store
     /// picks completed fault jobs with no confirmation logged; the rule
-    /// (`rules::confirm_call_due`) decides which of them need one and when.
-    pub fn confirm_calls<Tz: TimeZone>(
-        &self,
-        zone: &Tz,
-        now: Timestamp,
-    ) -> Result<Vec<ConfirmCall>, StoreError> {
+    /// (`rules::confirm_call_due`) decides which of them need one and when,
+    /// in the operator's time zone.
+    pub fn confirm_calls(&self, now: Timestamp) -> Result<Vec<ConfirmCall>, StoreError> {
+        let zone = self.time_zone()?;
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT j.id, c.name, c.phone FROM jobs j JOIN customers c ON c.id = j.customer_id
              WHERE j.status = 'completed' AND j.job_type = 'fault'
@@ -52,7 +49,7 @@ impl Store {
         let mut calls = Vec::new();
         for (id, customer_name, phone) in candidates {
             let job_id = id_from_sql(&id)?;
-            if let Some(due) = confirm_call_due(&self.visit(job_id)?, zone) {
+            if let Some(due) = confirm_call_due(&self.visit(job_id)?, &zone) {
                 calls.push(ConfirmCall {
                     job_id,
                     customer_name,

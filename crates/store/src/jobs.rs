@@ -1,6 +1,7 @@
 //! Jobs as dispatched, and the job list.
 
-use doorstep_core::rules::is_overdue;
+use doorstep_core::rules::{is_overdue, is_past_target};
+use doorstep_core::zone;
 use doorstep_core::{CustomerStory, Job, JobId, JobStatus, JobType, Step, SubCase, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,9 @@ pub struct JobSummary {
     pub overdue: bool,
     /// HQ flagged it a repeat fault (standard item 15).
     pub repeat_fault: bool,
+    /// Past its repair-time target and not done (`rules::is_past_target`),
+    /// judged at the same time.
+    pub past_target: bool,
 }
 
 /// Rows in one page of the list: a day's work fits one page, and a broad
@@ -89,14 +93,17 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
     )?;
     conn.execute(
         "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
-             window_start, window_end, status, search_text, visit, repeat_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             window_start, window_end, status, search_text, visit, repeat_of, reported_at,
+             due_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
              job_type = excluded.job_type, sub_case = excluded.sub_case,
              fault_description = excluded.fault_description,
              window_start = excluded.window_start, window_end = excluded.window_end,
              status = excluded.status, search_text = excluded.search_text,
-             visit = excluded.visit, repeat_of = excluded.repeat_of, reassigned_away = 0",
+             visit = excluded.visit, repeat_of = excluded.repeat_of,
+             reported_at = excluded.reported_at, due_by = excluded.due_by,
+             reassigned_away = 0",
         params![
             job.id.to_string(),
             job.customer.id.to_string(),
@@ -109,6 +116,8 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
             search_text(job),
             job.visit,
             job.repeat_of.map(|id| id.to_string()),
+            job.reported_at.as_ref().map(time_to_sql),
+            job.due_by.as_ref().map(time_to_sql),
         ],
     )?;
     conn.execute(
@@ -158,6 +167,13 @@ impl Store {
         }
     }
 
+    /// Where the Today list ends at `now`: the start of tomorrow in the
+    /// operator's time zone, whatever zone the laptop is set to, so the
+    /// technician's day is the dispatcher's.
+    pub fn today_ends(&self, now: Timestamp) -> Result<Timestamp, StoreError> {
+        Ok(zone::end_of_today(now, self.time_zone()?))
+    }
+
     pub fn job_count(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
@@ -166,7 +182,7 @@ impl Store {
 
     /// A page of the job list for a tab, or of a search across all jobs,
     /// starting after `after` (the first page when none).
-    /// `tomorrow_start` is the start of tomorrow in the technician's time zone;
+    /// `tomorrow_start` is where today ends (`today_ends`);
     /// `now` judges which rows are overdue.
     pub fn list_jobs(
         &self,
@@ -207,7 +223,8 @@ impl Store {
         // One row past the page says whether another page follows.
         let sql = format!(
             "SELECT j.id, c.name, c.address, c.phone, j.job_type, j.sub_case,
-                    j.window_start, j.window_end, j.status, j.step, j.repeat_of IS NOT NULL
+                    j.window_start, j.window_end, j.status, j.step, j.repeat_of IS NOT NULL,
+                    j.due_by
              FROM jobs j JOIN customers c ON c.id = j.customer_id
              WHERE {condition}
              ORDER BY j.window_start {order}, j.id {order} LIMIT {}",
@@ -227,13 +244,27 @@ impl Store {
                 row.get::<_, String>(8)?,
                 row.get::<_, String>(9)?,
                 row.get::<_, bool>(10)?,
+                row.get::<_, Option<String>>(11)?,
             ))
         })?;
         let mut jobs = Vec::new();
         for row in rows {
-            let (id, name, address, phone, job_type, sub_case, start, end, status, step, repeat) =
-                row?;
+            let (
+                id,
+                name,
+                address,
+                phone,
+                job_type,
+                sub_case,
+                start,
+                end,
+                status,
+                step,
+                repeat,
+                due,
+            ) = row?;
             let window_end = time_from_sql(&end)?;
+            let due_by = due.as_deref().map(time_from_sql).transpose()?;
             let status = enum_from_sql(&status)?;
             jobs.push(JobSummary {
                 id: id
@@ -250,6 +281,7 @@ impl Store {
                 step: enum_from_sql(&step)?,
                 overdue: is_overdue(status, window_end, now),
                 repeat_fault: repeat,
+                past_target: is_past_target(status, due_by, now),
             });
         }
         let next = if jobs.len() > LIST_PAGE {

@@ -53,6 +53,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-12-02_lead_follow_ups.sql")),
         M::up(include_str!("../migrations/2026-12-03_customer_story.sql")),
         M::up(include_str!("../migrations/2026-12-02_documents.sql")),
+        M::up(include_str!("../migrations/2026-12-02_repair_due.sql")),
     ])
 }
 

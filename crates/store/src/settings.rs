@@ -5,6 +5,7 @@
 use chrono::Duration;
 use doorstep_core::clock::ClockOffset;
 use doorstep_core::wire::DeviceId;
+use doorstep_core::zone::{self, Tz};
 use doorstep_core::{JobId, Lang};
 use rusqlite::{Connection, OptionalExtension};
 
@@ -28,6 +29,8 @@ const RETENTION_DAYS: &str = "retention_days";
 const SYNC_REFUSED: &str = "sync_refused";
 /// The epoch of HQ's history this device last synced with.
 const HQ_EPOCH: &str = "hq_epoch";
+/// The operator's time zone (IANA name), as HQ last sent it.
+const TIME_ZONE: &str = "time_zone";
 // The device's enrollment at HQ.
 const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
@@ -91,6 +94,16 @@ pub(crate) fn write_enrollment(
     // A new enrollment (perhaps at another HQ) starts from HQ's history as
     // it finds it.
     write(conn, HQ_EPOCH, None)
+}
+
+/// Keeps the operator's time zone HQ sent with a pull, on `conn` (the
+/// pull's transaction). A name this build does not know (a zone newer than
+/// its time zone data) leaves the one kept before.
+pub(crate) fn write_time_zone(conn: &Connection, name: &str) -> Result<(), StoreError> {
+    match zone::parse_time_zone(name) {
+        Ok(tz) => write(conn, TIME_ZONE, Some(tz.name())),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Forgets the last job if the store no longer holds it.
@@ -202,6 +215,20 @@ impl Store {
 
     /// The epoch of HQ's history this device last synced with
     /// (`doorstep_sync` rewinds when HQ answers with another).
+    /// The operator's time zone: the Today list's day and every time the
+    /// app shows are in it. HQ's, once a pull has named it; until then the
+    /// default operators use (`zone::DEFAULT_TIME_ZONE`).
+    pub fn time_zone(&self) -> Result<Tz, StoreError> {
+        Ok(self
+            .setting(TIME_ZONE)?
+            .and_then(|name| zone::parse_time_zone(&name).ok())
+            .unwrap_or(zone::DEFAULT_TIME_ZONE))
+    }
+
+    pub fn set_time_zone(&self, time_zone: Tz) -> Result<(), StoreError> {
+        self.set_setting(TIME_ZONE, Some(time_zone.name()))
+    }
+
     pub fn hq_epoch(&self) -> Result<Option<String>, StoreError> {
         self.setting(HQ_EPOCH)
     }

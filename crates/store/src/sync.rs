@@ -151,6 +151,9 @@ impl Store {
             )?;
         }
         settings::write(&tx, PULL_CURSOR, Some(&pulled.cursor))?;
+        if let Some(time_zone) = &pulled.time_zone {
+            settings::write_time_zone(&tx, time_zone)?;
+        }
         tx.commit()?;
         Ok(())
     }

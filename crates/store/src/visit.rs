@@ -125,6 +125,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
             "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
                     j.fault_description, j.window_start, j.window_end, j.status, j.step,
                     j.completed_at, j.visit, c.account_number, j.repeat_of
+                    j.completed_at, j.visit, j.reported_at, j.due_by
              FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
             [id],
             |row| {
@@ -146,6 +147,10 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
                     row.get::<_, u32>(12)?,
                     row.get::<_, Option<String>>(13)?,
                     row.get::<_, Option<String>>(14)?,
+                    [
+                        row.get::<_, Option<String>>(13)?,
+                        row.get::<_, Option<String>>(14)?,
+                    ],
                 ))
             },
         )
@@ -157,6 +162,7 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         visit,
         account_number,
         repeat_of,
+        [reported_at, due_by],
     ) = row;
     let earlier_visits = rows(
         conn,
@@ -190,6 +196,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         earlier_visits,
         visit,
         repeat_of: repeat_of.as_deref().map(id_from_sql).transpose()?,
+        reported_at: reported_at.as_deref().map(time_from_sql).transpose()?,
+        due_by: due_by.as_deref().map(time_from_sql).transpose()?,
     };
     Ok((job, step, done))
 }

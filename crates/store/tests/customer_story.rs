@@ -34,6 +34,8 @@ fn fault_job(customer: CustomerId, repeat_of: Option<JobId>) -> Job {
         earlier_visits: vec![],
         visit: 1,
         repeat_of,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -92,6 +94,7 @@ fn the_story_and_the_repeat_flag_survive_a_reopen() {
                 hq_epoch: None,
                 customers: vec![told.clone()],
                 documents: vec![],
+                time_zone: None,
             })
             .unwrap();
     }
@@ -139,6 +142,7 @@ fn no_story_until_hq_sends_one() {
             hq_epoch: None,
             customers: vec![story(stranger, JobId::new())],
             documents: vec![],
+            time_zone: None,
         })
         .unwrap();
     assert_eq!(store.customer_story(job.id).unwrap(), None);

@@ -32,6 +32,7 @@ fn pull(store: &mut Store, cursor: &str, documents: Vec<DocumentNotice>) {
             hq_epoch: None,
             customers: vec![],
             documents,
+            time_zone: None,
         })
         .unwrap();
 }

@@ -45,6 +45,8 @@ fn job(name: &str, phone: &str) -> Job {
         earlier_visits: vec![],
         visit: FIRST_VISIT,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -97,6 +99,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         hq_epoch: None,
         customers: vec![],
         documents: vec![],
+        time_zone: None,
     }
 }
 

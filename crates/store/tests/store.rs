@@ -48,6 +48,8 @@ fn job(name: &str, phone: &str, start: &str, status: JobStatus) -> Job {
         }],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 

@@ -34,6 +34,8 @@ fn job(name: &str) -> Job {
         earlier_visits: vec![],
         visit: FIRST_VISIT,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -63,6 +65,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         hq_epoch: None,
         customers: vec![],
         documents: vec![],
+        time_zone: None,
     };
     store.apply_dispatch(&pulled).unwrap();
 }

@@ -35,6 +35,8 @@ fn job(start: &str) -> Job {
         earlier_visits: vec![],
         visit: 1,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 
@@ -48,6 +50,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         hq_epoch: None,
         customers: vec![],
         documents: vec![],
+        time_zone: None,
     }
 }
 

@@ -81,6 +81,7 @@ async fn device_with_completed_jobs(
                 technician_id: Some(technician),
                 earlier_visits: vec![],
                 account_number: None,
+                reported_at: None,
             })
             .await
             .unwrap();

@@ -30,6 +30,8 @@ fn job() -> Job {
         earlier_visits: Vec::new(),
         visit: FIRST_VISIT,
         repeat_of: None,
+        reported_at: None,
+        due_by: None,
     }
 }
 

@@ -16,8 +16,22 @@ export interface Technician { id: Uuid; name: string }
 /** The session itself is only in the HttpOnly cookie, out of scripts' reach. */
 export interface LoginResponse { username: string; expires_at: Timestamp }
 export interface DispatchedJob { job: Job; technician_id: Uuid | null }
-export interface BoardColumn { technician: Technician | null; counts: Record<string, number>; jobs: Job[] }
-export interface Board { date: string; columns: BoardColumn[] }
+export interface BoardColumn {
+  technician: Technician | null; counts: Record<string, number>; jobs: Job[];
+  /** Those of `jobs` past their repair-time target and not done (HQ decides). */
+  past_target: Uuid[];
+}
+/** A day's board; the day is the operator's, in `time_zone`. */
+export interface Board { date: string; time_zone: string; columns: BoardColumn[] }
+/** A repair-time target: jobs of the type done within `hours` of the report. */
+export interface RepairTarget { job_type: JobType; hours: number }
+/** What the operator set at HQ. */
+export interface OperatorSettings { time_zone: string; repair_targets: RepairTarget[] }
+/** A job's repair time: reported, due, completed (seconds from report). */
+export interface RepairTime {
+  reported_at: Timestamp | null; due_by: Timestamp | null; completed_at: Timestamp | null;
+  seconds_to_complete: number | null; past_target: boolean;
+}
 export interface TechRecord {
   record_key: string; kind: string; body: unknown; op_id: Uuid;
   device_time: Timestamp; server_time: Timestamp; removed: boolean;
@@ -76,7 +90,7 @@ export interface Conflict {
 export interface JobDetail {
   job: Job; technician: Technician | null; records: TechRecord[]; timeline: TimelineEntry[];
   receipt: Receipt | null; conflicts: Conflict[]; visit: VisitRecord; service_form: ServiceForm;
-  signature_valid: boolean; dispatcher_actions: AuditEntry[];
+  signature_valid: boolean; dispatcher_actions: AuditEntry[]; repair: RepairTime;
 }
 /** A code just issued: shown once; `id` names it for revoking. */
 export interface IssuedCode { id: Uuid; code: string; technician_id: Uuid; expires_at: Timestamp }
@@ -89,6 +103,7 @@ export const AUDIT_ACTIONS = [
   'create_dispatcher', 'disable_dispatcher', 'enable_dispatcher', 'change_password',
   'set_vip_grade', 'create_revisit',
   'publish_document', 'retire_document',
+  'set_repair_target',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** One entry of the audit log; `actor` null is HQ's command line. */
@@ -169,8 +184,10 @@ export const api = {
   logout: () => request<null>('POST', '/api/v1/logout'),
   technicians: () => request<Technician[]>('GET', '/api/v1/technicians'),
   createTechnician: (name: string) => request<Technician>('POST', '/api/v1/technicians', { name }),
-  board: (date: string, utcOffsetMinutes: number) =>
-    request<Board>('GET', `/api/v1/board?date=${enc(date)}&utc_offset_minutes=${utcOffsetMinutes}`),
+  board: (date: string) => request<Board>('GET', `/api/v1/board?date=${enc(date)}`),
+  settings: () => request<OperatorSettings>('GET', '/api/v1/settings'),
+  setRepairTarget: (jobType: JobType, hours: number | null) =>
+    request<OperatorSettings>('POST', '/api/v1/settings/repair-targets', { job_type: jobType, hours }),
   createJob: (job: NewJob) => request<DispatchedJob>('POST', '/api/v1/jobs', job),
   importCsv: (csv: string) => request<{ created: Uuid[] }>('POST', '/api/v1/jobs/import', csv, 'text/csv'),
   job: (id: Uuid) => request<JobDetail>('GET', `/api/v1/jobs/${enc(id)}`),

@@ -1,6 +1,7 @@
 // The console's state: who is signed in, where we are (the URL hash), the
 // technicians (used everywhere), and the board's choices.
-import { api, isApiError, type SupportRequestEntry, type Technician, type Uuid } from './api';
+import { api, isApiError, type OperatorSettings, type SupportRequestEntry, type Technician, type Uuid } from './api';
+import { operatorDate, useTimeZone } from '../../src/lib/format';
 import { errorText } from './i18n';
 import type { JobStatus } from '../../src/lib/ipc';
 
@@ -20,7 +21,8 @@ export type Route =
   | { view: 'devices' }
   | { view: 'audit' }
   | { view: 'documents' }
-  | { view: 'account' };
+  | { view: 'account' }
+  | { view: 'settings' };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
@@ -43,17 +45,13 @@ export function parseHash(hash: string): Route {
     case 'audit':
     case 'documents':
     case 'account':
+    case 'settings':
       return { view: parts[0] };
     default:
       return { view: 'board' };
   }
 }
 
-/** Today as YYYY-MM-DD in the browser's time zone. */
-export function localDate(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
 
 class ConsoleState {
   /** null: not signed in (or not known yet). */
@@ -65,7 +63,8 @@ class ConsoleState {
   flash = $state<string | null>(null);
   /** The last error, already in the console's language. */
   error = $state<string | null>(null);
-  boardDate = $state(localDate());
+  /** Today in the operator's zone, once HQ has named it (`start`). */
+  boardDate = $state(operatorDate());
   boardStatus = $state<JobStatus | 'all'>('all');
   /** 'all', 'unassigned', or a technician id. */
   boardTechnician = $state<string>('all');
@@ -85,15 +84,28 @@ class ConsoleState {
     this.error = null;
   }
 
+  /** What the operator set at HQ: its time zone and repair-time targets. */
+  settings = $state<OperatorSettings | null>(null);
+
   /** On start: a valid session cookie means we are signed in. */
   async start() {
     try {
+      await this.loadSettings();
       this.technicians = await api.technicians();
       this.user = sessionStorage.getItem('doorstep.console.user') ?? '';
     } catch {
       this.user = null;
     }
     this.ready = true;
+  }
+
+  /** Every time the console shows is in the operator's zone from here on. */
+  async loadSettings() {
+    const settings = await api.settings();
+    const first = this.settings === null;
+    this.settings = settings;
+    useTimeZone(settings.time_zone);
+    if (first) this.boardDate = operatorDate();
   }
 
   signedIn(username: string) {
@@ -104,6 +116,7 @@ class ConsoleState {
       /* ignore */
     }
     void this.loadTechnicians();
+    void this.loadSettings().catch((e) => this.fail(e));
   }
 
   /** Ends the session on HQ, then shows the sign-in page. */

@@ -1,6 +1,8 @@
 // App-wide state: who is signed in, the UI language, which screen is shown.
 import { ipc, type AppInfo, type Locale, type LockState, toAppError, type AppError } from './ipc';
+import { listen } from '@tauri-apps/api/event';
 import { setUiLocale } from './i18n';
+import { useTimeZone } from './format';
 import { VisitSession } from './visit/session.svelte';
 
 export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync' | 'leads' | 'documents';
@@ -27,7 +29,8 @@ class AppState {
         return;
       }
       const info = await ipc.appInfo();
-      this.info = info;
+      this.useInfo(info);
+      this.followSyncs();
       this.locale = info.locale === 'en' ? 'en' : 'zh-CN';
       setUiLocale(this.locale);
       if (info.last_job_id) {
@@ -152,10 +155,24 @@ class AppState {
   /** After enrollment the technician's name comes from HQ. */
   async reloadInfo() {
     try {
-      this.info = await ipc.appInfo();
+      this.useInfo(await ipc.appInfo());
     } catch (e) {
       this.error = toAppError(e);
     }
+  }
+
+  private useInfo(info: AppInfo) {
+    this.info = info;
+    useTimeZone(info.time_zone);
+  }
+
+  private followingSyncs = false;
+
+  /** A sync may bring the operator's time zone from HQ: read it again. */
+  private followSyncs() {
+    if (this.followingSyncs) return;
+    this.followingSyncs = true;
+    void listen('sync-finished', () => void this.reloadInfo());
   }
 
   async showReport() {

@@ -36,6 +36,8 @@ export interface AppInfo {
   last_job_id: Uuid | null;
   version: string;
   data_dir: string;
+  /** The operator's time zone (IANA name): every time is shown in it. */
+  time_zone: string;
 }
 
 /** Where the next page of a list starts (`doorstep_store::ListCursor`). */
@@ -58,6 +60,8 @@ export interface JobSummary {
   overdue: boolean;
   /** HQ flagged it a repeat fault (standard item 15). */
   repeat_fault: boolean;
+  /** Past its repair-time target and not done (core's `is_past_target`). */
+  past_target: boolean;
 }
 
 export interface Customer { id: Uuid; name: string; phone: string; address: string; account_number?: string }
@@ -76,6 +80,10 @@ export interface Job {
   visit: number;
   /** The customer's earlier fault job that makes this a repeat fault (HQ's call). */
   repeat_of?: Uuid;
+  /** When the customer reported it (absent from older HQs). */
+  reported_at?: Timestamp | null;
+  /** The repair-time target: done by then (absent when there is none). */
+  due_by?: Timestamp | null;
 }
 
 export type VipGrade = 'regular' | 'silver' | 'gold' | 'diamond';

@@ -15,7 +15,7 @@ use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
     AssignRequest, AuditQuery, BoardQuery, CallQuery, ComplaintCallbackRequest, ComplaintsQuery,
     ConflictsQuery, CustomerQuery, LeadsQuery, NewComplaint, NewJob, NewTechnician,
-    RescheduleRequest, ResolveRequest, RevisitRequest, VipGradeRequest,
+    RepairTargetChange, RescheduleRequest, ResolveRequest, RevisitRequest, VipGradeRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -205,7 +205,22 @@ pub(super) async fn board(
     Dispatcher(_): Dispatcher,
     QueryParam(query): QueryParam<BoardQuery>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.board(query.date, query.utc_offset_minutes).await?))
+    Ok(Json(hq.board(query.date).await?))
+}
+
+pub(super) async fn settings(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.operator_settings().await?))
+}
+
+pub(super) async fn set_repair_target(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    JsonBody(request): JsonBody<RepairTargetChange>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.by(&dispatcher).set_repair_target(request).await?))
 }
 
 pub(super) async fn support_requests(

@@ -199,6 +199,11 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             post(documents::publish_version),
         )
         .route("/api/v1/documents/{id}/retire", post(documents::retire))
+        .route("/api/v1/settings", get(dispatcher::settings))
+        .route(
+            "/api/v1/settings/repair-targets",
+            post(dispatcher::set_repair_target),
+        )
         .route("/api/v1/conflicts", get(dispatcher::conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(dispatcher::resolve))
         // The dispatcher console (static files) at /console/.

@@ -301,6 +301,8 @@ mod tests {
             earlier_visits: vec![],
             visit: 1,
             repeat_of: None,
+            reported_at: None,
+            due_by: None,
         }
     }
 

@@ -190,6 +190,9 @@ impl Hq {
             .ok_or_else(|| HqError::NotFound(format!("job {of}")))?
             .dispatch
             .job;
+        // A revisit is reported now: its repair-time target runs from here.
+        let now = self.now();
+        let targets = self.storage.repair_targets().await?;
         let revisit = DispatchedJob {
             job: Job {
                 id: JobId::new(),
@@ -203,6 +206,8 @@ impl Hq {
                 earlier_visits: Vec::new(),
                 visit: FIRST_VISIT,
                 repeat_of: None,
+                reported_at: Some(now),
+                due_by: rules::due_by(JobType::Fault, now, &targets),
             },
             technician_id: request.technician_id,
         };

@@ -2,21 +2,23 @@
 //! conflicts.
 
 use chrono::NaiveDate;
+use doorstep_core::rules::is_past_target;
 use doorstep_core::signature::{signature_is_valid, ServiceForm};
 use doorstep_core::wire::{ConflictId, TechnicianId};
+use doorstep_core::zone;
 use doorstep_core::{
     Customer, CustomerId, Job, JobId, JobStatus, Timestamp, FIRST_VISIT, LONG_TEXT_MAX,
     SHORT_TEXT_MAX,
 };
 
 use super::{check_text, Hq};
-use crate::dto::{Board, BoardColumn, JobDetail, NewJob, SupportRequestEntry, TimelineEntry};
-use crate::error::{HqError, HqResult};
-use crate::records::{AuditAction, AuditRecord};
-use crate::rules;
-use crate::storage::{
-    day_range, enum_text, AuditFilter, Conflict, DispatchChange, DispatchedJob, Resolution,
+use crate::dto::{
+    Board, BoardColumn, JobDetail, NewJob, RepairTime, SupportRequestEntry, TimelineEntry,
 };
+use crate::error::{HqError, HqResult};
+use crate::records::{AuditAction, AuditRecord, RepairTarget};
+use crate::rules;
+use crate::storage::{enum_text, AuditFilter, Conflict, DispatchChange, DispatchedJob, Resolution};
 use crate::time_range;
 
 pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
@@ -37,13 +39,19 @@ pub(super) fn check_new_job(job: &NewJob) -> Result<(), String> {
     for earlier in &job.earlier_visits {
         time_range::check_date("earlier_visits.date", earlier.date)?;
     }
+    if let Some(reported_at) = job.reported_at {
+        time_range::check_time("reported_at", reported_at)?;
+    }
     if job.window_end <= job.window_start {
         return Err("window_end must be after window_start".into());
     }
     Ok(())
 }
 
-pub(super) fn job_from(new: NewJob) -> DispatchedJob {
+/// The job a dispatcher's `new` makes, received at `now`: reported then
+/// unless they said when, and due under its type's target as it stands.
+pub(super) fn job_from(new: NewJob, now: Timestamp, targets: &[RepairTarget]) -> DispatchedJob {
+    let reported_at = new.reported_at.unwrap_or(now);
     DispatchedJob {
         job: Job {
             id: JobId::new(),
@@ -63,6 +71,8 @@ pub(super) fn job_from(new: NewJob) -> DispatchedJob {
             earlier_visits: new.earlier_visits,
             visit: FIRST_VISIT,
             repeat_of: None,
+            reported_at: Some(reported_at),
+            due_by: rules::due_by(new.job_type, reported_at, targets),
         },
         technician_id: new.technician_id,
     }
@@ -90,7 +100,8 @@ impl Hq {
     pub async fn create_job(&self, new: NewJob) -> HqResult<DispatchedJob> {
         check_new_job(&new).map_err(|m| HqError::invalid("invalid_field", m))?;
         self.check_technician(new.technician_id).await?;
-        let job = job_from(new);
+        let targets = self.storage.repair_targets().await?;
+        let job = job_from(new, self.now(), &targets);
         let audit = self.job_entry(AuditAction::CreateJob, &job, "");
         let mut created = self
             .storage
@@ -166,16 +177,11 @@ impl Hq {
             .await
     }
 
-    pub async fn board(&self, date: NaiveDate, utc_offset_minutes: i32) -> HqResult<Board> {
-        if !(-14 * 60..=14 * 60).contains(&utc_offset_minutes) {
-            return Err(HqError::bad_request(
-                "bad_query",
-                "utc_offset_minutes is between -840 and 840",
-            ));
-        }
+    /// The board of `date`, a day in the operator's time zone.
+    pub async fn board(&self, date: NaiveDate) -> HqResult<Board> {
         time_range::check_date("date", date)
             .map_err(|m| HqError::bad_request("time_out_of_range", m))?;
-        let (from, to) = day_range(date, utc_offset_minutes)
+        let (from, to) = zone::day_range(date, self.time_zone)
             .ok_or_else(|| HqError::bad_request("time_out_of_range", "date: off the calendar"))?;
         let jobs = self.storage.jobs_between(from, to).await?;
         let technicians = self.storage.technicians().await?;
@@ -185,13 +191,16 @@ impl Hq {
                 technician: Some(t),
                 counts: Default::default(),
                 jobs: Vec::new(),
+                past_target: Vec::new(),
             })
             .collect();
         columns.push(BoardColumn {
             technician: None,
             counts: Default::default(),
             jobs: Vec::new(),
+            past_target: Vec::new(),
         });
+        let now = self.now();
         for dispatched in jobs {
             let column = columns
                 .iter_mut()
@@ -199,12 +208,20 @@ impl Hq {
             if let Some(column) = column {
                 let status = enum_text(&dispatched.job.status);
                 *column.counts.entry(status).or_default() += 1;
-                column.jobs.push(dispatched.job);
+                let job = dispatched.job;
+                if is_past_target(job.status, job.due_by, now) {
+                    column.past_target.push(job.id);
+                }
+                column.jobs.push(job);
             }
         }
         self.flag_repeats(columns.iter_mut().flat_map(|c| c.jobs.iter_mut()).collect())
             .await?;
-        Ok(Board { date, columns })
+        Ok(Board {
+            date,
+            time_zone: self.time_zone.name().to_string(),
+            columns,
+        })
     }
 
     pub async fn job_detail(&self, job: JobId) -> HqResult<JobDetail> {
@@ -236,7 +253,19 @@ impl Hq {
         dispatcher_actions.reverse();
         let mut job = records.dispatch.job;
         self.flag_repeats(vec![&mut job]).await?;
+        let repair = RepairTime {
+            reported_at: job.reported_at,
+            due_by: job.due_by,
+            completed_at: visit.completed_at,
+            seconds_to_complete: rules::repair_seconds(
+                job.status,
+                job.reported_at,
+                visit.completed_at,
+            ),
+            past_target: is_past_target(job.status, job.due_by, self.now()),
+        };
         Ok(JobDetail {
+            repair,
             job,
             technician,
             records: records.records,

@@ -1,12 +1,13 @@
 //! Jobs in bulk: a dispatcher's CSV file, all rows or none.
 
 use doorstep_core::wire::{RowError, TechnicianId, TechnicianRef};
+use doorstep_core::Timestamp;
 
 use super::dispatch::{check_new_job, job_from};
 use super::Hq;
 use crate::dto::{ImportResult, NewJob};
 use crate::error::{HqError, HqResult};
-use crate::records::AuditAction;
+use crate::records::{AuditAction, RepairTarget};
 use crate::rules;
 use crate::storage::DispatchedJob;
 
@@ -43,40 +44,68 @@ const COLUMNS: [&str; 9] = [
     "window_end",
     "technician",
 ];
-/// A tenth column a file may have: the operator's account number.
-const OPTIONAL_COLUMN: &str = "account_number";
-const ACCOUNT_COLUMN: usize = COLUMNS.len();
+/// Columns a file may add after those, in this order: the operator's
+/// account number, and when the customer reported the fault. Files made
+/// before either existed still import.
+const OPTIONAL_COLUMNS: [&str; 2] = ["account_number", "reported_at"];
+
+/// Where each optional column is in a file with this header, or why the
+/// header is not one HQ reads.
+struct Layout {
+    account_number: Option<usize>,
+    reported_at: Option<usize>,
+}
+
+fn layout(headers: &csv::StringRecord) -> Option<Layout> {
+    let names: Vec<&str> = headers.iter().collect();
+    if names.len() < COLUMNS.len() || names[..COLUMNS.len()] != COLUMNS {
+        return None;
+    }
+    let extra = &names[COLUMNS.len()..];
+    // The optional columns that are there, in their order, none twice.
+    let mut wanted = OPTIONAL_COLUMNS.iter();
+    for name in extra {
+        wanted.find(|w| *w == name)?;
+    }
+    let at = |column: &str| {
+        extra
+            .iter()
+            .position(|n| *n == column)
+            .map(|i| COLUMNS.len() + i)
+    };
+    Some(Layout {
+        account_number: at(OPTIONAL_COLUMNS[0]),
+        reported_at: at(OPTIONAL_COLUMNS[1]),
+    })
+}
 
 impl Hq {
     /// Imports CSV rows (header: customer_name, phone, address, job_type,
     /// sub_case, fault_description, window_start, window_end, technician,
-    /// and optionally account_number). `technician` is a technician's id or
+    /// then optionally account_number and reported_at). `technician` is a technician's id or
     /// exact name, or empty; an empty account number is none. Any bad row
     /// and nothing is imported; every bad row is reported.
     pub async fn import_csv(&self, text: &str) -> HqResult<ImportResult> {
         let technicians = self.storage.technicians().await?;
+        let targets = self.storage.repair_targets().await?;
+        let now = self.now();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(false)
             .from_reader(text.as_bytes());
         let mut jobs = Vec::new();
         let mut errors = Vec::new();
-        match reader.headers() {
-            Ok(headers)
-                if headers.iter().eq(COLUMNS.iter().copied())
-                    || headers
-                        .iter()
-                        .eq(COLUMNS.iter().chain([&OPTIONAL_COLUMN]).copied()) => {}
-            _ => {
-                return Err(HqError::invalid(
-                    "bad_header",
-                    format!(
-                        "the first line must be: {} (then, optionally, ,{OPTIONAL_COLUMN})",
-                        COLUMNS.join(",")
-                    ),
-                ))
-            }
-        }
+        let Some(layout) = reader.headers().ok().and_then(layout) else {
+            return Err(HqError::invalid(
+                "bad_header",
+                format!(
+                    "the first line must be: {} (then, optionally, ,{} and ,{})",
+                    COLUMNS.join(","),
+                    OPTIONAL_COLUMNS[0],
+                    OPTIONAL_COLUMNS[1]
+                ),
+            ));
+        };
         for (index, record) in reader.records().enumerate() {
             let row = index + 1;
             let record = match record {
@@ -89,7 +118,7 @@ impl Hq {
                     continue;
                 }
             };
-            match self.row_to_job(&record, &technicians) {
+            match self.row_to_job(&record, &technicians, &layout, now, &targets) {
                 Ok(job) => jobs.push(job),
                 Err(message) => errors.push(RowError { row, message }),
             }
@@ -108,7 +137,7 @@ impl Hq {
                 self.job_entry(AuditAction::Import, job, &detail)
             })
             .collect();
-        let created = self.storage.create_jobs(&jobs, self.now(), &audit).await?;
+        let created = self.storage.create_jobs(&jobs, now, &audit).await?;
         Ok(ImportResult {
             created: created.iter().map(|j| j.job.id).collect(),
         })
@@ -118,6 +147,9 @@ impl Hq {
         &self,
         record: &csv::StringRecord,
         technicians: &[TechnicianRef],
+        layout: &Layout,
+        now: Timestamp,
+        targets: &[RepairTarget],
     ) -> Result<DispatchedJob, String> {
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
         let parse_time = |name: &str, text: String| {
@@ -144,10 +176,16 @@ impl Hq {
             window_end: parse_time("window_end", field(7))?,
             technician_id,
             earlier_visits: Vec::new(),
-            account_number: rules::account_number(record.get(ACCOUNT_COLUMN)),
+            account_number: rules::account_number(
+                layout.account_number.and_then(|i| record.get(i)),
+            ),
+            reported_at: match layout.reported_at.map(field) {
+                Some(text) if !text.is_empty() => Some(parse_time(OPTIONAL_COLUMNS[1], text)?),
+                _ => None,
+            },
         };
         check_new_job(&new)?;
-        Ok(job_from(new))
+        Ok(job_from(new, now, targets))
     }
 
     /// Creates jobs a command put together (the demo set), all or none.

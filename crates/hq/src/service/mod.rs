@@ -25,10 +25,12 @@ mod documents;
 mod epoch;
 mod import;
 mod leads;
+mod settings;
 mod sync;
 
 use std::sync::Arc;
 
+use doorstep_core::zone::{Tz, DEFAULT_TIME_ZONE};
 use doorstep_core::Timestamp;
 
 use crate::records::DispatcherSession;
@@ -59,6 +61,9 @@ pub struct Hq {
     storage: Arc<dyn Storage>,
     clock: Clock,
     throttle: Arc<Throttle>,
+    /// The operator's time zone: the board's days are drawn in it and
+    /// the console and laptops show times in it.
+    time_zone: Tz,
     /// Who the actions of this handle are for, in the audit log.
     actor: Actor,
     /// How many days back a fault job looks for another (standard item 15).
@@ -72,9 +77,19 @@ impl Hq {
             storage,
             clock,
             throttle: Arc::new(Throttle::new(&Limits::default())),
+            time_zone: DEFAULT_TIME_ZONE,
             actor: Actor::CommandLine,
             repeat_fault_days: crate::rules::DEFAULT_REPEAT_FAULT_DAYS,
         }
+    }
+
+    /// The same HQ in the operator's time zone (`serve --time-zone`).
+    pub fn in_time_zone(self, time_zone: Tz) -> Hq {
+        Hq { time_zone, ..self }
+    }
+
+    pub fn time_zone(&self) -> Tz {
+        self.time_zone
     }
 
     /// The same HQ with other rate limits and password-check cap (tests).

@@ -51,6 +51,7 @@ impl Hq {
             customers,
             server_time: Some(self.now()),
             hq_epoch: Some(epoch),
+            time_zone: Some(self.time_zone.name().to_string()),
             cursor: batch.cursor.to_string(),
             jobs: batch.jobs,
             removed: batch.removed,

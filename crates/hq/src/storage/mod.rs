@@ -19,11 +19,10 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use doorstep_core::wire::{
     ConflictId, DeviceId, DispatcherId, DocumentId, PushResponse, TechnicianId, TechnicianRef,
 };
-use doorstep_core::{CustomerId, JobId, RecordId, Timestamp, VipGrade};
+use doorstep_core::{CustomerId, JobId, JobType, RecordId, Timestamp, VipGrade};
 use uuid::Uuid;
 
 use crate::error::HqResult;
@@ -33,7 +32,7 @@ pub use crate::records::{
     CustomerRecord, DeviceAuth, DeviceInfo, DispatchChange, DispatchedJob, DispatcherAccount,
     DispatcherLogin, DispatcherSession, Document, DocumentUpload, HistoryJob, HqComplaint,
     IncomingPush, JobRecords, LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged,
-    StoredChange, StoredOp, TechRecord,
+    RepairTarget, StoredChange, StoredOp, TechRecord,
 };
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
@@ -51,6 +50,7 @@ pub trait Storage:
     + ComplaintStore
     + CustomerStore
     + DocumentStore
+    + TargetStore
     + Send
     + Sync
     + 'static
@@ -318,6 +318,22 @@ pub trait EpochStore: Send + Sync {
     async fn begin_epoch(&self, epoch: &str, reason: &str, now: Timestamp) -> HqResult<()>;
 }
 
+/// Repair-time targets (standard item 21), one per job type at most.
+#[async_trait]
+pub trait TargetStore: Send + Sync {
+    /// Every target set, by job type.
+    async fn repair_targets(&self) -> HqResult<Vec<RepairTarget>>;
+    /// Sets the target of `job_type` (`hours`), or removes it (None), with
+    /// its audit entry.
+    async fn set_repair_target(
+        &self,
+        job_type: JobType,
+        hours: Option<u32>,
+        now: Timestamp,
+        audit: &AuditRecord,
+    ) -> HqResult<()>;
+}
+
 /// What a `--database` URL names: `sqlite:PATH` or `postgres://...` (also
 /// `postgresql://`).
 enum Database<'a> {
@@ -379,14 +395,4 @@ pub async fn restore(from: &std::path::Path, url: &str) -> anyhow::Result<()> {
              with pg_restore, then run admin mark-restored (README, \"Backup and restore\")"
         ),
     }
-}
-
-/// The day `date` in the zone `offset_minutes` east of UTC, as a UTC range;
-/// None where it falls off the calendar chrono can count.
-pub fn day_range(date: NaiveDate, offset_minutes: i32) -> Option<(Timestamp, Timestamp)> {
-    let start = date
-        .and_hms_opt(0, 0, 0)?
-        .and_utc()
-        .checked_sub_signed(chrono::Duration::minutes(offset_minutes.into()))?;
-    Some((start, start.checked_add_signed(chrono::Duration::days(1))?))
 }

@@ -82,6 +82,8 @@ pub fn job_for(technician: Option<TechnicianId>, name: &str) -> DispatchedJob {
             earlier_visits: vec![],
             visit: 1,
             repeat_of: None,
+            reported_at: None,
+            due_by: None,
         },
         technician_id: technician,
     }

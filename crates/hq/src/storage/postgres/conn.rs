@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_leads.sql"),
     include_str!("../../../migrations/postgres/2026-12-03_customers.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_documents.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_repair_targets.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

@@ -43,9 +43,10 @@ impl DispatchStore for PostgresStorage {
                 .execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at, visit)
+                        earlier_visits, technician_id, change_seq, created_at, visit,
+                        reported_at, due_by)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14,
-                        $15)
+                        $15, $16, $17)
                      ON CONFLICT (id) DO NOTHING",
                     &[
                         &job.id.0,
@@ -63,6 +64,8 @@ impl DispatchStore for PostgresStorage {
                         &seq,
                         &now,
                         &visit_to_sql(job.visit)?,
+                        &job.reported_at,
+                        &job.due_by,
                     ],
                 )
                 .await?;

@@ -24,6 +24,7 @@ mod epoch;
 mod leads;
 mod push;
 mod rows;
+mod targets;
 
 use deadpool_postgres::Pool;
 

@@ -15,10 +15,11 @@ use crate::storage::codec::enum_parse;
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
      fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
-     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id)";
-/// How many columns `JOB_COLUMNS` names: a query's own columns after them
-/// start here.
-pub(super) const JOB_COLUMN_COUNT: usize = 15;
+     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id), \
+     reported_at, due_by";
+/// How many columns `JOB_COLUMNS` names: a query that selects more after
+/// them reads those from this index on.
+pub(super) const JOB_COLUMN_COUNT: usize = 17;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     Ok(DispatchedJob {
@@ -41,6 +42,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             visit: visit_from_sql(row.try_get(13)?)?,
             // The service judges it against the customer's history.
             repeat_of: None,
+            reported_at: row.try_get(15)?,
+            due_by: row.try_get(16)?,
         },
         technician_id: row.try_get::<_, Option<Uuid>>(12)?.map(TechnicianId),
     })

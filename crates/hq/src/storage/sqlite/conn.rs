@@ -65,6 +65,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_documents.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_repair_targets.sql"
+        )),
     ])
 }
 

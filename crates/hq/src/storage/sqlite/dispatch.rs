@@ -40,8 +40,10 @@ impl DispatchStore for SqliteStorage {
                 let inserted = tx.execute(
                     "INSERT INTO jobs (id, customer_id, customer_name, phone, address, job_type,
                         sub_case, fault_description, window_start, window_end, status,
-                        earlier_visits, technician_id, change_seq, created_at, visit)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15)
+                        earlier_visits, technician_id, change_seq, created_at, visit,
+                        reported_at, due_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?15,
+                        ?16, ?17)
                      ON CONFLICT (id) DO NOTHING",
                     params![
                         job.id.to_string(),
@@ -59,6 +61,8 @@ impl DispatchStore for SqliteStorage {
                         seq,
                         ts(&now),
                         job.visit,
+                        job.reported_at.as_ref().map(ts),
+                        job.due_by.as_ref().map(ts),
                     ],
                 )?;
                 rules::new_job(job.id, inserted == 0)?;

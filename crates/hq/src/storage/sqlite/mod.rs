@@ -25,6 +25,7 @@ mod epoch;
 mod leads;
 mod push;
 mod rows;
+mod targets;
 
 use std::path::Path;
 

@@ -32,10 +32,11 @@ pub(super) fn id<T: std::str::FromStr>(text: &str) -> HqResult<T> {
 pub(super) const JOB_COLUMNS: &str =
     "id, customer_id, customer_name, phone, address, job_type, sub_case, \
      fault_description, window_start, window_end, status, earlier_visits, technician_id, visit, \
-     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id)";
-/// How many columns `JOB_COLUMNS` names: a query's own columns after them
-/// start here.
-pub(super) const JOB_COLUMN_COUNT: usize = 15;
+     (SELECT account_number FROM customers WHERE customers.id = jobs.customer_id), \
+     reported_at, due_by";
+/// How many columns `JOB_COLUMNS` names: a query that selects more after
+/// them reads those from this index on.
+pub(super) const JOB_COLUMN_COUNT: usize = 17;
 
 pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
     let technician: Option<String> = row.get(12)?;
@@ -60,6 +61,8 @@ pub(super) fn read_job(row: &Row) -> HqResult<DispatchedJob> {
             visit: row.get(13)?,
             // The service judges it against the customer's history.
             repeat_of: None,
+            reported_at: opt_ts(row.get(15)?)?,
+            due_by: opt_ts(row.get(16)?)?,
         },
         technician_id: technician.as_deref().map(id).transpose()?,
     })
