@@ -12,6 +12,7 @@ use crate::model::{
     Lead, Photo, RecordId, Replacement, RequestedSupport, Reschedule, Signature, Step,
     SupportRequest, Timestamp, Validate, VisitRecord, Work,
 };
+use crate::prices::PaymentReceipt;
 use crate::rules;
 use crate::signature;
 
@@ -39,6 +40,8 @@ pub enum Change {
     Complete,
     /// Asks HQ for support; unlike a reschedule, the job stays open.
     RequestSupport(SupportRequest),
+    /// The receipt the customer got for the fees.
+    SavePayment(PaymentReceipt),
 }
 
 impl Change {
@@ -65,6 +68,7 @@ impl Change {
             Change::Reschedule(_) => "reschedule",
             Change::Complete => "complete",
             Change::RequestSupport(_) => "request_support",
+            Change::SavePayment(_) => "save_payment",
         }
     }
 
@@ -114,7 +118,7 @@ impl Change {
             }
             Change::RemoveReplacement(id) => visit.replacements.retain(|r| r.id != *id),
             Change::SetFees(lines) => {
-                crate::model::validate_fees(lines)?;
+                crate::prices::validate_fees(lines)?;
                 visit.fees = lines.clone();
             }
             Change::SaveCommunicate(communicate) => {
@@ -156,6 +160,10 @@ impl Change {
                     problem: request.problem.clone(),
                     requested_at: now,
                 });
+            }
+            Change::SavePayment(receipt) => {
+                receipt.validate()?;
+                visit.payment = Some(receipt.clone());
             }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {

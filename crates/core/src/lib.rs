@@ -13,6 +13,7 @@ pub mod error;
 pub mod media;
 pub mod model;
 pub mod phone;
+pub mod prices;
 pub mod report;
 pub mod rules;
 pub mod signature;
@@ -22,3 +23,7 @@ pub mod words;
 
 pub use error::{DomainError, Lang};
 pub use model::*;
+pub use prices::{
+    fees_total_fen, legacy_price_list, validate_fees, PaymentMethod, PaymentReceipt, PriceItem,
+    PriceList, PricedAt,
+};

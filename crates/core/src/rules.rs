@@ -101,6 +101,8 @@ pub enum Missing {
     Signature,
     SignatureOutdated,
     Cleanup,
+    /// Fees were charged and no receipt for their total is recorded.
+    PaymentReceipt,
 }
 
 impl Missing {
@@ -123,6 +125,10 @@ impl Missing {
                 "a new signature (the form changed after signing)",
             ),
             Missing::Cleanup => ("清理现场检查单", "clean-up checklist"),
+            Missing::PaymentReceipt => (
+                "收费收据(收据号、与收费合计相同的金额、付款方式)",
+                "the receipt for the fees (number, an amount equal to their total, payment method)",
+            ),
         };
         match lang {
             Lang::Zh => zh.to_string(),
@@ -175,6 +181,13 @@ pub fn missing_for_completion(visit: &VisitRecord) -> Vec<Missing> {
     }
     if !visit.cleanup.all_done() {
         missing.push(Missing::Cleanup);
+    }
+    let receipted = visit
+        .payment
+        .as_ref()
+        .is_some_and(|receipt| receipt.covers(&visit.fees));
+    if !visit.fees.is_empty() && !receipted {
+        missing.push(Missing::PaymentReceipt);
     }
     missing
 }

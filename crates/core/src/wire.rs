@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::change::Change;
 use crate::model::{first_visit, Job, JobId, Timestamp};
+use crate::prices::PriceList;
 
 /// The protocol this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -96,7 +97,7 @@ pub struct EnrollResponse {
     pub technician: TechnicianRef,
 }
 
-/// `GET /api/v1/sync/jobs?since=CURSOR`.
+/// `GET /api/v1/sync/jobs?since=CURSOR&price_list_version=N`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     /// Opaque; send it back as `since` next time. HQ's own change counter,
@@ -121,6 +122,10 @@ pub struct PullResponse {
     /// holds. Absent from older HQs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hq_epoch: Option<String>,
+    /// HQ's price list, when it is not the version the device said it holds
+    /// (`price_list_version`). Absent when unchanged, and from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_list: Option<PriceList>,
 }
 
 /// One outbox row, as the app stored it.
@@ -184,6 +189,10 @@ pub enum ConflictReason {
     /// The change carries a time outside the years HQ accepts (the device's
     /// clock was far off); it was kept apart, touching nothing.
     ImpossibleTime,
+    /// A fee line is not on the price list the device held when it recorded
+    /// it (not listed, retired, or at another price); the change was kept
+    /// apart, touching nothing.
+    OffPriceList,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

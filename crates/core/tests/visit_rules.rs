@@ -254,6 +254,7 @@ fn editing_the_form_after_signing_invalidates_the_signature() {
     Change::SetFees(vec![FeeLine {
         code: "splitter".into(),
         quantity: 1,
+        priced: None,
     }])
     .apply(&mut visit, now)
     .unwrap();
@@ -272,6 +273,7 @@ fn fees_come_only_from_the_price_list() {
     let bad = Change::SetFees(vec![FeeLine {
         code: "tip".into(),
         quantity: 1,
+        priced: None,
     }])
     .apply(&mut visit, now);
     assert_eq!(bad, Err(DomainError::UnknownFee("tip".into())));
@@ -279,10 +281,12 @@ fn fees_come_only_from_the_price_list() {
         FeeLine {
             code: "remote".into(),
             quantity: 1,
+            priced: None,
         },
         FeeLine {
             code: "indoor_cable_m".into(),
             quantity: 12,
+            priced: None,
         },
     ])
     .apply(&mut visit, now)
@@ -540,4 +544,46 @@ fn an_arrival_correction_leaves_the_signed_form_alone() {
     assert_eq!(visit.arrival.corrections.len(), 1);
     assert_eq!(ServiceForm::from_visit(&visit).content_hash(), before);
     assert!(signature_is_valid(&visit));
+}
+
+/// Standard item 11: charges come with an invoice/receipt record. A visit
+/// with fees completes only once a receipt for exactly their total is
+/// recorded; a visit without fees needs none.
+#[test]
+fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
+    let mut visit = complete_visit();
+    assert!(missing_for_completion(&visit).is_empty(), "no fees, no receipt");
+    let now = at("2026-11-23T09:55:00+08:00");
+    Change::SetFees(vec![FeeLine {
+        code: "splitter".into(),
+        quantity: 2,
+        priced: None,
+    }])
+    .apply(&mut visit, now)
+    .unwrap();
+    let signature = signature_for(&visit);
+    Change::Sign(signature).apply(&mut visit, now).unwrap();
+    assert_eq!(missing_for_completion(&visit), vec![Missing::PaymentReceipt]);
+    let short = PaymentReceipt {
+        receipt_no: "FJ-000123".into(),
+        amount_fen: 1500,
+        method: PaymentMethod::Cash,
+    };
+    Change::SavePayment(short.clone()).apply(&mut visit, now).unwrap();
+    assert_eq!(
+        missing_for_completion(&visit),
+        vec![Missing::PaymentReceipt],
+        "a receipt for less than the fees does not stand for them"
+    );
+    Change::SavePayment(PaymentReceipt {
+        amount_fen: 3000,
+        ..short
+    })
+    .apply(&mut visit, now)
+    .unwrap();
+    assert!(missing_for_completion(&visit).is_empty());
+    assert!(
+        signature_is_valid(&visit),
+        "the receipt is not part of the signed form: recording it after signing voids nothing"
+    );
 }
