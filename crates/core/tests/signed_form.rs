@@ -301,5 +301,8 @@ fn a_fee_line_is_signed_at_the_price_it_was_recorded_at() {
     .apply(&mut dearer, now)
     .unwrap();
     let form = ServiceForm::from_visit(&dearer);
-    assert_eq!(form.total_fen, 4200, "the recorded price, not the first list's");
+    assert_eq!(
+        form.total_fen, 4200,
+        "the recorded price, not the first list's"
+    );
 }

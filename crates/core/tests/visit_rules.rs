@@ -552,7 +552,10 @@ fn an_arrival_correction_leaves_the_signed_form_alone() {
 #[test]
 fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
     let mut visit = complete_visit();
-    assert!(missing_for_completion(&visit).is_empty(), "no fees, no receipt");
+    assert!(
+        missing_for_completion(&visit).is_empty(),
+        "no fees, no receipt"
+    );
     let now = at("2026-11-23T09:55:00+08:00");
     Change::SetFees(vec![FeeLine {
         code: "splitter".into(),
@@ -563,13 +566,18 @@ fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
     .unwrap();
     let signature = signature_for(&visit);
     Change::Sign(signature).apply(&mut visit, now).unwrap();
-    assert_eq!(missing_for_completion(&visit), vec![Missing::PaymentReceipt]);
+    assert_eq!(
+        missing_for_completion(&visit),
+        vec![Missing::PaymentReceipt]
+    );
     let short = PaymentReceipt {
         receipt_no: "FJ-000123".into(),
         amount_fen: 1500,
         method: PaymentMethod::Cash,
     };
-    Change::SavePayment(short.clone()).apply(&mut visit, now).unwrap();
+    Change::SavePayment(short.clone())
+        .apply(&mut visit, now)
+        .unwrap();
     assert_eq!(
         missing_for_completion(&visit),
         vec![Missing::PaymentReceipt],

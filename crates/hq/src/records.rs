@@ -118,6 +118,9 @@ pub enum AuditAction {
     DisableDispatcher,
     EnableDispatcher,
     ChangePassword,
+    AddPriceItem,
+    ChangePriceItem,
+    RetirePriceItem,
 }
 
 /// One entry of the audit log as the service writes it: who, what, which
@@ -263,6 +266,9 @@ pub struct IncomingPush {
     pub entries: Vec<PushEntry>,
     /// The seqs of entries carrying a time outside the years HQ accepts.
     pub impossible_time: HashSet<i64>,
+    /// The seqs of entries charging fees not on the price list the device
+    /// held (`rules::prices::fees_on_price_list`).
+    pub off_price_list: HashSet<i64>,
     /// `rules::clock_skew_flag` of the batch, stored on each of its changes.
     pub clock_skew_seconds: Option<i64>,
 }
@@ -270,6 +276,14 @@ pub struct IncomingPush {
 impl IncomingPush {
     pub fn time_is_possible(&self, entry: &PushEntry) -> bool {
         !self.impossible_time.contains(&entry.seq)
+    }
+
+    /// What the service found wrong with the entry itself, if anything.
+    pub fn entry_refusal(&self, entry: &PushEntry) -> Option<ConflictReason> {
+        crate::rules::entry_refusal(
+            self.time_is_possible(entry),
+            !self.off_price_list.contains(&entry.seq),
+        )
     }
 }
 
@@ -315,6 +329,7 @@ pub fn record_key(change: &Change) -> (String, bool) {
         Change::Reschedule(_) => ("reschedule".into(), false),
         Change::Complete => ("completion".into(), false),
         Change::RequestSupport(_) => ("support_request".into(), false),
+        Change::SavePayment(_) => ("payment".into(), false),
     }
 }
 

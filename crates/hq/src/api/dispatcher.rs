@@ -13,8 +13,8 @@ use doorstep_core::JobId;
 
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
-    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewTechnician,
-    RescheduleRequest, ResolveRequest,
+    AssignRequest, AuditQuery, BoardQuery, ConflictsQuery, NewJob, NewPriceItem, NewTechnician,
+    PriceItemChange, RescheduleRequest, ResolveRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -200,4 +200,41 @@ pub(super) async fn audit(
     QueryParam(query): QueryParam<AuditQuery>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.audit(query).await?))
+}
+
+pub(super) async fn price_list(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.price_list().await?))
+}
+
+pub(super) async fn add_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    JsonBody(item): JsonBody<NewPriceItem>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).add_price_item(item).await?),
+    ))
+}
+
+pub(super) async fn change_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(code): PathParam<String>,
+    JsonBody(change): JsonBody<PriceItemChange>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.by(&dispatcher).change_price_item(&code, change).await?,
+    ))
+}
+
+pub(super) async fn retire_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(code): PathParam<String>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.by(&dispatcher).retire_price_item(&code).await?))
 }

@@ -2,7 +2,7 @@
 //! (dispatchers, technicians, enrollment and devices), `sync` (a device's
 //! pull, push and blobs), `dispatch` (the dispatcher's jobs and conflicts),
 //! `import` (CSV and the demo set), `epoch` (the identity of HQ's history,
-//! renewed by a restore), `audit` (the audit log). Handlers and admin
+//! renewed by a restore), `audit` (the audit log), `prices` (the price list). Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -16,6 +16,7 @@ mod auth;
 mod dispatch;
 mod epoch;
 mod import;
+mod prices;
 mod sync;
 
 use std::sync::Arc;

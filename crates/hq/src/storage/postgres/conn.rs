@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_epoch.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_audit.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_support.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_price_list.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

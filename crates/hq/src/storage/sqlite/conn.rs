@@ -50,6 +50,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_support.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_price_list.sql"
+        )),
     ])
 }
 

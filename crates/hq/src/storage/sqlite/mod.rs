@@ -19,6 +19,7 @@ mod blobs;
 mod conn;
 mod dispatch;
 mod epoch;
+mod prices;
 mod push;
 mod rows;
 
