@@ -1367,7 +1367,7 @@ impl Laptop {
         let enrollment = Enrollment::load(&self.store.lock().unwrap())
             .unwrap()
             .unwrap();
-        let pulled = enrollment.client().unwrap().pull(None).await.unwrap();
+        let pulled = enrollment.client().unwrap().pull(None, 1).await.unwrap();
         pulled.cursor.parse().unwrap()
     }
 
@@ -1900,6 +1900,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             outcomes: vec![],
             server_time: None,
             hq_epoch: None,
+            price_list: None,
         })
         .unwrap();
 

@@ -139,6 +139,9 @@ impl Store {
                 ],
             )?;
         }
+        if let Some(list) = &pulled.price_list {
+            settings::write_price_list(&tx, list)?;
+        }
         settings::write(&tx, PULL_CURSOR, Some(&pulled.cursor))?;
         tx.commit()?;
         Ok(())

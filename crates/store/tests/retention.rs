@@ -144,6 +144,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        price_list: None,
     }
 }
 

@@ -59,6 +59,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        price_list: None,
     };
     store.apply_dispatch(&pulled).unwrap();
 }

@@ -44,6 +44,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         outcomes: vec![],
         server_time: None,
         hq_epoch: None,
+        price_list: None,
     }
 }
 

@@ -100,7 +100,13 @@ export interface Replacement {
   id: Uuid; item: ReplacedItem; old_serial: string; new_serial: string;
   told_in_advance: boolean; consent: boolean;
 }
-export interface FeeLine { code: string; quantity: number }
+/** What a fee line was priced at when recorded (absent on lines from before HQ kept the list). */
+export interface PricedAt { list_version: number; name_zh: string; name_en: string; unit_price_fen: number }
+export interface FeeLine { code: string; quantity: number; priced?: PricedAt | null }
+export const PAYMENT_METHODS = ['cash', 'wechat', 'alipay', 'card', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+/** The receipt (发票收据) for the visit's fees. */
+export interface PaymentReceipt { receipt_no: string; amount_fen: number; method: PaymentMethod }
 export interface Communicate { customer_type: CustomerType | null; needs: string; notes: string }
 export interface Feedback { mot: number | null; opinion: string }
 export interface Cleanup {
@@ -132,6 +138,7 @@ export interface VisitRecord {
   reschedule: Reschedule | null;
   completed_at: Timestamp | null;
   support_request: RequestedSupport | null;
+  payment: PaymentReceipt | null;
 }
 
 export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_serial: string }
@@ -180,7 +187,9 @@ export interface VisitView {
 export interface WordHint { field: 'fault_point' | 'description'; phrase: string; instead: string }
 
 export interface PhoneGuide { greeting: string; script: string[]; call_window: CallWindow; local_time: string }
-export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }
+export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number; retired: boolean }
+/** HQ's price list as the last sync brought it. */
+export interface PriceList { version: number; items: PriceItem[] }
 
 /** Serde form of `Change` (adjacently tagged: type + data). */
 export type Change =
@@ -201,7 +210,8 @@ export type Change =
   | { type: 'remove_photo'; data: Uuid }
   | { type: 'reschedule'; data: Reschedule }
   | { type: 'complete' }
-  | { type: 'request_support'; data: { problem: string } };
+  | { type: 'request_support'; data: { problem: string } }
+  | { type: 'save_payment'; data: PaymentReceipt };
 
 /** Every command rejects with this shape; `message` is already localized. */
 export interface AppError { code: string; message: string }
@@ -224,7 +234,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
-export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' }
+export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' | 'off_price_list' }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 /** A dispatcher's decision on a conflict, brought by a later pull. */
 export interface ConflictDecision { resolution: Resolution; note: string; resolved_at: Timestamp }
@@ -307,7 +317,7 @@ export const ipc = {
   },
   blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
-  priceList: () => call<PriceItem[]>('price_list'),
+  priceList: () => call<PriceList>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   /** `privateCa`: the PEM text of the operator's CA, when HQ's certificate comes from one. */

@@ -54,6 +54,7 @@ function view(change?: Change): VisitView {
       reschedule: null,
       completed_at: null,
       support_request: null,
+      payment: null,
     },
     missing: [],
     signature_valid: false,
