@@ -186,7 +186,11 @@ pub fn missing_for_completion(visit: &VisitRecord) -> Vec<Missing> {
         .payment
         .as_ref()
         .is_some_and(|receipt| receipt.covers(&visit.fees));
-    if !visit.fees.is_empty() && !receipted {
+    // Only an app that records receipts prices its lines: a visit whose
+    // fees all come from an older app (no recorded price) never had a way
+    // to record one, and HQ replaying its completion must not refuse it.
+    let from_receipting_app = visit.fees.iter().any(|line| line.priced.is_some());
+    if from_receipting_app && !receipted {
         missing.push(Missing::PaymentReceipt);
     }
     missing

@@ -560,7 +560,7 @@ fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
     Change::SetFees(vec![FeeLine {
         code: "splitter".into(),
         quantity: 2,
-        priced: None,
+        priced: Some(legacy_price_list().item("splitter").unwrap().priced_at(1)),
     }])
     .apply(&mut visit, now)
     .unwrap();
@@ -594,4 +594,23 @@ fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
         signature_is_valid(&visit),
         "the receipt is not part of the signed form: recording it after signing voids nothing"
     );
+}
+
+/// An app from before receipts records fee lines without a price, and
+/// completes without a receipt: HQ replays its completion, so the receipt
+/// rule must not refuse it (HQ is upgraded before the apps).
+#[test]
+fn fees_from_an_app_without_receipts_do_not_block_its_completion() {
+    let mut visit = complete_visit();
+    let now = at("2026-11-23T09:55:00+08:00");
+    Change::SetFees(vec![FeeLine {
+        code: "splitter".into(),
+        quantity: 1,
+        priced: None,
+    }])
+    .apply(&mut visit, now)
+    .unwrap();
+    let signature = signature_for(&visit);
+    Change::Sign(signature).apply(&mut visit, now).unwrap();
+    assert!(missing_for_completion(&visit).is_empty());
 }

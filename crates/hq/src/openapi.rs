@@ -190,9 +190,9 @@ pub const ROUTES: &[Route] = &[
         "A job shows here from the push that asked for support until it closes or a dispatcher re-books it.").returns("[SupportRequestEntry]"),
     route("GET", "/api/v1/price-list", "dispatcher", "The price list as it stands, retired items flagged", "200", "").returns("PriceList"),
     route("POST", "/api/v1/price-list", "dispatcher", "Add an item to the price list", "201",
-        "The list's next version. 422 `invalid_field` (code, names in both languages, price above zero); 409 `price_code_taken` for a code ever used.").takes("NewPriceItem").returns("PriceList"),
+        "The list's next version. 422 `bad_price_code` (lower-case letters, digits, underscores; a letter first; at most 40), `price_name_required` (both languages), `bad_unit_price` (1 to 10,000,000 fen), `invalid_field` (a name over 200 characters); 409 `price_code_taken` for a code ever used.").takes("NewPriceItem").returns("PriceList"),
     route("PUT", "/api/v1/price-list/{code}", "dispatcher", "Change an item's names or price", "200",
-        "The list's next version; fee lines recorded before keep their price. 404 unknown code; 409 `price_item_retired`; 422 `invalid_field`.").takes("PriceItemChange").returns("PriceList"),
+        "The list's next version; fee lines recorded before keep their price. 404 unknown code; 409 `price_item_retired`; 422 as adding does.").takes("PriceItemChange").returns("PriceList"),
     route("POST", "/api/v1/price-list/{code}/retire", "dispatcher", "Retire an item", "200",
         "No new fee may charge it; jobs that did still read it. 404 unknown code; 409 `price_item_retired`.").returns("PriceList"),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")

@@ -91,7 +91,11 @@ fn fees_come_from_the_list_the_last_pull_brought() {
     assert_eq!(store.price_list().unwrap(), v2, "kept until another comes");
 
     store
-        .apply(job.id, &Change::SetFees(vec![fee(&v2, "wall_mount", 1)]), now)
+        .apply(
+            job.id,
+            &Change::SetFees(vec![fee(&v2, "wall_mount", 1)]),
+            now,
+        )
         .expect("priced from the list the laptop holds");
 
     let mut cheaper = fee(&v2, "wall_mount", 1);
@@ -126,7 +130,9 @@ fn fees_come_from_the_list_the_last_pull_brought() {
     );
 
     let v3 = list(3, 9000);
-    store.apply_dispatch(&pulled(vec![], Some(v3.clone()))).unwrap();
+    store
+        .apply_dispatch(&pulled(vec![], Some(v3.clone())))
+        .unwrap();
     let visit = store
         .apply(
             job.id,
@@ -144,7 +150,9 @@ fn the_receipt_is_kept_with_the_visit() {
     let path = dir.path().join("db");
     let mut store = Store::open(&path, &KEY).unwrap();
     let job = job();
-    store.apply_dispatch(&pulled(vec![job.clone()], None)).unwrap();
+    store
+        .apply_dispatch(&pulled(vec![job.clone()], None))
+        .unwrap();
     let receipt = PaymentReceipt {
         receipt_no: "FJ-2026-000123".into(),
         amount_fen: 3500,

@@ -27,7 +27,7 @@ export interface SupportRequestEntry { job: Job; technician: Technician | null; 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
-  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time';
+  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' | 'off_price_list';
   op_id: Uuid; created_at: Timestamp; resolved_at: Timestamp | null; resolution: Resolution | null;
   note: string | null; resolved_by: string | null;
 }
@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'login', 'login_failed', 'create_job', 'import', 'assign', 'reschedule', 'cancel',
   'resolve_conflict', 'issue_code', 'revoke_code', 'revoke_device', 'create_technician',
   'create_dispatcher', 'disable_dispatcher', 'enable_dispatcher', 'change_password',
+  'add_price_item', 'change_price_item', 'retire_price_item',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** One entry of the audit log; `actor` null is HQ's command line. */
@@ -103,6 +104,9 @@ async function request<T>(method: string, path: string, body?: unknown, contentT
 
 const enc = encodeURIComponent;
 
+export type { PriceItem, PriceList } from '../../src/lib/ipc';
+import type { PriceList } from '../../src/lib/ipc';
+
 export const api = {
   login: (username: string, password: string) =>
     request<LoginResponse>('POST', '/api/v1/login', { username, password }),
@@ -149,4 +153,12 @@ export const api = {
   devices: () => request<DeviceInfo[]>('GET', '/api/v1/devices'),
   revoke: (id: Uuid) => request<DeviceInfo>('POST', `/api/v1/devices/${enc(id)}/revoke`),
   blobUrl: (hash: string) => `/api/v1/blobs/${enc(hash)}`,
+  priceList: () => request<PriceList>('GET', '/api/v1/price-list'),
+  addPriceItem: (item: NewPriceItem) => request<PriceList>('POST', '/api/v1/price-list', item),
+  changePriceItem: (code: string, change: Omit<NewPriceItem, 'code'>) =>
+    request<PriceList>('PUT', `/api/v1/price-list/${enc(code)}`, change),
+  retirePriceItem: (code: string) => request<PriceList>('POST', `/api/v1/price-list/${enc(code)}/retire`),
 };
+
+/** A new item for the price list; prices in fen. */
+export interface NewPriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }

@@ -14,6 +14,7 @@ export type Route =
   | { view: 'technicians' }
   | { view: 'devices' }
   | { view: 'audit' }
+  | { view: 'prices' }
   | { view: 'account' };
 
 export function parseHash(hash: string): Route {
@@ -28,6 +29,7 @@ export function parseHash(hash: string): Route {
     case 'technicians':
     case 'devices':
     case 'audit':
+    case 'prices':
     case 'account':
       return { view: parts[0] };
     default:

@@ -3,7 +3,7 @@
 //! rules are core's (`PriceItem::validate`, the laptop's too); what an edit
 //! does to the list is `rules::prices`.
 
-use doorstep_core::{Lang, PriceItem, PriceList};
+use doorstep_core::{DomainError, Lang, PriceItem, PriceList};
 
 use super::Hq;
 use crate::dto::{NewPriceItem, PriceItemChange};
@@ -11,9 +11,18 @@ use crate::error::{HqError, HqResult};
 use crate::records::AuditAction;
 use crate::rules::prices::{current_version, price_list_at, PriceEdit};
 
+/// The item, if it obeys the item rules; else a 422 whose code names what
+/// is wrong, so the console can say it in its language.
 fn checked(item: PriceItem) -> HqResult<PriceItem> {
-    item.validate()
-        .map_err(|e| HqError::invalid("invalid_field", e.message(Lang::En)))?;
+    item.validate().map_err(|e| {
+        let code = match &e {
+            DomainError::BadPriceCode(_) => "bad_price_code",
+            DomainError::Required(_) => "price_name_required",
+            DomainError::OutOfRange(_) => "bad_unit_price",
+            _ => "invalid_field",
+        };
+        HqError::invalid(code, e.message(Lang::En))
+    })?;
     Ok(item)
 }
 
