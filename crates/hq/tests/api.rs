@@ -2355,18 +2355,18 @@ async fn the_price_list_is_edited_synced_and_judges_pushed_fees() {
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
     assert_eq!(added.body["version"], 2);
-    for (bad, why) in [
+    for (bad, code) in [
         (
             json!({"code": "Wall Mount", "name_zh": "x", "name_en": "x", "unit_price_fen": 1}),
-            "code",
+            "bad_price_code",
         ),
         (
             json!({"code": "free", "name_zh": "x", "name_en": "x", "unit_price_fen": 0}),
-            "price",
+            "bad_unit_price",
         ),
         (
             json!({"code": "no_en", "name_zh": "x", "name_en": " ", "unit_price_fen": 1}),
-            "English name",
+            "price_name_required",
         ),
     ] {
         let reply = api
@@ -2375,8 +2375,8 @@ async fn the_price_list_is_edited_synced_and_judges_pushed_fees() {
         assert_error(
             &reply,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            why,
+            code,
+            "the item rules hold at HQ, each refusal named",
         );
     }
     let again = api
