@@ -544,7 +544,11 @@ async fn a_price_added_at_hq_reaches_the_fee_picker_and_the_receipt_the_report()
         .await
         .unwrap();
     app.click("receipt-save").await;
-    wait_css(&app, "[data-testid='receipt-saved'][data-receipt-no='FJ-0042']").await;
+    wait_css(
+        &app,
+        "[data-testid='receipt-saved'][data-receipt-no='FJ-0042']",
+    )
+    .await;
 
     app.click("report-open").await;
     let deadline = std::time::Instant::now() + common::WAIT;
