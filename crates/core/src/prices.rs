@@ -342,7 +342,10 @@ mod tests {
             1,
             Some(list.item("wall_mount").unwrap().priced_at(2)),
         );
-        assert_eq!(list.check_fee_lines(&[], &[good.clone()]), Ok(()));
+        assert_eq!(
+            list.check_fee_lines(&[], std::slice::from_ref(&good)),
+            Ok(())
+        );
 
         let mut cheap = good.clone();
         cheap.priced.as_mut().unwrap().unit_price_fen = 100;

@@ -48,7 +48,7 @@ impl PriceStore for SqliteStorage {
     }
 
     async fn price_list_version(&self) -> HqResult<u32> {
-        self.read(|conn| version(conn)).await
+        self.read(version).await
     }
 
     async fn edit_price_list(&self, edit: &PriceEdit, audit: &AuditRecord) -> HqResult<u32> {
