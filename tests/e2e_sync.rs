@@ -817,6 +817,87 @@ async fn a_document_published_at_hq_is_found_by_title_and_opens_offline() {
     app.stop().await;
 }
 
+/// Standard item 11 in the real window: an item a dispatcher adds to HQ's
+/// price list reaches the app's fee picker at the next sync; the fee is
+/// charged at that price, its receipt is recorded with it and shows on the
+/// service report, and HQ takes both as on the list the laptop held.
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by scripts/test.sh"]
+async fn a_price_added_at_hq_reaches_the_fee_picker_and_the_receipt_the_report() {
+    let (hq, _hq_dir, upstream, code) = start_demo_hq().await;
+    hq.add_price_item(doorstep_hq::dto::NewPriceItem {
+        code: "wall_mount".into(),
+        name_zh: "壁挂支架".into(),
+        name_en: "Wall mount".into(),
+        unit_price_fen: 8000,
+    })
+    .await
+    .unwrap();
+    let url = format!("http://{upstream}");
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_enrolling_app(dir.path(), &url, &code).await;
+    let row = first_job_after_enrolling(&app).await;
+    let job_id = row.attr("data-job-id").await.unwrap().unwrap();
+    let id: doorstep_core::JobId = job_id.parse().unwrap();
+    open_job(&app, "today", &job_id).await;
+
+    app.click("step-operate").await;
+    wait_css(&app, "[data-testid='fee-code'] option[value='wall_mount']").await;
+    app.find("fee-code")
+        .await
+        .select_by_value("wall_mount")
+        .await
+        .unwrap();
+    app.click("fee-add").await;
+    app.wait_saved().await;
+    app.wait_attr("fees-total", "data-fen", "8000").await;
+    app.type_into("receipt-no", "FJ-0042").await;
+    app.find("receipt-method")
+        .await
+        .select_by_value("wechat")
+        .await
+        .unwrap();
+    app.click("receipt-save").await;
+    wait_css(
+        &app,
+        "[data-testid='receipt-saved'][data-receipt-no='FJ-0042']",
+    )
+    .await;
+
+    app.click("report-open").await;
+    let deadline = std::time::Instant::now() + common::WAIT;
+    let report = loop {
+        let html = app
+            .find("report-frame")
+            .await
+            .attr("srcdoc")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if html.contains("FJ-0042") || std::time::Instant::now() > deadline {
+            break html;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for shown in ["壁挂支架", "FJ-0042", "¥80.00", "微信支付"] {
+        assert!(report.contains(shown), "the report shows {shown}");
+    }
+    app.click("report-back").await;
+
+    app.click("sync-open").await;
+    app.click("sync-now").await;
+    app.find("sync-summary").await;
+    let detail = hq.job_detail(id).await.unwrap();
+    assert!(detail.conflicts.is_empty(), "{:?}", detail.conflicts);
+    assert_eq!(detail.service_form.total_fen, 8000);
+    assert_eq!(
+        detail.visit.payment.map(|p| p.receipt_no),
+        Some("FJ-0042".to_string())
+    );
+    app.stop().await;
+}
+
 /// A real HQ on a temp SQLite file with the demo set, served on loopback,
 /// and the demo technician's enrollment code.
 async fn start_demo_hq() -> (Hq, tempfile::TempDir, SocketAddr, String) {

@@ -1369,7 +1369,7 @@ impl Laptop {
         let enrollment = Enrollment::load(&self.store.lock().unwrap())
             .unwrap()
             .unwrap();
-        let pulled = enrollment.client().unwrap().pull(None).await.unwrap();
+        let pulled = enrollment.client().unwrap().pull(None, 1).await.unwrap();
         pulled.cursor.parse().unwrap()
     }
 
@@ -1906,6 +1906,7 @@ async fn a_change_hq_cannot_apply_goes_on(world: World) {
             customers: vec![],
             documents: vec![],
             time_zone: None,
+            price_list: None,
         })
         .unwrap();
 

@@ -6,7 +6,7 @@ use doorstep_core::change::Change;
 use doorstep_core::phone::{phone_guide as guide, PhoneGuide};
 use doorstep_core::report::service_report_html;
 use doorstep_core::view::VisitView;
-use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceItem, VisitRecord, PRICE_LIST};
+use doorstep_core::{media, JobId, Lang, PastVisit, PhotoKind, PriceList, VisitRecord};
 use doorstep_store::{
     ConfirmCall, JobFilter, JobPage, LeadList, ListCursor, OpenComplaint, Store, StoreError,
 };
@@ -269,9 +269,11 @@ pub async fn list_leads(state: State<'_, AppState>) -> Result<LeadList> {
     with_store(&state, |store, _| store.list_leads(Utc::now()))
 }
 
+/// The price list the fee picker offers: the one the last sync brought
+/// from HQ, retired items included so old lines can be read.
 #[tauri::command]
-pub fn price_list() -> &'static [PriceItem] {
-    PRICE_LIST
+pub async fn price_list(state: State<'_, AppState>) -> Result<PriceList> {
+    with_store(&state, |store, _| store.price_list())
 }
 
 #[tauri::command]

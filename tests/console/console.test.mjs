@@ -800,6 +800,71 @@ test('a laptop clock set wrong: its changes are flagged, one stamped 1970 is kep
   await eventually(async () => assert.equal(await card.count(), 0, 'the conflict leaves the open queue'));
 });
 
+test('price list: add, change and retire items; each edit is a new version laptops get, audited; a job page shows its receipt', async () => {
+  await signIn();
+  await page.click(tid('nav-prices'));
+  const rows = page.locator(tid('price-row'));
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 6, 'the list apps carried before HQ kept one');
+  const version = async () => Number(await page.getAttribute(tid('price-list-version'), 'data-version'));
+  const start = await version();
+
+  // HQ's rule, said in Chinese: a code is plain lower-case.
+  await page.fill(tid('new-price-code'), 'Wall Mount');
+  await page.fill(tid('new-price-name-zh'), '壁挂支架');
+  await page.fill(tid('new-price-name-en'), 'Wall mount');
+  await page.fill(tid('new-price-price'), '80');
+  await page.click(tid('new-price-add'));
+  await page.locator(tid('price-error')).waitFor();
+  assert.match(await page.textContent(tid('price-error')), /小写字母/, 'the refusal explained in Chinese');
+
+  await page.fill(tid('new-price-code'), 'wall_mount');
+  await page.click(tid('new-price-add'));
+  const mount = page.locator(`${tid('price-row')}[data-code="wall_mount"]`);
+  await mount.waitFor();
+  assert.equal(await mount.getAttribute('data-fen'), '8000');
+  assert.equal(await version(), start + 1, 'an edit is the next version');
+
+  const remote = page.locator(`${tid('price-row')}[data-code="remote"]`);
+  await remote.locator(tid('price-price')).fill('40');
+  await remote.locator(tid('price-save')).click();
+  await eventually(async () => assert.equal(await remote.getAttribute('data-fen'), '4000'));
+
+  const splitter = page.locator(`${tid('price-row')}[data-code="splitter"]`);
+  await splitter.locator(tid('price-retire')).click();
+  await eventually(async () => assert.equal(await splitter.getAttribute('data-retired'), 'true', 'retired, still listed'));
+  assert.equal(await version(), start + 3);
+
+  const audit = await hq.api.get('/api/v1/audit?limit=20');
+  const actions = audit.entries.map((e) => e.action);
+  for (const action of ['add_price_item', 'change_price_item', 'retire_price_item']) {
+    assert.ok(actions.includes(action), `${action} is in the audit log: ${actions}`);
+  }
+
+  // A laptop holding the first list gets the new one at its next pull.
+  const device = await enrollDevice(hq, hq.technicians[CHEN].id, '陈的笔记本');
+  const pulled = await fetch(`${hq.base}/api/v1/sync/jobs?price_list_version=1`, {
+    headers: { Authorization: `Bearer ${device.token}`, 'X-Doorstep-Protocol': '1' },
+  }).then((r) => r.json());
+  assert.equal(pulled.price_list?.version, start + 3);
+  assert.ok(pulled.price_list.items.some((i) => i.code === 'wall_mount' && i.unit_price_fen === 8000));
+
+  // Fees priced from that list, with their receipt, show on the job page.
+  const job = await createJob({ customer_name: '收据客户', technician_id: hq.technicians[CHEN].id });
+  const line = { code: 'wall_mount', quantity: 1, priced: { list_version: start + 3, name_zh: '壁挂支架', name_en: 'Wall mount', unit_price_fen: 8000 } };
+  const answer = await device.push([
+    { job, change: { type: 'set_fees', data: [line] }, deviceTime: at('09:30') },
+    { job, change: { type: 'save_payment', data: { receipt_no: 'FJ-0042', amount_fen: 8000, method: 'wechat' } }, deviceTime: at('09:31') },
+  ]);
+  assert.deepEqual(answer.conflicts, [], 'on the list the laptop held');
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  const receipt = page.locator(tid('rec-receipt'));
+  await receipt.waitFor();
+  assert.equal(await receipt.getAttribute('data-receipt-no'), 'FJ-0042');
+  assert.match(await receipt.textContent(), /¥80\.00[\s\S]*微信支付/);
+  await page.screenshot({ path: path.join(SHOTS, 'price-list-receipt.png'), fullPage: true });
+});
+
 test('language: the console switches to English and back, and remembers it', async () => {
   await signIn();
   assert.equal(await page.textContent(tid('nav-board')), '调度看板');

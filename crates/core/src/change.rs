@@ -14,6 +14,7 @@ use crate::model::{
     RequestedSupport, Reschedule, Signature, Step, SupportRequest, Timestamp, Validate,
     VisitRecord, Work,
 };
+use crate::prices::PaymentReceipt;
 use crate::rules;
 use crate::signature;
 
@@ -48,6 +49,8 @@ pub enum Change {
     /// A follow-up call on a lead recorded on this job, with its result.
     /// Made after the visit, so it is taken on a closed job too.
     LogLeadContact(LeadContact),
+    /// The receipt the customer got for the fees.
+    SavePayment(PaymentReceipt),
 }
 
 impl Change {
@@ -77,6 +80,7 @@ impl Change {
             Change::RaiseComplaint(_) => "raise_complaint",
             Change::LogComplaintCallback(_) => "log_complaint_callback",
             Change::LogLeadContact(_) => "log_lead_contact",
+            Change::SavePayment(_) => "save_payment",
         }
     }
 
@@ -133,7 +137,7 @@ impl Change {
             }
             Change::RemoveReplacement(id) => visit.replacements.retain(|r| r.id != *id),
             Change::SetFees(lines) => {
-                crate::model::validate_fees(lines)?;
+                crate::prices::validate_fees(lines)?;
                 visit.fees = lines.clone();
             }
             Change::SaveCommunicate(communicate) => {
@@ -196,6 +200,10 @@ impl Change {
                 leads::log_contact(lead, contact)?;
                 // A call after the visit leaves the job's status alone.
                 return Ok(());
+            }
+            Change::SavePayment(receipt) => {
+                receipt.validate()?;
+                visit.payment = Some(receipt.clone());
             }
         }
         if visit.job.status == JobStatus::Scheduled && !matches!(self, Change::SetStep(_)) {

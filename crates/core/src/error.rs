@@ -45,6 +45,8 @@ pub enum DomainError {
     KitIncomplete,
     #[error("fee item not in the price list: {0}")]
     UnknownFee(String),
+    #[error("not a price list code: {0}")]
+    BadPriceCode(String),
     #[error("not an image we can read: {0}")]
     NotAnImage(String),
     #[error("file too large: {size} bytes, at most {max}")]
@@ -88,6 +90,7 @@ impl DomainError {
             DomainError::OutOfRange(_) => "out_of_range",
             DomainError::KitIncomplete => "kit_incomplete",
             DomainError::UnknownFee(_) => "unknown_fee",
+            DomainError::BadPriceCode(_) => "bad_price_code",
             DomainError::NotAnImage(_) => "not_an_image",
             DomainError::FileTooLarge { .. } => "file_too_large",
             DomainError::BlankSignature => "blank_signature",
@@ -133,11 +136,17 @@ impl DomainError {
                 "Tick the four-item kit (mat cloth, cover cloth, wiping cloth, shoe covers) before starting work, or record why it is incomplete".into()
             }
             (DomainError::UnknownFee(c), Lang::Zh) => {
-                format!("收费项目“{c}”不在公司价目表中,不允许收取")
+                format!("收费项目“{c}”不在本机的公司价目表中(或价格与价目表不符),不允许收取")
             }
-            (DomainError::UnknownFee(c), Lang::En) => {
-                format!("Fee item \"{c}\" is not on the company price list and may not be charged")
-            }
+            (DomainError::UnknownFee(c), Lang::En) => format!(
+                "Fee item \"{c}\" is not on this laptop's company price list (or not at its price) and may not be charged"
+            ),
+            (DomainError::BadPriceCode(c), Lang::Zh) => format!(
+                "收费项目代码“{c}”无效:只能用小写字母、数字和下划线,以字母开头,最多 40 个字符"
+            ),
+            (DomainError::BadPriceCode(c), Lang::En) => format!(
+                "\"{c}\" is not a valid item code: lower-case letters, digits and underscores, starting with a letter, at most 40 characters"
+            ),
             (DomainError::NotAnImage(_), Lang::Zh) => {
                 "该文件不是可识别的图片(支持 PNG、JPEG、WebP)".into()
             }
@@ -239,6 +248,11 @@ pub fn field_label(field: &str, lang: Lang) -> String {
         "kit_reason" => ("道具未带齐原因", "Reason the kit is incomplete"),
         "follow_up" => ("跟进时间", "Follow-up time"),
         "problem" => ("问题", "Problem"),
+        "price_name_zh" => ("中文名称", "Chinese name"),
+        "price_name_en" => ("英文名称", "English name"),
+        "unit_price" => ("单价", "Unit price"),
+        "receipt_no" => ("收据号", "Receipt number"),
+        "receipt_amount" => ("收据金额", "Receipt amount"),
         other => (other, other),
     };
     match lang {

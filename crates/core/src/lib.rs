@@ -15,6 +15,7 @@ pub mod leads;
 pub mod media;
 pub mod model;
 pub mod phone;
+pub mod prices;
 pub mod report;
 pub mod rules;
 pub mod signature;
@@ -28,3 +29,7 @@ pub use customer::{
 };
 pub use error::{DomainError, Lang};
 pub use model::*;
+pub use prices::{
+    fees_total_fen, legacy_price_list, validate_fees, PaymentMethod, PaymentReceipt, PriceItem,
+    PriceList, PricedAt,
+};

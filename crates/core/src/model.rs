@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::DomainError;
+use crate::prices::{PaymentReceipt, PricedAt};
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -290,6 +291,11 @@ pub struct Replacement {
 pub struct FeeLine {
     pub code: String,
     pub quantity: u32,
+    /// What the line was priced at when recorded (`crate::prices`). Absent
+    /// from lines recorded before the price list came from HQ: those are
+    /// read from the first list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priced: Option<PricedAt>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -499,7 +505,7 @@ pub struct Signature {
     pub signed_at: Timestamp,
 }
 
-fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), DomainError> {
+pub(crate) fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), DomainError> {
     let len = text.chars().count();
     if len > max {
         return Err(DomainError::TooLong { field, len, max });
@@ -507,7 +513,7 @@ fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), DomainEr
     Ok(())
 }
 
-fn check_required(field: &'static str, text: &str) -> Result<(), DomainError> {
+pub(crate) fn check_required(field: &'static str, text: &str) -> Result<(), DomainError> {
     if text.trim().is_empty() {
         return Err(DomainError::Required(field));
     }
@@ -640,81 +646,6 @@ impl Validate for Reschedule {
     }
 }
 
-/// A fee the company allows, in fen (1/100 yuan).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct PriceItem {
-    pub code: &'static str,
-    pub name_zh: &'static str,
-    pub name_en: &'static str,
-    pub unit_price_fen: u32,
-}
-
-/// The company price list: the only fees a technician may charge.
-pub const PRICE_LIST: &[PriceItem] = &[
-    PriceItem {
-        code: "remote",
-        name_zh: "遥控器(非保修)",
-        name_en: "Remote control (out of warranty)",
-        unit_price_fen: 3500,
-    },
-    PriceItem {
-        code: "stb_out_of_warranty",
-        name_zh: "机顶盒更换(非保修)",
-        name_en: "Set-top box replacement (out of warranty)",
-        unit_price_fen: 30000,
-    },
-    PriceItem {
-        code: "indoor_cable_m",
-        name_zh: "入户线(每米)",
-        name_en: "Indoor cable (per metre)",
-        unit_price_fen: 200,
-    },
-    PriceItem {
-        code: "splitter",
-        name_zh: "分配器",
-        name_en: "Splitter",
-        unit_price_fen: 1500,
-    },
-    PriceItem {
-        code: "connector",
-        name_zh: "F 头",
-        name_en: "F connector",
-        unit_price_fen: 300,
-    },
-    PriceItem {
-        code: "extra_outlet",
-        name_zh: "增加终端点位",
-        name_en: "Extra outlet",
-        unit_price_fen: 5000,
-    },
-];
-
-pub fn price_item(code: &str) -> Option<&'static PriceItem> {
-    PRICE_LIST.iter().find(|item| item.code == code)
-}
-
-/// Fees are accepted only from the price list, in sane quantities.
-pub fn validate_fees(lines: &[FeeLine]) -> Result<(), DomainError> {
-    for line in lines {
-        if price_item(&line.code).is_none() {
-            return Err(DomainError::UnknownFee(line.code.clone()));
-        }
-        if line.quantity == 0 || line.quantity > 999 {
-            return Err(DomainError::OutOfRange("quantity"));
-        }
-    }
-    Ok(())
-}
-
-pub fn fees_total_fen(lines: &[FeeLine]) -> u64 {
-    lines
-        .iter()
-        .filter_map(|line| {
-            price_item(&line.code).map(|p| p.unit_price_fen as u64 * line.quantity as u64)
-        })
-        .sum()
-}
-
 /// Everything recorded on site for one job: what the rules judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VisitRecord {
@@ -743,6 +674,10 @@ pub struct VisitRecord {
     /// Complaints taken on this visit (item 19). Absent from older records.
     #[serde(default)]
     pub complaints: Vec<ComplaintRecord>,
+    /// The receipt for this visit's fees. Absent from records made before
+    /// receipts were recorded.
+    #[serde(default)]
+    pub payment: Option<PaymentReceipt>,
 }
 
 impl VisitRecord {
@@ -768,6 +703,7 @@ impl VisitRecord {
             completed_at: None,
             support_request: None,
             complaints: Vec::new(),
+            payment: None,
         }
     }
 }

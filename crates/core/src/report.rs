@@ -4,6 +4,7 @@ use crate::zone::Tz;
 
 use crate::error::Lang;
 use crate::model::{JobType, ReplacedItem, SubCase, VisitRecord};
+use crate::prices::PaymentMethod;
 use crate::rules::missing_for_completion;
 use crate::signature::{signature_is_valid, ServiceForm};
 
@@ -24,6 +25,21 @@ fn escape(text: &str) -> String {
 
 fn yuan(fen: u64) -> String {
     format!("¥{}.{:02}", fen / 100, fen % 100)
+}
+
+pub fn payment_method_label(method: PaymentMethod, lang: Lang) -> &'static str {
+    match (method, lang) {
+        (PaymentMethod::Cash, Lang::Zh) => "现金",
+        (PaymentMethod::Wechat, Lang::Zh) => "微信支付",
+        (PaymentMethod::Alipay, Lang::Zh) => "支付宝",
+        (PaymentMethod::Card, Lang::Zh) => "银行卡",
+        (PaymentMethod::Other, Lang::Zh) => "其他",
+        (PaymentMethod::Cash, Lang::En) => "Cash",
+        (PaymentMethod::Wechat, Lang::En) => "WeChat Pay",
+        (PaymentMethod::Alipay, Lang::En) => "Alipay",
+        (PaymentMethod::Card, Lang::En) => "Bank card",
+        (PaymentMethod::Other, Lang::En) => "Other",
+    }
 }
 
 pub fn job_type_label(job_type: JobType, lang: Lang) -> &'static str {
@@ -142,6 +158,19 @@ pub fn service_report_html(
             )
         })
         .collect();
+    let receipt = match &visit.payment {
+        Some(receipt) => format!(
+            "<table id=\"receipt\"><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr></table>",
+            t("收据号", "Receipt no."),
+            escape(&receipt.receipt_no),
+            t("金额", "Amount"),
+            yuan(receipt.amount_fen),
+            t("付款方式", "Paid by"),
+            payment_method_label(receipt.method, lang),
+        ),
+        None if visit.fees.is_empty() => String::new(),
+        None => format!("<p class=\"warn\">{}</p>", t("未记录收据", "No receipt recorded")),
+    };
     let mot = visit
         .feedback
         .mot
@@ -195,6 +224,7 @@ th {{ background: #f2f2f2; width: 9em; }}
 <h2>{fees_title}</h2>
 <table><tr><th>{fee_item}</th><th>{qty}</th><th>{unit}</th><th>{sum}</th></tr>{fees}
 <tr><th colspan="3">{total}</th><td>{total_value}</td></tr></table>
+{receipt}
 <h2>{feedback_title}</h2>
 <table><tr><th>MOT</th><td>{mot}</td></tr><tr><th>{opinion}</th><td>{opinion_text}</td></tr></table>
 <h2>{sign_title}</h2>
@@ -223,6 +253,7 @@ th {{ background: #f2f2f2; width: 9em; }}
         fees = fees,
         total = t("合计", "Total"),
         total_value = yuan(form.total_fen),
+        receipt = receipt,
         feedback_title = t("客户评价", "Customer feedback"),
         mot = mot,
         opinion = t("意见建议", "Opinion"),

@@ -196,6 +196,8 @@ pub enum Missing {
     Signature,
     SignatureOutdated,
     Cleanup,
+    /// Fees were charged and no receipt for their total is recorded.
+    PaymentReceipt,
 }
 
 impl Missing {
@@ -218,6 +220,10 @@ impl Missing {
                 "a new signature (the form changed after signing)",
             ),
             Missing::Cleanup => ("清理现场检查单", "clean-up checklist"),
+            Missing::PaymentReceipt => (
+                "收费收据(收据号、与收费合计相同的金额、付款方式)",
+                "the receipt for the fees (number, an amount equal to their total, payment method)",
+            ),
         };
         match lang {
             Lang::Zh => zh.to_string(),
@@ -270,6 +276,17 @@ pub fn missing_for_completion(visit: &VisitRecord) -> Vec<Missing> {
     }
     if !visit.cleanup.all_done() {
         missing.push(Missing::Cleanup);
+    }
+    let receipted = visit
+        .payment
+        .as_ref()
+        .is_some_and(|receipt| receipt.covers(&visit.fees));
+    // Only an app that records receipts prices its lines: a visit whose
+    // fees all come from an older app (no recorded price) never had a way
+    // to record one, and HQ replaying its completion must not refuse it.
+    let from_receipting_app = visit.fees.iter().any(|line| line.priced.is_some());
+    if from_receipting_app && !receipted {
+        missing.push(Missing::PaymentReceipt);
     }
     missing
 }

@@ -16,9 +16,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::DomainError;
-use crate::model::{
-    fees_total_fen, price_item, JobId, JobType, ReplacedItem, Signature, SubCase, VisitRecord,
-};
+use crate::model::{JobId, JobType, ReplacedItem, Signature, SubCase, VisitRecord};
+use crate::prices::fees_total_fen;
 
 /// The layout of the canonical content that signatures are made over now.
 /// Version 2 added the customer's MOT score and opinion.
@@ -93,14 +92,18 @@ impl ServiceForm {
         let fees = visit
             .fees
             .iter()
+            // A line shows what it was priced at when recorded (a line
+            // from before HQ kept the list, what the first list said): the
+            // same bytes as before lines carried their price, so no
+            // signature turns invalid, and none when HQ edits the list.
             .filter_map(|line| {
-                price_item(&line.code).map(|item| FeeLineView {
-                    code: item.code.to_string(),
-                    name_zh: item.name_zh.to_string(),
-                    name_en: item.name_en.to_string(),
+                line.pricing().map(|priced| FeeLineView {
+                    code: line.code.clone(),
+                    name_zh: priced.name_zh,
+                    name_en: priced.name_en,
                     quantity: line.quantity,
-                    unit_price_fen: item.unit_price_fen,
-                    line_total_fen: item.unit_price_fen as u64 * line.quantity as u64,
+                    unit_price_fen: priced.unit_price_fen,
+                    line_total_fen: priced.unit_price_fen as u64 * line.quantity as u64,
                 })
             })
             .collect();

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::change::Change;
 use crate::customer::CustomerStory;
 use crate::model::{first_visit, Job, JobId, Timestamp};
+use crate::prices::PriceList;
 
 /// The protocol this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -101,7 +102,7 @@ pub struct EnrollResponse {
     pub technician: TechnicianRef,
 }
 
-/// `GET /api/v1/sync/jobs?since=CURSOR`.
+/// `GET /api/v1/sync/jobs?since=CURSOR&price_list_version=N`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     /// Opaque; send it back as `since` next time. HQ's own change counter,
@@ -139,6 +140,10 @@ pub struct PullResponse {
     /// older HQs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// HQ's price list, when it is not the version the device said it holds
+    /// (`price_list_version`). Absent when unchanged, and from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_list: Option<PriceList>,
 }
 
 /// What a technical document is: the app shows a PDF in its viewer and
@@ -237,6 +242,10 @@ pub enum ConflictReason {
     /// The change carries a time outside the years HQ accepts (the device's
     /// clock was far off); it was kept apart, touching nothing.
     ImpossibleTime,
+    /// A fee line is not on the price list the device held when it recorded
+    /// it (not listed, retired, or at another price); the change was kept
+    /// apart, touching nothing.
+    OffPriceList,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

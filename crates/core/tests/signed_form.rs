@@ -237,3 +237,76 @@ fn the_current_layout_names_its_version_and_the_feedback() {
         "the two layouts never share a hash, so a signature's layout is known from its hash"
     );
 }
+
+/// Fee lines recorded before the price list came from HQ carry only a code
+/// and a quantity: the form reads them from the first list, byte for byte
+/// what customers signed then, so those signatures stay valid.
+#[test]
+fn fees_from_before_hq_kept_the_price_list_read_as_they_were_signed() {
+    let mut visit = visit();
+    Change::SetFees(vec![FeeLine {
+        code: "remote".into(),
+        quantity: 2,
+        priced: None,
+    }])
+    .apply(&mut visit, at("2026-11-23T09:40:00Z"))
+    .unwrap();
+    let bytes = String::from_utf8(ServiceForm::from_visit(&visit).canonical_bytes()).unwrap();
+    assert!(
+        bytes.contains(concat!(
+            r#""fees":[{"code":"remote","name_zh":"遥控器(非保修)","#,
+            r#""name_en":"Remote control (out of warranty)","quantity":2,"#,
+            r#""unit_price_fen":3500,"line_total_fen":7000}],"total_fen":7000"#
+        )),
+        "{bytes}"
+    );
+}
+
+/// A line carries the price it was recorded at: the form (and the hash the
+/// customer signed) is built from it, not from whatever HQ's list says
+/// later; and a line priced as the first list priced it reads exactly as an
+/// old line did, so the form's layout did not change.
+#[test]
+fn a_fee_line_is_signed_at_the_price_it_was_recorded_at() {
+    let now = at("2026-11-23T09:40:00Z");
+    let mut old = visit();
+    Change::SetFees(vec![FeeLine {
+        code: "remote".into(),
+        quantity: 1,
+        priced: None,
+    }])
+    .apply(&mut old, now)
+    .unwrap();
+    let mut new = visit();
+    let list = legacy_price_list();
+    Change::SetFees(vec![FeeLine {
+        code: "remote".into(),
+        quantity: 1,
+        priced: Some(list.item("remote").unwrap().priced_at(list.version)),
+    }])
+    .apply(&mut new, now)
+    .unwrap();
+    assert_eq!(
+        ServiceForm::from_visit(&old).content_hash(),
+        ServiceForm::from_visit(&new).content_hash()
+    );
+
+    let mut dearer = visit();
+    Change::SetFees(vec![FeeLine {
+        code: "remote".into(),
+        quantity: 1,
+        priced: Some(PricedAt {
+            list_version: 7,
+            name_zh: "遥控器(非保修)".into(),
+            name_en: "Remote control (out of warranty)".into(),
+            unit_price_fen: 4200,
+        }),
+    }])
+    .apply(&mut dearer, now)
+    .unwrap();
+    let form = ServiceForm::from_visit(&dearer);
+    assert_eq!(
+        form.total_fen, 4200,
+        "the recorded price, not the first list's"
+    );
+}

@@ -259,6 +259,7 @@ fn editing_the_form_after_signing_invalidates_the_signature() {
     Change::SetFees(vec![FeeLine {
         code: "splitter".into(),
         quantity: 1,
+        priced: None,
     }])
     .apply(&mut visit, now)
     .unwrap();
@@ -277,6 +278,7 @@ fn fees_come_only_from_the_price_list() {
     let bad = Change::SetFees(vec![FeeLine {
         code: "tip".into(),
         quantity: 1,
+        priced: None,
     }])
     .apply(&mut visit, now);
     assert_eq!(bad, Err(DomainError::UnknownFee("tip".into())));
@@ -284,10 +286,12 @@ fn fees_come_only_from_the_price_list() {
         FeeLine {
             code: "remote".into(),
             quantity: 1,
+            priced: None,
         },
         FeeLine {
             code: "indoor_cable_m".into(),
             quantity: 12,
+            priced: None,
         },
     ])
     .apply(&mut visit, now)
@@ -580,4 +584,73 @@ fn a_job_not_done_by_its_due_time_is_past_its_target() {
     for done in [JobStatus::Completed, JobStatus::Cancelled] {
         assert!(!is_past_target(done, Some(due), after), "{done:?} is done");
     }
+}
+
+/// Standard item 11: charges come with an invoice/receipt record. A visit
+/// with fees completes only once a receipt for exactly their total is
+/// recorded; a visit without fees needs none.
+#[test]
+fn a_visit_with_fees_completes_only_with_a_receipt_for_their_total() {
+    let mut visit = complete_visit();
+    assert!(
+        missing_for_completion(&visit).is_empty(),
+        "no fees, no receipt"
+    );
+    let now = at("2026-11-23T09:55:00+08:00");
+    Change::SetFees(vec![FeeLine {
+        code: "splitter".into(),
+        quantity: 2,
+        priced: Some(legacy_price_list().item("splitter").unwrap().priced_at(1)),
+    }])
+    .apply(&mut visit, now)
+    .unwrap();
+    let signature = signature_for(&visit);
+    Change::Sign(signature).apply(&mut visit, now).unwrap();
+    assert_eq!(
+        missing_for_completion(&visit),
+        vec![Missing::PaymentReceipt]
+    );
+    let short = PaymentReceipt {
+        receipt_no: "FJ-000123".into(),
+        amount_fen: 1500,
+        method: PaymentMethod::Cash,
+    };
+    Change::SavePayment(short.clone())
+        .apply(&mut visit, now)
+        .unwrap();
+    assert_eq!(
+        missing_for_completion(&visit),
+        vec![Missing::PaymentReceipt],
+        "a receipt for less than the fees does not stand for them"
+    );
+    Change::SavePayment(PaymentReceipt {
+        amount_fen: 3000,
+        ..short
+    })
+    .apply(&mut visit, now)
+    .unwrap();
+    assert!(missing_for_completion(&visit).is_empty());
+    assert!(
+        signature_is_valid(&visit),
+        "the receipt is not part of the signed form: recording it after signing voids nothing"
+    );
+}
+
+/// An app from before receipts records fee lines without a price, and
+/// completes without a receipt: HQ replays its completion, so the receipt
+/// rule must not refuse it (HQ is upgraded before the apps).
+#[test]
+fn fees_from_an_app_without_receipts_do_not_block_its_completion() {
+    let mut visit = complete_visit();
+    let now = at("2026-11-23T09:55:00+08:00");
+    Change::SetFees(vec![FeeLine {
+        code: "splitter".into(),
+        quantity: 1,
+        priced: None,
+    }])
+    .apply(&mut visit, now)
+    .unwrap();
+    let signature = signature_for(&visit);
+    Change::Sign(signature).apply(&mut visit, now).unwrap();
+    assert!(missing_for_completion(&visit).is_empty());
 }

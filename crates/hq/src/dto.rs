@@ -260,6 +260,32 @@ pub struct ResolveRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PullQuery {
     pub since: Option<String>,
+    /// The price list version the device holds; HQ sends its list when
+    /// its own differs. Older apps do not say, and get none.
+    pub price_list_version: Option<u32>,
+}
+
+/// `POST /api/v1/price-list`: a new item for the price list.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewPriceItem {
+    /// Lower-case letters, digits and underscores, starting with a letter;
+    /// never used before on the list.
+    #[schema(max_length = 40)]
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// In fen (1/100 yuan), above zero.
+    #[schema(minimum = 1, maximum = 10_000_000)]
+    pub unit_price_fen: u32,
+}
+
+/// `PUT /api/v1/price-list/{code}`: new names or a new price.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PriceItemChange {
+    pub name_zh: String,
+    pub name_en: String,
+    #[schema(minimum = 1, maximum = 10_000_000)]
+    pub unit_price_fen: u32,
 }
 
 /// `POST /api/v1/documents?title_zh=..&title_en=..` (and a new version's

@@ -142,8 +142,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/enroll", "device", "Trade a one-time code for a device token", "201",
         "401 `invalid_code` when the code is unknown, used or expired; 429 `rate_limited` with Retry-After when one address tries too often; 413 `too_large` over 4 KiB.").takes("EnrollRequest").returns("EnrollResponse"),
     route("GET", "/api/v1/sync/jobs", "device", "Pull the technician's jobs changed since a cursor", "200",
-        "Query `since=CURSOR` (omit for everything). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse")
-        .query(&[query("since", false, QueryKind::Text)]),
+        "Query `since=CURSOR` (omit for everything) and `price_list_version` (the version the device holds; `price_list` comes when HQ's differs). Cancelled jobs come with status `cancelled`, reassigned-away ids in `removed`, conflicts a dispatcher settled in `outcomes`.").returns("PullResponse")
+        .query(&[query("since", false, QueryKind::Text), query("price_list_version", false, QueryKind::Integer)]),
     route("POST", "/api/v1/sync/push", "device", "Push outbox entries", "200",
         "409 `sequence_gap` with `expected_seq`; 422 `kind_mismatch`, `bad_seq`, `duplicate_seq`.").takes("PushRequest").returns("PushResponse"),
     route("GET", "/api/v1/sync/documents/{id}", "device", "Download a published technical document", "200",
@@ -253,6 +253,13 @@ pub const ROUTES: &[Route] = &[
         .query(&[query("title_zh", false, QueryKind::Text), query("title_en", false, QueryKind::Text)]),
     route("POST", "/api/v1/documents/{id}/retire", "dispatcher", "Retire a technical document", "200",
         "Laptops drop it at their next sync. 404 unknown id; 409 `document_retired` when it is already.").returns("Document"),
+    route("GET", "/api/v1/price-list", "dispatcher", "The price list as it stands, retired items flagged", "200", "").returns("PriceList"),
+    route("POST", "/api/v1/price-list", "dispatcher", "Add an item to the price list", "201",
+        "The list's next version. 422 `bad_price_code` (lower-case letters, digits, underscores; a letter first; at most 40), `price_name_required` (both languages), `bad_unit_price` (1 to 10,000,000 fen), `invalid_field` (a name over 200 characters); 409 `price_code_taken` for a code ever used.").takes("NewPriceItem").returns("PriceList"),
+    route("PUT", "/api/v1/price-list/{code}", "dispatcher", "Change an item's names or price", "200",
+        "The list's next version; fee lines recorded before keep their price. 404 unknown code; 409 `price_item_retired`; 422 as adding does.").takes("PriceItemChange").returns("PriceList"),
+    route("POST", "/api/v1/price-list/{code}/retire", "dispatcher", "Retire an item", "200",
+        "No new fee may charge it; jobs that did still read it. 404 unknown code; 409 `price_item_retired`.").returns("PriceList"),
     route("GET", "/api/v1/conflicts", "dispatcher", "Open conflicts (`?all=true` for all)", "200", "").returns("[Conflict]")
         .query(&[query("all", false, QueryKind::Boolean)]),
     route("POST", "/api/v1/conflicts/{id}/resolve", "dispatcher", "Resolve a conflict", "200", "").takes("ResolveRequest").returns("Conflict"),
@@ -305,6 +312,9 @@ pub const ROUTES: &[Route] = &[
     crate::dto::CustomerDetail,
     crate::dto::VipGradeRequest,
     crate::records::CustomerRecord,
+    doorstep_core::PriceList,
+    crate::dto::NewPriceItem,
+    crate::dto::PriceItemChange,
 )))]
 struct Schemas;
 

@@ -127,6 +127,9 @@ pub enum AuditAction {
     PublishDocument,
     RetireDocument,
     SetRepairTarget,
+    AddPriceItem,
+    ChangePriceItem,
+    RetirePriceItem,
 }
 
 /// A repair-time target (standard item 21): jobs of this type should be
@@ -381,6 +384,9 @@ pub struct IncomingPush {
     pub entries: Vec<PushEntry>,
     /// The seqs of entries carrying a time outside the years HQ accepts.
     pub impossible_time: HashSet<i64>,
+    /// The seqs of entries charging fees not on the price list the device
+    /// held (`rules::prices::fees_on_price_list`).
+    pub off_price_list: HashSet<i64>,
     /// `rules::clock_skew_flag` of the batch, stored on each of its changes.
     pub clock_skew_seconds: Option<i64>,
 }
@@ -388,6 +394,14 @@ pub struct IncomingPush {
 impl IncomingPush {
     pub fn time_is_possible(&self, entry: &PushEntry) -> bool {
         !self.impossible_time.contains(&entry.seq)
+    }
+
+    /// What the service found wrong with the entry itself, if anything.
+    pub fn entry_refusal(&self, entry: &PushEntry) -> Option<ConflictReason> {
+        crate::rules::entry_refusal(
+            self.time_is_possible(entry),
+            !self.off_price_list.contains(&entry.seq),
+        )
     }
 }
 
@@ -470,6 +484,7 @@ pub fn record_key(change: &Change) -> (String, bool) {
             (format!("complaint_callback:{}", c.complaint_id), false)
         }
         Change::LogLeadContact(c) => (format!("lead_contact:{}", c.id), false),
+        Change::SavePayment(_) => ("payment".into(), false),
     }
 }
 

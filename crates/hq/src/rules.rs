@@ -79,6 +79,8 @@ use doorstep_core::{
     Job, JobId, JobStatus, JobType, Lead, RecordId, RequestedSupport, Timestamp, VisitRecord,
 };
 
+pub mod prices;
+
 use crate::error::{HqError, HqResult};
 use crate::records::{Conflict, DispatchChange, DispatchedJob, RepairTarget, StoredOp};
 
@@ -110,6 +112,12 @@ pub enum Refusal {
     DocumentRetired,
     /// A repair-time target outside 1 to `REPAIR_TARGET_HOURS_MAX` hours.
     BadTarget,
+    /// A price list code was used before (`prices::item_after_edit`).
+    PriceCodeTaken(String),
+    /// The price list item is retired: it stays as it was.
+    PriceItemRetired(String),
+    /// No price list item has this code.
+    UnknownPriceItem(String),
 }
 
 impl From<Refusal> for HqError {
@@ -156,6 +164,15 @@ impl From<Refusal> for HqError {
                 "bad_target",
                 format!("a repair-time target is 1 to {REPAIR_TARGET_HOURS_MAX} hours"),
             ),
+            Refusal::PriceCodeTaken(code) => HqError::conflict(
+                "price_code_taken",
+                format!("the price list has had an item {code}; a code keeps its meaning for good"),
+            ),
+            Refusal::PriceItemRetired(code) => HqError::conflict(
+                "price_item_retired",
+                format!("the price list item {code} is retired; old jobs read it as it was"),
+            ),
+            Refusal::UnknownPriceItem(code) => HqError::NotFound(format!("price list item {code}")),
         }
     }
 }
@@ -185,14 +202,28 @@ pub fn refused_write(known: bool, ever_assigned: bool) -> Option<ConflictReason>
 }
 
 /// Why HQ keeps one change apart, if it does: its job's refusal
-/// (`refused_write`), else a time outside the years HQ accepts
-/// (`time_range`), which a device whose clock was far off can send. Either
-/// way the change is kept with a conflict, and the changes behind it go on.
+/// (`refused_write`), else what the service found in the change itself
+/// (`entry_refusal`). Either way the change is kept with a conflict, and
+/// the changes behind it go on.
 pub fn refused_entry(
     job_refusal: Option<ConflictReason>,
-    time_is_possible: bool,
+    entry_refusal: Option<ConflictReason>,
 ) -> Option<ConflictReason> {
-    job_refusal.or((!time_is_possible).then_some(ConflictReason::ImpossibleTime))
+    job_refusal.or(entry_refusal)
+}
+
+/// What is wrong with a change in itself, if anything, found without the
+/// job: a time outside the years HQ accepts (`time_range`), which a device
+/// whose clock was far off can send, or fees not on the price list the
+/// device held (`prices::fees_on_price_list`).
+pub fn entry_refusal(time_is_possible: bool, fees_on_list: bool) -> Option<ConflictReason> {
+    if !time_is_possible {
+        Some(ConflictReason::ImpossibleTime)
+    } else if !fees_on_list {
+        Some(ConflictReason::OffPriceList)
+    } else {
+        None
+    }
 }
 
 /// How far ahead of HQ the device's clock ran when it sent a batch, in
@@ -381,7 +412,8 @@ pub fn kept_apart(reason: ConflictReason) -> bool {
     match reason {
         ConflictReason::UnknownJob
         | ConflictReason::NotAssigned
-        | ConflictReason::ImpossibleTime => true,
+        | ConflictReason::ImpossibleTime
+        | ConflictReason::OffPriceList => true,
         ConflictReason::Cancelled | ConflictReason::Reassigned => false,
     }
 }
@@ -871,16 +903,27 @@ mod tests {
 
     #[test]
     fn a_change_with_an_impossible_time_is_kept_apart_unless_its_job_is_already() {
-        assert_eq!(refused_entry(None, true), None);
+        assert_eq!(refused_entry(None, entry_refusal(true, true)), None);
         assert_eq!(
-            refused_entry(None, false),
+            refused_entry(None, entry_refusal(false, true)),
             Some(ConflictReason::ImpossibleTime)
         );
         assert_eq!(
-            refused_entry(Some(ConflictReason::UnknownJob), false),
+            refused_entry(Some(ConflictReason::UnknownJob), entry_refusal(false, true)),
             Some(ConflictReason::UnknownJob),
             "the job's own refusal says more"
         );
+    }
+
+    /// Fees not on the list the device held are kept apart like any change
+    /// HQ cannot apply: the batch goes on, a dispatcher hears of it.
+    #[test]
+    fn fees_off_the_price_list_are_kept_apart() {
+        assert_eq!(
+            refused_entry(None, entry_refusal(true, false)),
+            Some(ConflictReason::OffPriceList)
+        );
+        assert!(kept_apart(ConflictReason::OffPriceList));
     }
 
     #[test]

@@ -2874,3 +2874,177 @@ async fn documents_are_checked_on_upload_and_served_to_devices() {
         "publishing and retiring are in the audit log: {logged:?}"
     );
 }
+
+/// Standard item 11 through HQ's API: dispatchers edit the price list (each
+/// edit the next version, in the audit log, refused edits naming what is
+/// wrong), a device's pull carries the list only when its version is not the
+/// one the device holds, and pushed fees are judged against the version the
+/// laptop held when it recorded them: a price HQ has changed since stands
+/// (the customer was shown it), a price no list had is kept apart.
+#[tokio::test]
+async fn the_price_list_is_edited_synced_and_judges_pushed_fees() {
+    let api = Api::new().await;
+    let a = api.technician("A").await;
+    let dev = api.enroll(&a).await;
+    let job = api.job(&a).await;
+
+    let list = api.console(Method::GET, "/api/v1/price-list", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["version"], 1);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 6);
+
+    let mount = json!({"code": "wall_mount", "name_zh": "壁挂支架", "name_en": "Wall mount",
+                       "unit_price_fen": 8000});
+    let added = api
+        .console(Method::POST, "/api/v1/price-list", Some(mount.clone()))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    assert_eq!(added.body["version"], 2);
+    for (bad, code) in [
+        (
+            json!({"code": "Wall Mount", "name_zh": "x", "name_en": "x", "unit_price_fen": 1}),
+            "bad_price_code",
+        ),
+        (
+            json!({"code": "free", "name_zh": "x", "name_en": "x", "unit_price_fen": 0}),
+            "bad_unit_price",
+        ),
+        (
+            json!({"code": "no_en", "name_zh": "x", "name_en": " ", "unit_price_fen": 1}),
+            "price_name_required",
+        ),
+    ] {
+        let reply = api
+            .console(Method::POST, "/api/v1/price-list", Some(bad))
+            .await;
+        assert_error(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            "the item rules hold at HQ, each refusal named",
+        );
+    }
+    let again = api
+        .console(Method::POST, "/api/v1/price-list", Some(mount))
+        .await;
+    assert_error(
+        &again,
+        StatusCode::CONFLICT,
+        "price_code_taken",
+        "a code keeps its meaning",
+    );
+
+    let pull = |held: &str| {
+        let uri = format!("/api/v1/sync/jobs{held}");
+        let token = dev.token.clone();
+        let api = &api;
+        async move {
+            let reply = api.device(&token, Method::GET, &uri, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            serde_json::from_value::<PullResponse>(reply.body).unwrap()
+        }
+    };
+    let fresh = pull("?price_list_version=1").await;
+    let synced = fresh.price_list.expect("the device holds an older list");
+    assert_eq!(synced.version, 2);
+    assert!(synced.chargeable("wall_mount").is_some());
+    assert!(
+        pull("?price_list_version=2").await.price_list.is_none(),
+        "unchanged: not sent"
+    );
+    assert!(
+        pull("").await.price_list.is_none(),
+        "an older app does not ask"
+    );
+
+    // Recorded at version 2's price; HQ changes the price before the push.
+    let line = |version: u32, fen: u32| doorstep_core::FeeLine {
+        code: "wall_mount".into(),
+        quantity: 1,
+        priced: Some(doorstep_core::PricedAt {
+            list_version: version,
+            name_zh: "壁挂支架".into(),
+            name_en: "Wall mount".into(),
+            unit_price_fen: fen,
+        }),
+    };
+    let changed = api
+        .console(
+            Method::PUT,
+            "/api/v1/price-list/wall_mount",
+            Some(json!({"name_zh": "壁挂支架", "name_en": "Wall mount", "unit_price_fen": 9000})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(changed.body["version"], 3);
+    let job_ref = job_id(&job);
+    let push = |entries| push_body(&dev, entries);
+    let reply = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push(vec![entry(
+                1,
+                job_ref,
+                Change::SetFees(vec![line(2, 8000)]),
+            )])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        reply.body["conflicts"],
+        json!([]),
+        "the price the laptop's list had when it was recorded stands"
+    );
+    let reply = api
+        .device(
+            &dev.token,
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(push(vec![entry(
+                2,
+                job_ref,
+                Change::SetFees(vec![line(3, 8000)]),
+            )])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        reply.body["conflicts"][0]["reason"], "off_price_list",
+        "version 3 charges 90 yuan: 80 is off the list: {:?}",
+        reply.body
+    );
+
+    let retired = api
+        .console(Method::POST, "/api/v1/price-list/wall_mount/retire", None)
+        .await;
+    assert_eq!(retired.status, StatusCode::OK, "{:?}", retired.body);
+    let item = retired.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["code"] == "wall_mount")
+        .cloned()
+        .unwrap();
+    assert_eq!(item["retired"], true, "retired, still readable");
+    let twice = api
+        .console(Method::POST, "/api/v1/price-list/wall_mount/retire", None)
+        .await;
+    assert_error(
+        &twice,
+        StatusCode::CONFLICT,
+        "price_item_retired",
+        "retired once",
+    );
+    let unknown = api
+        .console(Method::POST, "/api/v1/price-list/nothing/retire", None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let entries = audit(&api, "").await;
+    let logged = actions(&entries);
+    for action in ["add_price_item", "change_price_item", "retire_price_item"] {
+        assert!(logged.contains(&action), "{action} is audited: {logged:?}");
+    }
+}

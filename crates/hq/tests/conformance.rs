@@ -13,6 +13,7 @@ use doorstep_core::wire::{
     ConflictReason, DeviceId, DocumentId, DocumentKind, DocumentState, PushEntry, TechnicianId,
 };
 use doorstep_core::JobId;
+use doorstep_core::{legacy_price_list, FeeLine, PriceItem};
 use doorstep_core::{
     Interest, JobStatus, Lead, LeadContact, RecordId, Reschedule, RescheduleReason, Step,
     SupportRequest, VisitRecord,
@@ -22,6 +23,7 @@ use doorstep_hq::dto::RepairTargetChange;
 use doorstep_hq::dto::{NewJob, RevisitRequest};
 use doorstep_hq::records::RepairTarget;
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
+use doorstep_hq::rules::prices::{price_list_at, PriceEdit};
 use doorstep_hq::storage::{
     DeviceAuth, DispatchChange, DispatchedJob, DocumentUpload, Resolution, Storage,
 };
@@ -463,6 +465,139 @@ async fn a_change_with_an_impossible_time_is_kept_apart(storage: Arc<dyn Storage
         records.ops.last().map(|op| (op.seq, op.clock_skew_seconds)),
         Some((4, None)),
         "a change from a right clock carries no flag"
+    );
+}
+
+fn wall_mount(fen: u32) -> PriceItem {
+    PriceItem {
+        code: "wall_mount".into(),
+        name_zh: "壁挂支架".into(),
+        name_en: "Wall mount".into(),
+        unit_price_fen: fen,
+        retired: false,
+    }
+}
+
+/// The price list starts as the list apps carried (version 1), and every
+/// edit is the next version with its audit entry, so any version's list can
+/// be rebuilt; a refused edit writes nothing, not even its entry.
+async fn the_price_list_keeps_every_version(storage: Arc<dyn Storage>) {
+    let history = storage.price_history().await.unwrap();
+    assert_eq!(storage.price_list_version().await.unwrap(), 1);
+    let mut first = legacy_price_list();
+    first.items.sort_by(|a, b| a.code.cmp(&b.code));
+    assert_eq!(
+        price_list_at(&history, 1),
+        first,
+        "seeded with the list apps carried (by code), so nothing changes for old jobs"
+    );
+
+    let added = noted(AuditAction::AddPriceItem, None);
+    let v2 = storage
+        .edit_price_list(&PriceEdit::Add(wall_mount(8000)), &added)
+        .await
+        .unwrap();
+    let v3 = storage
+        .edit_price_list(
+            &PriceEdit::Change(wall_mount(9000)),
+            &noted(AuditAction::ChangePriceItem, None),
+        )
+        .await
+        .unwrap();
+    let v4 = storage
+        .edit_price_list(
+            &PriceEdit::Retire("splitter".into()),
+            &noted(AuditAction::RetirePriceItem, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!((v2, v3, v4), (2, 3, 4));
+    assert_eq!(storage.price_list_version().await.unwrap(), 4);
+
+    let taken = storage
+        .edit_price_list(&PriceEdit::Add(wall_mount(1)), &added)
+        .await;
+    assert!(
+        matches!(&taken, Err(e) if e.code() == "price_code_taken"),
+        "{taken:?}"
+    );
+    let retired = storage
+        .edit_price_list(
+            &PriceEdit::Change(PriceItem {
+                code: "splitter".into(),
+                ..wall_mount(1)
+            }),
+            &added,
+        )
+        .await;
+    assert!(
+        matches!(&retired, Err(e) if e.code() == "price_item_retired"),
+        "{retired:?}"
+    );
+    assert_eq!(
+        storage.price_list_version().await.unwrap(),
+        4,
+        "refusals write nothing"
+    );
+    let actions: Vec<AuditAction> = all_entries(&storage)
+        .await
+        .into_iter()
+        .map(|e| e.record.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::RetirePriceItem,
+            AuditAction::ChangePriceItem,
+            AuditAction::AddPriceItem
+        ],
+        "one entry per edit that was made, none for refusals"
+    );
+
+    let history = storage.price_history().await.unwrap();
+    assert_eq!(
+        price_list_at(&history, 2)
+            .item("wall_mount")
+            .map(|i| i.unit_price_fen),
+        Some(8000)
+    );
+    let now = price_list_at(&history, 4);
+    assert_eq!(now.item("wall_mount").map(|i| i.unit_price_fen), Some(9000));
+    assert!(
+        now.item("splitter").unwrap().retired,
+        "retired, still readable"
+    );
+    assert!(now.chargeable("splitter").is_none());
+}
+
+/// A change the service found charging fees off the price list the device
+/// held is kept apart like one with an impossible time: the batch goes on,
+/// the job is untouched, a dispatcher hears of it.
+async fn fees_off_the_price_list_are_kept_apart(storage: Arc<dyn Storage>) {
+    let (a, device) = enrolled(&storage, "A").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    let fees = Change::SetFees(vec![FeeLine {
+        code: "remote".into(),
+        quantity: 1,
+        priced: None,
+    }]);
+    let mut batch = plain(&[entry(1, job.job.id, fees), entry(2, job.job.id, kit())]);
+    batch.off_price_list.insert(1);
+    let answer = storage.push(&device, &batch, at(1)).await.unwrap();
+    assert_eq!(answer.applied_through_seq, 2);
+    assert_eq!(
+        answer
+            .conflicts
+            .iter()
+            .map(|c| c.reason)
+            .collect::<Vec<_>>(),
+        vec![ConflictReason::OffPriceList]
+    );
+    let records = storage.job_records(job.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        records.ops.iter().map(|op| op.seq).collect::<Vec<_>>(),
+        vec![2],
+        "the fees never enter the job"
     );
 }
 
@@ -2421,7 +2556,7 @@ async fn a_repeat_fault_is_flagged_and_the_story_pulled(storage: Arc<dyn Storage
         "flagged on the board"
     );
 
-    let pulled = hq.pull(&device, None).await.unwrap();
+    let pulled = hq.pull(&device, None, None).await.unwrap();
     assert_eq!(pulled.jobs.len(), 1);
     assert_eq!(
         pulled.jobs[0].repeat_of,
@@ -2828,6 +2963,8 @@ macro_rules! conformance {
 }
 
 conformance!(
+    the_price_list_keeps_every_version,
+    fees_off_the_price_list_are_kept_apart,
     enrollment_code_is_single_use,
     revoked_device_is_marked,
     pull_follows_the_change_counter,

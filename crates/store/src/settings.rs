@@ -6,7 +6,7 @@ use chrono::Duration;
 use doorstep_core::clock::ClockOffset;
 use doorstep_core::wire::DeviceId;
 use doorstep_core::zone::{self, Tz};
-use doorstep_core::{JobId, Lang};
+use doorstep_core::{legacy_price_list, JobId, Lang, PriceList};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::{Store, StoreError};
@@ -31,6 +31,8 @@ const SYNC_REFUSED: &str = "sync_refused";
 const HQ_EPOCH: &str = "hq_epoch";
 /// The operator's time zone (IANA name), as HQ last sent it.
 const TIME_ZONE: &str = "time_zone";
+/// The price list the last pull brought (JSON `PriceList`).
+pub(crate) const PRICE_LIST: &str = "price_list";
 // The device's enrollment at HQ.
 const HQ_URL: &str = "hq_url";
 const DEVICE_ID: &str = "device_id";
@@ -92,7 +94,8 @@ pub(crate) fn write_enrollment(
     write(conn, HQ_PRIVATE_CA, enrollment.private_ca.as_deref())?;
     write(conn, SYNC_REFUSED, None)?;
     // A new enrollment (perhaps at another HQ) starts from HQ's history as
-    // it finds it.
+    // it finds it, and from its price list.
+    write(conn, PRICE_LIST, None)?;
     write(conn, HQ_EPOCH, None)
 }
 
@@ -104,6 +107,23 @@ pub(crate) fn write_time_zone(conn: &Connection, name: &str) -> Result<(), Store
         Ok(tz) => write(conn, TIME_ZONE, Some(tz.name())),
         Err(_) => Ok(()),
     }
+}
+
+/// The price list fees are charged from: the one the last pull brought, or
+/// the first list until a pull brings one (the demo set, a laptop not yet
+/// synced).
+pub(crate) fn read_price_list(conn: &Connection) -> Result<PriceList, StoreError> {
+    match read(conn, PRICE_LIST)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("price list setting: {e}"))),
+        None => Ok(legacy_price_list()),
+    }
+}
+
+/// Keeps the list a pull brought, in the pull's transaction.
+pub(crate) fn write_price_list(conn: &Connection, list: &PriceList) -> Result<(), StoreError> {
+    let json = serde_json::to_string(list).expect("a price list always serializes");
+    write(conn, PRICE_LIST, Some(&json))
 }
 
 /// Forgets the last job if the store no longer holds it.
@@ -211,6 +231,12 @@ impl Store {
         write(&tx, DEVICE_TOKEN, None)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The price list the fee picker offers and new fee lines are checked
+    /// against (`PriceList::check_fee_lines`).
+    pub fn price_list(&self) -> Result<PriceList, StoreError> {
+        read_price_list(&self.conn)
     }
 
     /// The epoch of HQ's history this device last synced with

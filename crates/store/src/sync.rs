@@ -150,6 +150,9 @@ impl Store {
                 ],
             )?;
         }
+        if let Some(list) = &pulled.price_list {
+            settings::write_price_list(&tx, list)?;
+        }
         settings::write(&tx, PULL_CURSOR, Some(&pulled.cursor))?;
         if let Some(time_zone) = &pulled.time_zone {
             settings::write_time_zone(&tx, time_zone)?;

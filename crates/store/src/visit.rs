@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::codec::{
     enum_from_sql, enum_to_sql, id_from_sql, json_from_sql, json_to_sql, time_from_sql, time_to_sql,
 };
-use crate::{outbox, Store, StoreError};
+use crate::{outbox, settings, Store, StoreError};
 
 /// Reads blobs on a connection of its own (see `Store::blob_reader`), mapped
 /// into memory, for a sync: it is dropped when the sync ends, and the mapped
@@ -219,6 +219,7 @@ pub(crate) fn load_visit(conn: &Connection, job_id: JobId) -> Result<VisitRecord
     visit.reschedule = section(conn, &id, "reschedule")?;
     visit.support_request = section(conn, &id, "support")?;
     visit.complaints = section(conn, &id, "complaints")?;
+    visit.payment = section(conn, &id, "payment")?;
 
     visit.call_logs = rows(
         conn,
@@ -423,6 +424,7 @@ fn persist(
         Change::SaveFeedback(body) => save_section(tx, &id, "feedback", body, now)?,
         Change::SaveCleanup(body) => save_section(tx, &id, "cleanup", body, now)?,
         Change::Reschedule(body) => save_section(tx, &id, "reschedule", body, now)?,
+        Change::SavePayment(body) => save_section(tx, &id, "payment", body, now)?,
         Change::AddReplacement(r) => {
             tx.execute(
                 "INSERT INTO replacements (id, job_id, item, old_serial, new_serial,
@@ -566,7 +568,14 @@ impl Store {
         change: &Change,
         now: Timestamp,
     ) -> Result<VisitRecord, StoreError> {
-        self.apply_with(job_id, now, |_, _| Ok(change.clone()))
+        self.apply_with(job_id, now, |tx, visit| {
+            // A fee is charged only from the list this laptop holds (or at
+            // the price a line was already recorded at).
+            if let Change::SetFees(lines) = change {
+                settings::read_price_list(tx)?.check_fee_lines(&visit.fees, lines)?;
+            }
+            Ok(change.clone())
+        })
     }
 
     /// Stores a cleaned signature PNG and its strokes, bound to the service

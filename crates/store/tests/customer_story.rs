@@ -95,6 +95,7 @@ fn the_story_and_the_repeat_flag_survive_a_reopen() {
                 customers: vec![told.clone()],
                 documents: vec![],
                 time_zone: None,
+                price_list: None,
             })
             .unwrap();
     }
@@ -143,6 +144,7 @@ fn no_story_until_hq_sends_one() {
             customers: vec![story(stranger, JobId::new())],
             documents: vec![],
             time_zone: None,
+            price_list: None,
         })
         .unwrap();
     assert_eq!(store.customer_story(job.id).unwrap(), None);

@@ -33,6 +33,7 @@ fn pull(store: &mut Store, cursor: &str, documents: Vec<DocumentNotice>) {
             customers: vec![],
             documents,
             time_zone: None,
+            price_list: None,
         })
         .unwrap();
 }

@@ -49,6 +49,7 @@ fn pulled(jobs: Vec<Job>, time_zone: Option<&str>) -> PullResponse {
         customers: vec![],
         documents: vec![],
         time_zone: time_zone.map(str::to_string),
+        price_list: None,
     }
 }
 

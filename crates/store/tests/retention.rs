@@ -100,6 +100,7 @@ fn pulled(jobs: Vec<Job>, removed: Vec<JobId>) -> PullResponse {
         customers: vec![],
         documents: vec![],
         time_zone: None,
+        price_list: None,
     }
 }
 

@@ -230,6 +230,7 @@ fn a_visit_round_trips_through_the_file() {
         Change::SetFees(vec![FeeLine {
             code: "remote".into(),
             quantity: 1,
+            priced: Some(legacy_price_list().item("remote").unwrap().priced_at(1)),
         }]),
         Change::AddLead(Lead {
             id: RecordId::new(),

@@ -66,6 +66,7 @@ fn pull_cursor(store: &mut Store, cursor: &str) {
         customers: vec![],
         documents: vec![],
         time_zone: None,
+        price_list: None,
     };
     store.apply_dispatch(&pulled).unwrap();
 }

@@ -51,6 +51,7 @@ fn pulled(jobs: Vec<Job>) -> PullResponse {
         customers: vec![],
         documents: vec![],
         time_zone: None,
+        price_list: None,
     }
 }
 

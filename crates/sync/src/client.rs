@@ -81,8 +81,16 @@ impl HqClient {
         .await
     }
 
-    pub async fn pull(&self, since: Option<&str>) -> Result<PullResponse, SyncError> {
-        let mut request = self.request(reqwest::Method::GET, "/api/v1/sync/jobs");
+    /// HQ's dispatch since the cursor, and its price list unless it is the
+    /// version the laptop holds (`price_list_held`).
+    pub async fn pull(
+        &self,
+        since: Option<&str>,
+        price_list_held: u32,
+    ) -> Result<PullResponse, SyncError> {
+        let mut request = self
+            .request(reqwest::Method::GET, "/api/v1/sync/jobs")
+            .query(&[("price_list_version", price_list_held)]);
         if let Some(cursor) = since {
             request = request.query(&[("since", cursor)]);
         }

@@ -256,7 +256,8 @@ fn blob_hashes(change: &Change) -> Vec<String> {
         | Change::RequestSupport(_)
         | Change::RaiseComplaint(_)
         | Change::LogComplaintCallback(_)
-        | Change::LogLeadContact(_) => Vec::new(),
+        | Change::LogLeadContact(_)
+        | Change::SavePayment(_) => Vec::new(),
     }
 }
 
@@ -357,17 +358,23 @@ async fn sync_pass(
     let mut summary = SyncSummary::default();
 
     // Pull HQ's dispatch first: it decides which jobs are still ours.
-    let (cursor, seen_epoch) = {
+    let (cursor, seen_epoch, price_list_held) = {
         let store = locked(store);
-        (store.pull_cursor()?, store.hq_epoch()?)
+        (
+            store.pull_cursor()?,
+            store.hq_epoch()?,
+            store.price_list()?.version,
+        )
     };
-    let mut pulled = client.pull(cursor.as_deref()).await?;
+    let mut pulled = client.pull(cursor.as_deref(), price_list_held).await?;
     let epoch = pulled.hq_epoch.clone();
     if recovery::epoch_changed(seen_epoch.as_deref(), epoch.as_deref())
         || recovery::cursor_went_back(cursor.as_deref(), &pulled.cursor)
     {
         recovery::rewind_to_hq(store, client, device_id).await?;
-        pulled = client.pull(None).await?;
+        // A restored HQ may number a different list as the version held:
+        // take its list whatever it is (no list has version 0).
+        pulled = client.pull(None, 0).await?;
     }
     // Kept only once the rewind is done: one cut short is done again. The
     // epoch kept is the one the rewind answered, so a restore in between

@@ -238,7 +238,7 @@ async fn start_answering_server() -> String {
 
 async fn pull_error(url: &str) -> SyncError {
     let client = HqClient::new(url, Some("token".into()), None).unwrap();
-    client.pull(None).await.expect_err("the pull fails")
+    client.pull(None, 1).await.expect_err("the pull fails")
 }
 
 #[tokio::test]

@@ -83,7 +83,7 @@ export function leadsQuery(f: LeadFilters): URLSearchParams {
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 export interface Conflict {
-  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time';
+  id: Uuid; job_id: Uuid; device_id: Uuid; technician_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' | 'off_price_list';
   op_id: Uuid; created_at: Timestamp; resolved_at: Timestamp | null; resolution: Resolution | null;
   note: string | null; resolved_by: string | null;
 }
@@ -104,6 +104,7 @@ export const AUDIT_ACTIONS = [
   'set_vip_grade', 'create_revisit',
   'publish_document', 'retire_document',
   'set_repair_target',
+  'add_price_item', 'change_price_item', 'retire_price_item',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** One entry of the audit log; `actor` null is HQ's command line. */
@@ -177,6 +178,9 @@ async function request<T>(method: string, path: string, body?: unknown, contentT
 }
 
 const enc = encodeURIComponent;
+
+export type { PriceItem, PriceList } from '../../src/lib/ipc';
+import type { PriceList } from '../../src/lib/ipc';
 
 export const api = {
   login: (username: string, password: string) =>
@@ -262,4 +266,12 @@ export const api = {
     return request<DocumentRecord>('POST', `${path}?${q}`, file, 'application/octet-stream');
   },
   retireDocument: (id: Uuid) => request<DocumentRecord>('POST', `/api/v1/documents/${enc(id)}/retire`),
+  priceList: () => request<PriceList>('GET', '/api/v1/price-list'),
+  addPriceItem: (item: NewPriceItem) => request<PriceList>('POST', '/api/v1/price-list', item),
+  changePriceItem: (code: string, change: Omit<NewPriceItem, 'code'>) =>
+    request<PriceList>('PUT', `/api/v1/price-list/${enc(code)}`, change),
+  retirePriceItem: (code: string) => request<PriceList>('POST', `/api/v1/price-list/${enc(code)}/retire`),
 };
+
+/** A new item for the price list; prices in fen. */
+export interface NewPriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }

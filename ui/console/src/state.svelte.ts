@@ -21,6 +21,7 @@ export type Route =
   | { view: 'devices' }
   | { view: 'audit' }
   | { view: 'documents' }
+  | { view: 'prices' }
   | { view: 'account' }
   | { view: 'settings' };
 
@@ -44,6 +45,7 @@ export function parseHash(hash: string): Route {
     case 'devices':
     case 'audit':
     case 'documents':
+    case 'prices':
     case 'account':
     case 'settings':
       return { view: parts[0] };

@@ -131,7 +131,13 @@ export interface Replacement {
   id: Uuid; item: ReplacedItem; old_serial: string; new_serial: string;
   told_in_advance: boolean; consent: boolean;
 }
-export interface FeeLine { code: string; quantity: number }
+/** What a fee line was priced at when recorded (absent on lines from before HQ kept the list). */
+export interface PricedAt { list_version: number; name_zh: string; name_en: string; unit_price_fen: number }
+export interface FeeLine { code: string; quantity: number; priced?: PricedAt | null }
+export const PAYMENT_METHODS = ['cash', 'wechat', 'alipay', 'card', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+/** The receipt (发票收据) for the visit's fees. */
+export interface PaymentReceipt { receipt_no: string; amount_fen: number; method: PaymentMethod }
 export interface Communicate { customer_type: CustomerType | null; needs: string; notes: string }
 export interface Feedback { mot: number | null; opinion: string }
 export interface Cleanup {
@@ -184,6 +190,7 @@ export interface VisitRecord {
   completed_at: Timestamp | null;
   support_request: RequestedSupport | null;
   complaints: ComplaintRecord[];
+  payment: PaymentReceipt | null;
 }
 /** A complaint taken on site (item 19): its owner, the promised reply time, and the callback once made. */
 export interface ComplaintRecord {
@@ -248,7 +255,9 @@ export interface WordHint { field: 'fault_point' | 'description'; phrase: string
 
 export interface CallScript { kind: CallKind; lines: string[] }
 export interface PhoneGuide { greeting: string; scripts: CallScript[]; call_window: CallWindow; local_time: string }
-export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number }
+export interface PriceItem { code: string; name_zh: string; name_en: string; unit_price_fen: number; retired: boolean }
+/** HQ's price list as the last sync brought it. */
+export interface PriceList { version: number; items: PriceItem[] }
 
 /** Serde form of `Change` (adjacently tagged: type + data). */
 export type Change =
@@ -272,7 +281,8 @@ export type Change =
   | { type: 'request_support'; data: { problem: string } }
   | { type: 'raise_complaint'; data: { id: Uuid; taken_by: string; issue: string; reply_by: Timestamp } }
   | { type: 'log_complaint_callback'; data: { complaint_id: Uuid; result: string; satisfied: boolean } }
-  | { type: 'log_lead_contact'; data: LeadContact };
+  | { type: 'log_lead_contact'; data: LeadContact }
+  | { type: 'save_payment'; data: PaymentReceipt };
 
 /** Every command rejects with this shape; `message` is already localized. */
 export interface AppError { code: string; message: string }
@@ -308,7 +318,7 @@ export interface DocumentSummary {
 }
 
 export interface Receipt { job_id: Uuid; server_time: Timestamp; content_hash: string }
-export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' }
+export interface ConflictNotice { conflict_id: Uuid; job_id: Uuid; reason: 'cancelled' | 'reassigned' | 'unknown_job' | 'not_assigned' | 'impossible_time' | 'off_price_list' }
 export type Resolution = 'accept_completion' | 'keep_cancelled';
 /** A dispatcher's decision on a conflict, brought by a later pull. */
 export interface ConflictDecision { resolution: Resolution; note: string; resolved_at: Timestamp }
@@ -393,7 +403,7 @@ export const ipc = {
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
   confirmCalls: () => call<ConfirmCall[]>('confirm_calls'),
   openComplaints: () => call<OpenComplaint[]>('open_complaints'),
-  priceList: () => call<PriceItem[]>('price_list'),
+  priceList: () => call<PriceList>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   /** `privateCa`: the PEM text of the operator's CA, when HQ's certificate comes from one. */

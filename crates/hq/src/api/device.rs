@@ -32,7 +32,10 @@ pub(super) async fn pull(
     Device(device): Device,
     QueryParam(query): QueryParam<PullQuery>,
 ) -> HqResult<impl IntoResponse> {
-    Ok(Json(hq.pull(&device, query.since.as_deref()).await?))
+    Ok(Json(
+        hq.pull(&device, query.since.as_deref(), query.price_list_version)
+            .await?,
+    ))
 }
 
 pub(super) async fn push(

@@ -14,8 +14,9 @@ use doorstep_core::{CustomerId, JobId, RecordId};
 use super::extract::{Dispatcher, JsonBody, PathParam, QueryParam};
 use crate::dto::{
     AssignRequest, AuditQuery, BoardQuery, CallQuery, ComplaintCallbackRequest, ComplaintsQuery,
-    ConflictsQuery, CustomerQuery, LeadsQuery, NewComplaint, NewJob, NewTechnician,
-    RepairTargetChange, RescheduleRequest, ResolveRequest, RevisitRequest, VipGradeRequest,
+    ConflictsQuery, CustomerQuery, LeadsQuery, NewComplaint, NewJob, NewPriceItem, NewTechnician,
+    PriceItemChange, RepairTargetChange, RescheduleRequest, ResolveRequest, RevisitRequest,
+    VipGradeRequest,
 };
 use crate::error::HqResult;
 use crate::service::Hq;
@@ -326,4 +327,41 @@ pub(super) async fn complaints(
     QueryParam(query): QueryParam<ComplaintsQuery>,
 ) -> HqResult<impl IntoResponse> {
     Ok(Json(hq.complaints(query).await?))
+}
+
+pub(super) async fn price_list(
+    State(hq): State<Hq>,
+    Dispatcher(_): Dispatcher,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.price_list().await?))
+}
+
+pub(super) async fn add_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    JsonBody(item): JsonBody<NewPriceItem>,
+) -> HqResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(hq.by(&dispatcher).add_price_item(item).await?),
+    ))
+}
+
+pub(super) async fn change_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(code): PathParam<String>,
+    JsonBody(change): JsonBody<PriceItemChange>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(
+        hq.by(&dispatcher).change_price_item(&code, change).await?,
+    ))
+}
+
+pub(super) async fn retire_price_item(
+    State(hq): State<Hq>,
+    Dispatcher(dispatcher): Dispatcher,
+    PathParam(code): PathParam<String>,
+) -> HqResult<impl IntoResponse> {
+    Ok(Json(hq.by(&dispatcher).retire_price_item(&code).await?))
 }

@@ -204,6 +204,18 @@ pub fn router_with(state: Hq, options: HttpOptions) -> Router {
             "/api/v1/settings/repair-targets",
             post(dispatcher::set_repair_target),
         )
+        .route(
+            "/api/v1/price-list",
+            get(dispatcher::price_list).post(dispatcher::add_price_item),
+        )
+        .route(
+            "/api/v1/price-list/{code}",
+            put(dispatcher::change_price_item),
+        )
+        .route(
+            "/api/v1/price-list/{code}/retire",
+            post(dispatcher::retire_price_item),
+        )
         .route("/api/v1/conflicts", get(dispatcher::conflicts))
         .route("/api/v1/conflicts/{id}/resolve", post(dispatcher::resolve))
         // The dispatcher console (static files) at /console/.

@@ -6,7 +6,8 @@
 //! (the identity of HQ's history, renewed by a restore), `audit` (the audit
 //! log), `calls` (the calls technicians logged, for review), `complaints`
 //! (taken at HQ or on site), `leads` (the leads list and its CSV export),
-//! `documents` (technical documents for laptops). Handlers and admin
+//! `documents` (technical documents for laptops), `prices` (the price list).
+//! Handlers and admin
 //! commands parse, call one of these, and map the error; these check inputs
 //! and call the storage, which only `Hq` holds. Decisions about stored data
 //! are `crate::rules'`; what goes into the audit log is decided here, by each
@@ -25,6 +26,7 @@ mod documents;
 mod epoch;
 mod import;
 mod leads;
+mod prices;
 mod settings;
 mod sync;
 

@@ -1,11 +1,13 @@
 //! A device's sync: pull, push, and the blobs its changes name (a
 //! dispatcher downloads them here too).
 
+use doorstep_core::change::Change;
 use doorstep_core::signature::sha256_hex;
 use doorstep_core::wire::{
-    ConflictOutcome, PullResponse, PushRequest, PushResponse, StoredBlob, MAX_BLOB_BYTES,
-    MAX_BLOB_QUERY,
+    ConflictOutcome, PullResponse, PushEntry, PushRequest, PushResponse, StoredBlob,
+    MAX_BLOB_BYTES, MAX_BLOB_QUERY,
 };
+use doorstep_core::FeeLine;
 
 use std::collections::HashSet;
 
@@ -13,6 +15,7 @@ use super::Hq;
 use crate::error::{HqError, HqResult};
 use crate::records::IncomingPush;
 use crate::rules;
+use crate::rules::prices::fees_on_price_list;
 use crate::storage::DeviceAuth;
 use crate::time_range;
 
@@ -40,15 +43,22 @@ pub fn check_hash(hash: &str) -> HqResult<String> {
 }
 
 impl Hq {
-    pub async fn pull(&self, device: &DeviceAuth, since: Option<&str>) -> HqResult<PullResponse> {
+    pub async fn pull(
+        &self,
+        device: &DeviceAuth,
+        since: Option<&str>,
+        price_list_version: Option<u32>,
+    ) -> HqResult<PullResponse> {
         let since = parse_cursor(since)?;
-        let (mut batch, epoch) = tokio::try_join!(
+        let (mut batch, epoch, price_list) = tokio::try_join!(
             self.storage.pull(device.technician_id, since),
-            self.storage.epoch()
+            self.storage.epoch(),
+            self.price_list_for_device(price_list_version)
         )?;
         let customers = self.with_stories(&mut batch.jobs, &batch.histories);
         Ok(PullResponse {
             customers,
+            price_list,
             server_time: Some(self.now()),
             hq_epoch: Some(epoch),
             time_zone: Some(self.time_zone.name().to_string()),
@@ -89,13 +99,37 @@ impl Hq {
                 impossible_time.insert(entry.seq);
             }
         }
+        let off_price_list = self.fees_off_price_list(&request.entries).await?;
         let now = self.now();
         let push = IncomingPush {
             entries: rules::prepare(request.entries)?,
             impossible_time,
+            off_price_list,
             clock_skew_seconds: rules::clock_skew_flag(request.sent_at, now),
         };
         self.storage.push(device, &push, now).await
+    }
+
+    /// The seqs of entries setting fees that were not on the price list the
+    /// device held when it recorded them. The history is read only when the
+    /// batch sets fees.
+    async fn fees_off_price_list(&self, entries: &[PushEntry]) -> HqResult<HashSet<i64>> {
+        let fee_entries: Vec<(i64, &[FeeLine])> = entries
+            .iter()
+            .filter_map(|entry| match &entry.payload {
+                Change::SetFees(lines) => Some((entry.seq, lines.as_slice())),
+                _ => None,
+            })
+            .collect();
+        if fee_entries.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let history = self.storage.price_history().await?;
+        Ok(fee_entries
+            .into_iter()
+            .filter(|(_, lines)| !fees_on_price_list(lines, &history))
+            .map(|(seq, _)| seq)
+            .collect())
     }
 
     /// Stores blobs after checking each one's bytes hash to its name: all of

@@ -1,8 +1,8 @@
-//! HQ's storage: five traits by concern (who: `AuthStore`; the dispatcher's
+//! HQ's storage: traits by concern (who: `AuthStore`; the dispatcher's
 //! jobs and conflicts: `DispatchStore`; device sync: `SyncStore`; blobs:
 //! `BlobStore`; the identity of HQ's history: `EpochStore`; the audit log:
 //! `AuditStore`; complaints: `ComplaintStore`; customers and their history:
-//! `CustomerStore`), one implementation of each per backend (SQLite for one box,
+//! `CustomerStore`; the price list: `PriceStore`), one implementation of each per backend (SQLite for one box,
 //! PostgreSQL for several stateless servers) with the same file names on both
 //! sides, and one conformance suite (`tests/conformance.rs`) that every
 //! backend must pass. Backends read and write; every decision is a call to
@@ -34,6 +34,7 @@ pub use crate::records::{
     IncomingPush, JobRecords, LeadFilter, LeadRecord, OutstandingCode, PullBatch, Purged,
     RepairTarget, StoredChange, StoredOp, TechRecord,
 };
+pub use crate::rules::prices::{PriceEdit, PriceRow};
 pub use codec::{enum_parse, enum_text};
 pub use doorstep_core::wire::Resolution;
 pub use postgres::PostgresStorage;
@@ -51,6 +52,7 @@ pub trait Storage:
     + CustomerStore
     + DocumentStore
     + TargetStore
+    + PriceStore
     + Send
     + Sync
     + 'static
@@ -243,6 +245,19 @@ pub trait CustomerStore: Send + Sync {
         grade: VipGrade,
         audit: &AuditRecord,
     ) -> HqResult<CustomerRecord>;
+}
+
+/// The price list (standard item 11): its history, read whole (a list is
+/// tens of items, edited now and then), and one edit at a time.
+#[async_trait]
+pub trait PriceStore: Send + Sync {
+    /// Every row of the history, oldest version first.
+    async fn price_history(&self) -> HqResult<Vec<PriceRow>>;
+    /// The version the list has reached.
+    async fn price_list_version(&self) -> HqResult<u32>;
+    /// Writes the item as `rules::prices::item_after_edit` makes it, as the
+    /// next version, with the edit's audit entry; returns that version.
+    async fn edit_price_list(&self, edit: &PriceEdit, audit: &AuditRecord) -> HqResult<u32>;
 }
 
 /// The audit log: append and read.

@@ -127,6 +127,7 @@ pub fn plain(entries: &[PushEntry]) -> IncomingPush {
     IncomingPush {
         entries: entries.to_vec(),
         impossible_time: HashSet::new(),
+        off_price_list: HashSet::new(),
         clock_skew_seconds: None,
     }
 }

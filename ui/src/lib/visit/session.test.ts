@@ -55,6 +55,7 @@ function view(change?: Change): VisitView {
       completed_at: null,
       support_request: null,
       complaints: [],
+      payment: null,
     },
     missing: [],
     signature_valid: false,

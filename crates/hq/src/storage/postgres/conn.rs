@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-03_customers.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_documents.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_repair_targets.sql"),
+    include_str!("../../../migrations/postgres/2026-12-02_price_list.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

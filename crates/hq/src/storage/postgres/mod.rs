@@ -22,6 +22,7 @@ mod dispatch;
 mod documents;
 mod epoch;
 mod leads;
+mod prices;
 mod push;
 mod rows;
 mod targets;

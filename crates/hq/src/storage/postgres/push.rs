@@ -168,7 +168,7 @@ async fn push_in<C: GenericClient>(
     let reason_kept_apart = |entry: &PushEntry| {
         rules::refused_entry(
             refused.get(&entry.job_id).copied(),
-            push.time_is_possible(entry),
+            push.entry_refusal(entry),
         )
     };
     let (kept_apart, accepted): (Vec<&PushEntry>, Vec<&PushEntry>) = fresh

@@ -68,6 +68,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/2026-12-02_repair_targets.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/2026-12-02_price_list.sql"
+        )),
     ])
 }
 

@@ -126,11 +126,11 @@ fn push_in(
     // The jobs a change would conflict on that have a conflict open already;
     // the batch may open more.
     let mut open = HashSet::new();
-    // A change kept apart for its time opens a conflict unless this
+    // A change kept apart for itself (its time, its fees) opens a conflict unless this
     // technician has one open on the job.
     let impossible_on: HashSet<JobId> = entries
         .iter()
-        .filter(|entry| !push.time_is_possible(entry))
+        .filter(|entry| push.entry_refusal(entry).is_some())
         .map(|entry| entry.job_id)
         .collect();
     {
@@ -193,7 +193,7 @@ fn push_in(
         let job_key = entry.job_id.to_string();
         let kept_apart = rules::refused_entry(
             refused.get(&entry.job_id).copied(),
-            push.time_is_possible(entry),
+            push.entry_refusal(entry),
         );
         let insert = if kept_apart.is_some() {
             &mut insert_refused
