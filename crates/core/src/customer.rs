@@ -84,8 +84,8 @@ pub struct Product {
     pub job_id: JobId,
 }
 
-/// A complaint of the customer still open. The complaint record (standard
-/// item 19) fills this; until HQ keeps complaints it is always empty.
+/// A complaint of the customer taken on site and not yet called back
+/// (standard item 19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OpenComplaint {
     pub issue: String,

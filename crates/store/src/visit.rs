@@ -124,8 +124,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
         .query_row(
             "SELECT c.id, c.name, c.phone, c.address, j.job_type, j.sub_case,
                     j.fault_description, j.window_start, j.window_end, j.status, j.step,
-                    j.completed_at, j.visit, c.account_number, j.repeat_of
-                    j.completed_at, j.visit, j.reported_at, j.due_by
+                    j.completed_at, j.visit, c.account_number, j.repeat_of,
+                    j.reported_at, j.due_by
              FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.id = ?1",
             [id],
             |row| {
@@ -148,8 +148,8 @@ fn load_job(conn: &Connection, id: &str) -> Result<(Job, String, Option<String>)
                     row.get::<_, Option<String>>(13)?,
                     row.get::<_, Option<String>>(14)?,
                     [
-                        row.get::<_, Option<String>>(13)?,
-                        row.get::<_, Option<String>>(14)?,
+                        row.get::<_, Option<String>>(15)?,
+                        row.get::<_, Option<String>>(16)?,
                     ],
                 ))
             },

@@ -202,7 +202,7 @@ export interface ComplaintRecord {
   callback: { at: Timestamp; result: string; satisfied: boolean } | null;
 }
 /** A complaint still owed its callback (the store's `OpenComplaint`). */
-export interface OpenComplaint { job_id: Uuid; customer_name: string; phone: string; complaint: ComplaintRecord; overdue: boolean }
+export interface OwedComplaint { job_id: Uuid; customer_name: string; phone: string; complaint: ComplaintRecord; overdue: boolean }
 
 export interface ReplacementLine { item: ReplacedItem; old_serial: string; new_serial: string }
 export interface FeeLineView {
@@ -402,7 +402,7 @@ export const ipc = {
   blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
   confirmCalls: () => call<ConfirmCall[]>('confirm_calls'),
-  openComplaints: () => call<OpenComplaint[]>('open_complaints'),
+  openComplaints: () => call<OwedComplaint[]>('open_complaints'),
   priceList: () => call<PriceList>('price_list'),
   serviceReport: (jobId: Uuid) => call<string>('service_report', { jobId }),
   syncStatus: () => call<SyncStatus>('sync_status'),

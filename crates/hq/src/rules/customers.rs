@@ -18,8 +18,8 @@
 
 use chrono::Duration;
 use doorstep_core::{
-    CustomerId, CustomerStory, EarlierVisit, Job, JobId, JobStatus, JobType, Product, ProductKind,
-    StoryReplacement, StoryVisit, VipGrade, VisitRecord,
+    CustomerId, CustomerStory, EarlierVisit, Job, JobId, JobStatus, JobType, OpenComplaint,
+    Product, ProductKind, StoryReplacement, StoryVisit, VipGrade, VisitRecord,
 };
 
 /// The repeat window when HQ is given none: 30 days (standard item 15).
@@ -199,12 +199,22 @@ pub fn story(
                 .collect(),
         })
         .collect();
+    // Complaints taken on site and not yet called back, oldest first.
+    let open_complaints = oldest_first
+        .iter()
+        .flat_map(|(_, visit)| &visit.complaints)
+        .filter(|complaint| complaint.callback.is_none())
+        .map(|complaint| OpenComplaint {
+            issue: complaint.issue.clone(),
+            opened_at: complaint.raised_at,
+        })
+        .collect();
     CustomerStory {
         customer_id: customer,
         vip_grade,
         visits,
         products,
-        open_complaints: Vec::new(),
+        open_complaints,
     }
 }
 
@@ -544,6 +554,31 @@ mod tests {
             "M2 was replaced by M3, so only M3 is left"
         );
         assert!(story.open_complaints.is_empty());
+
+        // A complaint taken on a visit and not yet called back is the
+        // customer's open complaint; one called back is not.
+        let mut with_complaints = history.clone();
+        let complaint = |issue: &str, answered: bool| doorstep_core::ComplaintRecord {
+            id: doorstep_core::RecordId::new(),
+            taken_by: "林师傅".into(),
+            issue: issue.into(),
+            reply_by: day(21),
+            raised_at: day(20),
+            callback: answered.then(|| doorstep_core::ComplaintReply {
+                at: day(20),
+                result: "已处理".into(),
+                satisfied: true,
+            }),
+        };
+        with_complaints[1].1.complaints =
+            vec![complaint("又没信号", false), complaint("迟到", true)];
+        let told = super::story(customer, VipGrade::Gold, &with_complaints);
+        let open_issues: Vec<&str> = told
+            .open_complaints
+            .iter()
+            .map(|c| c.issue.as_str())
+            .collect();
+        assert_eq!(open_issues, vec!["又没信号"]);
 
         let lines = earlier_visit_lines(&open, &story);
         assert_eq!(lines.len(), 3, "an older app sees the three earlier visits");
