@@ -654,6 +654,9 @@ async fn a_synced_repeat_fault_shows_its_flag_and_the_customers_story() {
         1,
         "the job itself is not among its earlier visits"
     );
+    // What the technician sees, kept for the README.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    app.screenshot(&shots.join("customer-story.png")).await;
     app.stop().await;
 }
 
