@@ -670,15 +670,20 @@ async fn enrolled_store(world: &World) -> (tempfile::TempDir, Mutex<Store>) {
 
 /// The same, enrolled through `url` (a proxy in front of the world's HQ).
 async fn enrolled_store_at(world: &World, url: &str) -> (tempfile::TempDir, Mutex<Store>) {
+    enrolled_laptop(&world.hq, url, world.technician, "laptop-1").await
+}
+
+/// A fresh app store enrolled at the HQ serving `url` as `technician`'s
+/// laptop `name`, nothing pulled.
+async fn enrolled_laptop(
+    hq: &Hq,
+    url: &str,
+    technician: TechnicianId,
+    name: &str,
+) -> (tempfile::TempDir, Mutex<Store>) {
     let (dir, store) = app_store();
-    let code = world
-        .hq
-        .issue_enrollment_code(world.technician)
-        .await
-        .unwrap();
-    enroll(&store, url, &code.code, "laptop-1", None)
-        .await
-        .unwrap();
+    let code = hq.issue_enrollment_code(technician).await.unwrap();
+    enroll(&store, url, &code.code, name, None).await.unwrap();
     (dir, store)
 }
 
@@ -1703,10 +1708,24 @@ async fn dispatcher_post(
     token: &str,
     body: &serde_json::Value,
 ) -> (u16, serde_json::Value) {
-    let body = body.to_string();
+    dispatcher_request("POST", url, path, token, &body.to_string()).await
+}
+
+/// GETs `path` from HQ's dispatcher API, as the console reads a page.
+async fn dispatcher_get(url: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
+    dispatcher_request("GET", url, path, token, "").await
+}
+
+async fn dispatcher_request(
+    method: &str,
+    url: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
     let mut stream = TcpStream::connect(socket_of(url)).await.unwrap();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}",
         host = url.trim_start_matches("http://"),
         len = body.len()
@@ -1863,6 +1882,378 @@ async fn a_rescheduled_job_re_booked_by_a_dispatcher_is_worked_as_its_next_visit
         "HQ's receipt is for visit 2's own service form"
     );
     assert!(store.pending_outbox().unwrap().is_empty());
+}
+
+/// Issue 14's whole story, on SQLite: a customer calls twice in a month
+/// with a fault. See `a_customers_story`.
+#[tokio::test]
+async fn a_customer_calling_twice_in_a_month_is_told_as_one_story() {
+    a_customers_story(start_hq().await).await;
+}
+
+#[tokio::test]
+async fn a_customer_calling_twice_in_a_month_is_told_as_one_story_on_postgres() {
+    let Some((url, schema)) = postgres() else {
+        return;
+    };
+    let storage = PostgresStorage::connect(&url, Some(&schema)).await.unwrap();
+    a_customers_story(start_hq_on(Arc::new(storage), tempfile::tempdir().unwrap()).await).await;
+    PostgresStorage::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// A fault job for the story's customer, created as the console does;
+/// HQ's answer (the job as dispatched).
+async fn console_creates_fault(
+    world: &World,
+    token: &str,
+    technician: TechnicianId,
+    phone: &str,
+    start: Timestamp,
+) -> serde_json::Value {
+    let (status, created) = dispatcher_post(
+        &world.url,
+        "/api/v1/jobs",
+        token,
+        &serde_json::json!({
+            "customer_name": "王女士",
+            "phone": phone,
+            "address": "福州市鼓楼区五四路88号",
+            "job_type": "fault",
+            "sub_case": "indoor",
+            "fault_description": "电视无信号",
+            "window_start": start,
+            "window_end": start + Duration::hours(1),
+            "technician_id": technician,
+            "account_number": "FZ-0088",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "the job is created: {created}");
+    created
+}
+
+/// The customer's whole story through HQ's HTTP API and two laptops' real
+/// stores: the first fault visit is rescheduled for support by technician
+/// A, re-booked to technician B and finished on its second visit; B takes a
+/// complaint on site and calls it back; a second fault job within the
+/// month arrives on B's laptop flagged as a repeat with the story; the
+/// customer's page at HQ shows all of it.
+async fn a_customers_story(world: World) {
+    let a = world.technician;
+    let b = world.hq.create_technician("陈师傅").await.unwrap().id;
+    let token = signed_in_dispatcher(&world.hq).await;
+    let (_dir_a, laptop_a) = enrolled_laptop(&world.hq, &world.url, a, "laptop-a").await;
+    let (_dir_b, laptop_b) = enrolled_laptop(&world.hq, &world.url, b, "laptop-b").await;
+
+    // 1. The customer calls with a fault; the console books A.
+    let created = console_creates_fault(
+        &world,
+        &token,
+        a,
+        "13800008888",
+        Utc::now() + Duration::hours(1),
+    )
+    .await;
+    let first: JobId = serde_json::from_value(created["job"]["id"].clone()).unwrap();
+    let customer: CustomerId =
+        serde_json::from_value(created["job"]["customer"]["id"].clone()).unwrap();
+    assert!(
+        created["job"]["repeat_of"].is_null(),
+        "the customer's first fault is no repeat: {created}"
+    );
+    sync(&laptop_a).await.unwrap();
+    {
+        let mut store = laptop_a.lock().unwrap();
+        let now = Utc::now();
+        store
+            .apply(first, &Change::SetStep(Step::Visit), now)
+            .unwrap();
+        store
+            .apply(
+                first,
+                &Change::Reschedule(Reschedule {
+                    reason: RescheduleReason::NeedsSupport,
+                    note: "需要登高车".into(),
+                    new_start: now + Duration::days(1),
+                    new_end: now + Duration::days(1) + Duration::hours(1),
+                }),
+                now,
+            )
+            .unwrap();
+    }
+    sync(&laptop_a).await.unwrap();
+    // A's reschedule reached HQ: the job waits for a dispatcher.
+    assert_eq!(
+        world.hq.job_detail(first).await.unwrap().job.status,
+        JobStatus::Rescheduled
+    );
+
+    // 2. The dispatcher re-books it to B in a new window.
+    let (status, assigned) = dispatcher_post(
+        &world.url,
+        &format!("/api/v1/jobs/{first}/assign"),
+        &token,
+        &serde_json::json!({ "technician_id": b }),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a rescheduled job may go to another technician: {assigned}"
+    );
+    let start = Utc::now() + Duration::hours(3);
+    let (status, rebooked) = dispatcher_post(
+        &world.url,
+        &format!("/api/v1/jobs/{first}/reschedule"),
+        &token,
+        &serde_json::json!({
+            "window_start": start,
+            "window_end": start + Duration::hours(1),
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "the re-booking is accepted: {rebooked}");
+    // The technician had closed visit 1 by rescheduling: the re-booking opens visit 2.
+    assert_eq!(rebooked["job"]["visit"], 2);
+
+    sync(&laptop_b).await.unwrap();
+    {
+        let mut store = laptop_b.lock().unwrap();
+        let visit = store.visit(first).unwrap();
+        // B gets the job open, as its second visit, though B never saw the first.
+        assert_eq!(
+            (visit.job.visit, visit.job.status),
+            (2, JobStatus::Scheduled)
+        );
+        let now = Utc::now();
+        store
+            .apply(
+                first,
+                &Change::AddReplacement(Replacement {
+                    id: RecordId::new(),
+                    item: ReplacedItem::SetTopBox,
+                    old_serial: "STB-OLD-1".into(),
+                    new_serial: "STB-NEW-2".into(),
+                    told_in_advance: true,
+                    consent: true,
+                }),
+                now,
+            )
+            .unwrap();
+    }
+    complete_offline(&laptop_b, first, 7);
+
+    // 3. On site the customer complains; B takes it, promising a reply tomorrow.
+    let complaint = RecordId::new();
+    laptop_b
+        .lock()
+        .unwrap()
+        .apply(
+            first,
+            &Change::RaiseComplaint(Complaint {
+                id: complaint,
+                taken_by: "陈师傅".into(),
+                issue: "第一次上门没修好，又等了一天".into(),
+                reply_by: Utc::now() + Duration::days(1),
+            }),
+            Utc::now(),
+        )
+        .expect("a complaint may be taken on the job just completed");
+    sync(&laptop_b).await.unwrap();
+
+    let detail = world.hq.job_detail(first).await.unwrap();
+    // B's second visit completed the job at HQ, with its signature checked.
+    assert_eq!(
+        (detail.job.status, detail.job.visit),
+        (JobStatus::Completed, 2)
+    );
+    assert_eq!(
+        detail.technician.map(|t| t.id),
+        Some(b),
+        "the job is B's since the re-booking"
+    );
+    assert!(detail.signature_valid, "visit 2's own form was signed");
+    assert!(detail.receipt.is_some(), "HQ issued a receipt for visit 2");
+    // A's first visit is kept beside the second, not overwritten by it.
+    let first_visit: Vec<&str> = detail
+        .timeline
+        .iter()
+        .filter(|op| op.visit == 1)
+        .map(|op| op.kind.as_str())
+        .collect();
+    assert_eq!(first_visit, vec!["set_step", "reschedule"]);
+    assert!(
+        detail
+            .timeline
+            .iter()
+            .any(|op| op.visit == 2 && op.kind == "complete"),
+        "the completion belongs to visit 2"
+    );
+
+    // The complaint waits for its callback at HQ and in the customer's story.
+    let (status, open) = dispatcher_get(&world.url, "/api/v1/complaints?open=true", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        open.as_array().unwrap().len(),
+        1,
+        "the on-site complaint awaits its callback: {open}"
+    );
+    assert_eq!(
+        world
+            .hq
+            .customer_detail(customer)
+            .await
+            .unwrap()
+            .story
+            .open_complaints
+            .len(),
+        1,
+        "the story tells the next technician of the open complaint"
+    );
+
+    // Later B calls the customer back with the result.
+    let now = Utc::now();
+    laptop_b
+        .lock()
+        .unwrap()
+        .apply(
+            first,
+            &Change::LogComplaintCallback(ComplaintCallback {
+                complaint_id: complaint,
+                result: "已向客户致歉，机顶盒已更换".into(),
+                satisfied: true,
+            }),
+            now,
+        )
+        .unwrap();
+    sync(&laptop_b).await.unwrap();
+    let (status, open) = dispatcher_get(&world.url, "/api/v1/complaints?open=true", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(open, serde_json::json!([]), "nothing awaits a callback now");
+    let (status, all) = dispatcher_get(&world.url, "/api/v1/complaints", &token).await;
+    assert_eq!(status, 200);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 1, "one complaint, listed once: {all:?}");
+    assert_eq!(all[0]["job_id"], first.to_string());
+    let record: ComplaintRecord = serde_json::from_value(all[0]["complaint"].clone()).unwrap();
+    // HQ rebuilt the callback B logged, with its result.
+    assert_eq!(record.id, complaint);
+    assert_eq!(
+        record.callback.map(|c| (c.result, c.satisfied)),
+        Some(("已向客户致歉，机顶盒已更换".to_string(), true))
+    );
+
+    // The dispatcher grades the customer.
+    let (status, graded) = dispatcher_post(
+        &world.url,
+        &format!("/api/v1/customers/{customer}/vip-grade"),
+        &token,
+        &serde_json::json!({ "vip_grade": "gold" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{graded}");
+
+    // 4. Ten days later the customer calls again; another phone, the same
+    // account number: the same customer, and a repeat fault.
+    let created = console_creates_fault(
+        &world,
+        &token,
+        b,
+        "13900009999",
+        Utc::now() + Duration::days(10),
+    )
+    .await;
+    let second: JobId = serde_json::from_value(created["job"]["id"].clone()).unwrap();
+    assert_eq!(
+        created["job"]["customer"]["id"],
+        customer.to_string(),
+        "the account number finds the customer whatever the phone"
+    );
+    assert_eq!(
+        created["job"]["repeat_of"],
+        first.to_string(),
+        "a fault within 30 days of the last one is a repeat"
+    );
+
+    sync(&laptop_b).await.unwrap();
+    {
+        let store = laptop_b.lock().unwrap();
+        let job = store.visit(second).unwrap().job;
+        // The laptop shows the flag offline, from what HQ judged.
+        assert_eq!(job.repeat_of, Some(first));
+        assert!(
+            !job.earlier_visits.is_empty(),
+            "an app from before the story still lists the earlier visit"
+        );
+        let story = store
+            .customer_story(second)
+            .unwrap()
+            .expect("the customer's story came with the job");
+        assert_eq!(story.vip_grade, VipGrade::Gold);
+        let earlier = story
+            .visits
+            .iter()
+            .find(|v| v.job_id == first)
+            .expect("the story lists the earlier fault job");
+        // What the technician reads before going: done on the second visit,
+        // how the customer scored it, what was done and replaced.
+        assert_eq!((earlier.status, earlier.visit), (JobStatus::Completed, 2));
+        assert_eq!(earlier.mot, Some(2));
+        assert!(earlier.work.contains("重做 F 头 #7"), "{earlier:?}");
+        assert_eq!(earlier.replacements.len(), 1);
+        assert!(
+            story.open_complaints.is_empty(),
+            "the complaint was called back: {story:?}"
+        );
+        assert!(
+            story
+                .products
+                .iter()
+                .any(|p| p.serial.as_deref() == Some("STB-NEW-2")),
+            "the set-top box fitted on the last visit is among the products: {story:?}"
+        );
+    }
+
+    // 5. The console's customer page.
+    let (status, page) =
+        dispatcher_get(&world.url, &format!("/api/v1/customers/{customer}"), &token).await;
+    assert_eq!(status, 200, "{page}");
+    let record: doorstep_hq::records::CustomerRecord =
+        serde_json::from_value(page["customer"].clone()).unwrap();
+    assert_eq!(record.account_number.as_deref(), Some("FZ-0088"));
+    assert_eq!(record.vip_grade, VipGrade::Gold);
+    let jobs: Vec<Job> = serde_json::from_value(page["jobs"].clone()).unwrap();
+    // Both calls are the one customer's, newest first, the second flagged.
+    assert_eq!(
+        jobs.iter().map(|j| (j.id, j.repeat_of)).collect::<Vec<_>>(),
+        vec![(second, Some(first)), (first, None)]
+    );
+    let story: CustomerStory = serde_json::from_value(page["story"].clone()).unwrap();
+    assert_eq!(story.vip_grade, VipGrade::Gold);
+    assert_eq!(
+        story
+            .visits
+            .iter()
+            .map(|v| (v.job_id, v.status, v.visit))
+            .collect::<Vec<_>>(),
+        vec![
+            (second, JobStatus::Scheduled, 1),
+            (first, JobStatus::Completed, 2)
+        ],
+        "the whole story, newest first"
+    );
+    // The set-top box B fitted is the customer's now; the one it replaced is not.
+    assert_eq!(
+        story
+            .products
+            .iter()
+            .map(|p| (p.kind, p.serial.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![(ProductKind::Equipment, Some("STB-NEW-2"))]
+    );
+    assert!(
+        story.open_complaints.is_empty(),
+        "the called-back complaint no longer waits on the customer's page"
+    );
 }
 
 /// A change to a job HQ does not know sits between good changes: it never
