@@ -439,6 +439,9 @@ pub struct CustomerHistory {
     pub customer: CustomerRecord,
     /// Oldest window first.
     pub jobs: Vec<HistoryJob>,
+    /// Complaints dispatchers took at HQ on any of these jobs, oldest first
+    /// (those taken on site are in the jobs' op logs).
+    pub hq_complaints: Vec<ComplaintRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

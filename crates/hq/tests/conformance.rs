@@ -2014,6 +2014,18 @@ async fn complaints_are_kept_and_read_back(storage: Arc<dyn Storage>) {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].0.job.id, job);
     assert_eq!(listed[0].1, taken, "the callback is kept");
+    // The customer's history carries it, for the story a pull sends.
+    let customer = storage
+        .job_records(job)
+        .await
+        .unwrap()
+        .unwrap()
+        .dispatch
+        .job
+        .customer
+        .id;
+    let history = storage.customer_history(customer).await.unwrap().unwrap();
+    assert_eq!(history.hq_complaints, vec![taken.record.clone()]);
 
     storage
         .push(

@@ -18,8 +18,8 @@
 
 use chrono::Duration;
 use doorstep_core::{
-    CustomerId, CustomerStory, EarlierVisit, Job, JobId, JobStatus, JobType, OpenComplaint,
-    Product, ProductKind, StoryReplacement, StoryVisit, VipGrade, VisitRecord,
+    ComplaintRecord, CustomerId, CustomerStory, EarlierVisit, Job, JobId, JobStatus, JobType,
+    OpenComplaint, Product, ProductKind, StoryReplacement, StoryVisit, VipGrade, VisitRecord,
 };
 
 /// The repeat window when HQ is given none: 30 days (standard item 15).
@@ -141,6 +141,7 @@ pub fn story(
     customer: CustomerId,
     vip_grade: VipGrade,
     history: &[(Job, VisitRecord)],
+    hq_complaints: &[ComplaintRecord],
 ) -> CustomerStory {
     let mut oldest_first: Vec<&(Job, VisitRecord)> = history.iter().collect();
     oldest_first.sort_by_key(|(job, _)| (job.window_start, job.id));
@@ -199,16 +200,19 @@ pub fn story(
                 .collect(),
         })
         .collect();
-    // Complaints taken on site and not yet called back, oldest first.
-    let open_complaints = oldest_first
+    // Complaints taken on site or at HQ and not yet called back, oldest
+    // first.
+    let mut open_complaints: Vec<OpenComplaint> = oldest_first
         .iter()
         .flat_map(|(_, visit)| &visit.complaints)
+        .chain(hq_complaints)
         .filter(|complaint| complaint.callback.is_none())
         .map(|complaint| OpenComplaint {
             issue: complaint.issue.clone(),
             opened_at: complaint.raised_at,
         })
         .collect();
+    open_complaints.sort_by_key(|complaint| complaint.opened_at);
     CustomerStory {
         customer_id: customer,
         vip_grade,
@@ -530,7 +534,7 @@ mod tests {
             ),
             (open.clone(), visit(&open, "", None, &[])),
         ];
-        let story = story(customer, VipGrade::Gold, &history);
+        let story = story(customer, VipGrade::Gold, &history, &[]);
         assert_eq!(story.vip_grade, VipGrade::Gold);
         let order: Vec<JobId> = story.visits.iter().map(|v| v.job_id).collect();
         assert_eq!(
@@ -572,13 +576,15 @@ mod tests {
         };
         with_complaints[1].1.complaints =
             vec![complaint("又没信号", false), complaint("迟到", true)];
-        let told = super::story(customer, VipGrade::Gold, &with_complaints);
+        // One taken at HQ counts the same way.
+        let at_hq = [complaint("电话投诉收费", false)];
+        let told = super::story(customer, VipGrade::Gold, &with_complaints, &at_hq);
         let open_issues: Vec<&str> = told
             .open_complaints
             .iter()
             .map(|c| c.issue.as_str())
             .collect();
-        assert_eq!(open_issues, vec!["又没信号"]);
+        assert_eq!(open_issues, vec!["又没信号", "电话投诉收费"]);
 
         let lines = earlier_visit_lines(&open, &story);
         assert_eq!(lines.len(), 3, "an older app sees the three earlier visits");

@@ -35,7 +35,12 @@ pub(super) fn story_of(history: &CustomerHistory) -> CustomerStory {
             (h.dispatch.job.clone(), visit)
         })
         .collect();
-    rules::story(history.customer.id, history.customer.vip_grade, &jobs)
+    rules::story(
+        history.customer.id,
+        history.customer.vip_grade,
+        &jobs,
+        &history.hq_complaints,
+    )
 }
 
 impl Hq {

@@ -2,8 +2,9 @@
 //! on site, read off the technicians' changes.
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{TechnicianId, TechnicianRef};
-use doorstep_core::{ComplaintRecord, ComplaintReply, JobId, RecordId, Timestamp};
+use doorstep_core::{ComplaintRecord, ComplaintReply, CustomerId, JobId, RecordId, Timestamp};
 use tokio_postgres::Row;
 
 use super::audit::write_audit;
@@ -42,6 +43,26 @@ fn read_complaint(row: &Row, at: usize) -> HqResult<HqComplaint> {
             callback,
         },
     })
+}
+
+/// The complaints dispatchers took at HQ on a customer's jobs, oldest first.
+pub(super) async fn taken_at_hq<C: GenericClient>(
+    client: &C,
+    customer: CustomerId,
+) -> HqResult<Vec<ComplaintRecord>> {
+    client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM complaints
+                 WHERE job_id IN (SELECT id FROM jobs WHERE customer_id = $1)
+                 ORDER BY raised_at, id"
+            ),
+            &[&customer.0],
+        )
+        .await?
+        .iter()
+        .map(|row| read_complaint(row, 0).map(|taken| taken.record))
+        .collect()
 }
 
 #[async_trait]

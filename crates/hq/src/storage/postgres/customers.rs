@@ -11,6 +11,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::audit::write_audit;
+use super::complaints::taken_at_hq;
 use super::rows::{job_ops, next_change, read_job, JOB_COLUMNS};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -129,7 +130,12 @@ pub(super) async fn history<C: GenericClient>(
         let ops = job_ops(client, JobId(dispatch.job.id.0)).await?;
         jobs.push(HistoryJob { dispatch, ops });
     }
-    Ok(Some(CustomerHistory { customer, jobs }))
+    let hq_complaints = taken_at_hq(client, id).await?;
+    Ok(Some(CustomerHistory {
+        customer,
+        jobs,
+        hq_complaints,
+    }))
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use doorstep_core::wire::TechnicianRef;
 use doorstep_core::{ComplaintRecord, ComplaintReply, RecordId};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::audit::write_audit;
 use super::rows::{collect, id, opt_ts, parse_ts, read_job, ts, JOB_COLUMNS, JOB_COLUMN_COUNT};
@@ -40,6 +40,23 @@ fn read_complaint(row: &Row, at: usize) -> HqResult<HqComplaint> {
             callback,
         },
     })
+}
+
+/// The complaints dispatchers took at HQ on a customer's jobs, oldest first.
+pub(super) fn taken_at_hq(conn: &Connection, customer_id: &str) -> HqResult<Vec<ComplaintRecord>> {
+    Ok(collect(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM complaints
+             WHERE job_id IN (SELECT id FROM jobs WHERE customer_id = ?1)
+             ORDER BY raised_at, id"
+        ),
+        [customer_id],
+        |row| read_complaint(row, 0),
+    )?
+    .into_iter()
+    .map(|taken| taken.record)
+    .collect())
 }
 
 #[async_trait]

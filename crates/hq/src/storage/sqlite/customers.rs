@@ -7,6 +7,7 @@ use doorstep_core::{CustomerId, Job, Timestamp, VipGrade};
 use rusqlite::{params, Connection, Row, Transaction};
 
 use super::audit::write_audit;
+use super::complaints::taken_at_hq;
 use super::rows::{collect, id, job_ops, next_change, parse_ts, read_job, ts, JOB_COLUMNS};
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
@@ -105,7 +106,12 @@ pub(super) fn history(conn: &Connection, customer_id: &str) -> HqResult<Option<C
         Ok(HistoryJob { dispatch, ops })
     })
     .collect::<HqResult<Vec<_>>>()?;
-    Ok(Some(CustomerHistory { customer, jobs }))
+    let hq_complaints = taken_at_hq(conn, customer_id)?;
+    Ok(Some(CustomerHistory {
+        customer,
+        jobs,
+        hq_complaints,
+    }))
 }
 
 #[async_trait]
