@@ -78,20 +78,20 @@ fn search_text(job: &Job) -> String {
 }
 
 pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO customers (id, name, phone, address, account_number)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
              address = excluded.address, account_number = excluded.account_number",
-        params![
-            job.customer.id.to_string(),
-            job.customer.name,
-            job.customer.phone,
-            job.customer.address,
-            job.customer.account_number
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        job.customer.id.to_string(),
+        job.customer.name,
+        job.customer.phone,
+        job.customer.address,
+        job.customer.account_number
+    ])?;
+    conn.prepare_cached(
         "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
              window_start, window_end, status, search_text, visit, repeat_of, reported_at,
              due_by)
@@ -104,36 +104,34 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
              visit = excluded.visit, repeat_of = excluded.repeat_of,
              reported_at = excluded.reported_at, due_by = excluded.due_by,
              reassigned_away = 0",
-        params![
-            job.id.to_string(),
-            job.customer.id.to_string(),
-            enum_to_sql(&job.job_type),
-            enum_to_sql(&job.sub_case),
-            job.fault_description,
-            time_to_sql(&job.window_start),
-            time_to_sql(&job.window_end),
-            enum_to_sql(&job.status),
-            search_text(job),
-            job.visit,
-            job.repeat_of.map(|id| id.to_string()),
-            job.reported_at.as_ref().map(time_to_sql),
-            job.due_by.as_ref().map(time_to_sql),
-        ],
-    )?;
-    conn.execute(
-        "DELETE FROM earlier_visits WHERE job_id = ?1",
-        [job.id.to_string()],
-    )?;
+    )?
+    .execute(params![
+        job.id.to_string(),
+        job.customer.id.to_string(),
+        enum_to_sql(&job.job_type),
+        enum_to_sql(&job.sub_case),
+        job.fault_description,
+        time_to_sql(&job.window_start),
+        time_to_sql(&job.window_end),
+        enum_to_sql(&job.status),
+        search_text(job),
+        job.visit,
+        job.repeat_of.map(|id| id.to_string()),
+        job.reported_at.as_ref().map(time_to_sql),
+        job.due_by.as_ref().map(time_to_sql),
+    ])?;
+    conn.prepare_cached("DELETE FROM earlier_visits WHERE job_id = ?1")?
+        .execute([job.id.to_string()])?;
     for (position, visit) in job.earlier_visits.iter().enumerate() {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO earlier_visits (job_id, position, date, summary) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                job.id.to_string(),
-                position as i64,
-                visit.date.to_string(),
-                visit.summary
-            ],
-        )?;
+        )?
+        .execute(params![
+            job.id.to_string(),
+            position as i64,
+            visit.date.to_string(),
+            visit.summary
+        ])?;
     }
     Ok(())
 }

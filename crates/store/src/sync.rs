@@ -85,11 +85,8 @@ impl Store {
         documents::apply_notices(&tx, &pulled.documents, from_scratch)?;
         for job in &pulled.jobs {
             let local: Option<(String, u32)> = tx
-                .query_row(
-                    "SELECT status, visit FROM jobs WHERE id = ?1",
-                    [job.id.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                .prepare_cached("SELECT status, visit FROM jobs WHERE id = ?1")?
+                .query_row([job.id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             let mut incoming = job.clone();
             match local {
