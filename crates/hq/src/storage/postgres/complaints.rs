@@ -3,12 +3,13 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use doorstep_core::wire::{TechnicianId, TechnicianRef};
 use doorstep_core::{ComplaintRecord, ComplaintReply, CustomerId, JobId, RecordId, Timestamp};
 use tokio_postgres::Row;
 
 use super::audit::write_audit;
-use super::rows::{read_job, JOB_COLUMNS, JOB_COLUMN_COUNT};
+use super::rows::{
+    read_job, read_stored_change, stored_changes_sql, JOB_COLUMNS, JOB_COLUMN_COUNT,
+};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditRecord, DispatchedJob, HqComplaint, StoredChange};
@@ -155,31 +156,15 @@ impl ComplaintStore for PostgresStorage {
             .get()
             .await?
             .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS}, c.by_id, c.by_name, c.payload, c.device_time
-                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
-                                  d.technician_id AS by_id, t.name AS by_name
-                           FROM ops o JOIN devices d ON d.id = o.device_id
-                                JOIN technicians t ON t.id = d.technician_id
-                           WHERE o.kind IN ('raise_complaint', 'log_complaint_callback')) c
-                     JOIN jobs ON jobs.id = c.job_id
-                     ORDER BY c.op_row"
+                &stored_changes_sql(
+                    "o.kind IN ('raise_complaint', 'log_complaint_callback')",
+                    "c.op_row",
                 ),
                 &[],
             )
             .await?
             .iter()
-            .map(|row| {
-                Ok(StoredChange {
-                    dispatched: read_job(row)?,
-                    by: TechnicianRef {
-                        id: TechnicianId(row.try_get(JOB_COLUMN_COUNT)?),
-                        name: row.try_get(JOB_COLUMN_COUNT + 1)?,
-                    },
-                    payload: row.try_get(JOB_COLUMN_COUNT + 2)?,
-                    device_time: row.try_get(JOB_COLUMN_COUNT + 3)?,
-                })
-            })
+            .map(read_stored_change)
             .collect()
     }
 }

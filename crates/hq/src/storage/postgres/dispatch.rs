@@ -3,15 +3,16 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId, TechnicianRef};
+use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianId};
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 
 use super::audit::write_audit;
 use super::customers::match_customer;
 use super::leads::read_leads;
 use super::rows::{
-    job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, rebuilt_visit,
-    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
+    job_ops, load_job, lock_jobs, next_change, read_conflict, read_job, read_stored_change,
+    rebuilt_visit, stored_changes_sql, visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
+    JOB_COLUMN_COUNT,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -138,17 +139,10 @@ impl DispatchStore for PostgresStorage {
             .get()
             .await?
             .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload, c.device_time
-                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
-                                  d.technician_id AS caller_id, t.name AS caller_name
-                           FROM ops o JOIN devices d ON d.id = o.device_id
-                                JOIN technicians t ON t.id = d.technician_id
-                           WHERE o.kind = 'log_call' AND o.device_time >= $1
-                             AND o.device_time < $2
-                             AND ($3::uuid IS NULL OR d.technician_id = $3)) c
-                     JOIN jobs ON jobs.id = c.job_id
-                     ORDER BY c.device_time, c.op_row LIMIT $4"
+                &stored_changes_sql(
+                    "o.kind = 'log_call' AND o.device_time >= $1 AND o.device_time < $2
+                     AND ($3::uuid IS NULL OR d.technician_id = $3)",
+                    "c.device_time, c.op_row LIMIT $4",
                 ),
                 &[
                     &filter.from,
@@ -159,17 +153,7 @@ impl DispatchStore for PostgresStorage {
             )
             .await?
             .iter()
-            .map(|row| {
-                Ok(StoredChange {
-                    dispatched: read_job(row)?,
-                    by: TechnicianRef {
-                        id: TechnicianId(row.try_get(JOB_COLUMN_COUNT)?),
-                        name: row.try_get(JOB_COLUMN_COUNT + 1)?,
-                    },
-                    payload: row.try_get(JOB_COLUMN_COUNT + 2)?,
-                    device_time: row.try_get(JOB_COLUMN_COUNT + 3)?,
-                })
-            })
+            .map(read_stored_change)
             .collect()
     }
 

@@ -2,13 +2,13 @@
 //! times TIMESTAMPTZ, enums text (`codec`).
 
 use deadpool_postgres::GenericClient;
-use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId};
+use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId, TechnicianRef};
 use doorstep_core::{Customer, Job, JobId, VisitRecord};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{HqError, HqResult};
-use crate::records::{Conflict, DeviceInfo, DispatchedJob, StoredOp};
+use crate::records::{Conflict, DeviceInfo, DispatchedJob, StoredChange, StoredOp};
 use crate::rules;
 use crate::storage::codec::enum_parse;
 
@@ -173,4 +173,33 @@ pub(super) async fn rebuilt_visit<C: GenericClient>(
         job.job.clone(),
         rules::current_visit_ops(job, &ops),
     ))
+}
+
+/// The query for technicians' changes read across jobs (`StoredChange`):
+/// the ops `condition` picks (over `ops o` and `devices d`), each with its
+/// job and who made it, in `order` (over `c.device_time`, `c.op_row`).
+pub(super) fn stored_changes_sql(condition: &str, order: &str) -> String {
+    format!(
+        "SELECT {JOB_COLUMNS}, c.by_id, c.by_name, c.payload, c.device_time
+         FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
+                      d.technician_id AS by_id, t.name AS by_name
+               FROM ops o JOIN devices d ON d.id = o.device_id
+                    JOIN technicians t ON t.id = d.technician_id
+               WHERE {condition}) c
+         JOIN jobs ON jobs.id = c.job_id
+         ORDER BY {order}"
+    )
+}
+
+/// A row of `stored_changes_sql`.
+pub(super) fn read_stored_change(row: &Row) -> HqResult<StoredChange> {
+    Ok(StoredChange {
+        dispatched: read_job(row)?,
+        by: TechnicianRef {
+            id: TechnicianId(row.try_get(JOB_COLUMN_COUNT)?),
+            name: row.try_get(JOB_COLUMN_COUNT + 1)?,
+        },
+        payload: row.try_get(JOB_COLUMN_COUNT + 2)?,
+        device_time: row.try_get(JOB_COLUMN_COUNT + 3)?,
+    })
 }

@@ -2,12 +2,14 @@
 //! on site, read off the technicians' changes.
 
 use async_trait::async_trait;
-use doorstep_core::wire::TechnicianRef;
 use doorstep_core::{ComplaintRecord, ComplaintReply, RecordId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::audit::write_audit;
-use super::rows::{collect, id, opt_ts, parse_ts, read_job, ts, JOB_COLUMNS, JOB_COLUMN_COUNT};
+use super::rows::{
+    collect, id, opt_ts, parse_ts, read_job, read_stored_change, stored_changes_sql, ts,
+    JOB_COLUMNS, JOB_COLUMN_COUNT,
+};
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditRecord, DispatchedJob, HqComplaint, StoredChange};
@@ -136,28 +138,12 @@ impl ComplaintStore for SqliteStorage {
         self.read(|conn| {
             collect(
                 conn,
-                &format!(
-                    "SELECT {JOB_COLUMNS}, c.by_id, c.by_name, c.payload, c.device_time
-                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
-                                  d.technician_id AS by_id, t.name AS by_name
-                           FROM ops o JOIN devices d ON d.id = o.device_id
-                                JOIN technicians t ON t.id = d.technician_id
-                           WHERE o.kind IN ('raise_complaint', 'log_complaint_callback')) c
-                     JOIN jobs ON jobs.id = c.job_id
-                     ORDER BY c.op_row"
+                &stored_changes_sql(
+                    "o.kind IN ('raise_complaint', 'log_complaint_callback')",
+                    "c.op_row",
                 ),
                 [],
-                |row| {
-                    Ok(StoredChange {
-                        dispatched: read_job(row)?,
-                        by: TechnicianRef {
-                            id: id(&row.get::<_, String>(JOB_COLUMN_COUNT)?)?,
-                            name: row.get(JOB_COLUMN_COUNT + 1)?,
-                        },
-                        payload: row.get(JOB_COLUMN_COUNT + 2)?,
-                        device_time: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 3)?)?,
-                    })
-                },
+                read_stored_change,
             )
         })
         .await

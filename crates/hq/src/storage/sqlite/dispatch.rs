@@ -2,7 +2,7 @@
 //! their records, resolving conflicts. What a change does is `rules`' call.
 
 use async_trait::async_trait;
-use doorstep_core::wire::{ConflictId, Receipt, Resolution, TechnicianRef};
+use doorstep_core::wire::{ConflictId, Receipt, Resolution};
 use doorstep_core::{JobId, RequestedSupport, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -10,8 +10,8 @@ use super::audit::write_audit;
 use super::customers::match_customer;
 use super::leads::read_leads;
 use super::rows::{
-    collect, id, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, rebuilt_visit,
-    ts, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
+    collect, job_ops, load_job, next_change, parse_ts, read_conflict, read_job, read_stored_change,
+    rebuilt_visit, stored_changes_sql, ts, CONFLICT_COLUMNS, JOB_COLUMNS, JOB_COLUMN_COUNT,
 };
 use super::SqliteStorage;
 use crate::error::{HqError, HqResult};
@@ -125,17 +125,10 @@ impl DispatchStore for SqliteStorage {
         self.read(move |conn| {
             collect(
                 conn,
-                &format!(
-                    "SELECT {JOB_COLUMNS}, c.caller_id, c.caller_name, c.payload, c.device_time
-                     FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
-                                  d.technician_id AS caller_id, t.name AS caller_name
-                           FROM ops o JOIN devices d ON d.id = o.device_id
-                                JOIN technicians t ON t.id = d.technician_id
-                           WHERE o.kind = 'log_call' AND o.device_time >= ?1
-                             AND o.device_time < ?2
-                             AND (?3 IS NULL OR d.technician_id = ?3)) c
-                     JOIN jobs ON jobs.id = c.job_id
-                     ORDER BY c.device_time, c.op_row LIMIT ?4"
+                &stored_changes_sql(
+                    "o.kind = 'log_call' AND o.device_time >= ?1 AND o.device_time < ?2
+                     AND (?3 IS NULL OR d.technician_id = ?3)",
+                    "c.device_time, c.op_row LIMIT ?4",
                 ),
                 params![
                     ts(&filter.from),
@@ -143,17 +136,7 @@ impl DispatchStore for SqliteStorage {
                     filter.technician.map(|t| t.to_string()),
                     filter.limit,
                 ],
-                |row| {
-                    Ok(StoredChange {
-                        dispatched: read_job(row)?,
-                        by: TechnicianRef {
-                            id: id(&row.get::<_, String>(JOB_COLUMN_COUNT)?)?,
-                            name: row.get(JOB_COLUMN_COUNT + 1)?,
-                        },
-                        payload: row.get(JOB_COLUMN_COUNT + 2)?,
-                        device_time: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 3)?)?,
-                    })
-                },
+                read_stored_change,
             )
         })
         .await

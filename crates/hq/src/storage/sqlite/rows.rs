@@ -2,12 +2,13 @@
 //! with microseconds (they sort as text), ids are text.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use doorstep_core::wire::TechnicianRef;
 use doorstep_core::{Customer, Job, Timestamp, VisitRecord};
 use rusqlite::{Connection, Row, Transaction};
 
 use super::super::codec::enum_parse;
 use crate::error::{HqError, HqResult};
-use crate::records::{Conflict, DeviceInfo, DispatchedJob, StoredOp};
+use crate::records::{Conflict, DeviceInfo, DispatchedJob, StoredChange, StoredOp};
 use crate::rules;
 
 pub(super) fn ts(t: &Timestamp) -> String {
@@ -170,4 +171,33 @@ pub(super) fn rebuilt_visit(conn: &Connection, job: &DispatchedJob) -> HqResult<
         job.job.clone(),
         rules::current_visit_ops(job, &ops),
     ))
+}
+
+/// The query for technicians' changes read across jobs (`StoredChange`):
+/// the ops `condition` picks (over `ops o` and `devices d`), each with its
+/// job and who made it, in `order` (over `c.device_time`, `c.op_row`).
+pub(super) fn stored_changes_sql(condition: &str, order: &str) -> String {
+    format!(
+        "SELECT {JOB_COLUMNS}, c.by_id, c.by_name, c.payload, c.device_time
+         FROM (SELECT o.id AS op_row, o.job_id, o.payload, o.device_time,
+                      d.technician_id AS by_id, t.name AS by_name
+               FROM ops o JOIN devices d ON d.id = o.device_id
+                    JOIN technicians t ON t.id = d.technician_id
+               WHERE {condition}) c
+         JOIN jobs ON jobs.id = c.job_id
+         ORDER BY {order}"
+    )
+}
+
+/// A row of `stored_changes_sql`.
+pub(super) fn read_stored_change(row: &Row) -> HqResult<StoredChange> {
+    Ok(StoredChange {
+        dispatched: read_job(row)?,
+        by: TechnicianRef {
+            id: id(&row.get::<_, String>(JOB_COLUMN_COUNT)?)?,
+            name: row.get(JOB_COLUMN_COUNT + 1)?,
+        },
+        payload: row.get(JOB_COLUMN_COUNT + 2)?,
+        device_time: parse_ts(&row.get::<_, String>(JOB_COLUMN_COUNT + 3)?)?,
+    })
 }
