@@ -6,7 +6,10 @@
 #    opening 20 jobs;
 #  - sync over loopback against a real HQ (SQLite and PostgreSQL): depot sync
 #    of 1,000 jobs with 20 KiB signatures beside the physical floor, and 200
-#    devices syncing at once.
+#    devices syncing at once;
+#  - the customers' history at scale: one technician's day pulled with its
+#    customers' stories from an HQ holding 100,000 customers and 1,000,000
+#    past jobs (SQLite and PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,3 +20,4 @@ bash scripts/keyring-session.sh xvfb-run -a -s "-screen 0 1280x800x24" cargo ben
 eval "$(bash scripts/postgres.sh env)"
 trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 cargo bench -p doorstep-sync --bench depot
+cargo bench -p doorstep-sync --bench history
