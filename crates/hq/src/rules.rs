@@ -64,8 +64,10 @@
 //!   report (`repair_seconds`). Whether a job is past its target is core's
 //!   `rules::is_past_target`, which the laptop shares.
 
+mod complaints;
 mod customers;
 
+pub use complaints::on_site_complaints;
 pub use customers::{
     account_number, earlier_visit_lines, match_customer, phone_key, repeat_of, story,
     CustomerMatch, KnownCustomer, DEFAULT_REPEAT_FAULT_DAYS,

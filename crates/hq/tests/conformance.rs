@@ -20,7 +20,7 @@ use doorstep_core::{
 };
 use doorstep_core::{JobType, SubCase, Timestamp};
 use doorstep_hq::dto::RepairTargetChange;
-use doorstep_hq::dto::{NewJob, RevisitRequest};
+use doorstep_hq::dto::{ComplaintsQuery, NewJob, RevisitRequest};
 use doorstep_hq::records::RepairTarget;
 use doorstep_hq::records::{AuditAction, AuditEntry, AuditFilter, AuditRecord, LeadFilter, Purged};
 use doorstep_hq::rules::prices::{price_list_at, PriceEdit};
@@ -1964,7 +1964,7 @@ async fn calls_are_read_by_time_and_technician(storage: Arc<dyn Storage>) {
 /// complaint changes pushed from site are read back with their technician,
 /// and no other change is.
 async fn complaints_are_kept_and_read_back(storage: Arc<dyn Storage>) {
-    use doorstep_core::{Complaint, ComplaintRecord, ComplaintReply, RecordId};
+    use doorstep_core::{ComplaintRecord, ComplaintReply, RecordId};
     use doorstep_hq::records::HqComplaint;
     let (a, device) = enrolled(&storage, "A").await;
     let job = stored_job(&storage, Some(a), "甲").await.job.id;
@@ -2035,7 +2035,7 @@ async fn complaints_are_kept_and_read_back(storage: Arc<dyn Storage>) {
                 entry(
                     2,
                     job,
-                    Change::RaiseComplaint(Complaint {
+                    Change::RaiseComplaint(doorstep_core::Complaint {
                         id: RecordId::new(),
                         taken_by: "A".into(),
                         issue: "又没信号".into(),
@@ -2528,6 +2528,78 @@ fn new_job(phone: &str, account: Option<&str>, start_days: i64) -> NewJob {
     }
 }
 
+/// A complaint taken on a visit that was then rescheduled and re-booked to
+/// another technician still waits for its callback: the customer was
+/// promised a reply, and the next technician must hear of it from the
+/// story, as the dispatcher sees it in the complaint list.
+async fn a_complaint_from_an_earlier_visit_stays_in_the_story(storage: Arc<dyn Storage>) {
+    let hq = Hq::new(storage.clone(), fixed_clock());
+    let (a, device_a) = enrolled(&storage, "A").await;
+    let (b, device_b) = enrolled(&storage, "B").await;
+    let job = stored_job(&storage, Some(a), "甲").await;
+    let id = job.job.id;
+    storage
+        .push(
+            &device_a,
+            &plain(&[
+                entry(1, id, Change::SetStep(Step::Visit)),
+                entry(
+                    2,
+                    id,
+                    Change::RaiseComplaint(doorstep_core::Complaint {
+                        id: RecordId::new(),
+                        taken_by: "A".into(),
+                        issue: "等了一上午".into(),
+                        reply_by: at(300),
+                    }),
+                ),
+                entry(
+                    3,
+                    id,
+                    Change::Reschedule(Reschedule {
+                        reason: RescheduleReason::NeedsSupport,
+                        note: "needs a ladder".into(),
+                        new_start: at(24 * 60),
+                        new_end: at(25 * 60),
+                    }),
+                ),
+            ]),
+            at(10),
+        )
+        .await
+        .unwrap();
+    for change in [
+        DispatchChange::Reschedule {
+            start: at(48 * 60),
+            end: at(49 * 60),
+        },
+        DispatchChange::Assign(b),
+    ] {
+        storage.change_job(id, change, &any_entry()).await.unwrap();
+    }
+
+    let pulled = hq.pull(&device_b, None, None).await.unwrap();
+    assert_eq!(pulled.jobs.len(), 1);
+    assert_eq!(pulled.jobs[0].visit, 2, "B works visit 2");
+    let open: Vec<&str> = pulled.customers[0]
+        .open_complaints
+        .iter()
+        .map(|c| c.issue.as_str())
+        .collect();
+    assert_eq!(
+        open,
+        vec!["等了一上午"],
+        "visit 1's complaint is in B's story"
+    );
+    let listed = hq.complaints(ComplaintsQuery { open: true }).await.unwrap();
+    assert_eq!(listed.len(), 1, "and in the dispatcher's list: {listed:?}");
+    assert_eq!(
+        listed[0].technician.as_ref().map(|t| t.id),
+        Some(a),
+        "taken by A"
+    );
+}
+
 /// Standard item 15 through HQ's service on each backend: a fault job within
 /// the repeat window after another of the same customer is flagged where it
 /// is handed out (created, the board, the job page, the pull), and the pull
@@ -3009,6 +3081,7 @@ conformance!(
     a_pull_brings_the_customers_history,
     a_vip_grade_goes_out_with_the_open_jobs,
     a_repeat_fault_is_flagged_and_the_story_pulled,
+    a_complaint_from_an_earlier_visit_stays_in_the_story,
     documents_are_published_versioned_and_retired,
     a_repair_target_makes_jobs_due_and_flags_them,
     the_boards_day_is_the_operators,

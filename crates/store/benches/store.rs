@@ -1,8 +1,10 @@
 //! Store figures with 10,000 jobs in a real SQLite file: the job list, search,
 //! and saving a signature from pen-up to durable, encrypted (SQLCipher, as the
 //! app runs) beside a plaintext baseline, with their ratio; and the first
-//! pull of those jobs into an empty store, as rows per second. Prints
-//! medians; run with `cargo bench -p doorstep-store --bench store`.
+//! pull of those jobs into an empty store, as rows per second; and the job
+//! list before and after the stories of its customers (ten earlier visits
+//! each) are stored beside it. Prints medians; run with
+//! `cargo bench -p doorstep-store --bench store`.
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -163,16 +165,8 @@ fn rows_written(jobs: &[Job]) -> usize {
 fn first_pull(jobs: &[Job]) -> (Duration, f64) {
     const PULLS: usize = 5;
     let pulled = PullResponse {
-        cursor: "1".into(),
         jobs: jobs.to_vec(),
-        removed: vec![],
-        outcomes: vec![],
-        server_time: None,
-        hq_epoch: None,
-        customers: vec![],
-        documents: vec![],
-        time_zone: None,
-        price_list: None,
+        ..empty_pull()
     };
     let samples: Vec<Duration> = (0..PULLS)
         .map(|_| {
@@ -186,6 +180,116 @@ fn first_pull(jobs: &[Job]) -> (Duration, f64) {
         .collect();
     let took = median(samples);
     (took, rows_written(jobs) as f64 / took.as_secs_f64())
+}
+
+/// `customer`'s story as HQ sends it: `visits` earlier visits, each with a
+/// replaced modem, the products they left, and an open complaint.
+fn story_of(customer: CustomerId, job: &Job, visits: usize) -> CustomerStory {
+    let past = |n: usize| job.window_start.date_naive() - chrono::Duration::days(30 * n as i64 + 1);
+    CustomerStory {
+        customer_id: customer,
+        vip_grade: VipGrade::Gold,
+        visits: (1..=visits)
+            .map(|n| StoryVisit {
+                job_id: JobId::new(),
+                date: past(n),
+                job_type: JobType::Fault,
+                sub_case: job.sub_case,
+                status: JobStatus::Completed,
+                visit: 1,
+                mot: Some(2),
+                reported: "机顶盒无信号，画面马赛克".into(),
+                work: "入户线接头氧化，重做接头并测试信号".into(),
+                replacements: vec![StoryReplacement {
+                    item: ReplacedItem::CableModem,
+                    old_serial: format!("MD-OLD-{n:06}"),
+                    new_serial: format!("MD-NEW-{n:06}"),
+                }],
+            })
+            .collect(),
+        products: (1..=visits)
+            .map(|n| Product {
+                kind: ProductKind::Equipment,
+                name: String::new(),
+                item: Some(ReplacedItem::CableModem),
+                serial: Some(format!("MD-NEW-{n:06}")),
+                since: past(n),
+                job_id: JobId::new(),
+            })
+            .collect(),
+        open_complaints: vec![OpenComplaint {
+            issue: "上次维修后两天又没信号".into(),
+            opened_at: job.window_start - chrono::Duration::days(3),
+        }],
+    }
+}
+
+/// The job list's figures on an encrypted store holding `jobs`, first
+/// alone, then with a story of ten earlier visits for each of their
+/// customers pulled beside them: (label, without, with).
+fn list_with_stories(
+    jobs: &[Job],
+    tomorrow: Timestamp,
+) -> (usize, Vec<(&'static str, Duration, Duration)>) {
+    const VISITS: usize = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate().unwrap();
+    let mut store = Store::open(&dir.path().join("stories.sqlite3"), &key).unwrap();
+    store.upsert_jobs(jobs).unwrap();
+    let lists = [
+        ("list: today", Tab::Today, ""),
+        ("list: upcoming", Tab::Upcoming, ""),
+        ("list: done", Tab::Done, ""),
+        ("search: name 陈美玲", Tab::Today, "陈美玲"),
+    ];
+    let timings = |store: &Store| -> Vec<Duration> {
+        lists
+            .iter()
+            .map(|(_, tab, query)| {
+                let filter = JobFilter {
+                    tab: *tab,
+                    query: (*query).into(),
+                };
+                time(|| store.list_jobs(&filter, tomorrow, tomorrow, None).unwrap())
+            })
+            .collect()
+    };
+    let without = timings(&store);
+    let mut stories: Vec<CustomerStory> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for job in jobs {
+        if seen.insert(job.customer.id) {
+            stories.push(story_of(job.customer.id, job, VISITS));
+        }
+    }
+    store
+        .apply_dispatch(&PullResponse {
+            customers: stories,
+            ..empty_pull()
+        })
+        .unwrap();
+    let with = timings(&store);
+    let figures = lists
+        .iter()
+        .zip(without.into_iter().zip(with))
+        .map(|((label, _, _), (without, with))| (*label, without, with))
+        .collect();
+    (seen.len(), figures)
+}
+
+fn empty_pull() -> PullResponse {
+    PullResponse {
+        cursor: "1".into(),
+        jobs: vec![],
+        removed: vec![],
+        outcomes: vec![],
+        server_time: None,
+        hq_epoch: None,
+        customers: vec![],
+        documents: vec![],
+        time_zone: None,
+        price_list: None,
+    }
 }
 
 fn main() {
@@ -236,4 +340,28 @@ fn main() {
         rows_written(&jobs),
         rate
     );
+
+    // Issue 14: the customers' stories stored beside the jobs must not slow
+    // the job list, which never reads them.
+    let tomorrow = zone
+        .from_local_datetime(
+            &(today + chrono::Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+        )
+        .unwrap()
+        .to_utc();
+    let (customers, figures) = list_with_stories(&jobs, tomorrow);
+    println!(
+        "encrypted store with {JOBS} jobs, median of {RUNS} runs: without stories, with the stories of its {customers} customers (10 earlier visits each), ratio"
+    );
+    for (label, without, with) in figures {
+        println!(
+            "  {:<36} {:>10} {:>10}  {:.2}x",
+            label,
+            ms(without),
+            ms(with),
+            with.as_secs_f64() / without.as_secs_f64()
+        );
+    }
 }

@@ -136,12 +136,13 @@ pub fn repeat_of(job: &Job, history: &[Job], days: u32) -> Option<JobId> {
 }
 
 /// The customer's story from their jobs at HQ, each with its current visit
-/// as HQ rebuilt it.
+/// as HQ rebuilt it, and every complaint on those jobs (taken on any visit,
+/// or at HQ).
 pub fn story(
     customer: CustomerId,
     vip_grade: VipGrade,
     history: &[(Job, VisitRecord)],
-    hq_complaints: &[ComplaintRecord],
+    complaints: &[ComplaintRecord],
 ) -> CustomerStory {
     let mut oldest_first: Vec<&(Job, VisitRecord)> = history.iter().collect();
     oldest_first.sort_by_key(|(job, _)| (job.window_start, job.id));
@@ -200,12 +201,9 @@ pub fn story(
                 .collect(),
         })
         .collect();
-    // Complaints taken on site or at HQ and not yet called back, oldest
-    // first.
-    let mut open_complaints: Vec<OpenComplaint> = oldest_first
+    // Complaints not yet called back, oldest first.
+    let mut open_complaints: Vec<OpenComplaint> = complaints
         .iter()
-        .flat_map(|(_, visit)| &visit.complaints)
-        .chain(hq_complaints)
         .filter(|complaint| complaint.callback.is_none())
         .map(|complaint| OpenComplaint {
             issue: complaint.issue.clone(),
@@ -559,9 +557,8 @@ mod tests {
         );
         assert!(story.open_complaints.is_empty());
 
-        // A complaint taken on a visit and not yet called back is the
-        // customer's open complaint; one called back is not.
-        let mut with_complaints = history.clone();
+        // A complaint not yet called back is the customer's open complaint,
+        // whether taken on a visit or at HQ; one called back is not.
         let complaint = |issue: &str, answered: bool| doorstep_core::ComplaintRecord {
             id: doorstep_core::RecordId::new(),
             taken_by: "林师傅".into(),
@@ -574,11 +571,12 @@ mod tests {
                 satisfied: true,
             }),
         };
-        with_complaints[1].1.complaints =
-            vec![complaint("又没信号", false), complaint("迟到", true)];
-        // One taken at HQ counts the same way.
-        let at_hq = [complaint("电话投诉收费", false)];
-        let told = super::story(customer, VipGrade::Gold, &with_complaints, &at_hq);
+        let complaints = [
+            complaint("又没信号", false),
+            complaint("迟到", true),
+            complaint("电话投诉收费", false),
+        ];
+        let told = super::story(customer, VipGrade::Gold, &history, &complaints);
         let open_issues: Vec<&str> = told
             .open_complaints
             .iter()

@@ -2,9 +2,6 @@
 //! reply, or on site by a technician (their changes); listed together for
 //! the console, overdue ones flagged by core's rule.
 
-use std::collections::HashMap;
-
-use doorstep_core::change::Change;
 use doorstep_core::rules::{complaint_called_back, complaint_overdue, complaint_taken};
 use doorstep_core::{Complaint, ComplaintCallback, ComplaintRecord, JobId, RecordId};
 
@@ -14,6 +11,7 @@ use crate::dto::{
 };
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditAction, AuditRecord, HqComplaint};
+use crate::rules;
 use crate::time_range;
 
 /// Who took a complaint at HQ when no dispatcher did (a test, the command line).
@@ -89,49 +87,22 @@ impl Hq {
     /// first (the soonest promised first), then those answered.
     pub async fn complaints(&self, query: ComplaintsQuery) -> HqResult<Vec<ComplaintEntry>> {
         let now = self.now();
-        let mut entries: Vec<ComplaintEntry> = Vec::new();
-        // On-site complaints, rebuilt by the rules that took them on the
-        // laptop, each change at its device time.
-        let mut on_site: HashMap<RecordId, usize> = HashMap::new();
-        for change in self.storage.complaint_changes().await? {
-            let Ok(parsed) = serde_json::from_str::<Change>(&change.payload) else {
-                continue;
-            };
-            match parsed {
-                Change::RaiseComplaint(complaint) => {
-                    let existing = on_site.get(&complaint.id).map(|&at| &entries[at].complaint);
-                    let Ok(record) = complaint_taken(existing, &complaint, change.device_time)
-                    else {
-                        continue;
-                    };
-                    let entry = ComplaintEntry {
-                        job_id: change.dispatched.job.id,
-                        customer_name: change.dispatched.job.customer.name,
-                        source: ComplaintSource::OnSite,
-                        technician: Some(change.by),
-                        complaint: record,
-                        overdue: false,
-                    };
-                    match on_site.get(&complaint.id) {
-                        Some(&at) => entries[at] = entry,
-                        None => {
-                            on_site.insert(complaint.id, entries.len());
-                            entries.push(entry);
-                        }
-                    }
-                }
-                Change::LogComplaintCallback(callback) => {
-                    if let Some(&at) = on_site.get(&callback.complaint_id) {
-                        let _ = complaint_called_back(
-                            std::slice::from_mut(&mut entries[at].complaint),
-                            &callback,
-                            change.device_time,
-                        );
-                    }
-                }
-                _ => {}
-            }
-        }
+        let changes = self.storage.complaint_changes().await?;
+        let mut entries: Vec<ComplaintEntry> = rules::on_site_complaints(
+            changes
+                .into_iter()
+                .map(|c| ((c.dispatched, c.by), c.payload, c.device_time)),
+        )
+        .into_iter()
+        .map(|((dispatched, by), complaint)| ComplaintEntry {
+            job_id: dispatched.job.id,
+            customer_name: dispatched.job.customer.name,
+            source: ComplaintSource::OnSite,
+            technician: Some(by),
+            complaint,
+            overdue: false,
+        })
+        .collect();
         for (dispatched, taken) in self.storage.hq_complaints().await? {
             entries.push(ComplaintEntry {
                 job_id: taken.job_id,

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Duration;
 use doorstep_core::{
-    CustomerId, CustomerStory, Job, JobId, JobStatus, JobType, VipGrade, FIRST_VISIT,
+    ComplaintRecord, CustomerId, CustomerStory, Job, JobId, JobStatus, JobType, VipGrade,
+    FIRST_VISIT,
 };
 
 use super::Hq;
@@ -22,7 +23,8 @@ use crate::time_range;
 const CUSTOMERS_FOUND: u32 = 50;
 
 /// The customer's story from their history: each job's current visit is
-/// rebuilt from its op log, as the console's job page shows it.
+/// rebuilt from its op log, as the console's job page shows it; complaints
+/// are every visit's (`rules::on_site_complaints`) and those taken at HQ.
 pub(super) fn story_of(history: &CustomerHistory) -> CustomerStory {
     let jobs: Vec<_> = history
         .jobs
@@ -35,11 +37,24 @@ pub(super) fn story_of(history: &CustomerHistory) -> CustomerStory {
             (h.dispatch.job.clone(), visit)
         })
         .collect();
+    let complaints: Vec<ComplaintRecord> = history
+        .jobs
+        .iter()
+        .flat_map(|h| {
+            rules::on_site_complaints(
+                h.ops
+                    .iter()
+                    .map(|op| ((), op.payload.as_str(), op.device_time)),
+            )
+        })
+        .map(|((), complaint)| complaint)
+        .chain(history.hq_complaints.iter().cloned())
+        .collect();
     rules::story(
         history.customer.id,
         history.customer.vip_grade,
         &jobs,
-        &history.hq_complaints,
+        &complaints,
     )
 }
 
