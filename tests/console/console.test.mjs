@@ -545,6 +545,17 @@ test('a completed job shows its kit, forms, photos, valid signature, timeline wi
   await page.setViewportSize({ width: 1280, height: 2600 });
   await page.screenshot({ path: path.join(SHOTS, 'job-detail.png') });
   await page.setViewportSize({ width: 1280, height: 800 });
+
+  // The customer's page tells the visit from HQ's history: the equipment it
+  // left (by serial), the MOT score and what was done.
+  await page.click(tid('detail-customer-link'));
+  const product = page.locator(tid('customer-product'));
+  await product.first().waitFor();
+  assert.match(await product.allTextContents().then((t) => t.join(' ')), /NEW-456/, 'the new equipment, by serial');
+  const visit = page.locator(`${tid('customer-job')}[data-job-id="${job}"]`);
+  assert.match(await visit.textContent(), /\+2/, 'the MOT score of the visit');
+  assert.match(await visit.textContent(), /更换分配器,信号恢复/, 'what was done');
+  await page.screenshot({ path: path.join(SHOTS, 'customer-page.png') });
 });
 
 test('a form edited after signing shows the signature as invalid', async () => {
@@ -717,6 +728,13 @@ test('complaints: taken on a job page at HQ and on site, overdue flagged, called
   const answered = page.locator(tid('complaint-row')).filter({ hasText: '多收了 20 元' });
   await answered.locator(tid('complaint-callback')).waitFor();
   assert.match(await answered.textContent(), /已退还 20 元并致歉/);
+
+  // The customer's story lists the complaint still owed a reply (taken on
+  // site), not the one called back at HQ.
+  await page.goto(`${hq.base}/console/#/job/${job}`);
+  await page.click(tid('detail-customer-link'));
+  await page.locator(tid('customer-name')).waitFor();
+  assert.deepEqual(await page.locator(tid('customer-complaint')).allTextContents(), ['修好第二天又坏了']);
 });
 
 test('leads: listed by follow-up time, filtered by technician and due, exported as CSV with formulas escaped', async () => {

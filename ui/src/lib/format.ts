@@ -119,3 +119,8 @@ export function fmtBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** A moment-of-truth score (-3 to +3) with its sign, as the standard writes it. */
+export function fmtMot(mot: number): string {
+  return mot > 0 ? `+${mot}` : `${mot}`;
+}
