@@ -1,4 +1,4 @@
-//! The real app under Xvfb: cold start to an interactive job list, and the
+//! The real app under Xvfb: cold start to its first job list on screen, and the
 //! memory of the app and its WebKit processes after opening 20 jobs:
 //! proportional set size (PSS, shared pages split among the processes that
 //! share them, so the sum is what the app costs) beside the resident figure.
@@ -7,12 +7,47 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::App;
 use fantoccini::Locator;
 
 const COLD_STARTS: usize = 7;
+/// Issue 15's target for a cold start.
+const COLD_START_TARGET_MS: f64 = 500.0;
+/// What the app prints once its first job list is on screen
+/// (`src-tauri/src/startup.rs`).
+const LIST_SHOWN: &str = "doorstep: first job list shown";
+
+/// One cold start: the app binary launched on `data_dir`, timed from the
+/// spawn until it prints that its first job list is on screen. No WebDriver
+/// session: the automation's own set-up is not the app's start.
+fn cold_start(data_dir: &Path) -> Duration {
+    let started = Instant::now();
+    let mut app = Command::new(common::app_binary())
+        .env("DOORSTEP_DATA_DIR", data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app binary starts");
+    let stderr = app.stderr.take().unwrap();
+    let (shown, wait) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with(LIST_SHOWN) {
+                let _ = shown.send(Instant::now());
+            }
+        }
+    });
+    let at = wait.recv_timeout(Duration::from_secs(60));
+    let _ = app.kill();
+    let _ = app.wait();
+    at.expect("the app showed its job list within a minute") - started
+}
 
 /// Memory (kB) of `pid` and every process below it: the sums of PSS and
 /// of resident memory, and each process's name, PSS and resident memory.
@@ -75,20 +110,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 #[tokio::main]
 async fn main() {
     println!("app binary: {}", common::app_binary().display());
-    let mut samples = Vec::new();
-    for _ in 0..COLD_STARTS {
-        let dir = tempfile::tempdir().unwrap();
-        // A warm data directory (demo already seeded), so each sample is the
-        // app's own start, not first-run seeding.
-        App::start(dir.path()).await.stop().await;
-        let (app, connected) = App::start_timed(dir.path()).await;
-        app.find("job-row").await;
-        samples.push(connected.elapsed());
-        app.stop().await;
-    }
+    // A warm data directory (demo already seeded, the web view's files
+    // written), so each sample is the app's own start, not first-run set-up.
+    let warm = tempfile::tempdir().unwrap();
+    cold_start(warm.path());
+    let samples: Vec<Duration> = (0..COLD_STARTS).map(|_| cold_start(warm.path())).collect();
+    let took = median(samples.clone()).as_secs_f64() * 1e3;
     println!(
-        "cold start to an interactive job list (median of {COLD_STARTS}): {:.0} ms  (samples: {:?})",
-        median(samples.clone()).as_secs_f64() * 1e3,
+        "cold start to the first job list on screen (median of {COLD_STARTS}): {took:.0} ms (target under {COLD_START_TARGET_MS:.0} ms, {:.2}x of it; samples: {:?})",
+        took / COLD_START_TARGET_MS,
         samples.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
     );
 

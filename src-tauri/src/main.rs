@@ -4,6 +4,7 @@
 mod commands;
 mod documents;
 mod error;
+mod startup;
 mod sync;
 mod unlock;
 mod webview;
@@ -67,6 +68,7 @@ pub fn sweep_retention(store: &mut Store) {
 }
 
 fn main() {
+    startup::mark_start();
     tauri::Builder::default()
         .setup(|app| {
             webview::tune(app);
@@ -80,6 +82,7 @@ fn main() {
             unlock::unlock,
             unlock::start_again,
             commands::app_info,
+            startup::list_shown,
             commands::set_locale,
             commands::list_jobs,
             commands::open_job,

@@ -59,12 +59,6 @@ impl App {
         Self::launch(data_dir, env).await
     }
 
-    /// Like `start`, also returning when the app was asked to launch (after
-    /// tauri-driver is listening, so the driver's own start is not counted).
-    pub async fn start_timed(data_dir: &Path) -> (App, Instant) {
-        Self::launch(data_dir, &[]).await
-    }
-
     async fn launch(data_dir: &Path, env: &[(&str, &str)]) -> (App, Instant) {
         let port = free_port();
         let native_port = free_port();

@@ -3,6 +3,10 @@ import './app.css';
 import './lib/i18n';
 import App from './App.svelte';
 
-const app = mount(App, { target: document.getElementById('app')! });
+// index.html drew a first frame in #app while this script loaded: the app
+// takes its place.
+const target = document.getElementById('app')!;
+target.replaceChildren();
+const app = mount(App, { target });
 
 export default app;
