@@ -182,6 +182,28 @@ async fn the_job_list_pages_past_200_with_show_more() {
         row_ids(&app).await.len() <= 60,
         "at the end, too, only the rows on screen are in the page"
     );
+    // A tap on a row as the list moves opens it (the virtualizer would
+    // have the list ignore the pointer while it scrolls).
+    let last = order.last().unwrap();
+    app.client
+        .execute(
+            "document.querySelector('main').scrollBy(0, -40);",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    app.client
+        .find(fantoccini::Locator::Css(&format!(
+            "[data-testid='job-row'][data-job-id='{last}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_attr("job-view", "data-job-id", last).await;
+    app.click("back-to-list").await;
+    wait_for_loaded(&app, 200).await;
 
     // The keyboard walks the rows: from the first, each Tab focuses the
     // next, past those the page held at first, and brings it into view.
