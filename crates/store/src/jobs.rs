@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{enum_from_sql, enum_to_sql, json_from_sql, time_from_sql, time_to_sql};
+use crate::search::{index_search_text, rename_customer_jobs, search_condition, search_text};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,15 +70,31 @@ pub struct JobPage {
     pub next: Option<ListCursor>,
 }
 
-fn search_text(job: &Job) -> String {
-    format!(
-        "{} {} {}",
-        job.customer.name, job.customer.address, job.customer.phone
-    )
-    .to_lowercase()
+/// What the store holds of a job before an upsert.
+struct StoredJob {
+    rowid: i64,
+    customer_id: String,
+    /// What the search index holds for it.
+    search_text: String,
+}
+
+fn stored_job(conn: &Connection, job: JobId) -> Result<Option<StoredJob>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT rowid, customer_id, search_text FROM jobs WHERE id = ?1")?
+        .query_row([job.to_string()], |row| {
+            Ok(StoredJob {
+                rowid: row.get(0)?,
+                customer_id: row.get(1)?,
+                search_text: row.get(2)?,
+            })
+        })
+        .optional()?)
 }
 
 pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError> {
+    let customer_id = job.customer.id.to_string();
+    let text = search_text(&job.customer);
+    let stored = stored_job(conn, job.id)?;
     conn.prepare_cached(
         "INSERT INTO customers (id, name, phone, address, account_number)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -85,20 +102,26 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
              address = excluded.address, account_number = excluded.account_number",
     )?
     .execute(params![
-        job.customer.id.to_string(),
+        customer_id,
         job.customer.name,
         job.customer.phone,
         job.customer.address,
         job.customer.account_number
     ])?;
+    // A job HQ moved to another customer. Only then is the foreign key
+    // written on an existing job: a statement that may set one opens a
+    // savepoint, which costs the search index a write per job (`search`).
+    if let Some(stored) = stored.as_ref().filter(|s| s.customer_id != customer_id) {
+        conn.prepare_cached("UPDATE jobs SET customer_id = ?2 WHERE rowid = ?1")?
+            .execute(params![stored.rowid, customer_id])?;
+    }
     conn.prepare_cached(
         "INSERT INTO jobs (id, customer_id, job_type, sub_case, fault_description,
              window_start, window_end, status, search_text, visit, repeat_of, reported_at,
              due_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
-             job_type = excluded.job_type, sub_case = excluded.sub_case,
-             fault_description = excluded.fault_description,
+         ON CONFLICT(id) DO UPDATE SET job_type = excluded.job_type,
+             sub_case = excluded.sub_case, fault_description = excluded.fault_description,
              window_start = excluded.window_start, window_end = excluded.window_end,
              status = excluded.status, search_text = excluded.search_text,
              visit = excluded.visit, repeat_of = excluded.repeat_of,
@@ -107,19 +130,25 @@ pub(crate) fn upsert_job(conn: &Connection, job: &Job) -> Result<(), StoreError>
     )?
     .execute(params![
         job.id.to_string(),
-        job.customer.id.to_string(),
+        customer_id,
         enum_to_sql(&job.job_type),
         enum_to_sql(&job.sub_case),
         job.fault_description,
         time_to_sql(&job.window_start),
         time_to_sql(&job.window_end),
         enum_to_sql(&job.status),
-        search_text(job),
+        text,
         job.visit,
         job.repeat_of.map(|id| id.to_string()),
         job.reported_at.as_ref().map(time_to_sql),
         job.due_by.as_ref().map(time_to_sql),
     ])?;
+    match stored {
+        Some(stored) => index_search_text(conn, stored.rowid, Some(&stored.search_text), &text)?,
+        // A new row: the insert's rowid (RETURNING would open a savepoint).
+        None => index_search_text(conn, conn.last_insert_rowid(), None, &text)?,
+    }
+    rename_customer_jobs(conn, job.customer.id, &text)?;
     conn.prepare_cached("DELETE FROM earlier_visits WHERE job_id = ?1")?
         .execute([job.id.to_string()])?;
     for (position, visit) in job.earlier_visits.iter().enumerate() {
@@ -193,7 +222,8 @@ impl Store {
         const CLOSED: &str = "j.status IN ('completed', 'rescheduled', 'cancelled')";
         let tomorrow = time_to_sql(&tomorrow_start);
         let (mut condition, order, mut bound): (String, &str, Vec<String>) = if !query.is_empty() {
-            ("instr(j.search_text, ?1) > 0".into(), "DESC", vec![query])
+            let (condition, bound) = search_condition(&self.conn, &query)?;
+            (condition, "DESC", vec![bound])
         } else {
             match filter.tab {
                 Tab::Today => (

@@ -17,6 +17,7 @@ mod leads;
 mod outbox;
 mod retention;
 mod seal;
+mod search;
 mod settings;
 mod sync;
 mod visit;
@@ -54,6 +55,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/2026-12-03_customer_story.sql")),
         M::up(include_str!("../migrations/2026-12-02_documents.sql")),
         M::up(include_str!("../migrations/2026-12-02_repair_due.sql")),
+        M::up(include_str!("../migrations/2026-12-04_job_search.sql")),
     ])
 }
 

@@ -11,7 +11,7 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::*;
-use doorstep_store::{connect, demo::demo_jobs, Store, StoreError, StoreKey};
+use doorstep_store::{connect, demo::demo_jobs, JobFilter, Store, StoreError, StoreKey, Tab};
 use rusqlite::{types::Value, Connection, OpenFlags};
 
 const KEY: StoreKey = StoreKey::from_bytes([0x3c; 32]);
@@ -218,6 +218,41 @@ fn no_file_beside_an_open_store_holds_customer_data_in_the_clear() {
         "the WAL is in use"
     );
     let _reader = store.blob_reader().unwrap();
+    // The search index holds the customer's name in its terms, inside the
+    // encrypted file: SQLite keeps it in tables of the store, and no file
+    // of its own appears beside it.
+    let filter = JobFilter {
+        tab: Tab::Today,
+        query: NAME.into(),
+    };
+    let now = Utc::now();
+    assert_eq!(
+        store.list_jobs(&filter, now, now, None).unwrap().jobs.len(),
+        1
+    );
+    let indexed: i64 = connect(&path, &KEY, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM job_search WHERE job_search MATCH ?1",
+            [format!("\"{NAME}\"")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexed, 1, "the index holds the name");
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "doorstep.sqlite3",
+            "doorstep.sqlite3-shm",
+            "doorstep.sqlite3-wal"
+        ],
+        "the database, its WAL and shared memory, nothing else"
+    );
     for needle in [NAME, PHONE, "上午在家", "鼓楼区"] {
         assert_eq!(
             found_in_files(dir.path(), needle),
