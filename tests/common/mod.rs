@@ -254,6 +254,46 @@ impl App {
         self.client.perform_actions(mouse).await.unwrap();
     }
 
+    /// Each image `css` matches: its source, whether it finished loading,
+    /// and its natural width (0 until decoded, and for one that failed).
+    pub async fn images(&self, css: &str) -> Vec<(String, bool, u64)> {
+        let found = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0]), \
+                 (i) => [i.getAttribute('src') || '', i.complete, i.naturalWidth]);",
+                vec![css.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("images {css}: {e}"));
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// Waits until `count` images match `css`, each loaded and decoded
+    /// (natural width above 0); returns their sources.
+    pub async fn wait_images(&self, css: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let images = self.images(css).await;
+            if images.len() == count && images.iter().all(|(_, done, width)| *done && *width > 0) {
+                return images.into_iter().map(|(src, _, _)| src).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} images {css} should load; saw (source start, complete, width) {:?}",
+                images
+                    .iter()
+                    .map(|(src, done, width)| (
+                        src.chars().take(60).collect::<String>(),
+                        done,
+                        width
+                    ))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(path, png).unwrap();
