@@ -1,6 +1,7 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod blobs;
 mod commands;
 mod documents;
 mod error;
@@ -68,6 +69,7 @@ pub fn sweep_retention(store: &mut Store) {
 
 fn main() {
     tauri::Builder::default()
+        .register_asynchronous_uri_scheme_protocol(blobs::SCHEME, blobs::serve)
         .setup(|app| {
             webview::tune(app);
             let dir = data_dir(app);
@@ -89,7 +91,6 @@ fn main() {
             commands::apply_change,
             commands::save_signature,
             commands::add_photo,
-            commands::blob_data_url,
             commands::phone_guide,
             commands::confirm_calls,
             commands::open_complaints,
