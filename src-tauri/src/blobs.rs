@@ -38,8 +38,10 @@ pub fn url(hash: &str) -> String {
     }
 }
 
-/// The scheme's handler: answers off the UI thread, since the store's lock
-/// may be held by a command or a sync for a moment.
+/// The scheme's handler: answers off the UI thread, on the store's blob
+/// reader, a connection of its own: a sync or a command holding the store's
+/// lock does not hold up an image, and image pages do not fill the store's
+/// page cache (kept large for searches) as they did through it.
 pub fn serve<R: Runtime>(
     context: UriSchemeContext<'_, R>,
     request: Request<Vec<u8>>,
@@ -49,8 +51,8 @@ pub fn serve<R: Runtime>(
     tauri::async_runtime::spawn_blocking(move || {
         let response = match app.try_state::<AppState>() {
             Some(state) => respond(request.method(), request.uri().path(), |hash| {
-                let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
-                store.blob(hash)
+                let blobs = state.blobs.lock().unwrap_or_else(|e| e.into_inner());
+                blobs.blob(hash)
             }),
             // Before the store is unlocked, there is no blob to serve.
             None => status(StatusCode::NOT_FOUND),
