@@ -33,9 +33,14 @@ fn tauri_driver() -> PathBuf {
     in_cargo_home.unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
-/// The app under test: cargo's own build of it for tests and benches; for
-/// examples (which cargo gives no such path) the debug build.
+/// The app under test: `DOORSTEP_APP_BINARY` when set (a release build
+/// measured by a harness built for development, say); else cargo's own
+/// build of it for tests and benches; for examples (which cargo gives no
+/// such path) the debug build.
 pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DOORSTEP_APP_BINARY") {
+        return PathBuf::from(path);
+    }
     match option_env!("CARGO_BIN_EXE_doorstep") {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/doorstep"),
