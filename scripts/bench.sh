@@ -3,7 +3,8 @@
 #  - the store with 10,000 jobs: job list and search, signature save to durable;
 #  - the real app under Xvfb: cold start to an interactive job list, and the
 #    memory (PSS beside resident) of the app and its WebKit processes after
-#    opening 20 jobs;
+#    opening 20 jobs with two photos and a signature each, and after 200
+#    openings of them (the growth), beside issue 15's targets;
 #  - sync over loopback against a real HQ (SQLite and PostgreSQL): depot sync
 #    of 1,000 jobs with 20 KiB signatures beside the physical floor, and 200
 #    devices syncing at once;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
 
+use crate::blobs;
 use crate::error::IpcError;
 use crate::AppState;
 
@@ -233,18 +234,6 @@ pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> Resu
 }
 
 #[tauri::command]
-pub async fn blob_data_url(state: State<'_, AppState>, hash: String) -> Result<String> {
-    with_store(&state, |store, _| {
-        let blob = store.blob(&hash)?;
-        Ok(format!(
-            "data:{};base64,{}",
-            blob.mime,
-            base64::engine::general_purpose::STANDARD.encode(blob.bytes)
-        ))
-    })
-}
-
-#[tauri::command]
 pub async fn phone_guide(state: State<'_, AppState>, job_id: String) -> Result<PhoneGuide> {
     let lang = lang(&state.store.lock().unwrap_or_else(|e| e.into_inner()));
     let id = parse_job_id(&job_id, lang)?;
@@ -282,13 +271,10 @@ pub async fn service_report(state: State<'_, AppState>, job_id: String) -> Resul
     let id = parse_job_id(&job_id, lang)?;
     with_store(&state, |store, lang| {
         let visit = store.visit(id)?;
-        let signature = match &visit.signature {
-            Some(sig) => Some(format!(
-                "data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(store.blob(&sig.png_hash)?.bytes)
-            )),
-            None => None,
-        };
+        let signature = visit
+            .signature
+            .as_ref()
+            .map(|sig| blobs::url(&sig.png_hash));
         Ok(service_report_html(
             &visit,
             signature.as_deref(),

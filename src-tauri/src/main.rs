@@ -1,6 +1,7 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod blobs;
 mod commands;
 mod documents;
 mod error;
@@ -13,13 +14,16 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::{Offset, Utc};
-use doorstep_store::Store;
+use doorstep_store::{BlobReader, Store};
 use doorstep_vault::VaultError;
 use tauri::{AppHandle, Manager};
 
 /// The app's shared state: the one open store, and the sync in progress.
 pub struct AppState {
     pub store: Mutex<Store>,
+    /// The store's blobs on a connection of their own, for the web view's
+    /// photos and signatures (`blobs.rs`).
+    pub blobs: Mutex<BlobReader>,
     pub data_dir: PathBuf,
     /// Held while a sync runs, so the depot's "Sync now" and the background
     /// loop never run at once.
@@ -47,8 +51,10 @@ pub fn start(app: &AppHandle, data_dir: PathBuf, mut store: Store) -> Result<(),
         store.seed_demo_if_empty(now.date_naive(), now.offset().fix())?;
     }
     sweep_retention(&mut store);
+    let blobs = store.blob_reader()?;
     app.manage(AppState {
         store: Mutex::new(store),
+        blobs: Mutex::new(blobs),
         data_dir,
         sync_running: tokio::sync::Mutex::new(()),
         sync_cancel: Default::default(),
@@ -70,6 +76,7 @@ pub fn sweep_retention(store: &mut Store) {
 fn main() {
     startup::mark_start();
     tauri::Builder::default()
+        .register_asynchronous_uri_scheme_protocol(blobs::SCHEME, blobs::serve)
         .setup(|app| {
             webview::tune(app);
             let dir = data_dir(app);
@@ -92,7 +99,6 @@ fn main() {
             commands::apply_change,
             commands::save_signature,
             commands::add_photo,
-            commands::blob_data_url,
             commands::phone_guide,
             commands::confirm_calls,
             commands::open_complaints,

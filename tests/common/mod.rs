@@ -33,9 +33,14 @@ fn tauri_driver() -> PathBuf {
     in_cargo_home.unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
-/// The app under test: cargo's own build of it for tests and benches; for
-/// examples (which cargo gives no such path) the debug build.
+/// The app under test: `DOORSTEP_APP_BINARY` when set (a release build
+/// measured by a harness built for development, say); else cargo's own
+/// build of it for tests and benches; for examples (which cargo gives no
+/// such path) the debug build.
 pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DOORSTEP_APP_BINARY") {
+        return PathBuf::from(path);
+    }
     match option_env!("CARGO_BIN_EXE_doorstep") {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/doorstep"),
@@ -246,6 +251,46 @@ impl App {
             button: MOUSE_BUTTON_LEFT,
         });
         self.client.perform_actions(mouse).await.unwrap();
+    }
+
+    /// Each image `css` matches: its source, whether it finished loading,
+    /// and its natural width (0 until decoded, and for one that failed).
+    pub async fn images(&self, css: &str) -> Vec<(String, bool, u64)> {
+        let found = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0]), \
+                 (i) => [i.getAttribute('src') || '', i.complete, i.naturalWidth]);",
+                vec![css.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("images {css}: {e}"));
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// Waits until `count` images match `css`, each loaded and decoded
+    /// (natural width above 0); returns their sources.
+    pub async fn wait_images(&self, css: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let images = self.images(css).await;
+            if images.len() == count && images.iter().all(|(_, done, width)| *done && *width > 0) {
+                return images.into_iter().map(|(src, _, _)| src).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} images {css} should load; saw (source start, complete, width) {:?}",
+                images
+                    .iter()
+                    .map(|(src, done, width)| (
+                        src.chars().take(60).collect::<String>(),
+                        done,
+                        width
+                    ))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn screenshot(&self, path: &Path) {

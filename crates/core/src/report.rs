@@ -80,11 +80,11 @@ fn item_label(item: ReplacedItem, lang: Lang) -> &'static str {
 }
 
 /// A complete HTML document of the service report, in the customer's copy
-/// form. `signature_png_data_url` is the stored signature, if any; times are
-/// shown in `zone`, the operator's.
+/// form. `signature_src` is the URL the stored signature's PNG loads from,
+/// if signed; times are shown in `zone`, the operator's.
 pub fn service_report_html(
     visit: &VisitRecord,
-    signature_png_data_url: Option<&str>,
+    signature_src: Option<&str>,
     zone: Tz,
     lang: Lang,
 ) -> String {
@@ -176,7 +176,7 @@ pub fn service_report_html(
         .mot
         .map(|m| format!("{m:+}"))
         .unwrap_or_else(|| "—".into());
-    let signature = match signature_png_data_url {
+    let signature = match signature_src {
         Some(url) if signature_is_valid(visit) => format!(
             "<img class=\"sig\" alt=\"signature\" src=\"{}\">",
             escape(url)

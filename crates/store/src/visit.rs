@@ -17,8 +17,10 @@ use crate::codec::{
 use crate::{outbox, settings, Store, StoreError};
 
 /// Reads blobs on a connection of its own (see `Store::blob_reader`), mapped
-/// into memory, for a sync: it is dropped when the sync ends, and the mapped
-/// pages with it.
+/// into memory: for a sync (dropped when the sync ends, and the mapped pages
+/// with it), and for the web view's photos and signatures, so that neither
+/// waits on the store's lock nor fills the store's own page cache, kept
+/// large for searches, with image pages.
 pub struct BlobReader {
     conn: Connection,
 }
@@ -47,6 +49,11 @@ impl BlobReader {
         Ok(out)
     }
 
+    /// One blob, with its type.
+    pub fn blob(&self, hash: &str) -> Result<StoredBlob, StoreError> {
+        read_blob(&self.conn, hash)
+    }
+
     /// The bytes of these blobs, in the order asked, read in one transaction
     /// (a depot sync reads thousands).
     pub fn blobs(&mut self, hashes: &[String]) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -67,6 +74,18 @@ impl BlobReader {
 pub struct StoredBlob {
     pub mime: String,
     pub bytes: Vec<u8>,
+}
+
+fn read_blob(conn: &Connection, hash: &str) -> Result<StoredBlob, StoreError> {
+    conn.prepare_cached("SELECT mime, bytes FROM blobs WHERE hash = ?1")?
+        .query_row([hash], |row| {
+            Ok(StoredBlob {
+                mime: row.get(0)?,
+                bytes: row.get(1)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(hash.to_string()))
 }
 
 /// Every row `sql` returns for one job, each read by `read`.
@@ -639,19 +658,7 @@ impl Store {
     }
 
     pub fn blob(&self, hash: &str) -> Result<StoredBlob, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT mime, bytes FROM blobs WHERE hash = ?1",
-                [hash],
-                |row| {
-                    Ok(StoredBlob {
-                        mime: row.get(0)?,
-                        bytes: row.get(1)?,
-                    })
-                },
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(hash.to_string()))
+        read_blob(&self.conn, hash)
     }
 
     /// A second, read-only connection for reading blobs on another thread

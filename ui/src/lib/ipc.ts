@@ -1,6 +1,6 @@
 // The one typed bridge to the Rust side. Every `invoke` goes through here;
 // the types mirror crates/core (serde snake_case fields and enum values).
-import { invoke } from '@tauri-apps/api/core';
+import { convertFileSrc, invoke } from '@tauri-apps/api/core';
 
 export type Uuid = string;
 /** RFC 3339 timestamp. */
@@ -401,7 +401,6 @@ export const ipc = {
       throw toAppError(e);
     }
   },
-  blobDataUrl: (hash: string) => call<string>('blob_data_url', { hash }),
   phoneGuide: (jobId: Uuid) => call<PhoneGuide>('phone_guide', { jobId }),
   confirmCalls: () => call<ConfirmCall[]>('confirm_calls'),
   openComplaints: () => call<OwedComplaint[]>('open_complaints'),
@@ -426,14 +425,10 @@ export const ipc = {
 export const newId = (): Uuid => crypto.randomUUID();
 export const nowIso = (): Timestamp => new Date().toISOString();
 
-const blobCache = new Map<string, Promise<string>>();
-/** Data URL for a stored blob; content-addressed, so safe to cache. */
-export function blobUrl(hash: string): Promise<string> {
-  let p = blobCache.get(hash);
-  if (!p) {
-    p = ipc.blobDataUrl(hash);
-    p.catch(() => blobCache.delete(hash));
-    blobCache.set(hash, p);
-  }
-  return p;
-}
+/**
+ * The URL a stored photo or signature loads from: the shell's own scheme
+ * (src-tauri/src/blobs.rs), spelled per platform by Tauri. A blob is named
+ * by its hash, so nothing needs keeping here: the web view fetches the
+ * bytes when an image shows and may drop them once it no longer does.
+ */
+export const blobUrl = (hash: string): string => convertFileSrc(hash, 'doorstep-blob');
