@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId, TechnicianRef};
 use doorstep_core::{Customer, Job, JobId, VisitRecord};
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 use uuid::Uuid;
 
 use crate::error::{HqError, HqResult};
@@ -108,6 +108,31 @@ pub(super) async fn load_job<C: GenericClient>(
         .as_ref()
         .map(read_job)
         .transpose()
+}
+
+/// `sql` prepared once per connection and kept: a statement sent as text is
+/// parsed and described on every call, a round trip before it can run.
+pub(super) async fn statement<C: GenericClient>(client: &C, sql: &str) -> HqResult<Statement> {
+    Ok(client.prepare_cached(sql).await?)
+}
+
+/// The jobs among `jobs` that HQ holds, each locked as it is read, in id
+/// order (as `lock_jobs`): what is read is what the transaction writes over.
+pub(super) async fn lock_and_load_jobs<C: GenericClient>(
+    client: &C,
+    jobs: &[Uuid],
+) -> HqResult<Vec<DispatchedJob>> {
+    let locked = statement(
+        client,
+        &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE"),
+    )
+    .await?;
+    client
+        .query(&locked, &[&jobs])
+        .await?
+        .iter()
+        .map(read_job)
+        .collect()
 }
 
 /// Locks the jobs' rows until the transaction ends, in id order so two
