@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use doorstep_core::Timestamp;
 
+use super::rows::statement;
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::storage::BlobStore;
@@ -10,16 +11,14 @@ use crate::storage::BlobStore;
 #[async_trait]
 impl BlobStore for PostgresStorage {
     async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
-        let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
-                "SELECT h FROM UNNEST($1::text[]) AS h
-                 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = h)",
-                &[&hashes],
-            )
-            .await?;
+        let client = self.pool.get().await?;
+        let missing = statement(
+            &client,
+            "SELECT h FROM UNNEST($1::text[]) AS h
+             WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = h)",
+        )
+        .await?;
+        let rows = client.query(&missing, &[&hashes]).await?;
         Ok(rows
             .iter()
             .map(|row| row.try_get(0))
@@ -35,16 +34,16 @@ impl BlobStore for PostgresStorage {
         let sizes: Vec<i64> = blobs.iter().map(|(_, bytes)| bytes.len() as i64).collect();
         let bytes: Vec<&[u8]> = blobs.iter().map(|(_, bytes)| bytes.as_slice()).collect();
         // One statement, so one round trip and one commit for the batch.
-        let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
-                "INSERT INTO blobs (hash, size, bytes, created_at)
-                 SELECT h, s, b, $4 FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS t(h, s, b)
-                 ON CONFLICT (hash) DO NOTHING RETURNING hash",
-                &[&hashes, &sizes, &bytes, &now],
-            )
+        let client = self.pool.get().await?;
+        let insert = statement(
+            &client,
+            "INSERT INTO blobs (hash, size, bytes, created_at)
+             SELECT h, s, b, $4 FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS t(h, s, b)
+             ON CONFLICT (hash) DO NOTHING RETURNING hash",
+        )
+        .await?;
+        let rows = client
+            .query(&insert, &[&hashes, &sizes, &bytes, &now])
             .await?;
         let created: std::collections::HashSet<String> = rows
             .iter()

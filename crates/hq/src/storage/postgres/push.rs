@@ -13,9 +13,10 @@ use doorstep_core::wire::{
     ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
 };
 use doorstep_core::{CustomerId, JobId, Timestamp};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::customers::history;
+use super::customers::histories;
 use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
@@ -40,46 +41,51 @@ impl SyncStore for PostgresStorage {
             .read_only(true)
             .start()
             .await?;
-        let cursor: i64 = tx
-            .query_one("SELECT value FROM counters WHERE name = 'job_change'", &[])
-            .await?
-            .try_get(0)?;
-        let jobs = tx
-            .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = $1 AND change_seq > $2
-                     ORDER BY change_seq"
-                ),
-                &[&technician.0, &since],
-            )
-            .await?
+        // Every device asks at every sync: the statements are prepared once
+        // per connection and go out in one round trip.
+        let cursor = statement(&tx, "SELECT value FROM counters WHERE name = 'job_change'").await?;
+        let changed = statement(
+            &tx,
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = $1 AND change_seq > $2
+                 ORDER BY change_seq"
+            ),
+        )
+        .await?;
+        let removed = statement(
+            &tx,
+            "SELECT job_id FROM job_assignments
+             WHERE technician_id = $1 AND unassigned_seq > $2 ORDER BY unassigned_seq",
+        )
+        .await?;
+        let resolved = statement(
+            &tx,
+            &format!(
+                "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                 WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
+            ),
+        )
+        .await?;
+        let by_technician: [&(dyn ToSql + Sync); 2] = [&technician.0, &since];
+        let (cursor, jobs, removed, resolved) = tokio::try_join!(
+            tx.query_one(&cursor, &[]),
+            tx.query(&changed, &by_technician),
+            tx.query(&removed, &by_technician),
+            tx.query(&resolved, &by_technician),
+        )?;
+        let cursor: i64 = cursor.try_get(0)?;
+        let jobs = jobs
             .iter()
             .map(|row| read_job(row).map(|d| d.job))
             .collect::<HqResult<Vec<_>>>()?;
         let customers: BTreeSet<CustomerId> = jobs.iter().map(|j| j.customer.id).collect();
-        let mut histories = Vec::with_capacity(customers.len());
-        for customer in customers {
-            histories.extend(history(&tx, customer).await?);
-        }
-        let removed = tx
-            .query(
-                "SELECT job_id FROM job_assignments
-                 WHERE technician_id = $1 AND unassigned_seq > $2 ORDER BY unassigned_seq",
-                &[&technician.0, &since],
-            )
-            .await?
+        let customers: Vec<CustomerId> = customers.into_iter().collect();
+        let histories = histories(&tx, &customers).await?;
+        let removed = removed
             .iter()
             .map(|row| Ok(JobId(row.try_get(0)?)))
             .collect::<HqResult<Vec<_>>>()?;
-        let resolved = tx
-            .query(
-                &format!(
-                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
-                     WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
-                ),
-                &[&technician.0, &since],
-            )
-            .await?
+        let resolved = resolved
             .iter()
             .map(read_conflict)
             .collect::<HqResult<Vec<_>>>()?;

@@ -159,32 +159,40 @@ pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
         .try_get(0)?)
 }
 
+/// The op log's columns with the technician each op's device belongs to,
+/// over `ops o JOIN devices d ON d.id = o.device_id`; `read_op` reads them.
+pub(super) const OP_COLUMNS: &str =
+    "o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time, \
+     o.server_time, o.visit, d.technician_id, o.clock_skew_seconds";
+
+pub(super) fn read_op(row: &Row) -> HqResult<StoredOp> {
+    Ok(StoredOp {
+        op_id: row.try_get(0)?,
+        device_id: DeviceId(row.try_get(1)?),
+        seq: row.try_get(2)?,
+        job_id: JobId(row.try_get(3)?),
+        kind: row.try_get(4)?,
+        payload: row.try_get(5)?,
+        device_time: row.try_get(6)?,
+        server_time: row.try_get(7)?,
+        visit: visit_from_sql(row.try_get(8)?)?,
+        technician_id: TechnicianId(row.try_get(9)?),
+        clock_skew_seconds: row.try_get(10)?,
+    })
+}
+
 pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
     client
         .query(
-            "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
-                 o.server_time, o.visit, d.technician_id, o.clock_skew_seconds
-             FROM ops o JOIN devices d ON d.id = o.device_id
-             WHERE o.job_id = $1 ORDER BY o.id",
+            &format!(
+                "SELECT {OP_COLUMNS} FROM ops o JOIN devices d ON d.id = o.device_id
+                 WHERE o.job_id = $1 ORDER BY o.id"
+            ),
             &[&job.0],
         )
         .await?
         .iter()
-        .map(|row| {
-            Ok(StoredOp {
-                op_id: row.try_get(0)?,
-                device_id: DeviceId(row.try_get(1)?),
-                seq: row.try_get(2)?,
-                job_id: JobId(row.try_get(3)?),
-                kind: row.try_get(4)?,
-                payload: row.try_get(5)?,
-                device_time: row.try_get(6)?,
-                server_time: row.try_get(7)?,
-                visit: visit_from_sql(row.try_get(8)?)?,
-                technician_id: TechnicianId(row.try_get(9)?),
-                clock_skew_seconds: row.try_get(10)?,
-            })
-        })
+        .map(read_op)
         .collect()
 }
 
