@@ -282,18 +282,102 @@ fn floor(store: &Mutex<Store>) -> (Duration, u64) {
     (start.elapsed(), bytes)
 }
 
-/// CPU time this process (app and HQ together) has used so far: a figure
-/// that a busy shared machine disturbs less than wall time. PostgreSQL's
-/// own CPU is not in it.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes into the struct it is given.
+/// CPU time used so far, by whom: a figure a busy shared machine disturbs
+/// less than wall time, and where a figure's time went.
+#[derive(Clone, Copy)]
+struct Cpu {
+    /// The app side: the devices' threads (named `device`) and the main one.
+    devices: Duration,
+    /// The rest of this process: HQ's threads, its storage's own.
+    hq: Duration,
+    /// PostgreSQL's server processes, when it serves HQ (`POSTMASTER`).
+    postgres: Duration,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, before: Cpu) -> Cpu {
+        Cpu {
+            devices: self.devices.saturating_sub(before.devices),
+            hq: self.hq.saturating_sub(before.hq),
+            postgres: self.postgres.saturating_sub(before.postgres),
+        }
+    }
+}
+
+impl std::fmt::Display for Cpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "CPU devices {:.0} ms, HQ {:.0} ms",
+            ms(self.devices),
+            ms(self.hq)
+        )?;
+        if POSTMASTER.get().copied().flatten().is_some() {
+            write!(f, ", PostgreSQL {:.0} ms", ms(self.postgres))?;
+        }
+        Ok(())
+    }
+}
+
+/// The PostgreSQL server's process id, when the bench can see it (same
+/// machine, its data directory readable).
+static POSTMASTER: OnceLock<Option<i32>> = OnceLock::new();
+
+/// utime + stime (+ the reaped children's, when `children`) of a
+/// /proc/…/stat line, in clock ticks; and its parent's pid.
+fn proc_ticks(stat: &str, children: bool) -> Option<(u64, i32)> {
+    // The command name is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    let mut ticks = field(11)? + field(12)?;
+    if children {
+        ticks += field(13)? + field(14)?;
+    }
+    Some((ticks, fields.get(1)?.parse().ok()?))
+}
+
+fn cpu_now() -> Cpu {
+    // SAFETY: sysconf and getrusage only read or write what they are given.
+    let tick = Duration::from_secs(1) / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u32;
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
     };
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    let process = Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime));
+    let pid = std::process::id().to_string();
+    let mut device_ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if name.trim() == "device" || task.file_name() == pid.as_str() {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            device_ticks += proc_ticks(&stat, false).map_or(0, |(ticks, _)| ticks);
+        }
+    }
+    let devices = tick * device_ticks as u32;
+    // The server, its reaped backends, and the ones alive now.
+    let postgres = POSTMASTER.get().copied().flatten().map_or(0, |postmaster| {
+        let mut ticks = 0;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let own = entry.file_name() == postmaster.to_string().as_str();
+            match proc_ticks(&stat, own) {
+                Some((t, _)) if own => ticks += t,
+                Some((t, parent)) if parent == postmaster => ticks += t,
+                _ => {}
+            }
+        }
+        ticks
+    });
+    Cpu {
+        devices,
+        hq: process.saturating_sub(devices),
+        postgres: tick * postgres as u32,
+    }
 }
 
 fn median<T: Copy + PartialOrd>(values: &[T]) -> T {
@@ -309,7 +393,7 @@ fn ms(d: Duration) -> f64 {
 /// One depot sync, timed, with the time spent in each phase.
 struct DepotRun {
     sync: Duration,
-    cpu: Duration,
+    cpu: Cpu,
     floor: Duration,
     floor_bytes: u64,
     summary: SyncSummary,
@@ -328,7 +412,7 @@ async fn depot_run(hq: &Hq, url: &str, round: u64) -> DepotRun {
         device_with_completed_jobs(hq, url, &format!("林师傅{round}"), DEPOT_JOBS, round + 1).await;
     let store = &device.store;
     let (floor, floor_bytes) = floor(store);
-    let cpu_before = cpu_time();
+    let cpu_before = cpu_now();
     let start = Instant::now();
     // The first progress report marks the end of pull and plan; blobs and
     // changes then go up together.
@@ -343,7 +427,7 @@ async fn depot_run(hq: &Hq, url: &str, round: u64) -> DepotRun {
     .await
     .unwrap();
     let sync = start.elapsed();
-    let cpu = cpu_time() - cpu_before;
+    let cpu = cpu_now() - cpu_before;
     assert_eq!(
         summary.receipts.len(),
         DEPOT_JOBS,
@@ -376,7 +460,7 @@ fn depot_figures(label: &str, runs: &[DepotRun], target: Option<f64>) -> Duratio
         None => String::new(),
     };
     println!(
-        "depot sync, {label}, median of {}: {DEPOT_JOBS} jobs ({} changes, {} blobs, {mib:.1} MiB) in {:.0} ms = {:.0} jobs/s, {:.1} MiB/s (pull and plan {:.0} ms, blobs and changes together {:.0} ms), CPU {:.0} ms (app and HQ); floor (same {:.1} MiB, one SQLite transaction) {:.0} ms; ratio to floor {ratio:.1}x{target} (rounds: {})",
+        "depot sync, {label}, median of {}: {DEPOT_JOBS} jobs ({} changes, {} blobs, {mib:.1} MiB) in {:.0} ms = {:.0} jobs/s, {:.1} MiB/s (pull and plan {:.0} ms, blobs and changes together {:.0} ms), {}; floor (same {:.1} MiB, one SQLite transaction) {:.0} ms; ratio to floor {ratio:.1}x{target} (rounds: {})",
         runs.len(),
         run.summary.changes_pushed,
         run.summary.blobs_sent,
@@ -385,7 +469,11 @@ fn depot_figures(label: &str, runs: &[DepotRun], target: Option<f64>) -> Duratio
         mib / secs,
         ms(run.pull),
         ms(run.sync - run.pull),
-        ms(median(&runs.iter().map(|r| r.cpu).collect::<Vec<_>>())),
+        Cpu {
+            devices: median(&runs.iter().map(|r| r.cpu.devices).collect::<Vec<_>>()),
+            hq: median(&runs.iter().map(|r| r.cpu.hq).collect::<Vec<_>>()),
+            postgres: median(&runs.iter().map(|r| r.cpu.postgres).collect::<Vec<_>>()),
+        },
         run.floor_bytes as f64 / 1048576.0,
         ms(median(&runs.iter().map(|r| r.floor).collect::<Vec<_>>())),
         runs.iter()
@@ -436,6 +524,7 @@ async fn depot(backends: &[(&'static str, Hq)]) {
 
 /// What a crowd of devices syncing at once came to.
 struct Crowd {
+    cpu: Cpu,
     jobs: usize,
     wall: Duration,
     p50: Duration,
@@ -445,6 +534,7 @@ struct Crowd {
 
 /// Every device syncs at once; each goes to the HQ its enrollment names.
 async fn crowd(devices: &[Arc<Device>]) -> Crowd {
+    let cpu_before = cpu_now();
     let start = Instant::now();
     let tasks: Vec<_> = devices
         .iter()
@@ -475,6 +565,7 @@ async fn crowd(devices: &[Arc<Device>]) -> Crowd {
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
     Crowd {
+        cpu: cpu_now() - cpu_before,
         jobs,
         wall,
         p50: pct(0.5),
@@ -498,13 +589,14 @@ async fn crowds(label: &str, hq: &Hq, first_device: &mut usize) {
             None => " (no target)".into(),
         };
         println!(
-            "{count} devices x {jobs} jobs at once, {label}: {} jobs in {:.0} ms = {:.0} jobs/s; per-device sync p50 {:.0} ms, p99 {:.0} ms{p99_target}; errors {} (target 0)",
+            "{count} devices x {jobs} jobs at once, {label}: {} jobs in {:.0} ms = {:.0} jobs/s; per-device sync p50 {:.0} ms, p99 {:.0} ms{p99_target}; errors {} (target 0); {}",
             c.jobs,
             ms(c.wall),
             c.jobs as f64 / c.wall.as_secs_f64(),
             ms(c.p50),
             ms(c.p99),
             c.errors,
+            c.cpu,
         );
         drop(devices);
     }
@@ -526,6 +618,18 @@ impl Drop for HqProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// CPU time the HQ processes have used so far.
+fn processes_cpu(processes: &[HqProcess]) -> Duration {
+    // SAFETY: sysconf only reads a constant.
+    let tick = Duration::from_secs(1) / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u32;
+    let ticks: u64 = processes
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{}/stat", p.0.id())).ok())
+        .filter_map(|stat| proc_ticks(&stat, false).map(|(ticks, _)| ticks))
+        .sum();
+    tick * ticks as u32
 }
 
 fn spawn_hq_process(binary: &PathBuf, database: &str) -> (HqProcess, String) {
@@ -594,7 +698,11 @@ async fn servers(url: &str) {
                 .set_hq_url(&urls[d % count])
                 .unwrap();
         }
-        let c = crowd(&crowd_devices).await;
+        let before = processes_cpu(&processes);
+        let mut c = crowd(&crowd_devices).await;
+        if !processes.is_empty() {
+            c.cpu.hq = processes_cpu(&processes).saturating_sub(before);
+        }
         drop(processes);
         drop(crowd_devices);
         PostgresStorage::drop_schema(url, &schema).await.unwrap();
@@ -612,11 +720,12 @@ async fn servers(url: &str) {
             .map(|(count, c)| {
                 let rate = c.jobs as f64 / c.wall.as_secs_f64();
                 format!(
-                    "{count} server{}: {rate:.0} jobs/s ({:.2}x of one), p99 {:.0} ms, errors {}",
+                    "{count} server{}: {rate:.0} jobs/s ({:.2}x of one), p99 {:.0} ms, errors {} (target 0), {}",
                     if *count == 1 { "" } else { "s" },
                     rate / one,
                     ms(c.p99),
-                    c.errors
+                    c.errors,
+                    c.cpu
                 )
             })
             .collect::<Vec<_>>()
@@ -682,18 +791,46 @@ async fn postgres_durability(url: &str) -> String {
     )
 }
 
+/// The PostgreSQL server's process id, from the postmaster.pid file in its
+/// data directory, if this machine runs it and the bench may read it.
+async fn postmaster(url: &str) -> Option<i32> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .ok()?;
+    tokio::spawn(connection);
+    let row = client.query_one("SHOW data_directory", &[]).await.ok()?;
+    let dir: String = row.get(0);
+    let pid = std::fs::read_to_string(std::path::Path::new(&dir).join("postmaster.pid")).ok()?;
+    pid.lines().next()?.trim().parse().ok()
+}
+
 fn wanted(variable: &str, name: &str) -> bool {
     std::env::var(variable).map_or(true, |list| list.split(',').any(|item| item.trim() == name))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The devices' threads are named so their CPU time is told from HQ's,
+    // and kept, so none leaves with its count.
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("device")
+        .thread_keep_alive(Duration::from_secs(3600))
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench());
+}
+
+async fn bench() {
     let dir = tempfile::tempdir().unwrap();
     let postgres = std::env::var("DOORSTEP_TEST_POSTGRES_URL")
         .ok()
         .filter(|_| wanted("DEPOT_BACKENDS", "postgres"));
     match &postgres {
-        Some(url) => println!("{}", postgres_durability(url).await),
+        Some(url) => {
+            println!("{}", postgres_durability(url).await);
+            let postmaster = postmaster(url).await;
+            POSTMASTER.get_or_init(|| postmaster);
+        }
         None => println!("PostgreSQL: skipped (set DOORSTEP_TEST_POSTGRES_URL, e.g. eval \"$(DOORSTEP_PG_DURABLE=1 scripts/postgres.sh env)\")"),
     }
     let mut schemas = Vec::new();
