@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use doorstep_core::Timestamp;
+use tokio_postgres::types::Type;
 
 use super::rows::statement;
 use super::PostgresStorage;
@@ -11,14 +12,17 @@ use crate::storage::BlobStore;
 #[async_trait]
 impl BlobStore for PostgresStorage {
     async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
-        let client = self.pool.get().await?;
-        let missing = statement(
-            &client,
-            "SELECT h FROM UNNEST($1::text[]) AS h
-             WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = h)",
-        )
-        .await?;
-        let rows = client.query(&missing, &[&hashes]).await?;
+        // Planned for its hashes each time (see `rows::statement`).
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query_typed(
+                "SELECT h FROM UNNEST($1::text[]) AS h
+                 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = h)",
+                &[(&hashes, Type::TEXT_ARRAY)],
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|row| row.try_get(0))

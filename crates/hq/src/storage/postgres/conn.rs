@@ -128,14 +128,6 @@ impl PostgresStorage {
             let _ = task.await;
             config.options(format!("-c search_path={schema}"));
         }
-        // Statements are prepared once per connection (`rows::statement`),
-        // and PostgreSQL would soon plan each once for any parameters: a
-        // plan made while `ops` or `blobs` was still empty (a new HQ, its
-        // first morning) scans them whole once they are not, until the next
-        // ANALYZE. Planned for their parameters each time, they stay on
-        // their indexes; the planning costs less than one such scan.
-        let options = config.get_options().unwrap_or_default();
-        config.options(format!("-c plan_cache_mode=force_custom_plan {options}"));
         let manager = Manager::from_config(
             config,
             tls,

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use doorstep_core::{ComplaintRecord, CustomerId, Job, JobId, Timestamp, VipGrade};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -115,8 +115,8 @@ async fn customer<C: GenericClient>(client: &C, id: Uuid) -> HqResult<Option<Cus
 /// with its op log, and the complaints taken at HQ. Four statements in one
 /// round trip however many customers: a depot's morning pull names a
 /// thousand, each with a job or more.
-pub(super) async fn histories<C: GenericClient>(
-    client: &C,
+pub(super) async fn histories(
+    client: &Transaction<'_>,
     ids: &[CustomerId],
 ) -> HqResult<Vec<CustomerHistory>> {
     if ids.is_empty() {
@@ -135,21 +135,18 @@ pub(super) async fn histories<C: GenericClient>(
         ),
     )
     .await?;
-    let ops = statement(
-        client,
-        &format!(
-            "SELECT {OP_COLUMNS} FROM ops o JOIN devices d ON d.id = o.device_id
-             WHERE o.job_id IN (SELECT id FROM jobs WHERE customer_id = ANY($1))
-             ORDER BY o.id"
-        ),
-    )
-    .await?;
+    let ops = format!(
+        "SELECT {OP_COLUMNS} FROM ops o JOIN devices d ON d.id = o.device_id
+         WHERE o.job_id IN (SELECT id FROM jobs WHERE customer_id = ANY($1))
+         ORDER BY o.id"
+    );
     let complaints = statement(client, &taken_at_hq_sql()).await?;
     let of_ids: [&(dyn ToSql + Sync); 1] = [&ids];
+    let typed_ids = [(of_ids[0], Type::UUID_ARRAY)];
     let (customers, jobs, ops, complaints) = tokio::try_join!(
         client.query(&customers, &of_ids),
         client.query(&jobs, &of_ids),
-        client.query(&ops, &of_ids),
+        client.query_typed(&ops, &typed_ids),
         client.query(&complaints, &of_ids),
     )?;
     let mut ops_of: HashMap<JobId, Vec<StoredOp>> = HashMap::new();

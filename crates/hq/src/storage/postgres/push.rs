@@ -8,12 +8,12 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use doorstep_core::wire::{
     ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
 };
 use doorstep_core::{CustomerId, JobId, Timestamp};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use super::customers::histories;
@@ -115,8 +115,8 @@ impl SyncStore for PostgresStorage {
     }
 }
 
-async fn push_in<C: GenericClient>(
-    tx: &C,
+async fn push_in(
+    tx: &Transaction<'_>,
     device: &DeviceAuth,
     push: &IncomingPush,
     now: Timestamp,
@@ -196,13 +196,6 @@ async fn push_in<C: GenericClient>(
     // locked, so no other push adds to them), read in the round trip that
     // inserts the batch's: sent first, so the read sees none of the batch,
     // whose own changes are replayed from memory.
-    let earlier_ops = statement(
-        tx,
-        "SELECT o.job_id, o.payload, o.device_time, o.visit, d.technician_id
-         FROM ops o JOIN devices d ON d.id = o.device_id
-         WHERE o.job_id = ANY($1) ORDER BY o.job_id, o.id",
-    )
-    .await?;
     // One statement for the batch's ops, in seq order (`WITH ORDINALITY`, so
     // ids follow it). An op_id applied before (from another seq) changes
     // nothing: it is sent once, and RETURNING names the ones stored now.
@@ -238,7 +231,17 @@ async fn push_in<C: GenericClient>(
         .map(|e| visit_to_sql(e.visit))
         .collect::<HqResult<Vec<i32>>>()?;
     let (earlier, inserted) = tokio::try_join!(
-        async { Ok::<_, HqError>(tx.query(&earlier_ops, &[&accepted_ids]).await?) },
+        async {
+            Ok::<_, HqError>(
+                tx.query_typed(
+                    "SELECT o.job_id, o.payload, o.device_time, o.visit, d.technician_id
+                     FROM ops o JOIN devices d ON d.id = o.device_id
+                     WHERE o.job_id = ANY($1) ORDER BY o.job_id, o.id",
+                    &[(&accepted_ids, Type::UUID_ARRAY)],
+                )
+                .await?,
+            )
+        },
         async {
             Ok::<_, HqError>(
                 tx.query(

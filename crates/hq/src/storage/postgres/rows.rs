@@ -112,6 +112,12 @@ pub(super) async fn load_job<C: GenericClient>(
 
 /// `sql` prepared once per connection and kept: a statement sent as text is
 /// parsed and described on every call, a round trip before it can run.
+/// PostgreSQL soon plans a kept statement once for any parameters; a read
+/// of a table every sync grows from empty (`ops`, `blobs`) is sent with
+/// `query_typed` instead: one round trip too, planned for its parameters
+/// each time, so it never keeps a plan made while the table was empty
+/// (a new HQ's first minutes, until autovacuum's ANALYZE), scanning it
+/// whole since.
 pub(super) async fn statement<C: GenericClient>(client: &C, sql: &str) -> HqResult<Statement> {
     Ok(client.prepare_cached(sql).await?)
 }
