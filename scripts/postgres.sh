@@ -13,6 +13,9 @@
 # Idempotent: starting a running cluster just prints its URL. As root, the
 # cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
 # DOORSTEP_PG_DIR and DOORSTEP_PG_PORT override where and on which port.
+# Tests run it without fsync (it is thrown away); DOORSTEP_PG_DURABLE=1 starts
+# it with PostgreSQL's durable defaults (fsync and synchronous_commit on), as
+# the benchmarks need: a commit then waits for the disk, as SQLite's does.
 set -euo pipefail
 
 DIR="${DOORSTEP_PG_DIR:-${TMPDIR:-/tmp}/doorstep-pg-$(id -u)}"
@@ -103,9 +106,11 @@ start() {
     mkdir -p "$DIR/sock"
     [ "$(id -u)" -ne 0 ] || chown postgres: "$DIR/sock"
     make_tls
-    # A test cluster: loopback only, no fsync (it is thrown away).
+    # A test cluster: loopback only, no fsync unless asked (it is thrown away).
+    local durability="-c fsync=off"
+    if [ "${DOORSTEP_PG_DURABLE:-0}" = 1 ]; then durability="-c fsync=on -c synchronous_commit=on"; fi
     run pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/sock -c fsync=off -c max_connections=200 $(tls_options)" \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/sock $durability -c max_connections=200 $(tls_options)" \
         start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
     if ! run psql -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then

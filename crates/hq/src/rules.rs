@@ -657,6 +657,31 @@ pub fn rebuild_visit<'a>(
     visit
 }
 
+/// The visit HQ holds once a push's batch is applied: the job's ops stored
+/// before the batch (payload, device time, visit, technician), then the
+/// batch's own changes to it, replayed from memory rather than read back;
+/// each only as far as it counts (`counts_in_visit`).
+pub fn visit_after_push<'a>(
+    job: &DispatchedJob,
+    earlier: impl IntoIterator<Item = (&'a str, Timestamp, u32, TechnicianId)>,
+    batch: &[&PushEntry],
+    pusher: TechnicianId,
+) -> VisitRecord {
+    let mut visit = rebuild_visit(
+        job.job.clone(),
+        earlier
+            .into_iter()
+            .filter(|(_, _, visit, technician)| counts_in_visit(job, *visit, *technician))
+            .map(|(payload, at, _, _)| (payload, at)),
+    );
+    for entry in batch {
+        if counts_in_visit(job, entry.visit, pusher) {
+            replay(&mut visit, &entry.payload, entry.device_time);
+        }
+    }
+    visit
+}
+
 /// Applies one more change to a rebuilt visit, in applied order.
 pub fn replay(visit: &mut VisitRecord, change: &Change, device_time: Timestamp) {
     // Refused on replay: skipped (see rebuild_visit).

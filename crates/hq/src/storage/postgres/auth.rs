@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::audit::write_audit;
-use super::rows::{read_device, DEVICE_COLUMNS};
+use super::rows::{read_device, statement, DEVICE_COLUMNS};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{
@@ -404,16 +404,14 @@ impl AuthStore for PostgresStorage {
     }
 
     async fn device_by_token(&self, token_hash: &str) -> HqResult<Option<DeviceAuth>> {
-        let row = self
-            .pool
-            .get()
-            .await?
-            .query_opt(
-                "SELECT id, technician_id, revoked_at IS NOT NULL FROM devices
-                 WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .await?;
+        // Every device request asks this first.
+        let client = self.pool.get().await?;
+        let by_token = statement(
+            &client,
+            "SELECT id, technician_id, revoked_at IS NOT NULL FROM devices WHERE token_hash = $1",
+        )
+        .await?;
+        let row = client.query_opt(&by_token, &[&token_hash]).await?;
         row.map(|row| {
             Ok(DeviceAuth {
                 id: DeviceId(row.try_get(0)?),

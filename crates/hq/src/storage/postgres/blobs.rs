@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use doorstep_core::Timestamp;
+use tokio_postgres::types::Type;
 
+use super::rows::statement;
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::storage::BlobStore;
@@ -10,14 +12,15 @@ use crate::storage::BlobStore;
 #[async_trait]
 impl BlobStore for PostgresStorage {
     async fn missing_blobs(&self, hashes: &[String]) -> HqResult<Vec<String>> {
+        // Planned for its hashes each time (see `rows::statement`).
         let rows = self
             .pool
             .get()
             .await?
-            .query(
+            .query_typed(
                 "SELECT h FROM UNNEST($1::text[]) AS h
                  WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE hash = h)",
-                &[&hashes],
+                &[(&hashes, Type::TEXT_ARRAY)],
             )
             .await?;
         Ok(rows
@@ -35,16 +38,16 @@ impl BlobStore for PostgresStorage {
         let sizes: Vec<i64> = blobs.iter().map(|(_, bytes)| bytes.len() as i64).collect();
         let bytes: Vec<&[u8]> = blobs.iter().map(|(_, bytes)| bytes.as_slice()).collect();
         // One statement, so one round trip and one commit for the batch.
-        let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
-                "INSERT INTO blobs (hash, size, bytes, created_at)
-                 SELECT h, s, b, $4 FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS t(h, s, b)
-                 ON CONFLICT (hash) DO NOTHING RETURNING hash",
-                &[&hashes, &sizes, &bytes, &now],
-            )
+        let client = self.pool.get().await?;
+        let insert = statement(
+            &client,
+            "INSERT INTO blobs (hash, size, bytes, created_at)
+             SELECT h, s, b, $4 FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS t(h, s, b)
+             ON CONFLICT (hash) DO NOTHING RETURNING hash",
+        )
+        .await?;
+        let rows = client
+            .query(&insert, &[&hashes, &sizes, &bytes, &now])
             .await?;
         let created: std::collections::HashSet<String> = rows
             .iter()

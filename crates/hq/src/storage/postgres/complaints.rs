@@ -46,24 +46,21 @@ fn read_complaint(row: &Row, at: usize) -> HqResult<HqComplaint> {
     })
 }
 
-/// The complaints dispatchers took at HQ on a customer's jobs, oldest first.
-pub(super) async fn taken_at_hq<C: GenericClient>(
-    client: &C,
-    customer: CustomerId,
-) -> HqResult<Vec<ComplaintRecord>> {
-    client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM complaints
-                 WHERE job_id IN (SELECT id FROM jobs WHERE customer_id = $1)
-                 ORDER BY raised_at, id"
-            ),
-            &[&customer.0],
-        )
-        .await?
-        .iter()
-        .map(|row| read_complaint(row, 0).map(|taken| taken.record))
-        .collect()
+/// The query for the complaints dispatchers took at HQ on the jobs of the
+/// customers `$1` names, oldest first, each with its customer after
+/// `COLUMNS` (`read_taken_at_hq`).
+pub(super) fn taken_at_hq_sql() -> String {
+    format!(
+        "SELECT {COLUMNS}, (SELECT customer_id FROM jobs WHERE jobs.id = complaints.job_id)
+         FROM complaints
+         WHERE job_id IN (SELECT id FROM jobs WHERE customer_id = ANY($1))
+         ORDER BY raised_at, id"
+    )
+}
+
+/// A row of `taken_at_hq_sql`: the customer and the complaint.
+pub(super) fn read_taken_at_hq(row: &Row) -> HqResult<(CustomerId, ComplaintRecord)> {
+    Ok((CustomerId(row.try_get(9)?), read_complaint(row, 0)?.record))
 }
 
 #[async_trait]

@@ -32,6 +32,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/2026-12-02_documents.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_repair_targets.sql"),
     include_str!("../../../migrations/postgres/2026-12-02_price_list.sql"),
+    include_str!("../../../migrations/postgres/2026-12-03_blobs_stored_as_is.sql"),
+    include_str!("../../../migrations/postgres/2026-12-03_lean_ops.sql"),
 ];
 
 /// Any number, as long as it stays the same: the advisory lock key for migrations.

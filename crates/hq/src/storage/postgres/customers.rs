@@ -4,18 +4,23 @@
 //! after the job has taken the change counter, whose row lock serializes
 //! dispatch writes: two jobs for one new customer cannot both create them.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use deadpool_postgres::GenericClient;
-use doorstep_core::{CustomerId, Job, JobId, Timestamp, VipGrade};
+use deadpool_postgres::{GenericClient, Transaction};
+use doorstep_core::{ComplaintRecord, CustomerId, Job, JobId, Timestamp, VipGrade};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::audit::write_audit;
-use super::complaints::taken_at_hq;
-use super::rows::{job_ops, next_change, read_job, JOB_COLUMNS};
+use super::complaints::{read_taken_at_hq, taken_at_hq_sql};
+use super::rows::{next_change, read_job, read_op, statement, JOB_COLUMNS, OP_COLUMNS};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
-use crate::records::{AuditRecord, CustomerHistory, CustomerRecord, DispatchedJob, HistoryJob};
+use crate::records::{
+    AuditRecord, CustomerHistory, CustomerRecord, DispatchedJob, HistoryJob, StoredOp,
+};
 use crate::rules::{self, CustomerMatch, KnownCustomer};
 use crate::storage::codec::{enum_parse, enum_text};
 use crate::storage::CustomerStore;
@@ -106,36 +111,74 @@ async fn customer<C: GenericClient>(client: &C, id: Uuid) -> HqResult<Option<Cus
         .transpose()
 }
 
-/// The customer's history: their record and every job with its op log.
-pub(super) async fn history<C: GenericClient>(
-    client: &C,
-    id: CustomerId,
-) -> HqResult<Option<CustomerHistory>> {
-    let Some(customer) = customer(client, id.0).await? else {
-        return Ok(None);
-    };
-    let dispatched = client
-        .query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE customer_id = $1 ORDER BY window_start, id"
-            ),
-            &[&id.0],
-        )
-        .await?
-        .iter()
-        .map(read_job)
-        .collect::<HqResult<Vec<_>>>()?;
-    let mut jobs = Vec::with_capacity(dispatched.len());
-    for dispatch in dispatched {
-        let ops = job_ops(client, JobId(dispatch.job.id.0)).await?;
-        jobs.push(HistoryJob { dispatch, ops });
+/// The customers' histories, in id order: each one's record and every job
+/// with its op log, and the complaints taken at HQ. Four statements in one
+/// round trip however many customers: a depot's morning pull names a
+/// thousand, each with a job or more.
+pub(super) async fn histories(
+    client: &Transaction<'_>,
+    ids: &[CustomerId],
+) -> HqResult<Vec<CustomerHistory>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    let hq_complaints = taken_at_hq(client, id).await?;
-    Ok(Some(CustomerHistory {
-        customer,
-        jobs,
-        hq_complaints,
-    }))
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let customers = statement(
+        client,
+        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ANY($1) ORDER BY id"),
+    )
+    .await?;
+    let jobs = statement(
+        client,
+        &format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE customer_id = ANY($1) ORDER BY window_start, id"
+        ),
+    )
+    .await?;
+    let ops = format!(
+        "SELECT {OP_COLUMNS} FROM ops o JOIN devices d ON d.id = o.device_id
+         WHERE o.job_id IN (SELECT id FROM jobs WHERE customer_id = ANY($1))
+         ORDER BY o.id"
+    );
+    let complaints = statement(client, &taken_at_hq_sql()).await?;
+    let of_ids: [&(dyn ToSql + Sync); 1] = [&ids];
+    let typed_ids = [(of_ids[0], Type::UUID_ARRAY)];
+    let (customers, jobs, ops, complaints) = tokio::try_join!(
+        client.query(&customers, &of_ids),
+        client.query(&jobs, &of_ids),
+        client.query_typed(&ops, &typed_ids),
+        client.query(&complaints, &of_ids),
+    )?;
+    let mut ops_of: HashMap<JobId, Vec<StoredOp>> = HashMap::new();
+    for row in &ops {
+        let op = read_op(row)?;
+        ops_of.entry(op.job_id).or_default().push(op);
+    }
+    let mut jobs_of: HashMap<CustomerId, Vec<HistoryJob>> = HashMap::new();
+    for row in &jobs {
+        let dispatch = read_job(row)?;
+        let ops = ops_of.remove(&dispatch.job.id).unwrap_or_default();
+        jobs_of
+            .entry(dispatch.job.customer.id)
+            .or_default()
+            .push(HistoryJob { dispatch, ops });
+    }
+    let mut complaints_of: HashMap<CustomerId, Vec<ComplaintRecord>> = HashMap::new();
+    for row in &complaints {
+        let (customer, complaint) = read_taken_at_hq(row)?;
+        complaints_of.entry(customer).or_default().push(complaint);
+    }
+    customers
+        .iter()
+        .map(|row| {
+            let customer = read_customer(row)?;
+            Ok(CustomerHistory {
+                jobs: jobs_of.remove(&customer.id).unwrap_or_default(),
+                hq_complaints: complaints_of.remove(&customer.id).unwrap_or_default(),
+                customer,
+            })
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -149,7 +192,7 @@ impl CustomerStore for PostgresStorage {
             .read_only(true)
             .start()
             .await?;
-        let found = history(&tx, id).await?;
+        let found = histories(&tx, &[id]).await?.pop();
         tx.commit().await?;
         Ok(found)
     }

@@ -9,7 +9,7 @@ use doorstep_core::Timestamp;
 use tokio_postgres::Row;
 
 use super::audit::write_audit;
-use super::rows::{next_change, visit_from_sql, visit_to_sql};
+use super::rows::{next_change, statement, visit_from_sql, visit_to_sql};
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
 use crate::records::{AuditRecord, Document, DocumentUpload};
@@ -148,13 +148,15 @@ pub(super) async fn documents_since<C: GenericClient>(
     client: &C,
     since: i64,
 ) -> HqResult<Vec<Document>> {
+    let changed = statement(
+        client,
+        &format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE change_seq > $1 ORDER BY change_seq"
+        ),
+    )
+    .await?;
     Ok(client
-        .query(
-            &format!(
-                "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE change_seq > $1 ORDER BY change_seq"
-            ),
-            &[&since],
-        )
+        .query(&changed, &[&since])
         .await?
         .iter()
         .map(read_document)

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use doorstep_core::Timestamp;
 
+use super::rows::statement;
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::storage::EpochStore;
@@ -11,13 +12,11 @@ use crate::storage::EpochStore;
 #[async_trait]
 impl EpochStore for PostgresStorage {
     async fn epoch(&self) -> HqResult<String> {
-        Ok(self
-            .pool
-            .get()
-            .await?
-            .query_one("SELECT epoch FROM epochs ORDER BY n DESC LIMIT 1", &[])
-            .await?
-            .try_get(0)?)
+        // Every pull asks.
+        let client = self.pool.get().await?;
+        let current =
+            statement(&client, "SELECT epoch FROM epochs ORDER BY n DESC LIMIT 1").await?;
+        Ok(client.query_one(&current, &[]).await?.try_get(0)?)
     }
 
     async fn begin_epoch(&self, epoch: &str, reason: &str, now: Timestamp) -> HqResult<()> {

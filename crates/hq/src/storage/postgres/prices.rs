@@ -7,6 +7,7 @@ use doorstep_core::PriceItem;
 use tokio_postgres::Row;
 
 use super::audit::write_audit;
+use super::rows::statement;
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::records::AuditRecord;
@@ -29,9 +30,9 @@ fn read_row(row: &Row) -> HqResult<PriceRow> {
 }
 
 async fn version<C: GenericClient>(client: &C) -> HqResult<u32> {
-    let row = client
-        .query_one("SELECT COALESCE(MAX(version), 1) FROM price_items", &[])
-        .await?;
+    // Every pull asks.
+    let latest = statement(client, "SELECT COALESCE(MAX(version), 1) FROM price_items").await?;
+    let row = client.query_one(&latest, &[]).await?;
     Ok(row.try_get::<_, i32>(0)? as u32)
 }
 

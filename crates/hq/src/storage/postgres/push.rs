@@ -1,24 +1,27 @@
-//! Device sync: the pull, and the push in one transaction. The push's
-//! statements go out pipelined, so a batch costs a few round trips rather
-//! than a few per entry; what each change does is `rules`' call.
+//! Device sync: the pull, and the push in one transaction. A push is a
+//! handful of statements whatever its size: each reads or writes the whole
+//! batch (arrays through UNNEST), they are prepared once per connection,
+//! and those that do not wait on each other go out pipelined in one round
+//! trip. The batch's own changes are replayed from memory. What each change
+//! does is `rules`' call.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use doorstep_core::wire::{
     ConflictId, ConflictNotice, ConflictReason, PushEntry, PushResponse, Receipt, TechnicianId,
 };
-use doorstep_core::{CustomerId, JobId, RequestedSupport, Timestamp};
-use futures_util::future::try_join_all;
+use doorstep_core::{CustomerId, JobId, Timestamp};
+use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use super::customers::history;
+use super::customers::histories;
 use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
-    load_job, lock_jobs, read_conflict, read_job, rebuilt_visit, visit_to_sql, CONFLICT_COLUMNS,
-    JOB_COLUMNS,
+    lock_and_load_jobs, read_conflict, read_job, statement, visit_from_sql, visit_to_sql,
+    CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -38,46 +41,51 @@ impl SyncStore for PostgresStorage {
             .read_only(true)
             .start()
             .await?;
-        let cursor: i64 = tx
-            .query_one("SELECT value FROM counters WHERE name = 'job_change'", &[])
-            .await?
-            .try_get(0)?;
-        let jobs = tx
-            .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = $1 AND change_seq > $2
-                     ORDER BY change_seq"
-                ),
-                &[&technician.0, &since],
-            )
-            .await?
+        // Every device asks at every sync: the statements are prepared once
+        // per connection and go out in one round trip.
+        let cursor = statement(&tx, "SELECT value FROM counters WHERE name = 'job_change'").await?;
+        let changed = statement(
+            &tx,
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE technician_id = $1 AND change_seq > $2
+                 ORDER BY change_seq"
+            ),
+        )
+        .await?;
+        let removed = statement(
+            &tx,
+            "SELECT job_id FROM job_assignments
+             WHERE technician_id = $1 AND unassigned_seq > $2 ORDER BY unassigned_seq",
+        )
+        .await?;
+        let resolved = statement(
+            &tx,
+            &format!(
+                "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                 WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
+            ),
+        )
+        .await?;
+        let by_technician: [&(dyn ToSql + Sync); 2] = [&technician.0, &since];
+        let (cursor, jobs, removed, resolved) = tokio::try_join!(
+            tx.query_one(&cursor, &[]),
+            tx.query(&changed, &by_technician),
+            tx.query(&removed, &by_technician),
+            tx.query(&resolved, &by_technician),
+        )?;
+        let cursor: i64 = cursor.try_get(0)?;
+        let jobs = jobs
             .iter()
             .map(|row| read_job(row).map(|d| d.job))
             .collect::<HqResult<Vec<_>>>()?;
         let customers: BTreeSet<CustomerId> = jobs.iter().map(|j| j.customer.id).collect();
-        let mut histories = Vec::with_capacity(customers.len());
-        for customer in customers {
-            histories.extend(history(&tx, customer).await?);
-        }
-        let removed = tx
-            .query(
-                "SELECT job_id FROM job_assignments
-                 WHERE technician_id = $1 AND unassigned_seq > $2 ORDER BY unassigned_seq",
-                &[&technician.0, &since],
-            )
-            .await?
+        let customers: Vec<CustomerId> = customers.into_iter().collect();
+        let histories = histories(&tx, &customers).await?;
+        let removed = removed
             .iter()
             .map(|row| Ok(JobId(row.try_get(0)?)))
             .collect::<HqResult<Vec<_>>>()?;
-        let resolved = tx
-            .query(
-                &format!(
-                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
-                     WHERE technician_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq"
-                ),
-                &[&technician.0, &since],
-            )
-            .await?
+        let resolved = resolved
             .iter()
             .map(read_conflict)
             .collect::<HqResult<Vec<_>>>()?;
@@ -107,8 +115,8 @@ impl SyncStore for PostgresStorage {
     }
 }
 
-async fn push_in<C: GenericClient>(
-    tx: &C,
+async fn push_in(
+    tx: &Transaction<'_>,
     device: &DeviceAuth,
     push: &IncomingPush,
     now: Timestamp,
@@ -117,7 +125,11 @@ async fn push_in<C: GenericClient>(
     // The device row lock: one batch per device at a time.
     let row = tx
         .query_one(
-            "SELECT last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE",
+            &statement(
+                tx,
+                "SELECT last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE",
+            )
+            .await?,
             &[&device.id.0],
         )
         .await?;
@@ -125,46 +137,47 @@ async fn push_in<C: GenericClient>(
     rules::may_sync(row.try_get::<_, bool>(1)?)?;
     let fresh = rules::fresh(last_seq, entries)?;
 
-    let mut named: Vec<JobId> = entries.iter().map(|e| e.job_id).collect();
+    let mut named: Vec<Uuid> = entries.iter().map(|e| e.job_id.0).collect();
     named.sort();
     named.dedup();
-    let named_ids: Vec<Uuid> = named.iter().map(|j| j.0).collect();
-    // Locked before they are read: a dispatcher's change to one of them
-    // waits for this push, so the push never writes a job back over a
-    // change committed after it read the job.
-    lock_jobs(tx, &named_ids).await?;
-    let allowed: Vec<Uuid> = tx
-        .query(
-            "SELECT job_id FROM job_assignments WHERE job_id = ANY($1) AND technician_id = $2",
-            &[&named_ids, &device.technician_id.0],
+    // The named jobs are locked as they are read (`lock_and_load_jobs`), and
+    // which of them were ever this technician's comes in the same round trip.
+    let ever_assigned = statement(
+        tx,
+        "SELECT job_id FROM job_assignments WHERE job_id = ANY($1) AND technician_id = $2",
+    )
+    .await?;
+    let (found, allowed) = tokio::try_join!(lock_and_load_jobs(tx, &named), async {
+        Ok::<_, HqError>(
+            tx.query(&ever_assigned, &[&named, &device.technician_id.0])
+                .await?,
         )
-        .await?
+    })?;
+    let allowed: HashSet<Uuid> = allowed
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
-
-    // Statements go out pipelined (all sent, then all answered, in order),
-    // so a batch costs a few round trips, not a few per entry. The server
-    // runs them in the order sent, as if one by one.
-    let found = try_join_all(named.iter().map(|job| load_job(tx, *job))).await?;
+    let mut found: HashMap<JobId, DispatchedJob> =
+        found.into_iter().map(|job| (job.job.id, job)).collect();
     // A job HQ does not hold, or never this technician's: its changes are
     // kept apart (`refused_ops`) with a conflict, and the batch goes on.
     let mut jobs: HashMap<JobId, DispatchedJob> = HashMap::with_capacity(named.len());
     let mut refused: HashMap<JobId, ConflictReason> = HashMap::new();
-    for (job, found) in named.iter().zip(found) {
-        let ever_assigned = allowed.contains(&job.0);
-        match rules::refused_write(found.is_some(), ever_assigned) {
+    for job in named.iter().map(|id| JobId(*id)) {
+        let held = found.remove(&job);
+        match rules::refused_write(held.is_some(), allowed.contains(&job.0)) {
             Some(reason) => {
-                refused.insert(*job, reason);
+                refused.insert(job, reason);
             }
             None => {
-                let found = found.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
-                jobs.insert(*job, found);
+                let held = held.ok_or_else(|| HqError::NotFound(format!("job {job}")))?;
+                jobs.insert(job, held);
             }
         }
     }
     let refused_ids: Vec<Uuid> = refused.keys().map(|job| job.0).collect();
-    let accepted_ids: Vec<Uuid> = jobs.keys().map(|job| job.0).collect();
+    let mut accepted_ids: Vec<Uuid> = jobs.keys().map(|job| job.0).collect();
+    accepted_ids.sort();
     let reason_kept_apart = |entry: &PushEntry| {
         rules::refused_entry(
             refused.get(&entry.job_id).copied(),
@@ -179,52 +192,101 @@ async fn push_in<C: GenericClient>(
         .filter_map(|entry| Some((entry, reason_kept_apart(entry)?)))
         .collect();
 
-    let insert_op = tx
-        .prepare(
-            "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
-                 server_time, visit, clock_skew_seconds)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (op_id) DO NOTHING",
-        )
-        .await?;
-    let columns = accepted
-        .iter()
-        .map(|entry| {
-            let payload = serde_json::to_string(&entry.payload).map_err(HqError::storage)?;
-            Ok((payload, visit_to_sql(entry.visit)?))
-        })
-        .collect::<HqResult<Vec<_>>>()?;
-    let (insert_op, now) = (&insert_op, &now);
-    let inserted = try_join_all(accepted.iter().zip(&columns).map(
-        |(entry, (payload, visit))| async move {
-            tx.execute(
-                insert_op,
-                &[
-                    &entry.op_id,
-                    &device.id.0,
-                    &entry.seq,
-                    &entry.job_id.0,
-                    &entry.kind,
-                    payload,
-                    &entry.device_time,
-                    now,
-                    visit,
-                    &push.clock_skew_seconds,
-                ],
-            )
-            .await
-        },
-    ))
+    // The ops the accepted jobs held before this batch (their rows are
+    // locked, so no other push adds to them), read in the round trip that
+    // inserts the batch's: sent first, so the read sees none of the batch,
+    // whose own changes are replayed from memory.
+    // One statement for the batch's ops, in seq order (`WITH ORDINALITY`, so
+    // ids follow it). An op_id applied before (from another seq) changes
+    // nothing: it is sent once, and RETURNING names the ones stored now.
+    let insert_ops = statement(
+        tx,
+        "INSERT INTO ops (op_id, device_id, seq, job_id, kind, payload, device_time,
+             server_time, visit, clock_skew_seconds)
+         SELECT op_id, $1, seq, job_id, kind, payload, device_time, $2, visit, $3
+         FROM UNNEST($4::uuid[], $5::bigint[], $6::uuid[], $7::text[], $8::text[],
+                     $9::timestamptz[], $10::integer[])
+             WITH ORDINALITY AS batch(op_id, seq, job_id, kind, payload, device_time, visit, n)
+         ORDER BY n
+         ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+    )
     .await?;
-    // An op_id applied before (from another seq) changes nothing; an op of
-    // an earlier visit is kept as evidence, nothing more.
-    let applied: Vec<&PushEntry> = accepted
+    let mut sent_op_ids = HashSet::new();
+    let first_of_op: Vec<&PushEntry> = accepted
         .iter()
         .copied()
-        .zip(inserted)
-        .filter(|(_, count)| *count == 1)
-        .map(|(entry, _)| entry)
+        .filter(|entry| sent_op_ids.insert(entry.op_id))
+        .collect();
+    let op_ids: Vec<Uuid> = first_of_op.iter().map(|e| e.op_id).collect();
+    let seqs: Vec<i64> = first_of_op.iter().map(|e| e.seq).collect();
+    let job_ids: Vec<Uuid> = first_of_op.iter().map(|e| e.job_id.0).collect();
+    let kinds: Vec<&str> = first_of_op.iter().map(|e| e.kind.as_str()).collect();
+    let payloads = first_of_op
+        .iter()
+        .map(|e| serde_json::to_string(&e.payload).map_err(HqError::storage))
+        .collect::<HqResult<Vec<String>>>()?;
+    let device_times: Vec<Timestamp> = first_of_op.iter().map(|e| e.device_time).collect();
+    let visits = first_of_op
+        .iter()
+        .map(|e| visit_to_sql(e.visit))
+        .collect::<HqResult<Vec<i32>>>()?;
+    let (earlier, inserted) = tokio::try_join!(
+        async {
+            Ok::<_, HqError>(
+                tx.query_typed(
+                    "SELECT o.job_id, o.payload, o.device_time, o.visit, d.technician_id
+                     FROM ops o JOIN devices d ON d.id = o.device_id
+                     WHERE o.job_id = ANY($1) ORDER BY o.job_id, o.id",
+                    &[(&accepted_ids, Type::UUID_ARRAY)],
+                )
+                .await?,
+            )
+        },
+        async {
+            Ok::<_, HqError>(
+                tx.query(
+                    &insert_ops,
+                    &[
+                        &device.id.0,
+                        &now,
+                        &push.clock_skew_seconds,
+                        &op_ids,
+                        &seqs,
+                        &job_ids,
+                        &kinds,
+                        &payloads,
+                        &device_times,
+                        &visits,
+                    ],
+                )
+                .await?,
+            )
+        }
+    )?;
+    let inserted: HashSet<Uuid> = inserted
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    // An op of an earlier visit is kept as evidence, nothing more.
+    let applied: Vec<&PushEntry> = first_of_op
+        .iter()
+        .copied()
+        .filter(|entry| inserted.contains(&entry.op_id))
         .filter(|entry| rules::in_current_visit(&jobs[&entry.job_id].job, entry.visit))
         .collect();
+    let mut earlier_by_job: HashMap<JobId, Vec<(String, Timestamp, u32, TechnicianId)>> =
+        HashMap::new();
+    for row in &earlier {
+        earlier_by_job
+            .entry(JobId(row.try_get(0)?))
+            .or_default()
+            .push((
+                row.try_get(1)?,
+                row.try_get(2)?,
+                visit_from_sql(row.try_get(3)?)?,
+                TechnicianId(row.try_get(4)?),
+            ));
+    }
 
     let mut touched: Vec<JobId> = applied.iter().map(|entry| entry.job_id).collect();
     touched.sort();
@@ -270,112 +332,144 @@ async fn push_in<C: GenericClient>(
             open.insert(entry.job_id);
         }
     }
-    keep_refused(tx, device, &kept_apart, push.clock_skew_seconds, now).await?;
-    if let Some(last) = fresh.last() {
-        tx.execute(
-            "UPDATE devices SET last_seq = $2 WHERE id = $1",
-            &[&device.id.0, &last.seq],
-        )
-        .await?;
-    }
+    keep_refused(tx, device, &kept_apart, push.clock_skew_seconds, &now).await?;
 
     // Receipts: recomputed for the jobs this batch changed.
-    let visits = try_join_all(touched.iter().map(|job| rebuilt_visit(tx, &jobs[job]))).await?;
-    let update_job = tx
-        .prepare("UPDATE jobs SET content_hash = $2, receipt_at = $3, status = $4 WHERE id = $1")
-        .await?;
-    let updates: Vec<(String, String)> = touched
-        .iter()
-        .zip(&visits)
-        .map(|(job_id, visit)| {
-            let status = rules::status_after_push(&jobs[job_id], device.technician_id, visit);
-            (rules::content_hash(visit), enum_text(&status))
-        })
-        .collect();
-    let support: Vec<(JobId, Option<RequestedSupport>)> = touched
-        .iter()
-        .zip(&visits)
-        .filter_map(|(job_id, visit)| {
-            let batch: Vec<&PushEntry> = applied
-                .iter()
-                .copied()
-                .filter(|entry| entry.job_id == *job_id)
-                .collect();
-            match rules::support_after_push(&jobs[job_id], device.technician_id, visit, &batch) {
-                rules::SupportFact::Raise(request) => Some((*job_id, Some(request))),
-                rules::SupportFact::Clear => Some((*job_id, None)),
-                rules::SupportFact::Keep => None,
-            }
-        })
-        .collect();
-    for (job_id, visit) in touched.iter().zip(&visits) {
+    let mut batches: HashMap<JobId, Vec<&PushEntry>> = HashMap::new();
+    for entry in &applied {
+        batches.entry(entry.job_id).or_default().push(entry);
+    }
+    let mut receipt_ids = Vec::with_capacity(touched.len());
+    let mut hashes = Vec::with_capacity(touched.len());
+    let mut statuses = Vec::with_capacity(touched.len());
+    // Per job: whether its support request changes, and to what.
+    let mut support_set = Vec::with_capacity(touched.len());
+    let mut problems: Vec<Option<String>> = Vec::with_capacity(touched.len());
+    let mut requested_at: Vec<Option<Timestamp>> = Vec::with_capacity(touched.len());
+    for job_id in &touched {
         let job = &jobs[job_id];
-        let batch: Vec<&PushEntry> = applied
-            .iter()
-            .copied()
-            .filter(|entry| entry.job_id == *job_id)
-            .collect();
-        let leads = rules::leads_after_push(job, device.technician_id, visit, &batch);
-        write_leads(tx, job, device.technician_id, &leads, *now).await?;
+        let batch = &batches[job_id];
+        let visit = rules::visit_after_push(
+            job,
+            earlier_by_job.get(job_id).into_iter().flatten().map(
+                |(payload, at, visit, technician)| (payload.as_str(), *at, *visit, *technician),
+            ),
+            batch,
+            device.technician_id,
+        );
+        receipt_ids.push(job_id.0);
+        hashes.push(rules::content_hash(&visit));
+        statuses.push(enum_text(&rules::status_after_push(
+            job,
+            device.technician_id,
+            &visit,
+        )));
+        let (set, request) =
+            match rules::support_after_push(job, device.technician_id, &visit, batch) {
+                rules::SupportFact::Raise(request) => (true, Some(request)),
+                rules::SupportFact::Clear => (true, None),
+                rules::SupportFact::Keep => (false, None),
+            };
+        support_set.push(set);
+        problems.push(request.as_ref().map(|r| r.problem.clone()));
+        requested_at.push(request.map(|r| r.requested_at));
+        let leads = rules::leads_after_push(job, device.technician_id, &visit, batch);
+        write_leads(tx, job, device.technician_id, &leads, now).await?;
     }
-    for (job_id, request) in &support {
-        tx.execute(
-            "UPDATE jobs SET support_problem = $2, support_requested_at = $3 WHERE id = $1",
-            &[
-                &job_id.0,
-                &request.as_ref().map(|r| r.problem.as_str()),
-                &request.as_ref().map(|r| r.requested_at),
-            ],
-        )
-        .await?;
-    }
-    let update_job = &update_job;
-    try_join_all(
-        touched
-            .iter()
-            .zip(&updates)
-            .map(|(job_id, (hash, status))| async move {
-                tx.execute(update_job, &[&job_id.0, hash, now, status])
-                    .await
-            }),
+    // The writes go out together, then the answer's reads, in that order
+    // on the connection, so the reads see the writes.
+    let set_last_seq = statement(
+        tx,
+        "UPDATE devices SET last_seq = $2 WHERE id = $1 AND last_seq <> $2",
     )
     .await?;
-
-    let mut receipts = Vec::new();
-    for row in tx
-        .query(
-            "SELECT id, content_hash, receipt_at FROM jobs
-             WHERE id = ANY($1) AND content_hash IS NOT NULL ORDER BY id",
-            &[&accepted_ids],
-        )
-        .await?
-    {
-        receipts.push(Receipt {
-            job_id: JobId(row.try_get(0)?),
-            content_hash: row.try_get(1)?,
-            server_time: row.try_get(2)?,
-        });
-    }
-    let mut conflicts = Vec::new();
-    for row in tx
-        .query(
-            // Of a job it may not write, the device hears only its own conflicts.
-            "SELECT id, job_id, reason FROM conflicts
-             WHERE resolved_at IS NULL
-                 AND (job_id = ANY($1) OR (job_id = ANY($2) AND technician_id = $3))
-             ORDER BY job_id",
-            &[&accepted_ids, &refused_ids, &device.technician_id.0],
-        )
-        .await?
-    {
-        conflicts.push(ConflictNotice {
-            conflict_id: ConflictId(row.try_get(0)?),
-            job_id: JobId(row.try_get(1)?),
-            reason: enum_parse::<ConflictReason>(row.try_get(2)?)?,
-        });
-    }
+    // One new version of each job row: its receipt, status and, where
+    // `support_after_push` changed it, its support request.
+    let set_jobs = statement(
+        tx,
+        "UPDATE jobs SET content_hash = batch.hash, receipt_at = $1, status = batch.status,
+             support_problem = CASE WHEN batch.support_set THEN batch.problem
+                                    ELSE support_problem END,
+             support_requested_at = CASE WHEN batch.support_set THEN batch.at
+                                         ELSE support_requested_at END
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::text[],
+                     $7::timestamptz[]) AS batch(id, hash, status, support_set, problem, at)
+         WHERE jobs.id = batch.id",
+    )
+    .await?;
+    let read_receipts = statement(
+        tx,
+        "SELECT id, content_hash, receipt_at FROM jobs
+         WHERE id = ANY($1) AND content_hash IS NOT NULL ORDER BY id",
+    )
+    .await?;
+    let read_conflicts = statement(
+        tx,
+        // Of a job it may not write, the device hears only its own conflicts.
+        "SELECT id, job_id, reason FROM conflicts
+         WHERE resolved_at IS NULL
+             AND (job_id = ANY($1) OR (job_id = ANY($2) AND technician_id = $3))
+         ORDER BY job_id",
+    )
+    .await?;
+    let applied_through_seq = fresh.last().map(|e| e.seq).unwrap_or(last_seq);
+    let (_, _, receipt_rows, conflict_rows) = tokio::try_join!(
+        async {
+            Ok::<_, HqError>(
+                tx.execute(&set_last_seq, &[&device.id.0, &applied_through_seq])
+                    .await?,
+            )
+        },
+        async {
+            Ok::<_, HqError>(
+                tx.execute(
+                    &set_jobs,
+                    &[
+                        &now,
+                        &receipt_ids,
+                        &hashes,
+                        &statuses,
+                        &support_set,
+                        &problems,
+                        &requested_at,
+                    ],
+                )
+                .await?,
+            )
+        },
+        async { Ok::<_, HqError>(tx.query(&read_receipts, &[&accepted_ids]).await?) },
+        async {
+            Ok::<_, HqError>(
+                tx.query(
+                    &read_conflicts,
+                    &[&accepted_ids, &refused_ids, &device.technician_id.0],
+                )
+                .await?,
+            )
+        }
+    )?;
+    let receipts = receipt_rows
+        .iter()
+        .map(|row| {
+            Ok(Receipt {
+                job_id: JobId(row.try_get(0)?),
+                content_hash: row.try_get(1)?,
+                server_time: row.try_get(2)?,
+            })
+        })
+        .collect::<HqResult<Vec<_>>>()?;
+    let conflicts = conflict_rows
+        .iter()
+        .map(|row| {
+            Ok(ConflictNotice {
+                conflict_id: ConflictId(row.try_get(0)?),
+                job_id: JobId(row.try_get(1)?),
+                reason: enum_parse::<ConflictReason>(row.try_get(2)?)?,
+            })
+        })
+        .collect::<HqResult<Vec<_>>>()?;
     Ok(PushResponse {
-        applied_through_seq: fresh.last().map(|e| e.seq).unwrap_or(last_seq),
+        applied_through_seq,
         receipts,
         conflicts,
     })

@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId, TechnicianRef};
 use doorstep_core::{Customer, Job, JobId, VisitRecord};
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 use uuid::Uuid;
 
 use crate::error::{HqError, HqResult};
@@ -110,6 +110,37 @@ pub(super) async fn load_job<C: GenericClient>(
         .transpose()
 }
 
+/// `sql` prepared once per connection and kept: a statement sent as text is
+/// parsed and described on every call, a round trip before it can run.
+/// PostgreSQL soon plans a kept statement once for any parameters; a read
+/// of a table every sync grows from empty (`ops`, `blobs`) is sent with
+/// `query_typed` instead: one round trip too, planned for its parameters
+/// each time, so it never keeps a plan made while the table was empty
+/// (a new HQ's first minutes, until autovacuum's ANALYZE), scanning it
+/// whole since.
+pub(super) async fn statement<C: GenericClient>(client: &C, sql: &str) -> HqResult<Statement> {
+    Ok(client.prepare_cached(sql).await?)
+}
+
+/// The jobs among `jobs` that HQ holds, each locked as it is read, in id
+/// order (as `lock_jobs`): what is read is what the transaction writes over.
+pub(super) async fn lock_and_load_jobs<C: GenericClient>(
+    client: &C,
+    jobs: &[Uuid],
+) -> HqResult<Vec<DispatchedJob>> {
+    let locked = statement(
+        client,
+        &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE"),
+    )
+    .await?;
+    client
+        .query(&locked, &[&jobs])
+        .await?
+        .iter()
+        .map(read_job)
+        .collect()
+}
+
 /// Locks the jobs' rows until the transaction ends, in id order so two
 /// transactions locking overlapping sets cannot deadlock. A push and a
 /// dispatcher's change to the same job take this lock before they read it,
@@ -134,32 +165,40 @@ pub(super) async fn next_change<C: GenericClient>(client: &C) -> HqResult<i64> {
         .try_get(0)?)
 }
 
+/// The op log's columns with the technician each op's device belongs to,
+/// over `ops o JOIN devices d ON d.id = o.device_id`; `read_op` reads them.
+pub(super) const OP_COLUMNS: &str =
+    "o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time, \
+     o.server_time, o.visit, d.technician_id, o.clock_skew_seconds";
+
+pub(super) fn read_op(row: &Row) -> HqResult<StoredOp> {
+    Ok(StoredOp {
+        op_id: row.try_get(0)?,
+        device_id: DeviceId(row.try_get(1)?),
+        seq: row.try_get(2)?,
+        job_id: JobId(row.try_get(3)?),
+        kind: row.try_get(4)?,
+        payload: row.try_get(5)?,
+        device_time: row.try_get(6)?,
+        server_time: row.try_get(7)?,
+        visit: visit_from_sql(row.try_get(8)?)?,
+        technician_id: TechnicianId(row.try_get(9)?),
+        clock_skew_seconds: row.try_get(10)?,
+    })
+}
+
 pub(super) async fn job_ops<C: GenericClient>(client: &C, job: JobId) -> HqResult<Vec<StoredOp>> {
     client
         .query(
-            "SELECT o.op_id, o.device_id, o.seq, o.job_id, o.kind, o.payload, o.device_time,
-                 o.server_time, o.visit, d.technician_id, o.clock_skew_seconds
-             FROM ops o JOIN devices d ON d.id = o.device_id
-             WHERE o.job_id = $1 ORDER BY o.id",
+            &format!(
+                "SELECT {OP_COLUMNS} FROM ops o JOIN devices d ON d.id = o.device_id
+                 WHERE o.job_id = $1 ORDER BY o.id"
+            ),
             &[&job.0],
         )
         .await?
         .iter()
-        .map(|row| {
-            Ok(StoredOp {
-                op_id: row.try_get(0)?,
-                device_id: DeviceId(row.try_get(1)?),
-                seq: row.try_get(2)?,
-                job_id: JobId(row.try_get(3)?),
-                kind: row.try_get(4)?,
-                payload: row.try_get(5)?,
-                device_time: row.try_get(6)?,
-                server_time: row.try_get(7)?,
-                visit: visit_from_sql(row.try_get(8)?)?,
-                technician_id: TechnicianId(row.try_get(9)?),
-                clock_skew_seconds: row.try_get(10)?,
-            })
-        })
+        .map(read_op)
         .collect()
 }
 

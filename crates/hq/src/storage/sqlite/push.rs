@@ -259,8 +259,6 @@ fn push_in(
     )?;
     for (job_id, batch) in &applied {
         let job = &jobs[job_id];
-        // Only the ops that count (`counts_in_visit`) replay into the visit
-        // HQ holds.
         let mut earlier = Vec::new();
         for row in earlier_ops.query_map(params![job_id.to_string(), stored_through], |row| {
             Ok((
@@ -271,19 +269,16 @@ fn push_in(
             ))
         })? {
             let (payload, at, visit, technician) = row?;
-            if rules::counts_in_visit(job, visit, id(&technician)?) {
-                earlier.push((payload, parse_ts(&at)?));
-            }
+            earlier.push((payload, parse_ts(&at)?, visit, id(&technician)?));
         }
-        let mut visit = rules::rebuild_visit(
-            job.job.clone(),
-            earlier.iter().map(|(payload, at)| (payload.as_str(), *at)),
+        let visit = rules::visit_after_push(
+            job,
+            earlier.iter().map(|(payload, at, visit, technician)| {
+                (payload.as_str(), *at, *visit, *technician)
+            }),
+            batch,
+            device.technician_id,
         );
-        for entry in batch {
-            if rules::counts_in_visit(job, entry.visit, device.technician_id) {
-                rules::replay(&mut visit, &entry.payload, entry.device_time);
-            }
-        }
         let hash = rules::content_hash(&visit);
         let status = rules::status_after_push(job, device.technician_id, &visit);
         update_job.execute(params![
