@@ -102,8 +102,9 @@ pub struct EnrollResponse {
     pub technician: TechnicianRef,
 }
 
-/// `GET /api/v1/sync/jobs?since=CURSOR&price_list_version=N`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// `GET /api/v1/sync/jobs?since=CURSOR&price_list_version=N`. The default
+/// is an answer that brings nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     /// Opaque; send it back as `since` next time. HQ's own change counter,
     /// never a device time.

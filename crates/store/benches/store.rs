@@ -178,7 +178,7 @@ fn first_pull(jobs: &[Job]) -> (Duration, f64) {
     const PULLS: usize = 5;
     let pulled = PullResponse {
         jobs: jobs.to_vec(),
-        ..empty_pull()
+        ..pull_bringing_nothing()
     };
     let samples: Vec<Duration> = (0..PULLS)
         .map(|_| {
@@ -277,7 +277,7 @@ fn list_with_stories(
     store
         .apply_dispatch(&PullResponse {
             customers: stories,
-            ..empty_pull()
+            ..pull_bringing_nothing()
         })
         .unwrap();
     let with = timings(&store);
@@ -289,18 +289,11 @@ fn list_with_stories(
     (seen.len(), figures)
 }
 
-fn empty_pull() -> PullResponse {
+/// A pull's answer that brings nothing, for the figures to fill in.
+fn pull_bringing_nothing() -> PullResponse {
     PullResponse {
         cursor: "1".into(),
-        jobs: vec![],
-        removed: vec![],
-        outcomes: vec![],
-        server_time: None,
-        hq_epoch: None,
-        customers: vec![],
-        documents: vec![],
-        time_zone: None,
-        price_list: None,
+        ..Default::default()
     }
 }
 

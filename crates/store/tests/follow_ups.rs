@@ -9,7 +9,7 @@ use doorstep_core::*;
 use doorstep_store::{Store, StoreKey};
 
 mod common;
-use common::complete;
+use common::{complete, scheduled_job};
 
 const KEY: StoreKey = StoreKey::from_bytes([0x31; 32]);
 
@@ -19,27 +19,17 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn job(name: &str, sub_case: SubCase) -> Job {
     let start = at("2026-11-23T09:00:00+08:00");
-    Job {
-        id: JobId::new(),
-        customer: Customer {
+    scheduled_job(
+        Customer {
             id: CustomerId::new(),
             name: name.into(),
             phone: "13900000001".into(),
             address: "福州市鼓楼区五四路1号".into(),
             account_number: None,
         },
-        job_type: JobType::Fault,
         sub_case,
-        fault_description: "无信号".into(),
-        window_start: start,
-        window_end: start + Duration::hours(1),
-        status: JobStatus::Scheduled,
-        earlier_visits: vec![],
-        visit: FIRST_VISIT,
-        repeat_of: None,
-        reported_at: None,
-        due_by: None,
-    }
+        start,
+    )
 }
 
 #[test]

@@ -11,7 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::OpenFlags;
 
 mod common;
-use common::complete;
+use common::{complete, scheduled_job};
 
 const KEY: StoreKey = StoreKey::from_bytes([0x17; 32]);
 /// When every job here was due, worked and closed.
@@ -27,27 +27,17 @@ fn day_one() -> DateTime<Utc> {
 
 fn job(name: &str, phone: &str) -> Job {
     let start = day_one();
-    Job {
-        id: JobId::new(),
-        customer: Customer {
+    scheduled_job(
+        Customer {
             id: CustomerId::new(),
             name: name.into(),
             phone: phone.into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
             account_number: None,
         },
-        job_type: JobType::Fault,
-        sub_case: SubCase::Indoor,
-        fault_description: "无信号".into(),
-        window_start: start,
-        window_end: start + Duration::hours(1),
-        status: JobStatus::Scheduled,
-        earlier_visits: vec![],
-        visit: FIRST_VISIT,
-        repeat_of: None,
-        reported_at: None,
-        due_by: None,
-    }
+        SubCase::Indoor,
+        start,
+    )
 }
 
 fn reschedule(store: &mut Store, id: JobId, now: DateTime<Utc>) {

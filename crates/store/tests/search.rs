@@ -4,7 +4,9 @@
 //! newest first, a page at a time; it follows a customer renamed or a job
 //! moved to another customer; and a store from before the index gets it.
 
+mod common;
 use chrono::{DateTime, Duration, Utc};
+use common::scheduled_job;
 use doorstep_core::*;
 use doorstep_store::{connect, JobFilter, ListCursor, Store, StoreKey, Tab, LIST_PAGE};
 use rusqlite::{Connection, OpenFlags};
@@ -16,21 +18,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 fn job(customer: &Customer, start: DateTime<Utc>) -> Job {
-    Job {
-        id: JobId::new(),
-        customer: customer.clone(),
-        job_type: JobType::Fault,
-        sub_case: SubCase::Indoor,
-        fault_description: "无信号".into(),
-        window_start: start,
-        window_end: start + Duration::hours(1),
-        status: JobStatus::Scheduled,
-        earlier_visits: vec![],
-        visit: FIRST_VISIT,
-        repeat_of: None,
-        reported_at: None,
-        due_by: None,
-    }
+    scheduled_job(customer.clone(), SubCase::Indoor, start)
 }
 
 fn customer(name: &str, address: &str, phone: &str) -> Customer {

@@ -1,7 +1,9 @@
 //! The store's side of sync recovery, on a real SQLite file: HQ restored
 //! from an older backup, a new device identity, a revoked device.
 
-use chrono::{DateTime, Duration, Utc};
+mod common;
+use chrono::{DateTime, Utc};
+use common::scheduled_job;
 use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::wire::{DeviceId, PullResponse, PushResponse};
@@ -16,27 +18,17 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn job(name: &str) -> Job {
     let start = at("2026-12-02T01:00:00Z");
-    Job {
-        id: JobId::new(),
-        customer: Customer {
+    scheduled_job(
+        Customer {
             id: CustomerId::new(),
             name: name.into(),
             phone: "18913909960".into(),
             address: format!("{name}家,福州市鼓楼区五四路1号"),
             account_number: None,
         },
-        job_type: JobType::Fault,
-        sub_case: SubCase::Indoor,
-        fault_description: "无信号".into(),
-        window_start: start,
-        window_end: start + Duration::hours(1),
-        status: JobStatus::Scheduled,
-        earlier_visits: vec![],
-        visit: FIRST_VISIT,
-        repeat_of: None,
-        reported_at: None,
-        due_by: None,
-    }
+        SubCase::Indoor,
+        start,
+    )
 }
 
 fn image(seed: u8) -> CleanImage {

@@ -1,10 +1,33 @@
-//! What several store test files need: a whole visit worked to completion.
+//! What several store test files need: a scheduled job, and a whole visit
+//! worked to completion.
 
-use chrono::{DateTime, Utc};
+// Each test file compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::media::CleanImage;
 use doorstep_core::*;
 use doorstep_store::Store;
+
+/// A scheduled first visit for `customer`, an hour from `start`.
+pub fn scheduled_job(customer: Customer, sub_case: SubCase, start: DateTime<Utc>) -> Job {
+    Job {
+        id: JobId::new(),
+        customer,
+        job_type: JobType::Fault,
+        sub_case,
+        fault_description: "无信号".into(),
+        window_start: start,
+        window_end: start + Duration::hours(1),
+        status: JobStatus::Scheduled,
+        earlier_visits: vec![],
+        visit: FIRST_VISIT,
+        repeat_of: None,
+        reported_at: None,
+        due_by: None,
+    }
+}
 
 pub fn image(seed: u8) -> CleanImage {
     CleanImage {
