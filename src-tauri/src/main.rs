@@ -82,6 +82,7 @@ fn main() {
             let dir = data_dir(app);
             unlock::start(app.handle(), dir.clone())
                 .map_err(|e| format!("cannot open the local store in {}: {e}", dir.display()))?;
+            startup::mark_store_open();
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -385,7 +385,7 @@ export const ipc = {
   startAgain: (locale: Locale) => call<string>('start_again', { locale }),
   appInfo: () => call<AppInfo>('app_info'),
   /** The first job list is on screen (the app logs how long its start took). */
-  listShown: () => call<null>('list_shown'),
+  listShown: (pageMs: number, scriptMs: number) => call<null>('list_shown', { pageMs, scriptMs }),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
   listJobs: (tab: Tab, query: string, after: ListCursor | null = null) =>
     call<JobPage>('list_jobs', { tab, query, after }),
