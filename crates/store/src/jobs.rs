@@ -222,7 +222,8 @@ impl Store {
         const CLOSED: &str = "j.status IN ('completed', 'rescheduled', 'cancelled')";
         let tomorrow = time_to_sql(&tomorrow_start);
         let (mut condition, order, mut bound): (String, &str, Vec<String>) = if !query.is_empty() {
-            let (condition, bound) = search_condition(&self.conn, &query)?;
+            let (condition, bound) =
+                search_condition(&self.conn, &self.search_texts, &query, after)?;
             (condition, "DESC", vec![bound])
         } else {
             match filter.tab {

@@ -18,6 +18,7 @@ mod outbox;
 mod retention;
 mod seal;
 mod search;
+mod search_texts;
 mod settings;
 mod sync;
 mod visit;
@@ -64,6 +65,8 @@ pub struct Store {
     /// For the store's second connections (`blob_reader`); None only for
     /// the benchmark's plaintext baseline.
     key: Option<StoreKey>,
+    /// The jobs' search texts in memory, for one- and two-character queries.
+    search_texts: search_texts::SearchTexts,
 }
 
 impl Store {
@@ -103,7 +106,12 @@ impl Store {
              PRAGMA cache_size = -32768;",
         )?;
         migrations().to_latest(&mut conn)?;
-        Ok(Store { conn, key })
+        let search_texts = search_texts::SearchTexts::follow(&conn)?;
+        Ok(Store {
+            conn,
+            key,
+            search_texts,
+        })
     }
 
     /// The schema version the file is at (SQLite's user_version).

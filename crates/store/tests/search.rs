@@ -1,12 +1,15 @@
 //! The job search on a real store file: through its trigram index (three
-//! characters or more) or a scan (fewer), it finds exactly the jobs whose
-//! customer's name, address or phone holds the query, whatever the case,
-//! newest first, a page at a time; it follows a customer renamed or a job
-//! moved to another customer; and a store from before the index gets it.
+//! characters or more) or the texts held in memory (fewer), it finds
+//! exactly the jobs whose customer's name, address or phone holds the
+//! query, whatever the case, newest first, a page at a time; it follows a
+//! customer renamed, a job moved to another customer, jobs pulled or
+//! removed, a write rolled back or made by another connection; and a store
+//! from before the index gets it.
 
 mod common;
 use chrono::{DateTime, Duration, Utc};
 use common::scheduled_job;
+use doorstep_core::wire::PullResponse;
 use doorstep_core::*;
 use doorstep_store::{connect, JobFilter, ListCursor, Store, StoreKey, Tab, LIST_PAGE};
 use rusqlite::{Connection, OpenFlags};
@@ -186,8 +189,8 @@ fn a_search_finds_exactly_the_jobs_whose_text_holds_the_query() {
     index_in_step(&path);
 }
 
-/// A two-character name cannot use trigrams; it is found all the same, by
-/// its scan, and only where it is.
+/// A two-character name cannot use trigrams; it is found all the same,
+/// through the texts in memory, and only where it is.
 #[test]
 fn a_two_character_chinese_query_is_found() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,4 +356,218 @@ fn a_store_from_before_the_index_gets_its_jobs_indexed() {
         assert_eq!(found(&store, query), expected(&jobs, query), "{query}");
     }
     index_in_step(&path);
+}
+
+/// What `instr` finds in the file for `query` (trimmed, lower-cased), in
+/// the list's order: what a short query listed when it scanned the jobs,
+/// and must list still.
+fn instr_finds(file: &Connection, query: &str) -> Vec<JobId> {
+    file.prepare_cached(
+        "SELECT id FROM jobs WHERE instr(search_text, ?1) > 0
+         ORDER BY window_start DESC, id DESC",
+    )
+    .unwrap()
+    .query_map([query.trim().to_lowercase()], |row| row.get::<_, String>(0))
+    .unwrap()
+    .map(|id| id.unwrap().parse().unwrap())
+    .collect()
+}
+
+/// Every one- and two-character query these texts hold, and a few they
+/// do not: what the short queries below are checked with.
+fn short_queries(customers: &[&Customer]) -> Vec<String> {
+    let mut queries: Vec<String> = vec!["无".into(), "无此".into(), "Z".into()];
+    for c in customers {
+        let text: Vec<char> = format!("{} {} {}", c.name, c.address, c.phone)
+            .chars()
+            .collect();
+        for len in 1..=2 {
+            queries.extend(text.windows(len).map(|w| w.iter().collect::<String>()));
+        }
+    }
+    queries.retain(|q| !q.trim().is_empty());
+    queries.sort();
+    queries.dedup();
+    queries
+}
+
+/// Each query finds, page after page, exactly what `instr` finds in the
+/// file.
+fn as_instr_finds(store: &Store, path: &std::path::Path, queries: &[String], when: &str) {
+    let file = connect(path, &KEY, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    for query in queries {
+        assert_eq!(
+            found(store, query),
+            instr_finds(&file, query),
+            "{when}: search for {query:?}"
+        );
+    }
+}
+
+/// `n` customers of a few surnames (half of them 王), one of them the only
+/// 欧阳, their phones all different.
+fn many_customers(n: usize) -> Vec<Customer> {
+    const SURNAMES: [&str; 4] = ["王", "李", "王", "张"];
+    const GIVEN: [&str; 5] = ["秀英", "建国", "美玲", "志强", "丽娟"];
+    (0..n)
+        .map(|i| {
+            let name = if i == n / 2 {
+                "欧阳春晓".to_string()
+            } else {
+                format!("{}{}", SURNAMES[i % 4], GIVEN[i % 5])
+            };
+            customer(
+                &name,
+                &format!("福州市鼓楼区五四路{}号", i % 37),
+                &format!("13{:09}", i * 7919),
+            )
+        })
+        .collect()
+}
+
+/// One and two characters are answered from the texts held in memory; they
+/// must find what `instr` finds in the file, and go on doing so as the
+/// jobs change after the texts were read: a customer renamed, a job moved
+/// to another customer, jobs pulled, jobs removed by retention.
+#[test]
+fn short_queries_find_what_instr_finds_as_the_jobs_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let start = at("2026-11-23T09:00:00+08:00");
+    let customers = many_customers(600);
+    // Three jobs to a start time: the list's order falls back on the id.
+    let jobs: Vec<Job> = customers
+        .iter()
+        .enumerate()
+        .map(|(n, c)| job(c, start + Duration::hours((n / 3) as i64)))
+        .collect();
+    store.upsert_jobs(&jobs).unwrap();
+    let queries = short_queries(&customers.iter().collect::<Vec<_>>());
+    as_instr_finds(&store, &path, &queries, "as pulled");
+    assert!(
+        found(&store, "王").len() > LIST_PAGE,
+        "a surname spans pages"
+    );
+    assert_eq!(found(&store, "欧阳"), vec![jobs[300].id], "a rare name");
+
+    // HQ renames the rare customer, and moves a 王's job to a new customer.
+    let renamed = Customer {
+        name: "司马光".into(),
+        ..customers[300].clone()
+    };
+    let moved_to = customer("诸葛亮", "泉州市鲤城区中山中路62号", "18800000000");
+    store
+        .upsert_jobs(&[
+            Job {
+                customer: renamed.clone(),
+                ..jobs[300].clone()
+            },
+            Job {
+                customer: moved_to.clone(),
+                ..jobs[4].clone()
+            },
+        ])
+        .unwrap();
+    assert_eq!(found(&store, "欧阳"), vec![], "the old name is gone");
+    assert_eq!(found(&store, "司马"), vec![jobs[300].id], "the new name");
+    assert_eq!(found(&store, "诸葛"), vec![jobs[4].id], "the job moved");
+    let changed = short_queries(&[&customers[300], &renamed, &customers[4], &moved_to]);
+    as_instr_finds(&store, &path, &changed, "after a rename and a move");
+
+    // A later pull brings new jobs; then HQ takes a third away, and retention
+    // removes them (nothing of them waits to go up).
+    let pulled: Vec<Job> = many_customers(30)
+        .iter()
+        .map(|c| job(c, start - Duration::days(1)))
+        .collect();
+    store.upsert_jobs(&pulled).unwrap();
+    as_instr_finds(&store, &path, &queries, "after a pull");
+    let removed: Vec<JobId> = jobs.iter().step_by(3).map(|j| j.id).collect();
+    store
+        .apply_dispatch(&PullResponse {
+            cursor: "2".into(),
+            removed: removed.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.sweep_retention(start).unwrap(), removed.len());
+    as_instr_finds(&store, &path, &queries, "after retention");
+    assert!(
+        removed.iter().all(|id| !found(&store, "13").contains(id)),
+        "no removed job is found"
+    );
+}
+
+/// A pull that fails half-way is rolled back whole; the texts in memory
+/// must not keep what it wrote before it failed, nor lose what it touched.
+#[test]
+fn a_write_rolled_back_leaves_short_queries_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(Store::open(&path, &KEY).unwrap());
+    // A job for a customer called 坏单 cannot be stored: it fails the pull.
+    connect(&path, &KEY, OpenFlags::default())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_bad_job BEFORE INSERT ON jobs
+             WHEN instr(NEW.search_text, '坏单') > 0
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let start = at("2026-11-23T09:00:00+08:00");
+    let wang = customer("王秀英", "厦门市湖里区江头北路80号", "13589555979");
+    let first = job(&wang, start);
+    store.upsert_jobs(std::slice::from_ref(&first)).unwrap();
+    assert_eq!(found(&store, "秀英"), vec![first.id]);
+
+    let renamed = Job {
+        customer: Customer {
+            name: "王秀华".into(),
+            ..wang.clone()
+        },
+        ..first.clone()
+    };
+    let bad = job(&customer("坏单", "福州市", "1"), start);
+    assert!(store.upsert_jobs(&[renamed, bad]).is_err());
+    assert_eq!(
+        found(&store, "秀英"),
+        vec![first.id],
+        "the rename rolled back"
+    );
+    assert_eq!(found(&store, "秀华"), vec![]);
+    assert_eq!(found(&store, "坏单"), vec![]);
+    let queries = short_queries(&[&wang]);
+    as_instr_finds(&store, &path, &queries, "after the rollback");
+}
+
+/// The store is the file's only writer, but should another connection
+/// write the jobs, short queries still find what the file holds.
+#[test]
+fn short_queries_follow_another_connections_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let start = at("2026-11-23T09:00:00+08:00");
+    let (wang, li) = (
+        customer("王秀英", "厦门市湖里区江头北路80号", "13589555979"),
+        customer("李建国", "泉州市鲤城区中山中路62号", "13836671276"),
+    );
+    let (first, second) = (job(&wang, start), job(&li, start));
+    store.upsert_jobs(&[first.clone(), second.clone()]).unwrap();
+    assert_eq!(found(&store, "秀英"), vec![first.id]);
+
+    let other = connect(&path, &KEY, OpenFlags::default()).unwrap();
+    other
+        .execute("DELETE FROM jobs WHERE id = ?1", [first.id.to_string()])
+        .unwrap();
+    other
+        .execute(
+            "UPDATE jobs SET search_text = '欧阳春晓' WHERE id = ?1",
+            [second.id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(found(&store, "秀英"), vec![], "deleted elsewhere");
+    assert_eq!(found(&store, "欧阳"), vec![second.id], "changed elsewhere");
 }
