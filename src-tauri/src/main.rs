@@ -78,6 +78,7 @@ fn main() {
     tauri::Builder::default()
         .register_asynchronous_uri_scheme_protocol(blobs::SCHEME, blobs::serve)
         .setup(|app| {
+            startup::mark_setup();
             webview::tune(app);
             let dir = data_dir(app);
             unlock::start(app.handle(), dir.clone())
