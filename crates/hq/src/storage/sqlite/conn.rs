@@ -391,8 +391,16 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
         let db = Db::new(conn, &path).unwrap();
-        let held = db.writer.clone();
-        let holding = lock(&held);
+        // Another thread holds the writer until every write has queued.
+        let (release, released) = sync_channel::<()>(1);
+        let (holding, held) = sync_channel::<()>(1);
+        let writer = db.writer.clone();
+        let holder = std::thread::spawn(move || {
+            let _writer = lock(&writer);
+            holding.send(()).unwrap();
+            let _ = released.recv();
+        });
+        held.recv().unwrap();
         let writes: Vec<_> = (0..6_i64)
             .map(|n| {
                 let db = db.clone();
@@ -411,7 +419,8 @@ mod tests {
         while lock(&db.queue).len() < 6 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        drop(holding);
+        release.send(()).unwrap();
+        holder.join().unwrap();
         let mut answers = Vec::new();
         for write in writes {
             answers.push(write.await.unwrap().ok());
