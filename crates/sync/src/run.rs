@@ -639,6 +639,16 @@ struct Sender<'a> {
     clock: &'a (dyn Fn() -> Timestamp + Sync),
 }
 
+/// Whether the queued entries whose blobs are on HQ (through `through`)
+/// make a batch worth a push now: all of them, or as many as one request
+/// carries. A smaller one waits for more blobs: every push is a transaction
+/// on HQ and a commit on the laptop, and one of a few changes sent ahead of
+/// the first signature would double a small sync's pushes.
+fn worth_sending(queue: &VecDeque<OutboxEntry>, through: i64, max_bytes: u64) -> bool {
+    let ready = queue.partition_point(|e| e.seq <= through);
+    ready > 0 && fitting(queue, queue.len(), max_bytes) <= ready
+}
+
 /// Pushes the outbox in order, a batch at a time. While HQ applies one
 /// batch, the app keeps HQ's answer to the one before and reads ahead.
 /// Entries are read once into a queue, however the blobs cut the batches.
@@ -669,11 +679,12 @@ async fn push_outbox(
             break;
         };
         // A batch goes as far as its blobs are on HQ, so the push keeps pace
-        // with the uploads rather than waiting for all of a batch's blobs.
-        // The channel closes early only when the uploads failed, which ends
-        // the sync.
+        // with the uploads rather than waiting for all of a batch's blobs;
+        // but only a full one while blobs are still going up (see
+        // `worth_sending`). The channel closes early only when the uploads
+        // failed, which ends the sync.
         let _ = blobs_through
-            .wait_for(|through| *through >= first_seq)
+            .wait_for(|through| worth_sending(&queue, *through, max_bytes))
             .await;
         if cancel.load(Ordering::Relaxed) {
             keep(unkept.take())?;
@@ -871,6 +882,38 @@ mod tests {
         assert_eq!(fitting(&queue, 4, 3 * per_entry), 3, "three fit the link");
         assert_eq!(fitting(&queue, 4, 1), 1, "one goes even if it is too big");
         assert_eq!(fitting(&queue, 0, 10 * per_entry), 0, "none ready, none go");
+    }
+
+    #[test]
+    fn while_blobs_go_up_only_a_full_batch_is_pushed() {
+        let entry = |seq: i64| OutboxEntry {
+            seq,
+            op_id: format!("op-{seq}"),
+            job_id: JobId::new(),
+            kind: "set_step".into(),
+            payload: "x".repeat(100),
+            device_time: Utc::now(),
+            visit: 1,
+        };
+        let queue: VecDeque<_> = (1..=4).map(entry).collect();
+        let per_entry = 100 + ENTRY_OVERHEAD;
+        assert!(
+            !worth_sending(&queue, 0, 10 * per_entry),
+            "no entry has its blobs"
+        );
+        assert!(
+            !worth_sending(&queue, 2, 10 * per_entry),
+            "two of four ready, and a request carries more: wait for the blobs"
+        );
+        assert!(
+            worth_sending(&queue, 2, 2 * per_entry),
+            "two ready fill a request on this link"
+        );
+        assert!(worth_sending(&queue, 4, 10 * per_entry), "all ready");
+        assert!(
+            worth_sending(&queue, i64::MAX, 10 * per_entry),
+            "every blob on HQ"
+        );
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub(in crate::storage) fn blob_file(path: &Path) -> std::path::PathBuf {
 #[derive(Clone)]
 pub(super) struct Db {
     writer: Arc<Mutex<Connection>>,
+    /// Writes waiting for the writer, committed together (see `write`).
+    queue: Arc<Mutex<Vec<QueuedWrite>>>,
     readers: Arc<Readers>,
     checkpointer: Checkpointer,
 }
@@ -214,6 +216,7 @@ impl Db {
     pub(super) fn new(writer: Connection, path: &Path) -> HqResult<Db> {
         Ok(Db {
             writer: Arc::new(Mutex::new(writer)),
+            queue: Arc::default(),
             readers: Arc::new(Readers::open(path)?),
             checkpointer: Checkpointer::start(path)?,
         })
@@ -236,25 +239,110 @@ impl Db {
         .map_err(HqError::storage)?
     }
 
-    /// Runs `work` in one IMMEDIATE transaction on the writer connection.
+    /// Runs `work` in an IMMEDIATE transaction on the writer connection,
+    /// and answers once it is committed. Writes that queue while another
+    /// commits go in together, each in a savepoint of one transaction, and
+    /// share its commit: one wait for the disk (`synchronous = FULL`) for
+    /// all of them, where each used to wait its turn for one of its own.
+    /// A write that fails is rolled back to its savepoint alone; the others
+    /// go on, as if each had been a transaction of its own in turn.
     pub(super) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction) -> HqResult<T> + Send + 'static,
     ) -> HqResult<T> {
-        let writer = self.writer.clone();
+        let (answer, answered) = std::sync::mpsc::sync_channel::<HqResult<T>>(1);
+        let queued: QueuedWrite = Box::new(move |tx: Option<&Transaction>| {
+            let (out, sound) = match tx {
+                Some(tx) => in_savepoint(tx, work),
+                None => (Err(HqError::storage("the write did not run")), true),
+            };
+            let answer: Answer = Box::new(move |committed: HqResult<()>| {
+                let _ = answer.send(committed.and(out));
+            });
+            (answer, sound)
+        });
+        let (writer, queue) = (self.writer.clone(), self.queue.clone());
         let out = tokio::task::spawn_blocking(move || {
-            let mut conn = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = work(&tx)?;
-            tx.commit()?;
-            Ok::<T, HqError>(out)
+            lock(&queue).push(queued);
+            // Whoever holds the writer next commits everything queued by
+            // then, this write included, unless an earlier holder took it.
+            let mut conn = lock(&writer);
+            let batch = std::mem::take(&mut *lock(&queue));
+            if !batch.is_empty() {
+                commit_together(&mut conn, batch);
+            }
+            drop(conn);
+            answered
+                .recv()
+                .unwrap_or_else(|_| Err(HqError::storage("the write was lost")))
         })
         .await
         .map_err(HqError::storage)??;
         self.checkpointer.after_commit();
         Ok(out)
+    }
+}
+
+/// A write waiting for the writer: it runs in the shared transaction (or,
+/// given none, does not run) and hands back what to tell its caller once
+/// the commit is known, and whether the transaction is still sound.
+type QueuedWrite = Box<dyn FnOnce(Option<&Transaction>) -> (Answer, bool) + Send>;
+type Answer = Box<dyn FnOnce(HqResult<()>)>;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `work` in a savepoint of `tx`: kept if it succeeds, undone if it fails.
+/// Also whether the transaction is sound after it: a savepoint that could
+/// not be released or rolled back to, or a transaction SQLite rolled back
+/// whole (as it does on some errors), leaves it unknown.
+fn in_savepoint<T>(
+    tx: &Transaction,
+    work: impl FnOnce(&Transaction) -> HqResult<T>,
+) -> (HqResult<T>, bool) {
+    if let Err(e) = tx.execute_batch("SAVEPOINT write") {
+        return (Err(e.into()), !tx.is_autocommit());
+    }
+    let out = work(tx);
+    let ended = match &out {
+        Ok(_) => tx.execute_batch("RELEASE write"),
+        Err(_) => tx.execute_batch("ROLLBACK TO write; RELEASE write"),
+    };
+    let sound = ended.is_ok() && !tx.is_autocommit();
+    (out, sound)
+}
+
+/// Runs `batch` in one IMMEDIATE transaction and commits it once; each
+/// write hears whether it is durable. If the transaction cannot begin or
+/// commit, or a write leaves it unsound, none of them is.
+fn commit_together(conn: &mut Connection, batch: Vec<QueuedWrite>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = e.to_string();
+            for write in batch {
+                write(None).0(Err(HqError::storage(&e)));
+            }
+            return;
+        }
+    };
+    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+    let mut sound = true;
+    for write in batch {
+        let (answer, kept) = write(sound.then_some(&tx));
+        answers.push(answer);
+        sound &= kept;
+    }
+    let committed = if sound {
+        tx.commit().map_err(|e| e.to_string())
+    } else {
+        Err("a write in the same transaction left it unsound; rolled back".to_string())
+    };
+    for answer in answers {
+        answer(committed.clone().map_err(HqError::storage));
     }
 }
 
@@ -286,4 +374,72 @@ pub(super) fn move_blobs_from_records(
     );
     blobs.execute_batch("DETACH DATABASE records;")?;
     Ok(copied?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes queued behind one that holds the writer commit together; each
+    /// must still act as a transaction of its own: a write that fails leaves
+    /// nothing behind, and the others in its commit are kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_committed_together_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("group.sqlite3");
+        let conn = Db::connect(&path, None).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let db = Db::new(conn, &path).unwrap();
+        // Another thread holds the writer until every write has queued.
+        let (release, released) = sync_channel::<()>(1);
+        let (holding, held) = sync_channel::<()>(1);
+        let writer = db.writer.clone();
+        let holder = std::thread::spawn(move || {
+            let _writer = lock(&writer);
+            holding.send(()).unwrap();
+            let _ = released.recv();
+        });
+        held.recv().unwrap();
+        let writes: Vec<_> = (0..6_i64)
+            .map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(move |tx| {
+                        tx.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                        match n % 2 {
+                            0 => Ok(n),
+                            _ => Err(HqError::storage("odd numbers refused")),
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        while lock(&db.queue).len() < 6 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let mut answers = Vec::new();
+        for write in writes {
+            answers.push(write.await.unwrap().ok());
+        }
+        assert_eq!(
+            answers,
+            vec![Some(0), None, Some(2), None, Some(4), None],
+            "each write hears its own outcome"
+        );
+        let kept: Vec<i64> = db
+            .read(|conn| {
+                let mut rows = conn.prepare("SELECT n FROM t ORDER BY n")?;
+                let kept = rows
+                    .query_map([], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok(kept)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, vec![0, 2, 4], "the failed writes left nothing");
+    }
 }

@@ -1,6 +1,7 @@
 //! SQLite backend: two files, each in WAL with one writer connection behind
-//! a mutex (SQLite has one writer anyway) and a few readers, work moved off
-//! the async runtime with spawn_blocking. Blobs live in a file of their own
+//! a mutex (SQLite has one writer anyway; writes queued behind it share a
+//! commit, see `conn::Db::write`) and a few readers, work moved off the
+//! async runtime with spawn_blocking. Blobs live in a file of their own
 //! beside the database (`NAME.blobs.sqlite3`) with 64 KiB pages: a 20 KiB
 //! signature then fits in one page instead of a chain of six, which makes a
 //! depot sync's blobs several times cheaper to write, and their writer never
