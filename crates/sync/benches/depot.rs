@@ -545,26 +545,25 @@ struct Crowd {
     /// every simulated laptop shares these two cores with HQ.
     p50: Duration,
     p99: Duration,
-    /// The same, less the time the device's sync thread waited for a core
-    /// that another laptop or HQ held: what the device would see with its
-    /// own CPU. Waiting for HQ's answers and for its own disk still counts.
-    own_p50: Duration,
-    own_p99: Duration,
-    /// The CPU time of each device's sync thread (its store, encryption,
-    /// serialisation, HTTP; not its blob reads, on a thread of their own):
-    /// the part of its sync that is its own work, not HQ's.
-    local_p50: Duration,
-    local_p99: Duration,
+    /// p50 and p99 of the same, less the time each device's sync thread
+    /// waited for a core that another laptop or HQ held: what the device
+    /// would see with its own CPU. Waiting for HQ's answers and for its own
+    /// disk still counts. Known when each device had a thread of its own.
+    own: Option<(Duration, Duration)>,
+    /// p50 and p99 of the CPU time of each device's sync thread (its store,
+    /// encryption, serialisation, HTTP; not its blob reads, on a thread of
+    /// their own): its own work, not HQ's.
+    local: Option<(Duration, Duration)>,
     errors: usize,
 }
 
-/// One device's sync, as its thread saw it.
+/// One device's sync: when it began and ended, and with a thread of its
+/// own, that thread's time on a core and waiting for one (runnable).
 struct DeviceSync {
     began: Instant,
     ended: Instant,
-    /// Its thread's time on a core, and waiting for one (runnable).
-    on_core: Duration,
-    waited_for_core: Duration,
+    on_core: Option<Duration>,
+    waited_for_core: Option<Duration>,
     receipts: Result<usize, String>,
 }
 
@@ -591,12 +590,27 @@ fn lowest_priority() {
     }
 }
 
+/// File descriptors a device holds while it syncs on a thread of its own:
+/// its store and blob reader, its runtime, both ends of its connections
+/// (about 11 measured at 200 devices), with room to spare.
+const DESCRIPTORS_PER_DEVICE: u64 = 14;
+
+/// Whether this process may open enough files for `devices` threads of
+/// their own syncing at once.
+fn threads_fit(devices: usize) -> bool {
+    // SAFETY: getrlimit only writes the struct given.
+    let limit = unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
+    };
+    devices as u64 * DESCRIPTORS_PER_DEVICE + 1_024 <= limit
+}
+
 /// Every device syncs at once, each on a thread and runtime of its own, as
-/// its own laptop would; each goes to the HQ its enrollment names.
-async fn crowd(devices: &[Arc<Device>]) -> Crowd {
-    let cpu_before = cpu_now();
-    // All threads start their sync together, and stay until the CPU time
-    // is read: a thread that ended would take its count with it.
+/// on its own laptop. The threads stay until `read_cpu` has run: a thread
+/// that ended would take its CPU count with it.
+async fn sync_on_threads(devices: &[Arc<Device>], read_cpu: impl FnOnce()) -> Vec<DeviceSync> {
     let start = Arc::new(std::sync::Barrier::new(devices.len()));
     let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     let mut answers = Vec::with_capacity(devices.len());
@@ -630,8 +644,8 @@ async fn crowd(devices: &[Arc<Device>]) -> Crowd {
                     let _ = answer.send(DeviceSync {
                         began,
                         ended,
-                        on_core: on_core.saturating_sub(on_core_before),
-                        waited_for_core: waited.saturating_sub(waited_before),
+                        on_core: Some(on_core.saturating_sub(on_core_before)),
+                        waited_for_core: Some(waited.saturating_sub(waited_before)),
                         receipts: result.map(|s| s.receipts.len()).map_err(|e| e.to_string()),
                     });
                     let (released, wake) = &*release;
@@ -648,12 +662,53 @@ async fn crowd(devices: &[Arc<Device>]) -> Crowd {
     for answered in answers {
         syncs.push(answered.await.unwrap());
     }
-    let cpu = cpu_now() - cpu_before;
+    read_cpu();
     *release.0.lock().unwrap() = true;
     release.1.notify_all();
     for thread in threads {
         thread.join().unwrap();
     }
+    syncs
+}
+
+/// Every device syncs at once, as tasks of the devices' shared runtime.
+async fn sync_as_tasks(devices: &[Arc<Device>]) -> Vec<DeviceSync> {
+    let tasks: Vec<_> = devices
+        .iter()
+        .cloned()
+        .map(|device| {
+            tokio::spawn(async move {
+                let began = Instant::now();
+                let result = sync_once(&device.store, &mut |_| {}, &AtomicBool::new(false)).await;
+                DeviceSync {
+                    began,
+                    ended: Instant::now(),
+                    on_core: None,
+                    waited_for_core: None,
+                    receipts: result.map(|s| s.receipts.len()).map_err(|e| e.to_string()),
+                }
+            })
+        })
+        .collect();
+    let mut syncs = Vec::with_capacity(devices.len());
+    for task in tasks {
+        syncs.push(task.await.unwrap());
+    }
+    syncs
+}
+
+/// Every device syncs at once; each goes to the HQ its enrollment names.
+/// On threads of their own where the process may open enough files, else
+/// as tasks of one runtime (then only the time as run here is known).
+async fn crowd(devices: &[Arc<Device>]) -> Crowd {
+    let cpu_before = cpu_now();
+    let mut cpu_after = None;
+    let syncs = if threads_fit(devices.len()) {
+        sync_on_threads(devices, || cpu_after = Some(cpu_now())).await
+    } else {
+        sync_as_tasks(devices).await
+    };
+    let cpu = cpu_after.unwrap_or_else(cpu_now) - cpu_before;
     let began = syncs.iter().map(|s| s.began).min().unwrap();
     let ended = syncs.iter().map(|s| s.ended).max().unwrap();
     let mut jobs = 0;
@@ -672,21 +727,19 @@ async fn crowd(devices: &[Arc<Device>]) -> Crowd {
         values[((values.len() as f64 - 1.0) * p).round() as usize]
     };
     let latency: Vec<Duration> = syncs.iter().map(|s| s.ended - s.began).collect();
-    let own: Vec<Duration> = syncs
+    let own: Option<Vec<Duration>> = syncs
         .iter()
-        .map(|s| (s.ended - s.began).saturating_sub(s.waited_for_core))
+        .map(|s| Some((s.ended - s.began).saturating_sub(s.waited_for_core?)))
         .collect();
-    let local: Vec<Duration> = syncs.iter().map(|s| s.on_core).collect();
+    let local: Option<Vec<Duration>> = syncs.iter().map(|s| s.on_core).collect();
     Crowd {
         cpu,
         jobs,
         wall: ended - began,
         p50: pct(latency.clone(), 0.5),
         p99: pct(latency, 0.99),
-        own_p50: pct(own.clone(), 0.5),
-        own_p99: pct(own, 0.99),
-        local_p50: pct(local.clone(), 0.5),
-        local_p99: pct(local, 0.99),
+        own: own.map(|own| (pct(own.clone(), 0.5), pct(own, 0.99))),
+        local: local.map(|local| (pct(local.clone(), 0.5), pct(local, 0.99))),
         errors,
     }
 }
@@ -700,25 +753,37 @@ async fn crowds(label: &str, hq: &Hq, first_device: &mut usize) {
         let devices = devices(hq, std::slice::from_ref(&url), *first_device, count, jobs).await;
         *first_device += count;
         let c = crowd(&devices).await;
+        // A laptop has its own CPU: the target is judged on the time as on
+        // one, where it is known.
+        let judged = c.own.map_or(c.p99, |(_, p99)| p99);
         let p99_target = match p99_target {
             Some(t) => format!(
                 " (target < {:.0} ms: {})",
                 ms(t),
-                if c.own_p99 < t { "met" } else { "NOT met" }
+                if judged < t { "met" } else { "NOT met" }
             ),
             None => " (no target)".into(),
         };
+        let (as_run_here, own) = match (c.own, c.local) {
+            (Some((own_p50, own_p99)), Some((local_p50, local_p99))) => (
+                String::new(),
+                format!(
+                    "per-device sync as on a laptop of its own (each device on a thread of its own at the lowest priority, so HQ and PostgreSQL get a core first; its time less the time its thread waited for a core that HQ or another simulated laptop held): p50 {:.0} ms, p99 {:.0} ms{p99_target}; each device's own CPU work (store, encryption, serialisation, HTTP) p50 {:.0} ms, p99 {:.0} ms; ",
+                    ms(own_p50),
+                    ms(own_p99),
+                    ms(local_p50),
+                    ms(local_p99)
+                ),
+            ),
+            _ => (p99_target.clone(), format!("the devices as tasks of one runtime ({count} threads of their own would need more files open than this process may have), so ")),
+        };
         println!(
-            "{count} devices x {jobs} jobs at once, {label}: {} jobs in {:.0} ms = {:.0} jobs/s; per-device sync as on a laptop of its own (its time less the time its thread waited for a core that HQ or another simulated laptop held; the devices run at the lowest priority, so HQ and PostgreSQL get a core first): p50 {:.0} ms, p99 {:.0} ms{p99_target}; as run here, all {count} laptops' own work on this machine's cores: p50 {:.0} ms, p99 {:.0} ms; each device's own CPU work (store, encryption, serialisation, HTTP) p50 {:.0} ms, p99 {:.0} ms; errors {} (target 0); {}",
+            "{count} devices x {jobs} jobs at once, {label}: {} jobs in {:.0} ms = {:.0} jobs/s; {own}per-device sync as run here, all {count} laptops' own work on this machine's cores: p50 {:.0} ms, p99 {:.0} ms{as_run_here}; errors {} (target 0); {}",
             c.jobs,
             ms(c.wall),
             c.jobs as f64 / c.wall.as_secs_f64(),
-            ms(c.own_p50),
-            ms(c.own_p99),
             ms(c.p50),
             ms(c.p99),
-            ms(c.local_p50),
-            ms(c.local_p99),
             c.errors,
             c.cpu,
         );
@@ -844,10 +909,10 @@ async fn servers(url: &str) {
             .map(|(count, c)| {
                 let rate = c.jobs as f64 / c.wall.as_secs_f64();
                 format!(
-                    "{count} server{}: {rate:.0} jobs/s ({:.2}x of one), p99 {:.0} ms as on laptops of their own ({:.0} ms as run here), errors {} (target 0), {}",
+                    "{count} server{}: {rate:.0} jobs/s ({:.2}x of one), p99 {} as run here {:.0} ms, errors {} (target 0), {}",
                     if *count == 1 { "" } else { "s" },
                     rate / one,
-                    ms(c.own_p99),
+                    c.own.map_or(String::new(), |(_, p99)| format!("as on laptops of their own {:.0} ms,", ms(p99))),
                     ms(c.p99),
                     c.errors,
                     c.cpu
@@ -933,7 +998,35 @@ fn wanted(variable: &str, name: &str) -> bool {
     std::env::var(variable).map_or(true, |list| list.split(',').any(|item| item.trim() == name))
 }
 
+/// 2,000 laptops in one process, each with its store, its runtime and its
+/// connections, and HQ's ends of those connections besides, need more file
+/// descriptors than a process is given by default: as many as may be had.
+fn raise_open_files_limit() {
+    let wanted: libc::rlim_t = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(65_536)
+        .min(262_144);
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: wanted.max(limit.rlim_cur),
+            rlim_max: wanted.max(limit.rlim_max),
+        };
+        // Raising the hard limit needs privilege; else up to the hard limit.
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 fn main() {
+    raise_open_files_limit();
     // The devices' threads are named so their CPU time is told from HQ's,
     // and kept, so none leaves with its count.
     tokio::runtime::Builder::new_multi_thread()
