@@ -258,6 +258,44 @@ fn print_processes(processes: &[(String, u64, u64)]) {
     }
 }
 
+/// The floor the platform sets: WebKitGTK's own MiniBrowser (shipped with
+/// the library) showing one static page of Chinese text, measured as the
+/// app is, once settled. None where it is not installed.
+fn bare_webkit_memory() -> Option<TreeMemory> {
+    let libdir = Command::new("pkg-config")
+        .args(["--variable=libdir", "webkit2gtk-4.1"])
+        .output()
+        .ok()?;
+    let browser = Path::new(String::from_utf8(libdir.stdout).ok()?.trim())
+        .join("webkit2gtk-4.1")
+        .join("MiniBrowser");
+    let page_dir = tempfile::tempdir().unwrap();
+    let page = page_dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        "<!doctype html><meta charset=utf-8><h1>今日工单</h1><ul><li>张先生 · 宽带安装</li><li>Ms Li · TV repair</li></ul>",
+    )
+    .unwrap();
+    let mut child = Command::new(browser)
+        .arg(format!("file://{}", page.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_secs(4));
+    let pid = child.id() as i32;
+    let mut samples: Vec<TreeMemory> = (0..5)
+        .map(|_| {
+            std::thread::sleep(Duration::from_secs(1));
+            tree_memory_kb(pid)
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    samples.sort_by_key(|sample| sample.0);
+    Some(samples.swap_remove(2))
+}
+
 #[tokio::main]
 async fn main() {
     println!("app binary: {}", common::app_binary().display());
@@ -273,6 +311,9 @@ async fn main() {
         samples.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
     );
 
+    // Alone: measured beside the app, the libraries they share would be
+    // split between the two.
+    let floor = bare_webkit_memory();
     let dir = tempfile::tempdir().unwrap();
     App::start(dir.path()).await.stop().await;
     let jobs = seed_photos_and_signatures(dir.path());
@@ -292,6 +333,20 @@ async fn main() {
         mib(rss_start)
     );
     print_processes(&processes);
+    match floor {
+        Some((floor, floor_rss, processes)) => {
+            println!(
+                "the platform's floor, WebKitGTK's MiniBrowser showing one static page: PSS {:.1} MiB \
+                 (this app at start {:+.1}, after {JOBS} jobs {:+.1}), resident {:.1} MiB",
+                mib(floor),
+                mib(pss_start) - mib(floor),
+                mib(pss) - mib(floor),
+                mib(floor_rss)
+            );
+            print_processes(&processes);
+        }
+        None => println!("the platform's floor: WebKitGTK's MiniBrowser is not installed here"),
+    }
 
     for (tab, id) in jobs.iter().cycle().take(OPENINGS - JOBS) {
         open_job(&app, tab, id).await;

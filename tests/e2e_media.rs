@@ -105,6 +105,7 @@ async fn photos_and_signatures_load_through_the_apps_scheme() {
     let jpeg = photo_jpeg();
     std::fs::write(&picked, &jpeg).unwrap();
     let stored = doorstep_core::media::clean_photo(&jpeg).unwrap();
+    let thumbnail = doorstep_core::media::photo_thumbnail(&stored.bytes).unwrap();
     app.click("step-help").await;
     app.find("photo-input-before")
         .await
@@ -112,18 +113,20 @@ async fn photos_and_signatures_load_through_the_apps_scheme() {
         .await
         .unwrap();
     let sources = app.wait_images("[data-testid='photo-thumb'] img", 1).await;
-    // The URL names the stored image's hash, and what loaded is that image
-    // (its width; a wrong body or type decodes to nothing).
+    // The URL names the stored image's hash, and what loaded is its
+    // thumbnail (its width; a wrong body or type decodes to nothing, the
+    // full photo would be wider): the web view holds a small image decoded,
+    // not the whole photo.
     assert_eq!(
         sources[0],
-        format!("{SCHEME_URL}{}", sha256_hex(&stored.bytes)),
-        "the photo loads from the scheme by its hash"
+        format!("{SCHEME_URL}{}?thumb", sha256_hex(&stored.bytes)),
+        "the photo's thumbnail loads from the scheme by its hash"
     );
     let widths = app.images("[data-testid='photo-thumb'] img").await;
     assert_eq!(
-        widths[0].2,
-        u64::from(stored.width),
-        "the stored photo shows"
+        (widths[0].2, u64::from(stored.width)),
+        (u64::from(thumbnail.width), 1200),
+        "the stored photo shows as its thumbnail"
     );
 
     // A signature, on the evaluate step and in the service report.
@@ -178,10 +181,12 @@ async fn photos_and_signatures_load_through_the_apps_scheme() {
         assert!(Instant::now() < deadline, "the app exits");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let middle = stored.bytes.len() / 2;
-    assert_eq!(
-        files_holding(root.path(), &stored.bytes[middle..middle + 256]),
-        Vec::<String>::new(),
-        "no file holds the photo's bytes"
-    );
+    for (what, bytes) in [("photo", &stored.bytes), ("thumbnail", &thumbnail.bytes)] {
+        let middle = bytes.len() / 2;
+        assert_eq!(
+            files_holding(root.path(), &bytes[middle..middle + 256]),
+            Vec::<String>::new(),
+            "no file holds the {what}'s bytes"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod blobs;
 mod commands;
 mod documents;
 mod error;
+mod memory;
 mod startup;
 mod sync;
 mod unlock;
@@ -75,6 +76,7 @@ pub fn sweep_retention(store: &mut Store) {
 
 fn main() {
     startup::mark_start();
+    memory::return_freed_memory();
     tauri::Builder::default()
         .register_asynchronous_uri_scheme_protocol(blobs::SCHEME, blobs::serve)
         .setup(|app| {

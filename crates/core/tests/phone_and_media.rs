@@ -3,7 +3,9 @@
 use std::io::Cursor;
 
 use chrono::NaiveTime;
-use doorstep_core::media::{clean_photo, clean_signature, PHOTO_MAX_SIDE};
+use doorstep_core::media::{
+    clean_photo, clean_signature, photo_thumbnail, PHOTO_MAX_SIDE, THUMBNAIL_MAX_SIDE,
+};
 use doorstep_core::phone::{call_window, greeting, CallWindow};
 use doorstep_core::{DomainError, Lang};
 use image::{ImageFormat, Rgba, RgbaImage};
@@ -104,6 +106,34 @@ fn a_photo_is_downscaled_and_loses_its_exif() {
         .windows(b"GPS-SECRET".len())
         .any(|w| w == b"GPS-SECRET");
     assert!(!has_secret, "EXIF must not survive re-encoding");
+}
+
+/// The job view shows thumbnails: a stored photo shrinks to the
+/// thumbnail's size with its shape kept (a squashed or cropped thumbnail
+/// would misreport the site), still a JPEG the web view can show; one
+/// already small is not blown up.
+#[test]
+fn a_thumbnail_keeps_the_photos_shape_at_a_fraction_of_its_pixels() {
+    let photo = RgbaImage::from_fn(3200, 1800, |x, y| {
+        Rgba([(x % 256) as u8, (y % 256) as u8, 90, 255])
+    });
+    let stored = clean_photo(&encode(&photo, ImageFormat::Jpeg)).unwrap();
+    let thumb = photo_thumbnail(&stored.bytes).unwrap();
+    assert_eq!((thumb.width, thumb.height), (THUMBNAIL_MAX_SIDE, 270));
+    let decoded = image::load_from_memory_with_format(&thumb.bytes, ImageFormat::Jpeg).unwrap();
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (thumb.width, thumb.height)
+    );
+    assert!(thumb.bytes.len() < stored.bytes.len() / 4);
+
+    let small = clean_photo(&encode(
+        &RgbaImage::from_pixel(300, 400, Rgba([9, 9, 9, 255])),
+        ImageFormat::Jpeg,
+    ))
+    .unwrap();
+    let thumb = photo_thumbnail(&small.bytes).unwrap();
+    assert_eq!((thumb.width, thumb.height), (300, 400));
 }
 
 #[test]

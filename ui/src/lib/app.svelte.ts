@@ -1,9 +1,13 @@
 // App-wide state: who is signed in, the UI language, which screen is shown.
-import { ipc, type AppInfo, type Locale, type LockState, toAppError, type AppError } from './ipc';
+import { ipc, type AppInfo, type JobPage, type Locale, type LockState, type Tab, toAppError, type AppError } from './ipc';
 import { listen } from '@tauri-apps/api/event';
 import { setUiLocale } from './i18n';
 import { useTimeZone } from './format';
 import { VisitSession } from './visit/session.svelte';
+import { markStart } from './startup';
+
+/** The tab the job list opens on. */
+export const FIRST_TAB: Tab = 'today';
 
 export type Screen = 'loading' | 'locked' | 'list' | 'job' | 'report' | 'sync' | 'leads' | 'documents';
 
@@ -20,15 +24,27 @@ class AppState {
   lock: LockState | null = $state(null);
   /** Where an unreadable store was moved when the technician started again. */
   setAside: string | null = $state(null);
+  /** The first list's page, asked for at start: the list takes it once. */
+  private firstPage: Promise<JobPage> | null = null;
 
   async start() {
+    // Asked for together rather than one after another: the first list is
+    // what the technician waits for. While the store is locked the info and
+    // the list fail, and are not used.
+    const lock = ipc.unlockState(this.locale);
+    const appInfo = ipc.appInfo();
+    const firstPage = ipc.listJobs(FIRST_TAB, '');
+    appInfo.catch(() => {});
+    firstPage.catch(() => {});
     try {
-      this.lock = await ipc.unlockState(this.locale);
+      this.lock = await lock;
+      markStart('lock known');
       if (this.lock) {
         this.screen = 'locked';
         return;
       }
-      const info = await ipc.appInfo();
+      const info = await appInfo;
+      markStart('app info');
       this.useInfo(info);
       this.followSyncs();
       this.locale = info.locale === 'en' ? 'en' : 'zh-CN';
@@ -37,6 +53,7 @@ class AppState {
         await this.openJob(info.last_job_id);
         if (this.screen === 'job') return;
       }
+      this.firstPage = firstPage;
       this.screen = 'list';
     } catch (e) {
       this.error = toAppError(e);
@@ -91,6 +108,15 @@ class AppState {
     await this.start();
     if (this.info && this.info.locale !== this.locale) await this.setLocale(this.locale);
     this.screen = 'sync';
+  }
+
+  /** The page asked for at start, if `tab` and `query` are what it was
+   *  asked for and it has not been taken: the list's first load then need
+   *  not ask again. */
+  takeFirstPage(tab: Tab, query: string): Promise<JobPage> | null {
+    const page = this.firstPage;
+    this.firstPage = null;
+    return tab === FIRST_TAB && query === '' ? page : null;
   }
 
   toggleLocale() {

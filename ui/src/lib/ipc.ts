@@ -385,7 +385,7 @@ export const ipc = {
   startAgain: (locale: Locale) => call<string>('start_again', { locale }),
   appInfo: () => call<AppInfo>('app_info'),
   /** The first job list is on screen (the app logs how long its start took). */
-  listShown: (pageMs: number, scriptMs: number) => call<null>('list_shown', { pageMs, scriptMs }),
+  listShown: (pageMs: number, marks: [string, number][]) => call<null>('list_shown', { pageMs, pageMarks: marks }),
   setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
   listJobs: (tab: Tab, query: string, after: ListCursor | null = null) =>
     call<JobPage>('list_jobs', { tab, query, after }),
@@ -432,3 +432,8 @@ export const nowIso = (): Timestamp => new Date().toISOString();
  * bytes when an image shows and may drop them once it no longer does.
  */
 export const blobUrl = (hash: string): string => convertFileSrc(hash, 'doorstep-blob');
+
+/** A stored photo's thumbnail, made by the shell at the size the job view
+ * draws it: the web view holds what it shows decoded, and a full photo
+ * would cost it seven times the memory. */
+export const photoThumbUrl = (hash: string): string => `${blobUrl(hash)}?thumb`;
