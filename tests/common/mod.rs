@@ -91,16 +91,17 @@ impl App {
     /// failure of the app to come up still fails on the last try.
     async fn launch(data_dir: &Path, env: &[(&str, &str)]) -> (App, Instant) {
         const TRIES: usize = 3;
-        for attempt in 1..=TRIES {
+        let mut tries = 1;
+        loop {
             match Self::try_launch(data_dir, env).await {
                 Ok(launched) => return launched,
-                Err(error) if attempt < TRIES => {
+                Err(error) if tries < TRIES => {
                     eprintln!("WebDriver session not made ({error}); trying again");
+                    tries += 1;
                 }
                 Err(error) => panic!("a WebDriver session with the app: {error}"),
             }
         }
-        unreachable!("the last try returns or panics")
     }
 
     async fn try_launch(

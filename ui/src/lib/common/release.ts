@@ -3,8 +3,8 @@
  * keeps an image decoded while an element still refers to it, and a removed
  * element lives on until the next garbage collection, which may be long in
  * coming: without this, every job opened kept its photos and signature
- * decoded (measured by benches/app.rs, about 2.5 MiB a job). Shown again,
- * the image loads again from the blob scheme.
+ * decoded (benches/app.rs measures memory after 20 jobs). Shown again, the
+ * image loads again from the blob scheme.
  */
 export function releaseImage(img: HTMLImageElement) {
   return {
