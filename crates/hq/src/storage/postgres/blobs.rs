@@ -1,10 +1,10 @@
-//! Blobs: a batch is one statement, so one round trip and one commit.
+//! Blobs: a batch is one statement, so one commit.
 
 use async_trait::async_trait;
 use doorstep_core::Timestamp;
 use tokio_postgres::types::Type;
 
-use super::rows::statement;
+use super::rows::{plan_for_any_values, statement};
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::storage::BlobStore;
@@ -37,18 +37,19 @@ impl BlobStore for PostgresStorage {
         let hashes: Vec<&str> = blobs.iter().map(|(hash, _)| hash.as_str()).collect();
         let sizes: Vec<i64> = blobs.iter().map(|(_, bytes)| bytes.len() as i64).collect();
         let bytes: Vec<&[u8]> = blobs.iter().map(|(_, bytes)| bytes.as_slice()).collect();
-        // One statement, so one round trip and one commit for the batch.
-        let client = self.pool.get().await?;
+        // One statement, so one commit for the batch.
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        plan_for_any_values(&tx).await?;
         let insert = statement(
-            &client,
+            &tx,
             "INSERT INTO blobs (hash, size, bytes, created_at)
              SELECT h, s, b, $4 FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS t(h, s, b)
              ON CONFLICT (hash) DO NOTHING RETURNING hash",
         )
         .await?;
-        let rows = client
-            .query(&insert, &[&hashes, &sizes, &bytes, &now])
-            .await?;
+        let rows = tx.query(&insert, &[&hashes, &sizes, &bytes, &now]).await?;
+        tx.commit().await?;
         let created: std::collections::HashSet<String> = rows
             .iter()
             .map(|row| row.try_get(0))

@@ -20,8 +20,8 @@ use super::customers::histories;
 use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
-    lock_and_load_jobs, read_conflict, read_job, statement, visit_from_sql, visit_to_sql,
-    CONFLICT_COLUMNS, JOB_COLUMNS,
+    lock_and_load_jobs, plan_for_any_values, read_conflict, read_job, statement, visit_from_sql,
+    visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
 use crate::error::{HqError, HqResult};
@@ -109,6 +109,7 @@ impl SyncStore for PostgresStorage {
     ) -> HqResult<PushResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        plan_for_any_values(&tx).await?;
         let response = push_in(&tx, device, push, now).await?;
         tx.commit().await?;
         Ok(response)
