@@ -562,8 +562,8 @@ struct Crowd {
 struct DeviceSync {
     began: Instant,
     ended: Instant,
-    on_core: Option<Duration>,
-    waited_for_core: Option<Duration>,
+    /// On a thread of its own: (time on a core, time waiting for one).
+    schedstat: Option<(Duration, Duration)>,
     receipts: Result<usize, String>,
 }
 
@@ -644,8 +644,10 @@ async fn sync_on_threads(devices: &[Arc<Device>], read_cpu: impl FnOnce()) -> Ve
                     let _ = answer.send(DeviceSync {
                         began,
                         ended,
-                        on_core: Some(on_core.saturating_sub(on_core_before)),
-                        waited_for_core: Some(waited.saturating_sub(waited_before)),
+                        schedstat: Some((
+                            on_core.saturating_sub(on_core_before),
+                            waited.saturating_sub(waited_before),
+                        )),
                         receipts: result.map(|s| s.receipts.len()).map_err(|e| e.to_string()),
                     });
                     let (released, wake) = &*release;
@@ -683,8 +685,7 @@ async fn sync_as_tasks(devices: &[Arc<Device>]) -> Vec<DeviceSync> {
                 DeviceSync {
                     began,
                     ended: Instant::now(),
-                    on_core: None,
-                    waited_for_core: None,
+                    schedstat: None,
                     receipts: result.map(|s| s.receipts.len()).map_err(|e| e.to_string()),
                 }
             })
@@ -729,9 +730,12 @@ async fn crowd(devices: &[Arc<Device>]) -> Crowd {
     let latency: Vec<Duration> = syncs.iter().map(|s| s.ended - s.began).collect();
     let own: Option<Vec<Duration>> = syncs
         .iter()
-        .map(|s| Some((s.ended - s.began).saturating_sub(s.waited_for_core?)))
+        .map(|s| Some((s.ended - s.began).saturating_sub(s.schedstat?.1)))
         .collect();
-    let local: Option<Vec<Duration>> = syncs.iter().map(|s| s.on_core).collect();
+    let local: Option<Vec<Duration>> = syncs
+        .iter()
+        .map(|s| s.schedstat.map(|(on_core, _)| on_core))
+        .collect();
     Crowd {
         cpu,
         jobs,
