@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use doorstep_core::Timestamp;
 use tokio_postgres::types::Type;
 
-use super::rows::{plan_for_any_values, statement};
+use super::rows::{batch_transaction, statement};
 use super::PostgresStorage;
 use crate::error::HqResult;
 use crate::storage::BlobStore;
@@ -39,8 +39,7 @@ impl BlobStore for PostgresStorage {
         let bytes: Vec<&[u8]> = blobs.iter().map(|(_, bytes)| bytes.as_slice()).collect();
         // One statement, so one commit for the batch.
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        plan_for_any_values(&tx).await?;
+        let tx = batch_transaction(&mut client).await?;
         let insert = statement(
             &tx,
             "INSERT INTO blobs (hash, size, bytes, created_at)

@@ -20,7 +20,7 @@ use super::customers::histories;
 use super::documents::documents_since;
 use super::leads::write_leads;
 use super::rows::{
-    lock_and_load_jobs, plan_for_any_values, read_conflict, read_job, statement, visit_from_sql,
+    batch_transaction, lock_and_load_jobs, read_conflict, read_job, statement, visit_from_sql,
     visit_to_sql, CONFLICT_COLUMNS, JOB_COLUMNS,
 };
 use super::PostgresStorage;
@@ -108,8 +108,7 @@ impl SyncStore for PostgresStorage {
         now: Timestamp,
     ) -> HqResult<PushResponse> {
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        plan_for_any_values(&tx).await?;
+        let tx = batch_transaction(&mut client).await?;
         let response = push_in(&tx, device, push, now).await?;
         tx.commit().await?;
         Ok(response)

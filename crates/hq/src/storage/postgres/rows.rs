@@ -1,7 +1,7 @@
 //! Row decoding and the reads every concern shares. Ids are UUID columns,
 //! times TIMESTAMPTZ, enums text (`codec`).
 
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::{Client, GenericClient, Transaction};
 use doorstep_core::wire::{ConflictId, DeviceId, TechnicianId, TechnicianRef};
 use doorstep_core::{Customer, Job, JobId, VisitRecord};
 use tokio_postgres::{Row, Statement};
@@ -122,16 +122,17 @@ pub(super) async fn statement<C: GenericClient>(client: &C, sql: &str) -> HqResu
     Ok(client.prepare_cached(sql).await?)
 }
 
-/// Plans the rest of `tx`'s statements once for any parameters. For a
-/// write of a batch that finds its rows by key (`UNNEST` of arrays, `= ANY`
-/// of ids) the plan is the same whatever the values, while a plan made for
-/// the values holds each array as a constant: a push's or an upload's
-/// megabytes copied through the planner on every call, until PostgreSQL
+/// A transaction for a write of a batch that finds its rows by key
+/// (`UNNEST` of arrays, `= ANY` of ids), its statements planned once for any
+/// parameters: their plan is the same whatever the values, while a plan made
+/// for the values holds each array as a constant, a push's or an upload's
+/// megabytes copied through the planner on every call until PostgreSQL
 /// settles on one plan after five (per statement, per connection).
-pub(super) async fn plan_for_any_values(tx: &Transaction<'_>) -> HqResult<()> {
+pub(super) async fn batch_transaction(client: &mut Client) -> HqResult<Transaction<'_>> {
+    let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")
         .await?;
-    Ok(())
+    Ok(tx)
 }
 
 /// The jobs among `jobs` that HQ holds, each locked as it is read, in id
